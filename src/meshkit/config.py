@@ -1,0 +1,335 @@
+"""mesh.yml: the typed configuration of a mesh.
+
+Every model forbids unknown keys, and every validation error is reported with the file, the line
+and the key path of the offending value, plus a hint ("Did you mean ...?" for misspelt keys).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from meshkit.errors import ConfigError
+
+DEFAULT_MESH_FILE = "mesh.yml"
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owner(Strict):
+    name: str
+    email: str | None = None
+
+
+class Domain(Strict):
+    """A domain: a dbt project built here (``path``) or elsewhere (``artifacts``)."""
+
+    name: Identifier
+    path: Path | None = None
+    artifacts: Path | None = None
+    owner: Owner
+    description: str = ""
+    # The consumer roles this domain's builds hold when they read other domains' products.
+    reads_as: list[Identifier] = Field(default_factory=lambda: ["analyst"])
+
+    @model_validator(mode="after")
+    def _path_or_artifacts(self) -> Domain:
+        if (self.path is None) == (self.artifacts is None):
+            raise ValueError("give exactly one of `path` (a dbt project) or `artifacts`")
+        return self
+
+    @property
+    def engineer_role(self) -> str:
+        return f"{self.name}_engineer"
+
+    @property
+    def owner_role(self) -> str:
+        return f"{self.name}_owner"
+
+
+class DuckDBTarget(Strict):
+    type: Literal["duckdb"]
+    # Folder of one ``<domain>.duckdb`` file per domain (the database is named after the domain).
+    path: Path = Path("warehouse")
+
+
+class SnowflakeTarget(Strict):
+    type: Literal["snowflake"]
+    governance_database: Identifier = "mesh_governance"
+
+
+Target = Annotated[DuckDBTarget | SnowflakeTarget, Field(discriminator="type")]
+
+
+class Role(Strict):
+    name: Identifier
+    description: str = ""
+    inherits: list[Identifier] = Field(default_factory=list)
+
+
+class MaskRule(StrEnum):
+    """How a classified value is hidden from roles without clearance."""
+
+    none = "none"  # shown to everyone
+    redact = "redact"  # strings become a fixed marker; other types NULL
+    nullify = "nullify"  # NULL
+    partial = "partial"  # strings keep their last four characters; other types NULL
+    hash = "hash"  # strings become a SHA-256 hex digest (joinable, not readable); others NULL
+
+
+class Classification(Strict):
+    mask: MaskRule = MaskRule.redact
+    cleared: list[Identifier] = Field(default_factory=list)
+
+
+CLASSIFICATION_NAMES = ("public", "internal", "confidential", "pii", "sensitive")
+REGULATIONS = ("gdpr", "ccpa", "hipaa", "pci_dss")
+
+
+class RowFilter(Strict):
+    """Rows whose ``column`` is one of ``restricted_values`` show only to ``cleared`` roles."""
+
+    description: str = ""
+    column: Identifier
+    restricted_values: list[str]
+    cleared: list[Identifier]
+
+
+class MeshConfig(Strict):
+    name: Identifier
+    description: str = ""
+    domains: list[Domain]
+    targets: dict[Identifier, Target] = Field(
+        default_factory=lambda: {"dev": DuckDBTarget(type="duckdb")}
+    )
+    roles: list[Role] = Field(default_factory=list)
+    classifications: dict[str, Classification] = Field(default_factory=dict)
+    row_filters: dict[Identifier, RowFilter] = Field(default_factory=dict)
+    # Governance policies are validated by meshkit.governance; kept loosely typed here so that
+    # module owns their schema.
+    policies: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> MeshConfig:
+        names = [d.name for d in self.domains]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"domain names must be unique; repeated: {', '.join(dupes)}")
+        unknown = sorted(set(self.classifications) - set(CLASSIFICATION_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown classification {unknown[0]!r}; "
+                f"the classifications are {', '.join(CLASSIFICATION_NAMES)}"
+            )
+        known_roles = set(self.all_role_names)
+        for where, role in self._role_references():
+            if role not in known_roles:
+                raise ValueError(f"{where} names unknown role {role!r}{_did_you_mean(role, known_roles)}")
+        return self
+
+    def _role_references(self) -> list[tuple[str, str]]:
+        refs: list[tuple[str, str]] = []
+        for role in self.roles:
+            refs += [(f"role {role.name} inherits", r) for r in role.inherits]
+        for cname, c in self.classifications.items():
+            refs += [(f"classification {cname} cleared", r) for r in c.cleared]
+        for fname, f in self.row_filters.items():
+            refs += [(f"row filter {fname} cleared", r) for r in f.cleared]
+        for d in self.domains:
+            refs += [(f"domain {d.name} reads_as", r) for r in d.reads_as]
+        return refs
+
+    @property
+    def all_role_names(self) -> list[str]:
+        """Consumer roles of mesh.yml plus the generated per-domain roles."""
+        names = [r.name for r in self.roles]
+        for d in self.domains:
+            names += [d.engineer_role, d.owner_role]
+        return names
+
+    def domain(self, name: str) -> Domain:
+        for d in self.domains:
+            if d.name == name:
+                return d
+        known = [d.name for d in self.domains]
+        raise ConfigError(
+            f"no domain named {name!r}{_did_you_mean(name, known)}",
+            fix=f"use one of: {', '.join(known)}",
+        )
+
+    def target(self, name: str | None) -> tuple[str, Target]:
+        name = name or "dev"
+        if name not in self.targets:
+            raise ConfigError(
+                f"no target named {name!r}{_did_you_mean(name, self.targets)}",
+                fix=f"use one of: {', '.join(self.targets)}, or add it under `targets:` in mesh.yml",
+            )
+        return name, self.targets[name]
+
+    def roles_granting(self, role: str) -> set[str]:
+        """Every role that holds ``role``: itself and all roles inheriting it, transitively.
+
+        >>> cfg = MeshConfig(name="m", domains=[], roles=[Role(name="a"), Role(name="b", inherits=["a"])])
+        >>> sorted(cfg.roles_granting("a"))
+        ['a', 'b']
+        """
+        holders = {role}
+        changed = True
+        inherits = {r.name: set(r.inherits) for r in self.roles}
+        for d in self.domains:
+            inherits.setdefault(d.engineer_role, set()).update(d.reads_as)
+            inherits.setdefault(d.owner_role, set()).add(d.engineer_role)
+        while changed:
+            changed = False
+            for name, parents in inherits.items():
+                if name not in holders and parents & holders:
+                    holders.add(name)
+                    changed = True
+        return holders
+
+
+class Mesh(BaseModel):
+    """A loaded mesh.yml with the folder it lives in (paths in it are relative to that folder)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    config: MeshConfig
+    file: Path
+
+    @property
+    def root(self) -> Path:
+        return self.file.parent
+
+    def domain_path(self, domain: Domain) -> Path | None:
+        return (self.root / domain.path).resolve() if domain.path is not None else None
+
+    def artifacts_path(self, domain: Domain) -> Path:
+        """Where a domain's dbt artifacts are: its ``target/`` or its ``artifacts:`` location."""
+        if domain.artifacts is not None:
+            return (self.root / domain.artifacts).resolve()
+        assert domain.path is not None
+        return (self.root / domain.path / "target").resolve()
+
+    @cached_property
+    def catalog_dir(self) -> Path:
+        return self.root / "catalog"
+
+
+def load_mesh(path: Path | str | None = None) -> Mesh:
+    """Load and validate mesh.yml; raises :class:`ConfigError` naming file, line and fix."""
+    file = Path(path or DEFAULT_MESH_FILE).resolve()
+    if not file.is_file():
+        raise ConfigError(
+            "mesh file not found",
+            file=file,
+            fix="run from the mesh's root folder or pass --mesh PATH/TO/mesh.yml",
+        )
+    text = file.read_text()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            file=file,
+            location=f"{mark.line + 1}:{mark.column + 1}" if mark else None,
+            fix="correct the YAML syntax at that line",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping at the top level", file=file, location="1",
+                          fix="start mesh.yml with `name:` and `domains:`")
+    try:
+        config = MeshConfig.model_validate(data)
+    except ValidationError as exc:
+        raise config_error_from_validation(exc, file, node) from None
+    return Mesh(config=config, file=file)
+
+
+def config_error_from_validation(exc: ValidationError, file: Path, node: Any) -> ConfigError:
+    """The first validation error as a ConfigError with line, key path and a fix hint."""
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("duckdb", "snowflake"))]
+    dotted = ".".join(str(p) for p in loc) or "(top level)"
+    line = _line_of(node, loc)
+    msg = err["msg"]
+    fix = "see the mesh.yml reference in README.md"
+    if err["type"] == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(loc[:-1])
+        msg = f"unknown key {key!r}{_did_you_mean(key, allowed)}"
+        fix = f"remove it, or use one of: {', '.join(sorted(allowed))}" if allowed else "remove it"
+    elif err["type"] == "missing":
+        fix = f"add `{loc[-1]}:`"
+    elif err["type"] == "string_pattern_mismatch":
+        fix = "use a lowercase identifier: letters, digits and underscores, starting with a letter"
+    return ConfigError(f"{dotted}: {msg}", file=file,
+                       location=str(line) if line else None, fix=fix)
+
+
+def _line_of(node: Any, loc: list[str | int]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of its nearest existing parent)."""
+    if node is None:
+        return None
+    line: int = node.start_mark.line + 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(part):
+                    child = k if part == loc[-1] else v
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _allowed_keys(loc: list[str | int]) -> set[str]:
+    model: Any = MeshConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            if model is MeshConfig:
+                return set()
+            continue  # a dict key (a domain name, a classification): stay on the value type
+        model = _inner_model(field.annotation)
+        if model is None:
+            return set()
+    return set(model.model_fields) if hasattr(model, "model_fields") else set()
+
+
+def _inner_model(annotation: Any) -> Any:
+    args = getattr(annotation, "__args__", ())
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(args):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _did_you_mean(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def is_identifier(name: str) -> bool:
+    return re.match(IDENTIFIER, name) is not None
