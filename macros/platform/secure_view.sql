@@ -1,0 +1,147 @@
+{#- The materialization of a data product's output dataset.
+
+    The model's rows are persisted in an internal table (contract enforced there: column names,
+    types and constraints), and the model's own relation <domain>.<product>.<dataset> becomes a
+    secure view over it that masks classified columns and filters rows by role, from mesh.yml
+    (compiled into mesh_policy()) and the column / model meta. A versioned model that is the
+    latest version also answers at its unversioned name. -#}
+{% materialization secure_view, default %}
+    {%- set view_relation = this.incorporate(type='view') -%}
+    {%- set data_relation = mesh_platform.internal_relation(view_relation) -%}
+    {%- set intermediate = make_intermediate_relation(data_relation) -%}
+    {%- set existing_data = load_cached_relation(data_relation) -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {% do adapter.drop_relation(intermediate) %}
+    {% do adapter.create_schema(data_relation) %}
+    {% call statement('main') -%}
+        {{ get_create_table_as_sql(False, intermediate, sql) }}
+    {%- endcall %}
+    {% if existing_data is not none %}
+        {% do adapter.drop_relation(existing_data) %}
+    {% endif %}
+    {% do adapter.rename_relation(intermediate, data_relation) %}
+
+    {%- set columns = mesh_platform.secure_columns(model) -%}
+    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
+    {% call statement('secure_view') -%}
+        {{ mesh_platform.create_secure_view(view_relation, data_relation, columns, row_filter) }}
+    {%- endcall %}
+
+    {%- set relations = [view_relation, data_relation] -%}
+    {% if model.version is not none and model.version | string == model.latest_version | string %}
+        {%- set latest_alias = view_relation.incorporate(path={'identifier': model.name}) -%}
+        {% call statement('latest_alias') -%}
+            {{ mesh_platform.create_latest_alias(latest_alias, view_relation) }}
+        {%- endcall %}
+        {% do relations.append(latest_alias) %}
+    {% endif %}
+
+    {{ mesh_platform.grant_product_readers(view_relation, model) }}
+    {% do apply_grants(view_relation, config.get('grants'), should_revoke=True) %}
+
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+    {{ return({'relations': relations}) }}
+{% endmaterialization %}
+
+
+{#- The view's columns: [{name, classification, family, mask}] in contract order. `mask` is the
+    masking expression of this adapter for the column, or none when the column is shown as is. -#}
+{% macro secure_columns(model) -%}
+    {%- set policy = mesh_platform.mesh_policy() -%}
+    {%- set out = [] -%}
+    {%- for name, column in model.columns.items() -%}
+        {%- set meta = column.get('meta') or {} -%}
+        {%- set config_meta = (column.get('config') or {}).get('meta') or {} -%}
+        {%- set classification = config_meta.get('classification', meta.get('classification')) -%}
+        {%- set family = mesh_platform.type_family(column.get('data_type') or '') -%}
+        {%- set rule = policy.masks.get(classification, {}).get(family) if classification else none -%}
+        {%- do out.append({
+            'name': name,
+            'quoted': adapter.quote(name),
+            'classification': classification,
+            'family': family,
+            'rule': rule,
+        }) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+
+{#- The row filter a model declares with meta.row_filter, resolved against mesh.yml. -#}
+{% macro row_filter_of(model) -%}
+    {%- set name = model.config.get('meta', {}).get('row_filter') -%}
+    {%- if not name -%}{{ return(none) }}{%- endif -%}
+    {%- set rules = mesh_platform.mesh_policy().row_filters -%}
+    {%- if name not in rules -%}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ model.unique_id ~ " declares meta.row_filter '" ~ name ~ "', which mesh.yml does not define; "
+            ~ "fix: use one of " ~ (rules.keys() | list | join(', ')) ~ " or add it under row_filters: in mesh.yml") }}
+    {%- endif -%}
+    {{ return(rules[name]) }}
+{%- endmacro %}
+
+
+{#- Same families as meshkit.policy.type_family (a test keeps them in step). -#}
+{% macro type_family(data_type) -%}
+    {%- set t = data_type | trim | lower -%}
+    {%- if t.startswith(('varchar', 'text', 'string', 'char', 'nvarchar')) -%}{{ return('string') }}
+    {%- elif t.startswith(('int', 'bigint', 'smallint', 'tinyint', 'hugeint', 'number', 'numeric', 'decimal', 'double', 'float', 'real')) -%}{{ return('number') }}
+    {%- elif t.startswith(('timestamp', 'datetime')) -%}{{ return('timestamp') }}
+    {%- elif t.startswith('date') -%}{{ return('date') }}
+    {%- elif t.startswith('bool') -%}{{ return('boolean') }}
+    {%- else -%}{{ return('other') }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Substitute the quoted column for the value placeholder of a compiled policy body. -#}
+{% macro apply_body(body, quoted_column) -%}
+    {{ return(body | replace(mesh_platform.mesh_policy().value_placeholder, quoted_column)) }}
+{%- endmacro %}
+
+
+{% macro create_secure_view(view_relation, data_relation, columns, row_filter) -%}
+    {{ return(adapter.dispatch('create_secure_view', 'mesh_platform')(view_relation, data_relation, columns, row_filter)) }}
+{%- endmacro %}
+
+{% macro create_latest_alias(alias_relation, view_relation) -%}
+    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation)) }}
+{%- endmacro %}
+
+{% macro grant_product_readers(view_relation, model) -%}
+    {{ return(adapter.dispatch('grant_product_readers', 'mesh_platform')(view_relation, model)) }}
+{%- endmacro %}
+
+{#- Adapters without secure views or policies (DuckDB): masking and filtering are inlined in the
+    view, evaluated per query against the session's mesh_roles. -#}
+{% macro default__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
+    create or replace view {{ view_relation }} as
+    select
+    {%- for c in columns %}
+        {% if c.rule -%}
+            {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} as {{ c.quoted }}
+        {%- else -%}
+            {{ c.quoted }}
+        {%- endif -%}{{ "," if not loop.last }}
+    {%- else %}
+        *
+    {%- endfor %}
+    from {{ data_relation }}
+    {%- if row_filter %}
+    where {{ row_filter.duckdb }}
+    {%- endif %}
+{%- endmacro %}
+
+{% macro default__create_latest_alias(alias_relation, view_relation) -%}
+    create or replace view {{ alias_relation }} as select * from {{ view_relation }}
+{%- endmacro %}
+
+{#- Without roles, nothing to grant. -#}
+{% macro default__grant_product_readers(view_relation, model) -%}
+{%- endmacro %}
