@@ -1,0 +1,40 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# constraints.txt pins the whole dependency set that is tested together (fakesnow moves with its
+# own duckdb and sqlglot pins, and needs snowflake-connector-python below 5).
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install demo test bench lint typecheck clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+demo: install
+	@start=$$(date +%s); \
+	$(BIN)/mesh demo-data && \
+	$(BIN)/mesh build && \
+	echo && echo "Demo built in $$(( $$(date +%s) - start ))s. Try:" && \
+	echo "  $(BIN)/mesh catalog list" && \
+	echo "  $(BIN)/mesh query --role risk_analyst \"select * from risk.credit_risk_scorecard.credit_risk_scorecard limit 5\"" && \
+	echo "  $(BIN)/mesh query \"select * from consumer_banking.consumer_demographics.consumer_demographics limit 5\"   # no role: masked" && \
+	echo "  catalog/catalog.json, warehouse/*.duckdb"
+
+test: install
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/pytest -m slow -p no:randomly -s tests/python
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf warehouse catalog data domains/*/target domains/*/dbt_packages target dbt_packages

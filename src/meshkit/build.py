@@ -1,0 +1,192 @@
+"""`mesh build`: build the domains in dependency order, in-process through dbt's runner.
+
+The order comes from the cross-domain refs: a domain depends on the producers named in its
+``dbt_loom.config.yml`` (a domain can only ``ref`` a project whose manifest dbt-loom loads).
+A failing domain stops its dependents, and only them.
+"""
+
+from __future__ import annotations
+
+import enum
+import graphlib
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from meshkit.config import Domain, DuckDBTarget, Mesh
+from meshkit.errors import ConfigError, UsageError
+
+LOOM_CONFIG = "dbt_loom.config.yml"
+
+
+class Status(enum.StrEnum):
+    success = "success"
+    failed = "failed"
+    skipped = "skipped"
+
+
+@dataclass
+class DomainBuild:
+    domain: str
+    status: Status
+    seconds: float = 0.0
+    models: int = 0
+    tests: int = 0
+    reason: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildResult:
+    target: str
+    domains: list[DomainBuild]
+
+    @property
+    def success(self) -> bool:
+        return all(d.status is Status.success for d in self.domains)
+
+
+def upstream_domains(mesh: Mesh, domain: Domain) -> list[str]:
+    """The mesh domains this domain reads, from the manifests its dbt-loom config loads."""
+    path = mesh.domain_path(domain)
+    if path is None:
+        return []
+    loom = path / LOOM_CONFIG
+    if not loom.is_file():
+        return []
+    try:
+        data = yaml.safe_load(loom.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=loom,
+                          fix="correct the YAML syntax") from None
+    known = {d.name for d in mesh.config.domains}
+    names = [m.get("name") for m in data.get("manifests") or [] if isinstance(m, dict)]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(
+            f"manifest {unknown[0]!r} is not a domain of the mesh",
+            file=loom, location="manifests",
+            fix=f"name one of {', '.join(sorted(known))}, or add the domain to mesh.yml",
+        )
+    return sorted(set(names))
+
+
+def build_order(mesh: Mesh, only: list[str] | None = None, upstream: bool = False) -> list[Domain]:
+    """Buildable domains (those with a ``path``) in dependency order.
+
+    With ``only``, just those domains, plus everything they read when ``upstream`` is set.
+    """
+    buildable = {d.name: d for d in mesh.config.domains if d.path is not None}
+    deps = {name: [u for u in upstream_domains(mesh, d) if u in buildable]
+            for name, d in buildable.items()}
+    selected = set(buildable)
+    if only:
+        for name in only:
+            mesh.config.domain(name)  # a clear error for an unknown name
+            if name not in buildable:
+                raise UsageError(f"domain {name!r} is registered by artifacts and is built elsewhere",
+                                 fix="build it where its dbt project lives; `mesh-sync` reads its artifacts")
+        selected = set(only)
+        if upstream:
+            stack = list(only)
+            while stack:
+                for dep in deps[stack.pop()]:
+                    if dep not in selected:
+                        selected.add(dep)
+                        stack.append(dep)
+    sorter = graphlib.TopologicalSorter({n: deps[n] for n in sorted(buildable)})
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        raise ConfigError(f"cross-domain refs form a cycle: {' -> '.join(exc.args[1])}",
+                          file=mesh.file, fix="a domain may not read, directly or not, itself") from None
+    return [buildable[n] for n in order if n in selected]
+
+
+def dbt_env(mesh: Mesh, target_name: str) -> dict[str, str]:
+    """Environment the domains' profiles read: where the warehouse and the raw data are."""
+    _, target = mesh.config.target(target_name)
+    env = {"MESH_ROOT": str(mesh.root), "MESH_DATA": str(mesh.root / "data" / "raw")}
+    if isinstance(target, DuckDBTarget):
+        warehouse = (mesh.root / target.path).resolve()
+        warehouse.mkdir(parents=True, exist_ok=True)
+        env["MESH_WAREHOUSE"] = str(warehouse)
+    return env
+
+
+def _needs_deps(project: Path) -> bool:
+    """True when packages.yml changed since the last `dbt deps` (or never ran)."""
+    packages = project / "packages.yml"
+    if not packages.is_file():
+        return False
+    stamp = project / "dbt_packages" / ".meshkit-deps"
+    digest = hashlib.sha256(packages.read_bytes()).hexdigest()
+    return not stamp.is_file() or stamp.read_text() != digest
+
+
+def _mark_deps(project: Path) -> None:
+    packages = project / "packages.yml"
+    stamp = project / "dbt_packages" / ".meshkit-deps"
+    stamp.parent.mkdir(exist_ok=True)
+    stamp.write_text(hashlib.sha256(packages.read_bytes()).hexdigest())
+
+
+ProgressHook = Callable[[str, str], None]
+
+
+def build(
+    mesh: Mesh,
+    *,
+    target: str | None = None,
+    only: list[str] | None = None,
+    upstream: bool = False,
+    on_progress: ProgressHook | None = None,
+) -> BuildResult:
+    """Build the selected domains in order; a failure skips only the domains that read it."""
+    from meshkit.dbt_runner import run_dbt
+    from meshkit.policy import write_policy_macro
+
+    target_name, _ = mesh.config.target(target)
+    write_policy_macro(mesh)
+    env = dbt_env(mesh, target_name)
+    order = build_order(mesh, only, upstream)
+    notify = on_progress or (lambda domain, message: None)
+    results: dict[str, DomainBuild] = {}
+    for domain in order:
+        blocked = [u for u in upstream_domains(mesh, domain)
+                   if u in results and results[u].status is not Status.success]
+        if blocked:
+            results[domain.name] = DomainBuild(domain.name, Status.skipped,
+                                               reason=f"upstream {', '.join(blocked)} failed")
+            notify(domain.name, "skipped")
+            continue
+        project = mesh.domain_path(domain)
+        assert project is not None
+        if not (project / "dbt_project.yml").is_file():
+            raise ConfigError(f"domain {domain.name!r}: no dbt_project.yml in {project}",
+                              file=mesh.file, location=f"domains.{domain.name}.path",
+                              fix="point `path` at the domain's dbt project")
+        seconds = 0.0
+        if _needs_deps(project):
+            notify(domain.name, "dbt deps")
+            deps = run_dbt(project, ["deps"], target=target_name, env=env)
+            seconds += deps.seconds
+            if not deps.success:
+                results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
+                                                   reason="dbt deps failed", errors=deps.errors)
+                notify(domain.name, "failed")
+                continue
+            _mark_deps(project)
+        notify(domain.name, "dbt build")
+        run = run_dbt(project, ["build"], target=target_name, env=env)
+        status = Status.success if run.success else Status.failed
+        results[domain.name] = DomainBuild(
+            domain.name, status, seconds + run.seconds, run.models, run.tests,
+            reason="" if run.success else f"{len(run.failed_nodes) or 'some'} node(s) failed",
+            errors=run.errors,
+        )
+        notify(domain.name, status.value)
+    return BuildResult(target=target_name, domains=[results[d.name] for d in order])

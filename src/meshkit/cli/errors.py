@@ -1,0 +1,32 @@
+"""The one place where meshkit errors become a message and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from meshkit.errors import MeshError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report(exc: MeshError) -> None:
+    click.secho(f"error: {exc}", fg="red", err=True)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn a MeshError raised by ``fn`` into its message on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MeshError as exc:
+            report(exc)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]

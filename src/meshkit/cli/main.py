@@ -1,0 +1,71 @@
+"""``mesh`` and ``mesh-sync``.
+
+Subcommands live in modules of their own and are imported only when run, so ``mesh --help``
+does not pay for dbt, DuckDB or sqlglot.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from meshkit import __version__
+from meshkit.cli.errors import report
+from meshkit.errors import MeshError
+
+# name -> (module:attribute, one-line help shown by `mesh --help` without importing it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("meshkit.cli.build_cmds:build", "Build domains in dependency order, then sync."),
+    "query": ("meshkit.cli.build_cmds:query", "Run SQL as a role against the mesh (DuckDB)."),
+    "generate": ("meshkit.cli.build_cmds:generate",
+                 "Regenerate the platform's policy macro from mesh.yml."),
+    "demo-data": ("meshkit.cli.build_cmds:demo_data",
+                  "Generate the demo's raw data (deterministic, scalable)."),
+    "sync": ("meshkit.cli.catalog_cmds:mesh_sync", "Same as mesh-sync."),
+    "catalog": ("meshkit.cli.catalog_cmds:catalog", "Discover products: list, show, search."),
+    "plan": ("meshkit.cli.snowflake_cmds:plan", "Print the Snowflake DDL of the utility plane."),
+    "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
+}
+
+
+def load_command(name: str) -> click.Command:
+    module, attr = COMMANDS[name][0].split(":")
+    command: click.Command = getattr(importlib.import_module(module), attr)
+    return command
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on use, with errors handled in one place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return load_command(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MeshError as exc:
+            report(exc)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="meshkit")
+def cli() -> None:
+    """meshkit: a governed data mesh from a set of dbt projects."""
+
+
+def mesh_sync() -> None:
+    """Entry point of the ``mesh-sync`` script."""
+    load_command("sync")(prog_name="mesh-sync")

@@ -1,0 +1,98 @@
+"""The one place that runs dbt: in-process, through dbt's programmatic runner.
+
+Nothing else in meshkit imports dbt-core; the rest of the package reads the artifacts dbt writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DbtRun:
+    """What one dbt invocation did: counts by resource type and status, and its wall time."""
+
+    command: str
+    success: bool
+    seconds: float
+    models: int = 0
+    tests: int = 0
+    seeds: int = 0
+    errors: list[str] = field(default_factory=list)
+    failed_nodes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _in_project(project_dir: Path, env: dict[str, str]) -> Iterator[None]:
+    """Run with the project folder as cwd and extra environment variables, then restore both.
+
+    dbt-loom resolves its config (``dbt_loom.config.yml``) and the manifest paths in it against
+    the working directory, exactly as when a domain engineer runs ``dbt build`` in the domain,
+    so the orchestrator runs each domain from its own folder rather than rewriting those paths.
+    """
+    old_cwd = Path.cwd()
+    old_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    os.chdir(project_dir)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_dbt(
+    project_dir: Path,
+    args: list[str],
+    *,
+    target: str | None = None,
+    env: dict[str, str] | None = None,
+    quiet: bool = True,
+) -> DbtRun:
+    """Run ``dbt <args>`` for the project in ``project_dir`` and summarise the result."""
+    from dbt.cli.main import dbtRunner
+
+    cli_args = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    if target:
+        cli_args += ["--target", target]
+    if quiet:
+        cli_args = ["--quiet", "--no-use-colors", *cli_args]
+    started = time.perf_counter()
+    with _in_project(project_dir, env or {}):
+        res = dbtRunner().invoke(cli_args)
+    run = DbtRun(command=" ".join(args), success=bool(res.success),
+                 seconds=time.perf_counter() - started)
+    if res.exception is not None:
+        run.errors.append(str(res.exception))
+    _count(run, res.result)
+    return run
+
+
+def _count(run: DbtRun, result: Any) -> None:
+    results = getattr(result, "results", None) or []
+    for r in results:
+        node = getattr(r, "node", None)
+        rtype = str(getattr(node, "resource_type", ""))
+        status = str(getattr(r, "status", ""))
+        if rtype.endswith("model"):
+            run.models += 1
+        elif rtype.endswith("test"):
+            run.tests += 1
+        elif rtype.endswith("seed"):
+            run.seeds += 1
+        if status.lower() in ("error", "fail", "runtimeerr"):
+            uid = getattr(node, "unique_id", "?")
+            run.failed_nodes.append(uid)
+            message = getattr(r, "message", None)
+            if message:
+                run.errors.append(f"{uid}: {message}")

@@ -1,0 +1,121 @@
+"""`mesh query`: run SQL as a role against the whole mesh on DuckDB.
+
+Every built domain's database is attached read-only under the domain's name, the role goes into
+the session variable ``mesh_roles`` that the secure views test, and the statement may read
+product schemas only: a reference to a domain's ``internal`` schema (or to anything that is not
+a secure view of the mesh) is refused before it runs, as Snowflake grants would refuse it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meshkit.config import DuckDBTarget, Mesh
+from meshkit.errors import UsageError
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def warehouse_dir(mesh: Mesh, target: str | None = None) -> Path:
+    name, t = mesh.config.target(target)
+    if not isinstance(t, DuckDBTarget):
+        raise UsageError(f"target {name!r} is not a DuckDB target",
+                         fix="`mesh query` runs on DuckDB; on Snowflake use any SQL client with your role")
+    return (mesh.root / t.path).resolve()
+
+
+def connect(mesh: Mesh, roles: list[str], target: str | None = None) -> Any:
+    """An in-memory DuckDB session with every built domain attached read-only, as ``roles``."""
+    import duckdb
+    from sqlglot import exp
+
+    from meshkit.dbt_duckdb_plugin import set_roles_sql
+
+    known = set(mesh.config.all_role_names)
+    for role in roles:
+        if role not in known:
+            import difflib
+
+            close = difflib.get_close_matches(role, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"unknown role {role!r}{hint}",
+                             file=mesh.file, location="roles",
+                             fix=f"use one of: {', '.join(sorted(known))}")
+    folder = warehouse_dir(mesh, target)
+    con = duckdb.connect(":memory:")
+    attached = 0
+    for domain in mesh.config.domains:
+        db = folder / f"{domain.name}.duckdb"
+        if db.is_file():
+            attach = exp.Attach(
+                this=exp.alias_(exp.Literal.string(str(db)), domain.name),
+                expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+            )
+            con.execute(attach.sql("duckdb"))
+            attached += 1
+    if not attached:
+        raise UsageError(f"no domain database found in {folder}",
+                         fix="build the mesh first: `mesh build` (or `make demo`)")
+    con.execute(set_roles_sql(roles))
+    return con
+
+
+def check_reads(mesh: Mesh, sql: str) -> None:
+    """Refuse statements that read anything but product schemas of mesh domains.
+
+    >>> from meshkit.config import load_mesh
+    >>> check_reads(load_mesh(), "select 1 from consumer_banking.internal.x")
+    Traceback (most recent call last):
+    ...
+    meshkit.errors.UsageError: reads consumer_banking.internal.x, which is not a data product's secure view
+      fix: query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    try:
+        statements = sqlglot.parse(sql, read="duckdb")
+    except ParseError as exc:
+        raise UsageError(f"cannot parse the query: {exc}", fix="check the SQL syntax") from None
+    domains = {d.name for d in mesh.config.domains}
+    for statement in statements:
+        if statement is None:
+            continue
+        if not isinstance(statement, exp.Query):
+            raise UsageError("only queries (SELECT, WITH …) may run through `mesh query`",
+                             fix="remove the statement that is not a query")
+        ctes = {cte.alias_or_name for cte in statement.find_all(exp.CTE)}
+        for table in statement.find_all(exp.Table):
+            if not table.db and table.name in ctes:
+                continue
+            if isinstance(table.this, exp.Func):  # table functions, e.g. range(10)
+                continue
+            parts = [p for p in (table.catalog, table.db, table.name) if p]
+            if len(parts) != 3 or table.catalog not in domains or table.db in ("internal", "main",
+                                                                               "information_schema"):
+                raise UsageError(
+                    f"reads {'.'.join(parts)}, which is not a data product's secure view",
+                    fix="query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists",
+                )
+
+
+def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None) -> QueryResult:
+    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows."""
+    check_reads(mesh, sql)
+    con = connect(mesh, roles, target)
+    try:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        return QueryResult(columns, cursor.fetchall())
+    finally:
+        con.close()
