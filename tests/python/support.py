@@ -1,0 +1,24 @@
+"""Paths and helpers shared by the tests (importable: pytest puts tests/python on the path)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+MESH_FILES = ("mesh.yml", "dbt_project.yml")
+MESH_DIRS = ("macros", "models", "tests/dbt", "profiles", "domains")
+IGNORE = shutil.ignore_patterns("target", "dbt_packages", "logs", "*.duckdb", "*.wal",
+                                "package-lock.yml", ".user.yml")
+
+
+def copy_mesh(dest: Path, src: Path = REPO) -> Path:
+    """Copy a mesh (its config, root dbt project and domains) to ``dest``; returns mesh.yml."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in MESH_FILES:
+        shutil.copy2(src / name, dest / name)
+    for name in MESH_DIRS:
+        if (src / name).is_dir():
+            shutil.copytree(src / name, dest / name, ignore=IGNORE)
+    return dest / "mesh.yml"
