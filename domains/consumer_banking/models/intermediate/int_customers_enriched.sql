@@ -1,0 +1,36 @@
+-- Customers with the attributes derived for the demographics product (full name, age band).
+with customers as (
+    select * from {{ ref('stg_customers') }}
+),
+
+aged as (
+    select
+        *,
+        date_diff('year', birth_date, current_date)
+            - case when strftime(current_date, '%m%d') < strftime(birth_date, '%m%d')
+                then 1 else 0 end as age_years
+    from customers
+)
+
+select
+    customer_id,
+    first_name,
+    last_name,
+    first_name || ' ' || last_name as full_name,
+    email,
+    national_id,
+    birth_date,
+    case
+        when age_years < 25 then '18-24'
+        when age_years < 35 then '25-34'
+        when age_years < 45 then '35-44'
+        when age_years < 55 then '45-54'
+        when age_years < 65 then '55-64'
+        else '65+'
+    end as age_band,
+    street_address,
+    city,
+    country,
+    region,
+    signup_date
+from aged

@@ -1,0 +1,21 @@
+with customers as (
+    select * from {{ ref('int_customers_enriched') }}
+),
+
+final as (
+    select
+        customer_id,
+        first_name,
+        last_name,
+        email,
+        national_id,
+        birth_date,
+        street_address,
+        city,
+        country,
+        region,
+        signup_date
+    from customers
+)
+
+select * from final
