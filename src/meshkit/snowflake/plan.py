@@ -1,0 +1,447 @@
+"""The utility plane of a mesh on Snowflake, as an idempotent list of DDL statements.
+
+``plan_mesh`` turns mesh.yml (and the products the domains' manifests declare) into the
+statements that ``mesh plan --target prod`` prints and ``mesh apply`` runs: warehouses, a
+database per domain with an ``internal`` schema and a schema per product, the governance
+database with the classification tag, the masking and row access policies, the roles and their
+hierarchy, a reader database role per product, and the grants.
+
+Every statement is either built as a sqlglot expression, or (where sqlglot has no node type for
+it: policies, roles, most grants) written from identifiers that sqlglot quotes and then checked by
+parsing it with the Snowflake dialect. Policy bodies are parsed as sqlglot expressions.
+
+Consumer roles are granted only: their parent consumer roles, the reader database roles of the
+products they are cleared for, and usage of the consumers' warehouse. A reader database role
+holds usage of its domain database and product schema and SELECT on the views of that schema,
+never anything in ``internal`` (``test_plan.py`` asserts it on the demo's plan).
+
+>>> from meshkit.config import MeshConfig, Mesh, Domain, Owner, SnowflakeTarget
+>>> cfg = MeshConfig(name="m", domains=[Domain(name="sales", path="sales", owner=Owner(name="o"))],
+...                  targets={"prod": SnowflakeTarget(type="snowflake")})
+>>> plan = plan_mesh(Mesh(config=cfg, file=Path("mesh.yml")), products={"sales": [Product("orders")]})
+>>> [s.sql for s in plan.statements if s.kind == "schema"][:2]
+['CREATE SCHEMA IF NOT EXISTS sales.internal', 'CREATE SCHEMA IF NOT EXISTS sales.orders']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
+from meshkit.errors import ArtifactError, ConfigError
+from meshkit.policy import VALUE, compile_policy
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+INTERNAL_SCHEMA = "internal"
+POLICY_SCHEMA = "policies"
+CLASSIFICATION_TAG = "classification"
+CONSUMER_WAREHOUSE = "mesh_consumers_wh"
+# The statuses whose products consumer roles may read; a draft product's readers role exists
+# but is granted to no consumer until the product is released.
+READABLE_STATUSES = ("active", "deprecated")
+# Masking policy signature per type family (meshkit.policy.TYPE_FAMILIES).
+FAMILY_TYPES = {
+    "string": "VARCHAR",
+    "number": "NUMBER",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP_NTZ",
+    "boolean": "BOOLEAN",
+    "other": "VARIANT",
+}
+POLICY_ARG = "val"
+SYSADMIN = "SYSADMIN"
+SECURITYADMIN = "SECURITYADMIN"
+
+
+@dataclass(frozen=True)
+class Product:
+    """A data product (a dbt group) as far as provisioning cares."""
+
+    name: str
+    status: str = "active"
+
+    @property
+    def readable(self) -> bool:
+        return self.status in READABLE_STATUSES
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One DDL statement of the plan. ``kind`` is the object kind it creates or grants."""
+
+    kind: str
+    sql: str
+    role: str  # the role that runs it (the plan switches with USE ROLE)
+
+
+@dataclass
+class Plan:
+    target: str
+    statements: list[Statement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def script(self) -> str:
+        """The plan as one SQL script: notes as comments, one statement a line."""
+        lines = [f"-- meshkit plan for target {self.target}"]
+        lines += [f"-- note: {n}" for n in self.notes]
+        lines += [f"{s.sql};" for s in self.statements]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "notes": self.notes,
+            "statements": [{"kind": s.kind, "role": s.role, "sql": s.sql} for s in self.statements],
+        }
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+
+def ident(name: str) -> str:
+    """An identifier as Snowflake SQL (quoted by sqlglot only when it has to be).
+
+    >>> ident("consumer_banking"), ident("SYSADMIN")
+    ('consumer_banking', 'SYSADMIN')
+    """
+    from sqlglot import exp
+
+    return exp.to_identifier(name).sql("snowflake")
+
+
+def qualified(*parts: str) -> str:
+    return ".".join(ident(p) for p in parts)
+
+
+def reader_role(domain: str, product: str) -> str:
+    """The database role of a product's readers (same name as the macro snowflake_reader_role)."""
+    return qualified(domain, f"{product}_reader")
+
+
+def warehouse_of(domain: str) -> str:
+    return f"{domain}_wh"
+
+
+# --- statement construction ------------------------------------------------------------------------
+
+
+# Statements sqlglot's Snowflake dialect cannot parse at all (its CREATE parser takes ROW ACCESS
+# POLICY for a property). Their parts are checked instead: the body by ``policy_body``.
+SQLGLOT_UNPARSEABLE = ("CREATE ROW ACCESS POLICY", "ALTER ROW ACCESS POLICY")
+
+
+def checked(sql: str) -> str:
+    """``sql`` after checking it parses with sqlglot's Snowflake dialect.
+
+    Statements sqlglot knows round-trip through its AST; the others (it falls back to a generic
+    command for CREATE MASKING POLICY, GRANT ... TO DATABASE ROLE and the like) must at least
+    not be a syntax error. Raises ``sqlglot.errors.ParseError`` otherwise.
+
+    >>> checked("GRANT ROLE analyst TO ROLE risk_analyst")
+    'GRANT ROLE analyst TO ROLE risk_analyst'
+    """
+    parse_snowflake(sql)
+    return sql
+
+
+def parse_snowflake(sql: str) -> exp.Expression | None:
+    """The sqlglot tree of one Snowflake statement (a generic Command where sqlglot has no node
+    type for it); None for the few statements it cannot parse at all (SQLGLOT_UNPARSEABLE)."""
+    import logging
+
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # silence "falling back to parsing as a Command"
+    try:
+        return sqlglot.parse_one(sql, read="snowflake")
+    except ParseError:
+        if sql.lstrip().upper().startswith(SQLGLOT_UNPARSEABLE):
+            return None
+        raise
+    finally:
+        logger.setLevel(level)
+
+
+def _create(kind: str, name: exp.Expression, properties: Mapping[str, exp.Expression] | None = None,
+            ) -> str:
+    from sqlglot import exp
+
+    props = None
+    if properties:
+        props = exp.Properties(expressions=[
+            exp.Property(this=exp.var(k), value=v) for k, v in properties.items()])
+    return exp.Create(this=name, kind=kind, exists=True, properties=props).sql("snowflake")
+
+
+def _table(*parts: str) -> exp.Expression:
+    from sqlglot import exp
+
+    return exp.to_table(".".join(parts), dialect="snowflake")
+
+
+def policy_body(body: str, value_name: str | None) -> str:
+    """A compiled policy body with the value placeholder renamed, parsed as an expression.
+
+    >>> policy_body("CASE WHEN IS_ROLE_IN_SESSION('X') THEN __mesh_value__ ELSE NULL END", "val")
+    "CASE WHEN IS_ROLE_IN_SESSION('X') THEN val ELSE NULL END"
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(body, read="snowflake")
+    if value_name is not None:
+        def rename(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and node.name == VALUE and not node.table:
+                return exp.column(value_name)
+            return node
+
+        tree = tree.transform(rename)
+    return tree.sql("snowflake")
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    mesh: Mesh
+    governance_db: str
+    products: Mapping[str, list[Product]]
+    policy: Mapping[str, Any]
+
+    @property
+    def domains(self) -> list[Domain]:
+        return self.mesh.config.domains
+
+    @property
+    def consumer_roles(self) -> list[str]:
+        return [r.name for r in self.mesh.config.roles]
+
+    def tag(self) -> str:
+        return qualified(self.governance_db, POLICY_SCHEMA, CLASSIFICATION_TAG)
+
+    def mask_policies(self) -> list[tuple[str, str, str, str]]:
+        """(policy name, family, snowflake body) of every masking policy."""
+        out = []
+        for cname, families in sorted(self.policy["masks"].items()):
+            for family, rule in sorted(families.items()):
+                out.append((cname, family, rule["snowflake_policy"], rule["snowflake"]))
+        return out
+
+    def row_policies(self) -> list[tuple[str, str, str]]:
+        return [(rf["column"], rf["snowflake_policy"], rf["snowflake"])
+                for _, rf in sorted(self.policy["row_filters"].items())]
+
+
+def _warehouses(ctx: _Context) -> Iterable[str]:
+    from sqlglot import exp
+
+    props = {
+        "WAREHOUSE_SIZE": exp.Literal.string("XSMALL"),
+        "AUTO_SUSPEND": exp.Literal.number(60),
+        "AUTO_RESUME": exp.true(),
+        "INITIALLY_SUSPENDED": exp.true(),
+    }
+    for d in ctx.domains:
+        yield _create("WAREHOUSE", _table(ident(warehouse_of(d.name))), props)
+    yield _create("WAREHOUSE", _table(ident(CONSUMER_WAREHOUSE)), props)
+
+
+def _databases(ctx: _Context) -> Iterable[str]:
+    for d in ctx.domains:
+        yield _create("DATABASE", _table(ident(d.name)))
+    yield _create("DATABASE", _table(ident(ctx.governance_db)))
+
+
+def _schemas(ctx: _Context) -> Iterable[str]:
+    for d in ctx.domains:
+        yield _create("SCHEMA", _table(ident(d.name), INTERNAL_SCHEMA))
+        for p in ctx.products.get(d.name, []):
+            yield _create("SCHEMA", _table(ident(d.name), ident(p.name)))
+    yield _create("SCHEMA", _table(ident(ctx.governance_db), POLICY_SCHEMA))
+
+
+def _tags(ctx: _Context) -> Iterable[str]:
+    # Written out: sqlglot's CREATE TAG node drops the qualified name.
+    from meshkit.config import CLASSIFICATION_NAMES
+
+    values = ", ".join(f"'{c}'" for c in CLASSIFICATION_NAMES)
+    yield checked(f"CREATE TAG IF NOT EXISTS {ctx.tag()} ALLOWED_VALUES {values} "
+                  "COMMENT = 'meshkit: column classification of output datasets'")
+
+
+def _masking_policies(ctx: _Context) -> Iterable[str]:
+    # CREATE OR REPLACE fails while a policy is attached to a column, so a policy is created
+    # once and its body kept current with ALTER ... SET BODY: the pair is idempotent.
+    for _, family, name, body in ctx.mask_policies():
+        sql_type = FAMILY_TYPES[family]
+        expr = policy_body(body, POLICY_ARG)
+        yield checked(f"CREATE MASKING POLICY IF NOT EXISTS {name} AS ({POLICY_ARG} {sql_type}) "
+                      f"RETURNS {sql_type} -> {expr}")
+        yield checked(f"ALTER MASKING POLICY {name} SET BODY -> {expr}")
+
+
+def _row_access_policies(ctx: _Context) -> Iterable[str]:
+    for column, name, body in ctx.row_policies():
+        expr = policy_body(body, None)
+        yield checked(f"CREATE ROW ACCESS POLICY IF NOT EXISTS {name} AS ({ident(column)} VARCHAR) "
+                      f"RETURNS BOOLEAN -> {expr}")
+        yield checked(f"ALTER ROW ACCESS POLICY {name} SET BODY -> {expr}")
+
+
+def _database_roles(ctx: _Context) -> Iterable[str]:
+    for d in ctx.domains:
+        for p in ctx.products.get(d.name, []):
+            yield checked(f"CREATE DATABASE ROLE IF NOT EXISTS {reader_role(d.name, p.name)}")
+
+
+def _roles(ctx: _Context) -> Iterable[str]:
+    for d in ctx.domains:
+        yield checked(f"CREATE ROLE IF NOT EXISTS {ident(d.engineer_role)}")
+        yield checked(f"CREATE ROLE IF NOT EXISTS {ident(d.owner_role)}")
+    for r in ctx.consumer_roles:
+        yield checked(f"CREATE ROLE IF NOT EXISTS {ident(r)}")
+
+
+def _role_hierarchy(ctx: _Context) -> Iterable[str]:
+    def grant(role: str, to: str) -> str:
+        return checked(f"GRANT ROLE {ident(role)} TO ROLE {ident(to)}")
+
+    for r in ctx.mesh.config.roles:
+        for parent in r.inherits:
+            yield grant(parent, r.name)
+    for d in ctx.domains:
+        yield grant(d.engineer_role, d.owner_role)
+        # Domain roles own their domain's objects, so they roll up to SYSADMIN. Consumer roles
+        # do not: an administrator is not cleared for data by being one.
+        yield grant(d.owner_role, SYSADMIN)
+        for r in d.reads_as:
+            yield grant(r, d.engineer_role)
+
+
+def _engineer_grants(ctx: _Context) -> Iterable[str]:
+    gov, pol = ident(ctx.governance_db), qualified(ctx.governance_db, POLICY_SCHEMA)
+    for d in ctx.domains:
+        role, db = ident(d.engineer_role), ident(d.name)
+        yield checked(f"GRANT USAGE ON WAREHOUSE {ident(warehouse_of(d.name))} TO ROLE {role}")
+        yield checked(f"GRANT ALL PRIVILEGES ON DATABASE {db} TO ROLE {role}")
+        yield checked(f"GRANT ALL PRIVILEGES ON ALL SCHEMAS IN DATABASE {db} TO ROLE {role}")
+        yield checked(f"GRANT ALL PRIVILEGES ON FUTURE SCHEMAS IN DATABASE {db} TO ROLE {role}")
+        # To create secure views with the policies and the tag inline.
+        yield checked(f"GRANT USAGE ON DATABASE {gov} TO ROLE {role}")
+        yield checked(f"GRANT USAGE ON SCHEMA {pol} TO ROLE {role}")
+        yield checked(f"GRANT APPLY ON TAG {ctx.tag()} TO ROLE {role}")
+        for _, _, name, _ in ctx.mask_policies():
+            yield checked(f"GRANT APPLY ON MASKING POLICY {name} TO ROLE {role}")
+        for _, name, _ in ctx.row_policies():
+            yield checked(f"GRANT APPLY ON ROW ACCESS POLICY {name} TO ROLE {role}")
+
+
+def _reader_grants(ctx: _Context) -> Iterable[str]:
+    for d in ctx.domains:
+        db = ident(d.name)
+        for p in ctx.products.get(d.name, []):
+            reader, schema = reader_role(d.name, p.name), qualified(d.name, p.name)
+            yield checked(f"GRANT USAGE ON DATABASE {db} TO DATABASE ROLE {reader}")
+            yield checked(f"GRANT USAGE ON SCHEMA {schema} TO DATABASE ROLE {reader}")
+            # A product schema holds only the secure views of the secure_view materialization;
+            # dbt also grants each view explicitly (grant_product_readers) as it is created.
+            yield checked(f"GRANT SELECT ON FUTURE VIEWS IN SCHEMA {schema} "
+                          f"TO DATABASE ROLE {reader}")
+            # The product's own team reads it whatever its status.
+            yield checked(f"GRANT DATABASE ROLE {reader} TO ROLE {ident(d.owner_role)}")
+            if p.readable:
+                for r in ctx.consumer_roles:
+                    yield checked(f"GRANT DATABASE ROLE {reader} TO ROLE {ident(r)}")
+
+
+def _consumer_grants(ctx: _Context) -> Iterable[str]:
+    for r in ctx.consumer_roles:
+        yield checked(f"GRANT USAGE ON WAREHOUSE {ident(CONSUMER_WAREHOUSE)} TO ROLE {ident(r)}")
+
+
+# Object kind -> (role that runs it, statements). Order matters: objects before their grants.
+STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str]]]] = [
+    ("warehouse", SYSADMIN, _warehouses),
+    ("database", SYSADMIN, _databases),
+    ("schema", SYSADMIN, _schemas),
+    ("tag", SYSADMIN, _tags),
+    ("masking_policy", SYSADMIN, _masking_policies),
+    ("row_access_policy", SYSADMIN, _row_access_policies),
+    ("database_role", SYSADMIN, _database_roles),
+    ("role", SECURITYADMIN, _roles),
+    ("role_grant", SECURITYADMIN, _role_hierarchy),
+    ("engineer_grant", SECURITYADMIN, _engineer_grants),
+    ("reader_grant", SECURITYADMIN, _reader_grants),
+    ("consumer_grant", SECURITYADMIN, _consumer_grants),
+]
+
+
+def snowflake_target(mesh: Mesh, target: str | None) -> tuple[str, SnowflakeTarget]:
+    name, t = mesh.config.target(target or "prod")
+    if not isinstance(t, SnowflakeTarget):
+        raise ConfigError(
+            f"target {name!r} is of type {t.type!r}, not snowflake",
+            file=mesh.file, location=f"targets.{name}",
+            fix="pass --target with a target of `type: snowflake` (e.g. prod)",
+        )
+    return name, t
+
+
+def products_from_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[str]]:
+    """Each domain's products (dbt groups) from its manifest, and notes on domains without one."""
+    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+
+    products: dict[str, list[Product]] = {}
+    notes: list[str] = []
+    for d in mesh.config.domains:
+        path = mesh.artifacts_path(d)
+        try:
+            artifacts = read_domain_artifacts(LocalArtifacts(path))
+        except ArtifactError as exc:
+            notes.append(f"domain {d.name}: {exc.message} in {path}; planned without its "
+                         "product schemas and reader roles (build or `dbt parse` it, then re-plan)")
+            continue
+        found = []
+        for g in sorted(artifacts.groups.values(), key=lambda g: g.name):
+            if not is_identifier(g.name):
+                raise ArtifactError(f"group {g.name!r} is not a lowercase identifier",
+                                    file=path / "manifest.json",
+                                    fix="rename the group: it names a Snowflake schema")
+            found.append(Product(g.name, str(g.meta.get("status") or "draft")))
+        products[d.name] = found
+    return products, notes
+
+
+def plan_mesh(mesh: Mesh, target: str | None = None,
+              products: Mapping[str, list[Product]] | None = None) -> Plan:
+    """The plan of ``target`` (default ``prod``); products read from manifests unless given."""
+    name, t = snowflake_target(mesh, target)
+    notes: list[str] = []
+    if products is None:
+        products, notes = products_from_manifests(mesh)
+    ctx = _Context(mesh=mesh, governance_db=t.governance_database, products=products,
+                   policy=compile_policy(mesh))
+    plan = Plan(target=name, notes=notes)
+    current_role = None
+    for kind, role, step in STEPS:
+        for sql in step(ctx):
+            if role != current_role:
+                plan.statements.append(Statement("use_role", f"USE ROLE {role}", role))
+                current_role = role
+            plan.statements.append(Statement(kind, sql, role))
+    return plan
+
+
+def load_plan(mesh_file: Path | str, target: str | None = None) -> Plan:
+    from meshkit.config import load_mesh
+
+    return plan_mesh(load_mesh(mesh_file), target)
