@@ -1,0 +1,481 @@
+"""Our own small projection of dbt artifacts: just the fields meshkit uses, read fast.
+
+dbt writes ``manifest.json`` (required), ``run_results.json``, ``catalog.json`` and
+``sources.json``. They are parsed with orjson into plain dicts and immediately projected into the
+small frozen dataclasses below, so one domain's raw JSON is dropped before the next is read and
+memory stays flat however many domains the mesh has. Nothing here imports dbt-core.
+
+The bytes come from an :class:`ArtifactSource`; :class:`LocalArtifacts` reads a folder (a dbt
+``target/`` or a domain's ``artifacts:`` location). Object stores can follow as more sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from meshkit.errors import ArtifactError
+
+MANIFEST = "manifest.json"
+RUN_RESULTS = "run_results.json"
+CATALOG = "catalog.json"
+SOURCES = "sources.json"
+ARTIFACT_FILES = (MANIFEST, RUN_RESULTS, CATALOG, SOURCES)
+
+# Manifest schema versions read, and the dbt release that first wrote each one.
+SUPPORTED_MANIFEST_VERSIONS = range(10, 13)
+OLDEST_SUPPORTED_DBT = "1.6"
+_SCHEMA_VERSION = re.compile(r"/v(\d+)\.json$")
+
+
+class ArtifactSource(Protocol):
+    """Where a domain's dbt artifacts are read from."""
+
+    @property
+    def location(self) -> str:
+        """Human-readable place, used in error messages (a folder, a URL)."""
+        ...
+
+    def read(self, name: str) -> bytes | None:
+        """The bytes of artifact ``name`` (e.g. ``manifest.json``), or None if absent."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalArtifacts:
+    """Artifacts in a local folder: a dbt ``target/`` or an ``artifacts:`` location."""
+
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            return (self.path / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ArtifactError(f"cannot read: {exc.strerror}", file=self.path / name,
+                                fix="check the file's permissions") from None
+
+
+@dataclass(frozen=True)
+class RawArtifacts:
+    """The bytes of one domain's artifacts, read once: hashed for change detection, then parsed."""
+
+    location: str
+    files: Mapping[str, bytes]
+
+    @property
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        for name in ARTIFACT_FILES:
+            data = self.files.get(name)
+            h.update(name.encode())
+            h.update(b"\0" if data is None else hashlib.sha256(data).digest())
+        return h.hexdigest()
+
+
+def read_raw(source: ArtifactSource, *, hint: str = "dbt build") -> RawArtifacts:
+    """Read the artifact files' bytes; a missing manifest is an :class:`ArtifactError`."""
+    files = {name: data for name in ARTIFACT_FILES if (data := source.read(name)) is not None}
+    if MANIFEST not in files:
+        raise ArtifactError(
+            "no dbt manifest found",
+            file=f"{source.location.rstrip('/')}/{MANIFEST}",
+            fix=f"run `{hint}` (or `dbt parse`) in the domain to produce it",
+        )
+    return RawArtifacts(location=source.location, files=files)
+
+
+# --- the projection -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    data_type: str | None
+    description: str
+    classification: str | None
+    regulations: tuple[str, ...]
+    constraints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A model (or seed/snapshot) of the manifest, including nodes injected by dbt-loom."""
+
+    unique_id: str
+    resource_type: str
+    name: str
+    package_name: str
+    version: str | None
+    latest_version: str | None
+    deprecation_date: str | None
+    group: str | None
+    access: str
+    contract_enforced: bool
+    description: str
+    database: str | None
+    schema: str | None
+    alias: str | None
+    depends_on: tuple[str, ...]
+    columns: tuple[ColumnInfo, ...]
+    tags: tuple[str, ...]
+    compiled_code: str | None
+
+    @property
+    def relation_key(self) -> tuple[str, str, str]:
+        """(database, schema, identifier), lowercased, to match SQL table references."""
+        return ((self.database or "").lower(), (self.schema or "").lower(),
+                (self.alias or self.name).lower())
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    name: str
+    owner_name: str | None
+    owner_email: str | None
+    description: str
+    meta: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TestInfo:
+    unique_id: str
+    name: str
+    test_type: str
+    attached_node: str | None
+    depends_on: tuple[str, ...]
+    column_name: str | None
+    severity: str
+
+
+@dataclass(frozen=True)
+class ExposureInfo:
+    unique_id: str
+    name: str
+    type: str
+    owner_name: str | None
+    owner_email: str | None
+    url: str | None
+    depends_on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    unique_id: str
+    source_name: str
+    name: str
+    description: str
+    database: str | None
+    schema: str | None
+    identifier: str | None
+    columns: tuple[ColumnInfo, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    unique_id: str
+    status: str
+    execution_time: float
+    completed_at: str | None
+    failures: int | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    unique_id: str
+    status: str
+    max_loaded_at: str | None
+
+
+@dataclass(frozen=True)
+class DomainArtifacts:
+    """Everything meshkit reads from one domain's artifacts."""
+
+    location: str
+    project_name: str
+    dbt_version: str
+    manifest_schema_version: int
+    adapter_type: str | None
+    nodes: Mapping[str, NodeInfo]
+    groups: Mapping[str, GroupInfo]
+    tests: tuple[TestInfo, ...]
+    exposures: tuple[ExposureInfo, ...]
+    sources: Mapping[str, SourceInfo]
+    results: Mapping[str, RunResult] = field(default_factory=dict)
+    results_generated_at: str | None = None
+    row_counts: Mapping[str, int] = field(default_factory=dict)
+    source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
+
+
+def manifest_schema_version(manifest: Mapping[str, Any], file: str) -> int:
+    """The manifest's schema version; raises unless it is one meshkit reads (v10-v12).
+
+    >>> manifest_schema_version(
+    ...     {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}},
+    ...     "manifest.json")
+    12
+    """
+    url = str(manifest.get("metadata", {}).get("dbt_schema_version", ""))
+    match = _SCHEMA_VERSION.search(url)
+    if match is None:
+        raise ArtifactError(
+            f"not a dbt manifest: metadata.dbt_schema_version is {url or 'missing'!r}",
+            file=file, fix="regenerate it with `dbt parse`",
+        )
+    version = int(match.group(1))
+    if version < SUPPORTED_MANIFEST_VERSIONS.start:
+        raise ArtifactError(
+            f"manifest schema v{version} is too old; meshkit reads v10-v12 (dbt 1.6 and later)",
+            file=file,
+            fix=f"regenerate with dbt >= {OLDEST_SUPPORTED_DBT}: `dbt parse` (or `dbt build`)",
+        )
+    if version >= SUPPORTED_MANIFEST_VERSIONS.stop:
+        raise ArtifactError(
+            f"manifest schema v{version} is newer than meshkit reads (v10-v12)",
+            file=file, fix="upgrade meshkit, or regenerate with dbt 1.11: `dbt parse`",
+        )
+    return version
+
+
+def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
+    data = raw.files.get(name)
+    if data is None:
+        return None
+    file = f"{raw.location.rstrip('/')}/{name}"
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ArtifactError(f"not valid JSON: {exc}", file=file,
+                            fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain") from None
+    if not isinstance(parsed, dict):
+        raise ArtifactError("expected a JSON object at the top level", file=file,
+                            fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain")
+    return parsed
+
+
+def parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
+    """Project raw artifact bytes into :class:`DomainArtifacts` (only the fields used)."""
+    manifest_file = f"{raw.location.rstrip('/')}/{MANIFEST}"
+    manifest = _load_json(raw, MANIFEST)
+    assert manifest is not None
+    version = manifest_schema_version(manifest, manifest_file)
+    meta = manifest.get("metadata", {})
+    try:
+        nodes: dict[str, NodeInfo] = {}
+        tests: list[TestInfo] = []
+        for uid, n in manifest.get("nodes", {}).items():
+            rtype = n.get("resource_type")
+            if rtype == "test":
+                tests.append(_test(uid, n))
+            elif rtype in ("model", "seed", "snapshot"):
+                nodes[uid] = _node(uid, n)
+        groups = {g["name"]: _group(g) for g in manifest.get("groups", {}).values()}
+        exposures = tuple(_exposure(uid, e) for uid, e in manifest.get("exposures", {}).items())
+        sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ArtifactError(f"unexpected manifest structure ({type(exc).__name__}: {exc})",
+                            file=manifest_file,
+                            fix="regenerate it: run `dbt parse` in the domain") from None
+    del manifest
+    results, generated_at = _run_results(_load_json(raw, RUN_RESULTS))
+    return DomainArtifacts(
+        location=raw.location,
+        project_name=str(meta.get("project_name") or ""),
+        dbt_version=str(meta.get("dbt_version") or ""),
+        manifest_schema_version=version,
+        adapter_type=meta.get("adapter_type"),
+        nodes=nodes,
+        groups=groups,
+        tests=tuple(tests),
+        exposures=exposures,
+        sources=sources,
+        results=results,
+        results_generated_at=generated_at,
+        row_counts=_row_counts(_load_json(raw, CATALOG)),
+        source_freshness=_freshness(_load_json(raw, SOURCES)),
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``meta`` merged from both places dbt puts it: ``meta`` and ``config.meta`` (wins)."""
+    merged: dict[str, Any] = dict(obj.get("meta") or {})
+    merged.update((obj.get("config") or {}).get("meta") or {})
+    return merged
+
+
+def _columns(columns: Mapping[str, Any]) -> tuple[ColumnInfo, ...]:
+    out = []
+    for c in columns.values():
+        meta = _meta(c)
+        regulations = meta.get("regulations") or []
+        if isinstance(regulations, str):
+            regulations = [regulations]
+        out.append(ColumnInfo(
+            name=c["name"],
+            data_type=_str_or_none(c.get("data_type")),
+            description=c.get("description") or "",
+            classification=_str_or_none(meta.get("classification")),
+            regulations=tuple(str(r) for r in regulations),
+            constraints=tuple(_constraint(k) for k in c.get("constraints") or ()),
+        ))
+    return tuple(out)
+
+
+def _constraint(c: Mapping[str, Any]) -> str:
+    kind = str(c.get("type"))
+    if c.get("expression"):
+        return f"{kind}({c['expression']})"
+    return kind
+
+
+def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
+    config = n.get("config") or {}
+    contract = n.get("contract") or config.get("contract") or {}
+    return NodeInfo(
+        unique_id=uid,
+        resource_type=n["resource_type"],
+        name=n["name"],
+        package_name=n["package_name"],
+        version=_str_or_none(n.get("version")),
+        latest_version=_str_or_none(n.get("latest_version")),
+        deprecation_date=_str_or_none(n.get("deprecation_date")),
+        # dbt-loom injects upstream nodes with the top-level fields only, not their config.
+        group=n.get("group") or config.get("group"),
+        access=str(n.get("access") or config.get("access") or "protected"),
+        contract_enforced=bool(contract.get("enforced") or
+                               (config.get("contract") or {}).get("enforced")),
+        description=n.get("description") or "",
+        database=n.get("database"),
+        schema=n.get("schema"),
+        alias=n.get("alias"),
+        depends_on=tuple((n.get("depends_on") or {}).get("nodes") or ()),
+        columns=_columns(n.get("columns") or {}),
+        tags=tuple(n.get("tags") or ()),
+        compiled_code=n.get("compiled_code"),
+    )
+
+
+def _group(g: Mapping[str, Any]) -> GroupInfo:
+    owner = g.get("owner") or {}
+    return GroupInfo(
+        name=g["name"],
+        owner_name=owner.get("name"),
+        owner_email=owner.get("email"),
+        description=g.get("description") or "",
+        meta=_meta(g),
+    )
+
+
+def _test(uid: str, n: Mapping[str, Any]) -> TestInfo:
+    test_meta = n.get("test_metadata") or {}
+    return TestInfo(
+        unique_id=uid,
+        name=n["name"],
+        test_type=str(test_meta.get("name") or "singular"),
+        attached_node=n.get("attached_node"),
+        depends_on=tuple((n.get("depends_on") or {}).get("nodes") or ()),
+        column_name=n.get("column_name"),
+        severity=str((n.get("config") or {}).get("severity") or "error").lower(),
+    )
+
+
+def _exposure(uid: str, e: Mapping[str, Any]) -> ExposureInfo:
+    owner = e.get("owner") or {}
+    return ExposureInfo(
+        unique_id=uid, name=e["name"], type=str(e.get("type") or ""),
+        owner_name=owner.get("name"), owner_email=owner.get("email"), url=e.get("url"),
+        depends_on=tuple((e.get("depends_on") or {}).get("nodes") or ()),
+    )
+
+
+def _source(uid: str, s: Mapping[str, Any]) -> SourceInfo:
+    return SourceInfo(
+        unique_id=uid, source_name=s["source_name"], name=s["name"],
+        description=s.get("description") or "", database=s.get("database"),
+        schema=s.get("schema"), identifier=s.get("identifier"),
+        columns=_columns(s.get("columns") or {}),
+    )
+
+
+def _run_results(data: Mapping[str, Any] | None) -> tuple[dict[str, RunResult], str | None]:
+    if data is None:
+        return {}, None
+    out: dict[str, RunResult] = {}
+    for r in data.get("results") or ():
+        completed = None
+        for t in r.get("timing") or ():
+            if t.get("name") == "execute":
+                completed = t.get("completed_at")
+        failures = r.get("failures")
+        out[r["unique_id"]] = RunResult(
+            unique_id=r["unique_id"],
+            status=str(r.get("status")),
+            execution_time=float(r.get("execution_time") or 0.0),
+            completed_at=completed,
+            failures=failures if isinstance(failures, int) else None,
+            message=_str_or_none(r.get("message")),
+        )
+    return out, (data.get("metadata") or {}).get("generated_at")
+
+
+def _row_counts(data: Mapping[str, Any] | None) -> dict[str, int]:
+    """Row counts from catalog.json stats (Snowflake reports ``row_count``; DuckDB does not)."""
+    if data is None:
+        return {}
+    counts: dict[str, int] = {}
+    for uid, entry in (data.get("nodes") or {}).items():
+        stat = (entry.get("stats") or {}).get("row_count") or {}
+        value = stat.get("value")
+        if isinstance(value, int | float) and stat.get("include", True):
+            counts[uid] = int(value)
+    return counts
+
+
+def _freshness(data: Mapping[str, Any] | None) -> dict[str, SourceFreshness]:
+    if data is None:
+        return {}
+    return {
+        r["unique_id"]: SourceFreshness(unique_id=r["unique_id"], status=str(r.get("status")),
+                                        max_loaded_at=r.get("max_loaded_at"))
+        for r in data.get("results") or () if "unique_id" in r
+    }
+
+
+def read_domain_artifacts(source: ArtifactSource) -> DomainArtifacts:
+    """Read and project one domain's artifacts.
+
+    Raises :class:`ArtifactError` naming the file if the manifest is missing, not JSON, or of an
+    unsupported schema version.
+    """
+    return parse_artifacts(read_raw(source))
+
+
+def upstream_closure(start: Iterable[str], parents: Mapping[str, Iterable[str]],
+                     stop: Any = lambda uid: False) -> set[str]:
+    """Every node reachable upstream of ``start`` (exclusive), not walking past ``stop`` nodes."""
+    seen: set[str] = set()
+    stack = [p for s in start for p in parents.get(s, ())]
+    while stack:
+        uid = stack.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        if not stop(uid):
+            stack.extend(parents.get(uid, ()))
+    return seen

@@ -1,0 +1,430 @@
+"""Writing the catalog: the ``catalog/`` folder (atomic swap) and the warehouse tables.
+
+``catalog/`` holds ``catalog.json``, ``products/<domain>.<product>.json`` (one descriptor per
+product), ``history.jsonl`` (one line per sync) and ``state/<domain>.json`` (each domain's
+projection with the hash of its artifacts, for incremental syncs). A new catalog is written
+complete into a temporary folder beside the old one and swapped in with renames, so a failed
+sync leaves the previous catalog as it was.
+
+The warehouse copy is a schema ``mesh_catalog`` of plain tables, written in one transaction by a
+:class:`CatalogStore` chosen by target type. Table DDL is generated with sqlglot from one column
+spec (:data:`TABLES`), so every backend emits the same tables in its own dialect.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from meshkit import config as cfg
+from meshkit.catalog.model import Catalog, DomainProjection, Product
+from meshkit.errors import ArtifactError, UsageError
+
+CATALOG_FILE = "catalog.json"
+HISTORY_FILE = "history.jsonl"
+PRODUCTS_DIR = "products"
+STATE_DIR = "state"
+SCHEMA = "mesh_catalog"
+DESCRIPTOR_VERSION = "1.0.0"
+
+
+def dumps(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, two-space indent, trailing newline (byte-stable)."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def catalog_bytes(catalog: Catalog) -> bytes:
+    return dumps(catalog.model_dump(mode="json"))
+
+
+# --- reading the previous catalog ---------------------------------------------------------------
+
+
+def recover(catalog_dir: Path) -> None:
+    """Finish or undo a swap interrupted between its two renames, and drop stale temp folders."""
+    parent = catalog_dir.parent
+    olds = sorted(parent.glob(f".{catalog_dir.name}.old-*"))
+    if not catalog_dir.exists() and olds:
+        olds[-1].rename(catalog_dir)
+        olds = olds[:-1]
+    for leftover in [*olds, *parent.glob(f".{catalog_dir.name}.tmp-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def load_catalog(catalog_dir: Path) -> Catalog | None:
+    """The catalog of the last sync, or None if there is none (or it is of another format)."""
+    file = catalog_dir / CATALOG_FILE
+    try:
+        return Catalog.model_validate_json(file.read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return None
+
+
+def require_catalog(catalog_dir: Path) -> Catalog:
+    """The current catalog for the discovery commands; raises if no sync has written one."""
+    file = catalog_dir / CATALOG_FILE
+    if not file.is_file():
+        raise ArtifactError("no catalog yet", file=file, fix="run `mesh-sync` first")
+    try:
+        return Catalog.model_validate_json(file.read_bytes())
+    except ValueError as exc:
+        raise ArtifactError(f"not a valid meshkit catalog: {str(exc).splitlines()[0]}",
+                            file=file, fix="run `mesh-sync` to rewrite it") from None
+
+
+def load_projection(catalog_dir: Path, domain: str) -> DomainProjection | None:
+    file = catalog_dir / STATE_DIR / f"{domain}.json"
+    try:
+        return DomainProjection.model_validate_json(file.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+# --- the catalog folder -------------------------------------------------------------------------
+
+
+def product_descriptor(mesh_name: str, product: Product) -> dict[str, Any]:
+    """A product descriptor after the open Data Product Descriptor Specification's shape:
+    ``info`` (identity, owner, status), ``interfaceComponents`` (input and output ports with
+    their schema and promises) and the meshkit extras under ``x-meshkit``."""
+    fqn = f"urn:dpds:{mesh_name}:dataproducts:{product.domain}:{product.name}"
+    return {
+        "dataProductDescriptor": DESCRIPTOR_VERSION,
+        "info": {
+            "fullyQualifiedName": fqn,
+            "name": product.name,
+            "domain": product.domain,
+            "description": product.description,
+            "owner": product.owner.model_dump(mode="json"),
+            "status": product.status,
+            "tier": product.tier,
+            "tags": product.tags,
+            "support": product.support,
+        },
+        "interfaceComponents": {
+            "inputPorts": [
+                {"fullyQualifiedName": p.ref, "kind": p.kind, "domain": p.domain,
+                 "version": p.version} for p in product.input_ports
+            ],
+            "outputPorts": [
+                {
+                    "fullyQualifiedName": f"{fqn}:{ds.relation}",
+                    "address": ds.address,
+                    "name": ds.name,
+                    "version": ds.version,
+                    "isLatest": ds.is_latest,
+                    "deprecationDate": ds.deprecation_date,
+                    "description": ds.description,
+                    "promises": {
+                        "servicesType": "sql",
+                        "api": {"relation": ds.id, "contractEnforced": ds.contract_enforced,
+                                "schema": [c.model_dump(mode="json") for c in ds.columns]},
+                        "slo": {"freshness": product.sla.freshness},
+                    },
+                } for ds in product.datasets
+            ],
+        },
+        "x-meshkit": {
+            "useCases": product.use_cases,
+            "kpis": product.kpis,
+            "consumers": [c.model_dump(mode="json") for c in product.consumers],
+            "quality": product.quality.model_dump(mode="json"),
+            "health": product.health.model_dump(mode="json"),
+        },
+    }
+
+
+def write_catalog_dir(catalog_dir: Path, catalog: Catalog,
+                      projections: Iterable[DomainProjection],
+                      history_entry: dict[str, Any]) -> None:
+    """Write the whole folder into a temporary sibling, then swap it in with two renames."""
+    sync_id = str(history_entry["id"])
+    parent = catalog_dir.parent
+    tmp = parent / f".{catalog_dir.name}.tmp-{sync_id}"
+    old = parent / f".{catalog_dir.name}.old-{sync_id}"
+    try:
+        (tmp / PRODUCTS_DIR).mkdir(parents=True)
+        (tmp / STATE_DIR).mkdir()
+        (tmp / CATALOG_FILE).write_bytes(catalog_bytes(catalog))
+        for product in catalog.products():
+            (tmp / PRODUCTS_DIR / f"{product.address}.json").write_bytes(
+                dumps(product_descriptor(catalog.mesh, product)))
+        for proj in projections:
+            (tmp / STATE_DIR / f"{proj.domain.name}.json").write_bytes(
+                dumps(proj.model_dump(mode="json")))
+        previous = catalog_dir / HISTORY_FILE
+        history = previous.read_bytes() if previous.is_file() else b""
+        line = json.dumps(history_entry, sort_keys=True, separators=(",", ":")) + "\n"
+        (tmp / HISTORY_FILE).write_bytes(history + line.encode())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if catalog_dir.exists():
+        catalog_dir.rename(old)
+    tmp.rename(catalog_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --- the warehouse tables -----------------------------------------------------------------------
+
+# One spec for every backend: table → [(column, type)], types in sqlglot's generic names.
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "products": [
+        ("product_id", "VARCHAR"), ("domain", "VARCHAR"), ("product", "VARCHAR"),
+        ("owner_name", "VARCHAR"), ("owner_email", "VARCHAR"), ("description", "VARCHAR"),
+        ("status", "VARCHAR"), ("tier", "VARCHAR"), ("sla_freshness", "VARCHAR"),
+        ("tags", "VARCHAR"), ("support", "VARCHAR"), ("datasets", "INT"),
+        ("tests_passed", "INT"), ("tests_failed", "INT"), ("pass_rate", "DOUBLE"),
+        ("health", "VARCHAR"), ("health_reasons", "VARCHAR"),
+    ],
+    "datasets": [
+        ("dataset_id", "VARCHAR"), ("address", "VARCHAR"), ("domain", "VARCHAR"),
+        ("product_id", "VARCHAR"), ("dataset", "VARCHAR"), ("kind", "VARCHAR"),
+        ("unique_id", "VARCHAR"), ("version", "VARCHAR"), ("latest_version", "VARCHAR"),
+        ("is_latest", "BOOLEAN"), ("relation", "VARCHAR"), ("deprecation_date", "VARCHAR"),
+        ("contract_enforced", "BOOLEAN"), ("description", "VARCHAR"),
+        ("last_build_status", "VARCHAR"), ("last_success_at", "VARCHAR"),
+        ("build_seconds", "DOUBLE"), ("row_count", "BIGINT"), ("fresh", "BOOLEAN"),
+        ("tests_total", "INT"), ("tests_passed", "INT"), ("pass_rate", "DOUBLE"),
+        ("health", "VARCHAR"), ("health_reasons", "VARCHAR"),
+    ],
+    "columns": [
+        ("dataset_id", "VARCHAR"), ("column_name", "VARCHAR"), ("position", "INT"),
+        ("data_type", "VARCHAR"), ("description", "VARCHAR"), ("classification", "VARCHAR"),
+        ("regulations", "VARCHAR"), ("constraints", "VARCHAR"),
+    ],
+    "ports": [
+        ("product_id", "VARCHAR"), ("direction", "VARCHAR"), ("kind", "VARCHAR"),
+        ("ref", "VARCHAR"), ("unique_id", "VARCHAR"), ("domain", "VARCHAR"),
+        ("dataset_id", "VARCHAR"),
+    ],
+    "lineage": [
+        ("level", "VARCHAR"), ("upstream", "VARCHAR"), ("upstream_column", "VARCHAR"),
+        ("upstream_domain", "VARCHAR"), ("upstream_dataset", "VARCHAR"),
+        ("downstream", "VARCHAR"), ("downstream_column", "VARCHAR"),
+        ("downstream_domain", "VARCHAR"), ("downstream_dataset", "VARCHAR"),
+    ],
+    "quality_results": [
+        ("dataset_id", "VARCHAR"), ("test_id", "VARCHAR"), ("test_name", "VARCHAR"),
+        ("test_type", "VARCHAR"), ("column_name", "VARCHAR"), ("severity", "VARCHAR"),
+        ("status", "VARCHAR"),
+    ],
+    "sync_runs": [
+        ("sync_id", "VARCHAR"), ("started_at", "VARCHAR"), ("finished_at", "VARCHAR"),
+        ("target", "VARCHAR"), ("domains", "INT"), ("processed", "INT"), ("skipped", "INT"),
+        ("products", "INT"), ("datasets", "INT"), ("changes", "INT"),
+    ],
+}
+# Tables rewritten on every sync; sync_runs keeps one row per sync.
+SNAPSHOT_TABLES = [t for t in TABLES if t != "sync_runs"]
+
+
+def _table(table: str, database: str | None) -> Any:
+    from sqlglot import exp
+
+    return exp.table_(table, db=SCHEMA, catalog=database)
+
+
+def create_table_sql(table: str, dialect: str, *, if_not_exists: bool = False,
+                     database: str | None = None) -> str:
+    """``CREATE TABLE [<database>.]mesh_catalog.<table> (...)`` in ``dialect``, from
+    :data:`TABLES`.
+
+    >>> create_table_sql("sync_runs", "duckdb")[:48]
+    'CREATE TABLE mesh_catalog.sync_runs (sync_id TEXT'
+    """
+    from sqlglot import exp
+
+    columns = [exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
+               for name, kind in TABLES[table]]
+    create = exp.Create(kind="TABLE", exists=if_not_exists,
+                        this=exp.Schema(this=_table(table, database), expressions=columns))
+    return create.sql(dialect=dialect)
+
+
+def drop_table_sql(table: str, dialect: str, *, database: str | None = None) -> str:
+    from sqlglot import exp
+
+    return exp.Drop(kind="TABLE", exists=True, tables=[_table(table, database)]).sql(dialect=dialect)
+
+
+def insert_sql(table: str, dialect: str, *, database: str | None = None) -> str:
+    """A parameterised ``INSERT`` of one row into ``mesh_catalog.<table>``."""
+    from sqlglot import exp
+
+    names = [name for name, _ in TABLES[table]]
+    insert = exp.insert(
+        exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in names])]),
+        _table(table, database), columns=names,
+    )
+    return insert.sql(dialect=dialect)
+
+
+def _j(values: Iterable[str]) -> str:
+    return json.dumps(list(values))
+
+
+def table_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of every snapshot table, in :data:`TABLES` column order."""
+    rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in SNAPSHOT_TABLES}
+    for d in catalog.domains:
+        for p in d.products:
+            rows["products"].append((
+                p.address, d.name, p.name, p.owner.name, p.owner.email, p.description, p.status,
+                p.tier, p.sla.freshness, _j(p.tags), p.support, len(p.datasets),
+                p.quality.passed, p.quality.failed, p.quality.pass_rate, p.health.status.value,
+                _j(p.health.reasons),
+            ))
+            for port in p.input_ports:
+                rows["ports"].append((p.address, "input", port.kind, port.ref, port.unique_id,
+                                      port.domain, None))
+            for ds in p.datasets:
+                op, q = ds.operational, ds.quality
+                rows["datasets"].append((
+                    ds.id, ds.address, d.name, p.address, ds.name, "product", ds.unique_id,
+                    ds.version, ds.latest_version, ds.is_latest, ds.relation,
+                    ds.deprecation_date, ds.contract_enforced, ds.description,
+                    op.last_build_status, op.last_success_at, op.build_seconds, op.row_count,
+                    op.fresh, len(q.tests), q.passed, q.pass_rate, ds.health.status.value,
+                    _j(ds.health.reasons),
+                ))
+                rows["ports"].append((p.address, "output", "dataset", ds.id, ds.unique_id,
+                                      d.name, ds.id))
+                for c in ds.consumers:
+                    rows["ports"].append((p.address, "consumer", c.kind, c.ref, c.unique_id,
+                                          c.domain, ds.id))
+                for i, col in enumerate(ds.columns, 1):
+                    rows["columns"].append((ds.id, col.name, i, col.data_type, col.description,
+                                            col.classification, _j(col.regulations),
+                                            _j(col.constraints)))
+                for t in q.tests:
+                    rows["quality_results"].append((ds.id, t.unique_id, t.name, t.test_type,
+                                                    t.column, t.severity, t.status))
+        for a in d.adhoc_datasets:
+            rows["datasets"].append((
+                a.unique_id, None, d.name, None, a.name, "adhoc", a.unique_id, None, None, True,
+                a.relation, None, False, a.description, a.last_build_status, None, None, None,
+                None, a.tests_total, a.tests_passed,
+                round(a.tests_passed / a.tests_total, 4) if a.tests_total else None, None, None,
+            ))
+            for i, col in enumerate(a.columns, 1):
+                rows["columns"].append((a.unique_id, col.name, i, col.data_type, col.description,
+                                        col.classification, _j(col.regulations),
+                                        _j(col.constraints)))
+    for e in catalog.lineage:
+        rows["lineage"].append(("model", e.upstream, None, e.upstream_domain, e.upstream_dataset,
+                                e.downstream, None, e.downstream_domain, e.downstream_dataset))
+    for ce in catalog.column_lineage:
+        rows["lineage"].append(("column", ce.upstream, ce.upstream_column, None, None,
+                                ce.downstream, ce.downstream_column, None, None))
+    return rows
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One row of ``sync_runs``."""
+
+    sync_id: str
+    started_at: str
+    finished_at: str
+    target: str
+    domains: int
+    processed: int
+    skipped: int
+    products: int
+    datasets: int
+    changes: int
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.sync_id, self.started_at, self.finished_at, self.target, self.domains,
+                self.processed, self.skipped, self.products, self.datasets, self.changes)
+
+
+class CatalogStore(Protocol):
+    """A warehouse copy of the catalog. ``write`` replaces it in one transaction."""
+
+    @property
+    def location(self) -> str: ...
+
+    def write(self, catalog: Catalog, run: SyncRun) -> None: ...
+
+
+@dataclass(frozen=True)
+class DuckDBCatalogStore:
+    """The ``mesh_catalog`` schema in ``<target path>/mesh_catalog.duckdb``."""
+
+    path: Path
+    dialect = "duckdb"
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{SCHEMA}"
+
+    def write(self, catalog: Catalog, run: SyncRun) -> None:
+        import duckdb
+        from sqlglot import exp
+
+        # The database is named after the file, as is the schema: qualify fully.
+        db = self.path.stem
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        rows = table_rows(catalog)
+        con = duckdb.connect(str(self.path))
+        try:
+            con.execute("begin transaction")
+            con.execute(exp.Create(kind="SCHEMA", exists=True,
+                                   this=exp.Table(db=exp.to_identifier(SCHEMA),
+                                                  catalog=exp.to_identifier(db))).sql("duckdb"))
+            for table in SNAPSHOT_TABLES:
+                con.execute(drop_table_sql(table, self.dialect, database=db))
+                con.execute(create_table_sql(table, self.dialect, database=db))
+                if rows[table]:
+                    con.executemany(insert_sql(table, self.dialect, database=db), rows[table])
+            con.execute(create_table_sql("sync_runs", self.dialect, if_not_exists=True,
+                                         database=db))
+            con.execute(insert_sql("sync_runs", self.dialect, database=db), run.row())
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            con.close()
+
+
+def _duckdb_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
+    return DuckDBCatalogStore((mesh.root / target.path / f"{SCHEMA}.duckdb").resolve())
+
+
+# Target type → factory of its store; other backends register here (e.g. "snowflake").
+CATALOG_STORES: dict[str, Callable[[cfg.Mesh, Any], CatalogStore]] = {"duckdb": _duckdb_store}
+
+
+def store_for(mesh: cfg.Mesh, target_name: str | None) -> tuple[str, CatalogStore]:
+    """The store of the target ``target_name`` (default ``dev``)."""
+    name, target = mesh.config.target(target_name)
+    factory = CATALOG_STORES.get(target.type)
+    if factory is None:
+        raise UsageError(
+            f"target {name!r} ({target.type}) has no mesh_catalog writer yet",
+            file=mesh.file, fix="sync against a DuckDB target (e.g. --target dev) for now",
+        )
+    return name, factory(mesh, target)
+
+
+def read_table(path: Path, table: str) -> Iterator[tuple[Any, ...]]:
+    """Rows of one warehouse table (for tests and `mesh query` users), in a stable order."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        query = f"select * from {_table(table, path.stem).sql('duckdb')} order by all"
+        yield from con.execute(query).fetchall()
+    finally:
+        con.close()

@@ -1,0 +1,198 @@
+"""``sync()``: read every domain's artifacts, build the catalog, write it everywhere or nowhere."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from meshkit import config as cfg
+from meshkit.artifacts import LocalArtifacts, parse_artifacts, read_raw
+from meshkit.catalog import store
+from meshkit.catalog.build import assemble, project_domain
+from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
+
+PROCESSED = "processed"
+SKIPPED = "skipped (unchanged)"
+KEPT = "kept (not selected)"
+
+
+@dataclass(frozen=True)
+class DomainSync:
+    """What a sync did with one domain."""
+
+    name: str
+    status: str
+    products: int
+    datasets: int
+    adhoc: int
+    seconds: float
+
+
+@dataclass
+class SyncResult:
+    """The outcome of :func:`sync`; the CLI renders it as a table or JSON."""
+
+    sync_id: str
+    started_at: str
+    finished_at: str
+    target: str
+    dry_run: bool
+    catalog_dir: str
+    warehouse: str | None
+    catalog: Catalog
+    domains: list[DomainSync] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    violations: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "sync_id": self.sync_id, "started_at": self.started_at,
+            "finished_at": self.finished_at, "target": self.target, "dry_run": self.dry_run,
+            "catalog_dir": self.catalog_dir, "warehouse": self.warehouse,
+            "domains": [asdict(d) for d in self.domains],
+            "products": len(self.catalog.products()),
+            "datasets": len(self.catalog.datasets()),
+            "changes": self.changes, "violations": self.violations,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _domain_hash(mesh: cfg.Mesh, domain: cfg.Domain, artifacts_hash: str) -> str:
+    """Changes when the artifacts, the domain's mesh.yml entry, the set of domains (which
+    decides what is "another domain") or meshkit's catalog format change."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(f"{CATALOG_FORMAT}\0{artifacts_hash}\0".encode())
+    h.update(domain.model_dump_json().encode())
+    h.update(",".join(sorted(d.name for d in mesh.config.domains)).encode())
+    h.update(str(mesh.root).encode())
+    return h.hexdigest()
+
+
+def changes_between(old: Catalog | None, new: Catalog) -> list[str]:
+    """Human-readable differences: products and datasets added, removed, changed; health moves.
+
+    >>> changes_between(None, Catalog(mesh="m"))
+    []
+    """
+    if old is None:
+        return [f"+ product {p.address}" for p in new.products()] + \
+               [f"+ dataset {d.id}" for d in new.datasets()]
+    out: list[str] = []
+    old_p = {p.address: p for p in old.products()}
+    new_p = {p.address: p for p in new.products()}
+    out += [f"+ product {a}" for a in sorted(new_p.keys() - old_p.keys())]
+    out += [f"- product {a}" for a in sorted(old_p.keys() - new_p.keys())]
+    for a in sorted(new_p.keys() & old_p.keys()):
+        if old_p[a].health.status != new_p[a].health.status:
+            out.append(f"~ product {a}: health {old_p[a].health.status.value} → "
+                       f"{new_p[a].health.status.value}")
+    old_d = {d.id: d for d in old.datasets()}
+    new_d = {d.id: d for d in new.datasets()}
+    out += [f"+ dataset {i}" for i in sorted(new_d.keys() - old_d.keys())]
+    out += [f"- dataset {i}" for i in sorted(old_d.keys() - new_d.keys())]
+    for i in sorted(new_d.keys() & old_d.keys()):
+        before, after = old_d[i], new_d[i]
+        if before.columns != after.columns:
+            out.append(f"~ dataset {i}: columns changed")
+        if before.contract_enforced != after.contract_enforced:
+            out.append(f"~ dataset {i}: contract enforced {after.contract_enforced}")
+        if before.consumers != after.consumers:
+            out.append(f"~ dataset {i}: consumers changed")
+    old_a = {a.unique_id for d in old.domains for a in d.adhoc_datasets}
+    new_a = {a.unique_id for d in new.domains for a in d.adhoc_datasets}
+    out += [f"+ ad-hoc {u}" for u in sorted(new_a - old_a)]
+    out += [f"- ad-hoc {u}" for u in sorted(old_a - new_a)]
+    return out
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sync(
+    mesh: cfg.Mesh,
+    *,
+    target: str | None = None,
+    domains: list[str] | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    on_domain: Callable[[DomainSync], None] | None = None,
+) -> SyncResult:
+    """Build the catalog from every domain's artifacts and write it (unless ``dry_run``).
+
+    Domains whose artifacts are unchanged since the last sync are not re-read. With ``domains``,
+    only those are read; the others keep their previous projection. Raises
+    :class:`~meshkit.errors.ArtifactError` / :class:`~meshkit.errors.ConfigError` on bad input,
+    in which case nothing is written.
+    """
+    clock = time.perf_counter()
+    start = now or datetime.now(UTC)
+    sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    selected = {mesh.config.domain(n).name for n in domains} if domains else None
+    target_name, warehouse = store.store_for(mesh, target)
+    catalog_dir = mesh.catalog_dir
+    if not dry_run:
+        store.recover(catalog_dir)
+    previous = store.load_catalog(catalog_dir)
+
+    projections: list[DomainProjection] = []
+    statuses: list[DomainSync] = []
+    for domain in mesh.config.domains:
+        t0 = time.perf_counter()
+        old = store.load_projection(catalog_dir, domain.name)
+        status = PROCESSED
+        if selected is not None and domain.name not in selected and old is not None:
+            proj, status = old, KEPT
+        else:
+            raw = read_raw(LocalArtifacts(mesh.artifacts_path(domain)),
+                           hint="dbt build" if domain.path else "dbt build` or `dbt parse")
+            content_hash = _domain_hash(mesh, domain, raw.content_hash)
+            if old is not None and old.content_hash == content_hash:
+                proj, status = old, SKIPPED
+            else:
+                arts = parse_artifacts(raw)
+                del raw
+                proj = project_domain(mesh, domain, arts, content_hash)
+                del arts
+        projections.append(proj)
+        d = DomainSync(
+            name=domain.name, status=status, products=len(proj.domain.products),
+            datasets=sum(len(p.datasets) for p in proj.domain.products),
+            adhoc=len(proj.domain.adhoc_datasets), seconds=round(time.perf_counter() - t0, 3),
+        )
+        statuses.append(d)
+        if on_domain is not None:
+            on_domain(d)
+
+    catalog = assemble(mesh, projections, now=start)
+    changes = changes_between(previous, catalog)
+    finished = datetime.now(UTC) if now is None else start
+    result = SyncResult(
+        sync_id=sync_id, started_at=_iso(start), finished_at=_iso(finished),
+        target=target_name, dry_run=dry_run, catalog_dir=str(catalog_dir),
+        warehouse=None if dry_run else warehouse.location, catalog=catalog,
+        domains=statuses, changes=changes,
+    )
+    if not dry_run:
+        processed = sum(s.status == PROCESSED for s in statuses)
+        run = store.SyncRun(
+            sync_id=sync_id, started_at=result.started_at, finished_at=result.finished_at,
+            target=target_name, domains=len(statuses), processed=processed,
+            skipped=len(statuses) - processed, products=len(catalog.products()),
+            datasets=len(catalog.datasets()), changes=len(changes),
+        )
+        history = {"id": sync_id, "started_at": result.started_at,
+                   "finished_at": result.finished_at, "target": target_name,
+                   "domains": {s.name: s.status for s in statuses}, "changes": changes}
+        # The warehouse first: if its transaction fails, the folder is not swapped either.
+        warehouse.write(catalog, run)
+        store.write_catalog_dir(catalog_dir, catalog, projections, history)
+    result.seconds = time.perf_counter() - clock
+    return result

@@ -1,0 +1,221 @@
+"""``mesh-sync`` and ``mesh catalog list / show / search``: parse options, call the library,
+render its result as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from meshkit.cli.errors import handle_errors
+from meshkit.config import DEFAULT_MESH_FILE
+
+_HEALTH_STYLE = {"healthy": "green", "caution": "yellow", "degraded": "red"}
+
+mesh_option = click.option("--mesh", "mesh_file", type=click.Path(path_type=Path),
+                           default=DEFAULT_MESH_FILE, show_default=True,
+                           help="The mesh.yml to use.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print machine-readable JSON only.")
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def _health(status: str) -> str:
+    return f"[{_HEALTH_STYLE.get(status, 'white')}]{status}[/]"
+
+
+@click.command("mesh-sync")
+@mesh_option
+@click.option("--target", "-t", default=None, help="Target of mesh.yml (default: dev).")
+@click.option("--domain", "-d", "domains", multiple=True,
+              help="Only re-read this domain (repeatable); others keep their last sync.")
+@click.option("--dry-run", is_flag=True, help="Build the catalog but write nothing.")
+@json_option
+@handle_errors
+def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry_run: bool,
+              as_json: bool) -> None:
+    """Read every domain's dbt artifacts and write the mesh catalog (catalog/ and the
+    mesh_catalog tables), atomically; unchanged domains are skipped."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from meshkit.catalog.sync import DomainSync, sync
+    from meshkit.config import load_mesh
+
+    console = Console(stderr=as_json, quiet=as_json, highlight=False)
+
+    def progress(d: DomainSync) -> None:
+        console.print(f"  {d.name}: {d.status} ({d.products} products, {d.datasets} datasets, "
+                      f"{d.adhoc} ad-hoc) in {d.seconds:.2f}s")
+
+    mesh = load_mesh(mesh_file)
+    console.print(f"syncing [bold]{mesh.config.name}[/] ({len(mesh.config.domains)} domains)"
+                  + (" [dim](dry run)[/]" if dry_run else ""))
+    result = sync(mesh, target=target, domains=list(domains) or None, dry_run=dry_run,
+                  on_domain=progress)
+    if as_json:
+        _echo_json(result.summary())
+        return
+    table = Table(title=f"sync {result.sync_id}")
+    for col in ("domains", "products", "datasets", "changes", "violations", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(str(len(result.domains)), str(len(result.catalog.products())),
+                  str(len(result.catalog.datasets())), str(len(result.changes)),
+                  str(result.violations), f"{result.seconds:.2f}")
+    console.print(table)
+    for change in result.changes[:20]:
+        console.print(f"  {change}")
+    if len(result.changes) > 20:
+        console.print(f"  ... and {len(result.changes) - 20} more")
+    where = "nothing written (dry run)" if dry_run else f"catalog: {result.catalog_dir}\n" \
+        f"warehouse: {result.warehouse}"
+    console.print(where)
+
+
+@click.group("catalog")
+def catalog() -> None:
+    """Discover data products: list, show, search."""
+
+
+def _load(mesh_file: Path) -> Any:
+    from meshkit.catalog.store import require_catalog
+    from meshkit.config import load_mesh
+
+    return require_catalog(load_mesh(mesh_file).catalog_dir)
+
+
+@catalog.command("list")
+@mesh_option
+@click.option("--domain", "-d", default=None, help="Only this domain's products.")
+@json_option
+@handle_errors
+def list_products(mesh_file: Path, domain: str | None, as_json: bool) -> None:
+    """Every data product: domain, owner, status, datasets, health."""
+    from rich.console import Console
+    from rich.table import Table
+
+    cat = _load(mesh_file)
+    products = [p for p in cat.products() if domain is None or p.domain == domain]
+    if as_json:
+        _echo_json([{
+            "address": p.address, "domain": p.domain, "product": p.name,
+            "owner": p.owner.model_dump(), "status": p.status,
+            "datasets": [ds.id for ds in p.datasets], "health": p.health.status.value,
+        } for p in products])
+        return
+    table = Table(title=f"{cat.mesh}: {len(products)} products")
+    for col in ("domain", "product", "owner", "status", "datasets", "health"):
+        table.add_column(col)
+    for p in products:
+        table.add_row(p.domain, p.name, p.owner.name or p.owner.email or "", p.status,
+                      str(len(p.datasets)), _health(p.health.status.value))
+    Console(highlight=False).print(table)
+    adhoc = sum(len(d.adhoc_datasets) for d in cat.domains)
+    click.echo(f"{adhoc} ad-hoc datasets (not products) in {len(cat.domains)} domains")
+
+
+@catalog.command("show")
+@click.argument("ref")
+@mesh_option
+@json_option
+@handle_errors
+def show(ref: str, mesh_file: Path, as_json: bool) -> None:
+    """Details of a product or dataset (address, id or name), with its columns."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from meshkit.catalog.model import Dataset, Product
+    from meshkit.catalog.search import find
+
+    found = find(_load(mesh_file), ref)
+    if as_json:
+        if isinstance(found, list):
+            _echo_json([ds.model_dump(mode="json") for ds in found])
+        else:
+            _echo_json(found.model_dump(mode="json"))
+        return
+    console = Console(highlight=False)
+    datasets: list[Any]
+    if isinstance(found, Product):
+        p = found
+        console.print(f"[bold]{p.address}[/]  {p.status}  {_health(p.health.status.value)}")
+        console.print(f"owner: {p.owner.name} <{p.owner.email}>   tier: {p.tier}   "
+                      f"SLA freshness: {p.sla.freshness}   support: {p.support}")
+        if p.description:
+            console.print(p.description)
+        for label, items in (("tags", p.tags), ("use cases", p.use_cases), ("KPIs", p.kpis)):
+            if items:
+                console.print(f"{label}: {', '.join(items)}")
+        for port in p.input_ports:
+            console.print(f"input: {port.kind} {port.ref}")
+        for c in p.consumers:
+            console.print(f"consumer: {c.kind} {c.ref} ({c.domain})")
+        for r in p.health.reasons:
+            console.print(f"  [yellow]•[/] {r}")
+        datasets = p.datasets
+    elif isinstance(found, list):
+        datasets = found
+    else:
+        console.print(f"[bold]{found.unique_id}[/] (ad-hoc: not a product, not consumable "
+                      f"across domains)")
+        datasets = [found]
+    for ds in datasets:
+        console.print()
+        if isinstance(ds, Dataset):
+            version = f" v{ds.version}{' (latest)' if ds.is_latest else ''}" if ds.version else ""
+            console.print(f"[bold]{ds.id}[/]{version}  {_health(ds.health.status.value)}  "
+                          f"contract {'enforced' if ds.contract_enforced else 'NOT enforced'}")
+            if ds.deprecation_date:
+                console.print(f"deprecation date: {ds.deprecation_date}")
+            q, op = ds.quality, ds.operational
+            rate = f"{q.pass_rate:.0%}" if q.pass_rate is not None else "n/a"
+            console.print(f"tests: {q.passed}/{len(q.tests)} passed ({rate})   last success: "
+                          f"{op.last_success_at}   rows: {op.row_count}")
+            for c in ds.consumers:
+                console.print(f"consumer: {c.kind} {c.ref}")
+            for r in ds.health.reasons:
+                console.print(f"  [yellow]•[/] {r}")
+        if ds.description:
+            console.print(ds.description)
+        table = Table()
+        for col in ("column", "type", "classification", "regulations", "description"):
+            table.add_column(col)
+        for c in ds.columns:
+            table.add_row(c.name, c.data_type or "", c.classification or "",
+                          ", ".join(c.regulations), c.description)
+        console.print(table)
+
+
+@catalog.command("search")
+@click.argument("text", nargs=-1, required=True)
+@mesh_option
+@click.option("--limit", default=50, show_default=True)
+@json_option
+@handle_errors
+def search_cmd(text: tuple[str, ...], mesh_file: Path, limit: int, as_json: bool) -> None:
+    """Search names, descriptions, columns, owners and tags."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from meshkit.catalog.search import search
+
+    hits = search(_load(mesh_file), " ".join(text), limit=limit)
+    if as_json:
+        _echo_json([asdict(h) for h in hits])
+        return
+    if not hits:
+        click.echo("no matches")
+        return
+    table = Table()
+    for col in ("kind", "id", "matched", "description"):
+        table.add_column(col)
+    for h in hits:
+        table.add_row(h.kind, h.id, ", ".join(h.matched), h.description[:60])
+    Console(highlight=False).print(table)
