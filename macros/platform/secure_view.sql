@@ -31,7 +31,10 @@
     {%- endcall %}
 
     {%- set relations = [view_relation, data_relation] -%}
-    {% if model.version is not none and model.version | string == model.latest_version | string %}
+    {%- set version = model.get('version') -%}
+    {%- set latest = model.get('latest_version') -%}
+    {% if version is not none and latest is not none and version | string == latest | string
+          and model.name != view_relation.identifier %}
         {%- set latest_alias = view_relation.incorporate(path={'identifier': model.name}) -%}
         {% call statement('latest_alias') -%}
             {{ mesh_platform.create_latest_alias(latest_alias, view_relation) }}
