@@ -15,10 +15,11 @@ products they are cleared for, and usage of the consumers' warehouse. A reader d
 holds usage of its domain database and product schema and SELECT on the views of that schema,
 never anything in ``internal`` (``test_plan.py`` asserts it on the demo's plan).
 
->>> from meshkit.config import MeshConfig, Mesh, Domain, Owner, SnowflakeTarget
+>>> from meshkit.config import MeshConfig, Mesh, Domain, Owner, Role, SnowflakeTarget
 >>> cfg = MeshConfig(name="m", domains=[Domain(name="sales", path="sales", owner=Owner(name="o"))],
-...                  targets={"prod": SnowflakeTarget(type="snowflake")})
->>> plan = plan_mesh(Mesh(config=cfg, file=Path("mesh.yml")), products={"sales": [Product("orders")]})
+...                  roles=[Role(name="analyst")], targets={"prod": SnowflakeTarget(type="snowflake")})
+>>> mesh = Mesh(config=cfg, file=Path("mesh.yml"))
+>>> plan = plan_mesh(mesh, products={"sales": [Product("orders")]})
 >>> [s.sql for s in plan.statements if s.kind == "schema"][:2]
 ['CREATE SCHEMA IF NOT EXISTS sales.internal', 'CREATE SCHEMA IF NOT EXISTS sales.orders']
 """
@@ -127,7 +128,7 @@ def warehouse_of(domain: str) -> str:
     return f"{domain}_wh"
 
 
-# --- statement construction ------------------------------------------------------------------------
+# --- statement construction -------------------------------------------------------------
 
 
 # Statements sqlglot's Snowflake dialect cannot parse at all (its CREATE parser takes ROW ACCESS
@@ -149,7 +150,7 @@ def checked(sql: str) -> str:
     return sql
 
 
-def parse_snowflake(sql: str) -> exp.Expression | None:
+def parse_snowflake(sql: str) -> exp.Expr | None:
     """The sqlglot tree of one Snowflake statement (a generic Command where sqlglot has no node
     type for it); None for the few statements it cannot parse at all (SQLGLOT_UNPARSEABLE)."""
     import logging
@@ -323,8 +324,8 @@ def _role_hierarchy(ctx: _Context) -> Iterable[str]:
         # Domain roles own their domain's objects, so they roll up to SYSADMIN. Consumer roles
         # do not: an administrator is not cleared for data by being one.
         yield grant(d.owner_role, SYSADMIN)
-        for r in d.reads_as:
-            yield grant(r, d.engineer_role)
+        for consumer in d.reads_as:
+            yield grant(consumer, d.engineer_role)
 
 
 def _engineer_grants(ctx: _Context) -> Iterable[str]:

@@ -1,0 +1,92 @@
+"""`mesh plan` and `mesh apply`: the Snowflake DDL of the utility plane, printed / executed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from meshkit.cli.errors import handle_errors
+
+mesh_option = click.option(
+    "--mesh", "mesh_file", default="mesh.yml", show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path), help="The mesh file.",
+)
+target_option = click.option("--target", "-t", default="prod", show_default=True,
+                             help="A target of mesh.yml with `type: snowflake`.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.command()
+@mesh_option
+@target_option
+@json_option
+@handle_errors
+def plan(mesh_file: Path, target: str, as_json: bool) -> None:
+    """Print the idempotent Snowflake DDL of the mesh (databases, policies, roles, grants).
+
+    Products are the dbt groups of each domain's target/manifest.json; a domain without one is
+    planned without its product schemas, and the plan says so.
+    """
+    from meshkit.snowflake.plan import load_plan
+
+    result = load_plan(mesh_file, target)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=1))
+    else:
+        click.echo(result.script(), nl=False)
+    for note in result.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+
+
+@click.command()
+@mesh_option
+@target_option
+@json_option
+@click.option("--dry-run", is_flag=True, help="Print the plan instead of running it.")
+@handle_errors
+def apply(mesh_file: Path, target: str, as_json: bool, dry_run: bool) -> None:
+    """Run the plan on Snowflake (connection from SNOWFLAKE_* environment variables).
+
+    Each statement is printed with ok / failed; the first failure stops the run (exit 1), and
+    since the plan is idempotent, the fix is to correct the cause and apply again.
+    """
+    if dry_run:
+        ctx = click.get_current_context()
+        ctx.invoke(plan, mesh_file=mesh_file, target=target, as_json=as_json)
+        return
+    from meshkit.snowflake.apply import Outcome, StatementResult, apply_plan
+    from meshkit.snowflake.plan import load_plan
+    from meshkit.snowflake.profiles import SnowflakeSettings, connect
+
+    the_plan = load_plan(mesh_file, target)
+    settings = SnowflakeSettings.from_env()
+    for note in the_plan.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    colours = {Outcome.ok: "green", Outcome.failed: "red", Outcome.skipped: "yellow"}
+
+    def show(r: StatementResult) -> None:
+        if as_json:
+            return
+        mark = click.style(f"{r.outcome.value:>7}", fg=colours[r.outcome])
+        click.echo(f"{mark}  {r.statement.sql}")
+        if r.error:
+            click.secho(f"         {r.error}", fg="red")
+
+    if not as_json:
+        click.echo(f"-- applying {len(the_plan.statements)} statements as {settings.describe()}")
+    connection = connect(settings)
+    try:
+        result = apply_plan(the_plan, connection, on_result=show)
+    finally:
+        connection.close()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=1))
+    else:
+        counts = {o: sum(r.outcome is o for r in result.results) for o in Outcome}
+        click.echo(f"-- {counts[Outcome.ok]} ok, {counts[Outcome.failed]} failed, "
+                   f"{counts[Outcome.skipped]} skipped")
+    if not result.success:
+        sys.exit(1)
