@@ -17,7 +17,8 @@ never anything in ``internal`` (``test_plan.py`` asserts it on the demo's plan).
 
 >>> from meshkit.config import MeshConfig, Mesh, Domain, Owner, Role, SnowflakeTarget
 >>> cfg = MeshConfig(name="m", domains=[Domain(name="sales", path="sales", owner=Owner(name="o"))],
-...                  roles=[Role(name="analyst")], targets={"prod": SnowflakeTarget(type="snowflake")})
+...                  roles=[Role(name="analyst")],
+...                  targets={"prod": SnowflakeTarget(type="snowflake")})
 >>> mesh = Mesh(config=cfg, file=Path("mesh.yml"))
 >>> plan = plan_mesh(mesh, products={"sales": [Product("orders")]})
 >>> [s.sql for s in plan.statements if s.kind == "schema"][:2]
