@@ -32,6 +32,10 @@ ARTIFACT_FILES = (MANIFEST, RUN_RESULTS, CATALOG, SOURCES)
 SUPPORTED_MANIFEST_VERSIONS = range(10, 13)
 OLDEST_SUPPORTED_DBT = "1.6"
 _SCHEMA_VERSION = re.compile(r"/v(\d+)\.json$")
+# run_results.json of these commands holds compile results, not builds (`dbt docs generate`
+# overwrites the build's run_results.json): they say nothing about tests or freshness.
+NON_EXECUTING_COMMANDS = frozenset({"compile", "generate", "docs", "parse", "list", "ls", "show",
+                                    "debug", "deps", "clean", "source"})
 
 
 class ArtifactSource(Protocol):
@@ -216,6 +220,8 @@ class DomainArtifacts:
     results: Mapping[str, RunResult] = field(default_factory=dict)
     results_generated_at: str | None = None
     row_counts: Mapping[str, int] = field(default_factory=dict)
+    # Column names and types in the warehouse, from catalog.json (``dbt docs generate``).
+    warehouse_columns: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
 
 
@@ -258,7 +264,8 @@ def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise ArtifactError(f"not valid JSON: {exc}", file=file,
-                            fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain") from None
+                            fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain",
+                            ) from None
     if not isinstance(parsed, dict):
         raise ArtifactError("expected a JSON object at the top level", file=file,
                             fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain")
@@ -290,6 +297,7 @@ def parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
                             fix="regenerate it: run `dbt parse` in the domain") from None
     del manifest
     results, generated_at = _run_results(_load_json(raw, RUN_RESULTS))
+    catalog = _load_json(raw, CATALOG)
     return DomainArtifacts(
         location=raw.location,
         project_name=str(meta.get("project_name") or ""),
@@ -303,7 +311,8 @@ def parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources=sources,
         results=results,
         results_generated_at=generated_at,
-        row_counts=_row_counts(_load_json(raw, CATALOG)),
+        row_counts=_row_counts(catalog),
+        warehouse_columns=_warehouse_columns(catalog),
         source_freshness=_freshness(_load_json(raw, SOURCES)),
     )
 
@@ -416,6 +425,8 @@ def _source(uid: str, s: Mapping[str, Any]) -> SourceInfo:
 def _run_results(data: Mapping[str, Any] | None) -> tuple[dict[str, RunResult], str | None]:
     if data is None:
         return {}, None
+    if (data.get("args") or {}).get("which") in NON_EXECUTING_COMMANDS:
+        return {}, None
     out: dict[str, RunResult] = {}
     for r in data.get("results") or ():
         completed = None
@@ -445,6 +456,16 @@ def _row_counts(data: Mapping[str, Any] | None) -> dict[str, int]:
         if isinstance(value, int | float) and stat.get("include", True):
             counts[uid] = int(value)
     return counts
+
+
+def _warehouse_columns(data: Mapping[str, Any] | None) -> dict[str, tuple[tuple[str, str], ...]]:
+    if data is None:
+        return {}
+    out: dict[str, tuple[tuple[str, str], ...]] = {}
+    for uid, entry in (data.get("nodes") or {}).items():
+        cols = sorted((entry.get("columns") or {}).values(), key=lambda c: c.get("index") or 0)
+        out[uid] = tuple((str(c["name"]), str(c.get("type") or "")) for c in cols)
+    return out
 
 
 def _freshness(data: Mapping[str, Any] | None) -> dict[str, SourceFreshness]:

@@ -64,10 +64,18 @@ def _as_list(value: object) -> list[str]:
     return [str(value)]
 
 
-def _columns(node: NodeInfo) -> list[Column]:
-    return [Column(name=c.name, data_type=c.data_type, description=c.description,
-                   classification=c.classification, regulations=list(c.regulations),
-                   constraints=list(c.constraints)) for c in node.columns]
+def _columns(node: NodeInfo, warehouse: Iterable[tuple[str, str]] = ()) -> list[Column]:
+    """The node's documented columns, typed from the warehouse (catalog.json) where the YAML
+    gives no ``data_type``, followed by undocumented columns the warehouse has."""
+    types = {name.lower(): kind for name, kind in warehouse}
+    out = [Column(name=c.name, data_type=c.data_type or types.get(c.name.lower()),
+                  description=c.description, classification=c.classification,
+                  regulations=list(c.regulations), constraints=list(c.constraints))
+           for c in node.columns]
+    documented = {c.name.lower() for c in node.columns}
+    out += [Column(name=name.lower(), data_type=kind or None)
+            for name, kind in warehouse if name.lower() not in documented]
+    return out
 
 
 def dataset_id(domain: str, product: str, node: NodeInfo) -> str:
@@ -167,12 +175,13 @@ class _Projector:
         column_lineage: list[ColumnLineageEdge] = []
         for node in models:
             product = products.get(node.group) if node.group else None
+            wh = arts.warehouse_columns.get(node.unique_id, ())
             if product is None:
                 q = self.quality(node.unique_id)
                 r = arts.results.get(node.unique_id)
                 adhoc.append(AdhocDataset(
                     unique_id=node.unique_id, name=_relation(node), relation=_relation(node),
-                    description=node.description, columns=_columns(node),
+                    description=node.description, columns=_columns(node, wh),
                     tests_total=len(q.tests), tests_passed=q.passed,
                     last_build_status=r.status if r else None,
                 ))
@@ -185,7 +194,7 @@ class _Projector:
                     is_latest=node.version is None or node.version == node.latest_version,
                     relation=_relation(node), deprecation_date=node.deprecation_date,
                     description=node.description, contract_enforced=node.contract_enforced,
-                    tags=sorted(node.tags), columns=_columns(node),
+                    tags=sorted(node.tags), columns=_columns(node, wh),
                     quality=self.quality(node.unique_id),
                     operational=self.operational(node.unique_id),
                 )
@@ -213,7 +222,8 @@ class _Projector:
                 [t for ds in product.datasets for t in ds.quality.tests], keep_tests=False)
         sources = [
             Source(unique_id=s.unique_id, ref=f"{s.source_name}.{s.name}",
-                   relation=".".join(p for p in (s.database, s.schema, s.identifier or s.name) if p),
+                   relation=".".join(
+                       p for p in (s.database, s.schema, s.identifier or s.name) if p),
                    description=s.description,
                    freshness_status=(arts.source_freshness[s.unique_id].status
                                      if s.unique_id in arts.source_freshness else None))

@@ -42,7 +42,7 @@ class Person(Strict):
 
 
 class Sla(Strict):
-    freshness: str | None = Field(None, description="Maximum age of the data, e.g. `24h`.")
+    freshness: str | None = Field(default=None, description="Maximum age of the data, e.g. `24h`.")
     freshness_hours: float | None = None
 
 
@@ -61,7 +61,8 @@ class TestResult(Strict):
     test_type: str
     column: str | None = None
     severity: str = "error"
-    status: str = Field("not_run", description="pass | fail | warn | error | skipped | not_run")
+    status: str = Field(
+        default="not_run", description="pass | fail | warn | error | skipped | not_run")
 
 
 class Quality(Strict):
@@ -70,16 +71,19 @@ class Quality(Strict):
     failed: int = 0
     warned: int = 0
     not_run: int = 0
-    pass_rate: float | None = Field(None, description="passed / tests that ran; null if none ran")
+    pass_rate: float | None = Field(
+        default=None, description="passed / tests that ran; null if none ran")
 
 
 class Operational(Strict):
     last_build_status: str | None = None
-    last_success_at: str | None = Field(None, description="When the last successful build ended")
+    last_success_at: str | None = Field(
+        default=None, description="When the last successful build ended")
     build_seconds: float | None = None
     row_count: int | None = None
-    stale_after: str | None = Field(None, description="last_success_at + the product's SLA")
-    fresh: bool | None = Field(None, description="Within the SLA at sync time; null if unknown")
+    stale_after: str | None = Field(default=None, description="last_success_at + the product's SLA")
+    fresh: bool | None = Field(
+        default=None, description="Within the SLA at sync time; null if unknown")
 
 
 class Port(Strict):
@@ -97,7 +101,7 @@ class Consumer(Strict):
     ref: str = Field(description="The consuming dataset's id or the exposure's name")
     unique_id: str
     domain: str
-    type: str | None = Field(None, description="For exposures: dashboard, notebook, ...")
+    type: str | None = Field(default=None, description="For exposures: dashboard, notebook, ...")
     owner: Person | None = None
 
 
@@ -111,7 +115,7 @@ class Dataset(Strict):
     version: str | None = None
     latest_version: str | None = None
     is_latest: bool = True
-    relation: str = Field(description="The versioned relation name: `<dataset>` or `<dataset>_v<N>`")
+    relation: str = Field(description="The relation's name: `<dataset>` or `<dataset>_v<N>`")
     deprecation_date: str | None = None
     description: str = ""
     contract_enforced: bool = False
@@ -183,7 +187,8 @@ class LineageEdge(Strict):
     upstream_domain: str
     downstream: str
     downstream_domain: str
-    upstream_dataset: str | None = Field(None, description="Dataset id, if a product's output")
+    upstream_dataset: str | None = Field(
+        default=None, description="Dataset id, if a product's output")
     downstream_dataset: str | None = None
 
 

@@ -69,7 +69,7 @@ def search(catalog: Catalog, text: str, limit: int = 50) -> list[Hit]:
             if score:
                 hits.append(Hit("product", p.address, d.name, p.description, matched, score))
             for ds in p.datasets:
-                score, matched = _score(_fields_of_dataset(ds) + [("owner", p.owner.name or "")],
+                score, matched = _score([*_fields_of_dataset(ds), ("owner", p.owner.name or "")],
                                         words)
                 if score:
                     hits.append(Hit("dataset", ds.id, d.name, ds.description, matched, score))

@@ -253,7 +253,8 @@ def create_table_sql(table: str, dialect: str, *, if_not_exists: bool = False,
 def drop_table_sql(table: str, dialect: str, *, database: str | None = None) -> str:
     from sqlglot import exp
 
-    return exp.Drop(kind="TABLE", exists=True, tables=[_table(table, database)]).sql(dialect=dialect)
+    drop = exp.Drop(kind="TABLE", exists=True, tables=[_table(table, database)])
+    return drop.sql(dialect=dialect)
 
 
 def insert_sql(table: str, dialect: str, *, database: str | None = None) -> str:

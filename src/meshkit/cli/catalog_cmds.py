@@ -185,9 +185,9 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
         table = Table()
         for col in ("column", "type", "classification", "regulations", "description"):
             table.add_column(col)
-        for c in ds.columns:
-            table.add_row(c.name, c.data_type or "", c.classification or "",
-                          ", ".join(c.regulations), c.description)
+        for entry in ds.columns:
+            table.add_row(entry.name, entry.data_type or "", entry.classification or "",
+                          ", ".join(entry.regulations), entry.description)
         console.print(table)
 
 
@@ -217,5 +217,7 @@ def search_cmd(text: tuple[str, ...], mesh_file: Path, limit: int, as_json: bool
     for col in ("kind", "id", "matched", "description"):
         table.add_column(col)
     for h in hits:
-        table.add_row(h.kind, h.id, ", ".join(h.matched), h.description[:60])
+        more = f" +{len(h.matched) - 3}" if len(h.matched) > 3 else ""
+        matched = ", ".join(h.matched[:3]) + more
+        table.add_row(h.kind, h.id, matched, h.description[:60])
     Console(highlight=False).print(table)
