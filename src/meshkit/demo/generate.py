@@ -293,7 +293,7 @@ def _statements(customers: int) -> list[str]:
         from numbered
         order by holding_id
         """,
-        f"""
+        """
         create table loans_drawn as
         with assets as (
             select p.customer_id, sum(h.market_value) as total_assets
