@@ -31,6 +31,7 @@ HISTORY_FILE = "history.jsonl"
 PRODUCTS_DIR = "products"
 STATE_DIR = "state"
 SCHEMA = "mesh_catalog"
+SCHEMA_FILE_NAME = "catalog.schema.json"
 DESCRIPTOR_VERSION = "1.0.0"
 
 
@@ -238,7 +239,7 @@ def create_table_sql(table: str, dialect: str, *, if_not_exists: bool = False,
     """``CREATE TABLE [<database>.]mesh_catalog.<table> (...)`` in ``dialect``, from
     :data:`TABLES`.
 
-    >>> create_table_sql("sync_runs", "duckdb")[:48]
+    >>> create_table_sql("sync_runs", "duckdb")[:49]
     'CREATE TABLE mesh_catalog.sync_runs (sync_id TEXT'
     """
     from sqlglot import exp

@@ -1,0 +1,105 @@
+"""Reading dbt artifacts: the real jaffle_shop files, schema versions, missing and bad files."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import orjson
+import pytest
+from catalog_support import copy_jaffle
+
+from meshkit import artifacts
+from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+from meshkit.errors import ArtifactError
+
+
+def test_reads_real_jaffle_shop(tmp_path: Path) -> None:
+    arts = read_domain_artifacts(LocalArtifacts(copy_jaffle(tmp_path)))
+    models = [n for n in arts.nodes.values() if n.resource_type == "model"]
+    assert arts.project_name == "jaffle_shop"
+    assert arts.manifest_schema_version == 12
+    assert len(models) == 13
+    assert arts.groups == {}
+    assert len(arts.tests) == 27
+    # That run_results.json was written by `dbt docs generate`: compile results, not a build.
+    assert arts.results == {}
+    assert dict(arts.warehouse_columns["model.jaffle_shop.customers"])["customer_id"] == "VARCHAR"
+
+
+def _rewrite_manifest(folder: Path, **metadata: str) -> Path:
+    file = folder / "manifest.json"
+    manifest = orjson.loads(file.read_bytes())
+    manifest["metadata"].update(metadata)
+    file.write_bytes(orjson.dumps(manifest))
+    return file
+
+
+def test_old_manifest_says_which_dbt_to_regenerate_with(tmp_path: Path) -> None:
+    folder = copy_jaffle(tmp_path)
+    _rewrite_manifest(folder, dbt_schema_version="https://schemas.getdbt.com/dbt/manifest/v9.json")
+    with pytest.raises(ArtifactError) as err:
+        read_domain_artifacts(LocalArtifacts(folder))
+    text = str(err.value)
+    assert str(folder / "manifest.json") in text
+    assert "v9 is too old" in text
+    assert "regenerate with dbt >= 1.6: `dbt parse`" in text
+
+
+def test_newer_manifest_is_refused(tmp_path: Path) -> None:
+    folder = copy_jaffle(tmp_path)
+    _rewrite_manifest(folder,
+                      dbt_schema_version="https://schemas.getdbt.com/dbt/manifest/v13.json")
+    with pytest.raises(ArtifactError, match="v13 is newer"):
+        read_domain_artifacts(LocalArtifacts(folder))
+
+
+def test_missing_manifest_says_to_run_dbt(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError) as err:
+        read_domain_artifacts(LocalArtifacts(tmp_path))
+    assert "manifest.json" in str(err.value)
+    assert "dbt build" in str(err.value)
+
+
+def test_corrupt_manifest_names_the_file(tmp_path: Path) -> None:
+    folder = copy_jaffle(tmp_path)
+    (folder / "manifest.json").write_bytes(b'{"metadata": ')
+    with pytest.raises(ArtifactError) as err:
+        read_domain_artifacts(LocalArtifacts(folder))
+    assert f"{folder / 'manifest.json'}: not valid JSON" in str(err.value)
+
+
+def test_column_meta_is_read_from_meta_and_config_meta(tmp_path: Path) -> None:
+    folder = copy_jaffle(tmp_path)
+    file = folder / "manifest.json"
+    manifest = orjson.loads(file.read_bytes())
+    cols = manifest["nodes"]["model.jaffle_shop.customers"]["columns"]
+    # dbt 1.10+ writes both places; older manifests only `meta`, YAML may set only config.meta.
+    cols["customer_id"]["meta"] = {"classification": "internal"}
+    cols["customer_id"]["config"] = {"meta": {}}
+    cols["customer_name"]["meta"] = {}
+    cols["customer_name"]["config"] = {"meta": {"classification": "pii", "regulations": "gdpr"}}
+    file.write_bytes(orjson.dumps(manifest))
+    node = read_domain_artifacts(LocalArtifacts(folder)).nodes["model.jaffle_shop.customers"]
+    by_name = {c.name: c for c in node.columns}
+    assert by_name["customer_id"].classification == "internal"
+    assert by_name["customer_name"].classification == "pii"
+    assert by_name["customer_name"].regulations == ("gdpr",)
+
+
+def test_content_hash_follows_the_bytes(tmp_path: Path) -> None:
+    folder = copy_jaffle(tmp_path)
+    first = artifacts.read_raw(LocalArtifacts(folder)).content_hash
+    assert artifacts.read_raw(LocalArtifacts(folder)).content_hash == first
+    (folder / "catalog.json").unlink()
+    assert artifacts.read_raw(LocalArtifacts(folder)).content_hash != first
+
+
+@pytest.mark.parametrize("module", ["meshkit.artifacts", "meshkit.catalog.build",
+                                    "meshkit.catalog.store", "meshkit.catalog.search",
+                                    "meshkit.catalog.sync"])
+def test_docstring_examples(module: str) -> None:
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0

@@ -1,0 +1,60 @@
+"""The discovery commands through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from meshkit.cli.catalog_cmds import catalog, mesh_sync
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(catalog, list(args))
+    return result.exit_code, result.output
+
+
+def test_list_show_search(fixture_mesh: Path) -> None:
+    mesh = str(fixture_mesh)
+    sync = CliRunner().invoke(mesh_sync, ["--mesh", mesh])
+    assert sync.exit_code == 0, sync.output
+    assert "fx_bank: processed" in sync.output and "violations" in sync.output
+
+    code, out = _run("list", "--mesh", mesh, "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["domain"], r["product"], r["owner"]["name"], r["status"]) for r in rows] == [
+        ("fx_bank", "customer_profile", "Jane Doe", "active"),
+        ("fx_risk", "risk_scores", "Sam Risk", "draft")]
+    code, out = _run("list", "--mesh", mesh)
+    assert code == 0 and "customer_profile" in out and "14 ad-hoc datasets" in out
+
+    code, out = _run("show", "fx_bank.customer_profile.customers", "--mesh", mesh, "--json")
+    assert code == 0
+    versions = json.loads(out)
+    assert [v["id"] for v in versions] == ["fx_bank.customer_profile.customers_v1",
+                                           "fx_bank.customer_profile.customers_v2"]
+    code, out = _run("show", "customer_profile", "--mesh", mesh)
+    assert code == 0 and "Jane Doe" in out and "pii" in out and "gdpr, ccpa" in out
+    code, out = _run("show", "scorecard", "--mesh", mesh)
+    assert code == 0 and "exposure risk_dashboard" in out
+
+    code, out = _run("search", "credit", "--mesh", mesh, "--json")
+    hits = json.loads(out)
+    assert code == 0
+    assert {h["id"] for h in hits} >= {"fx_bank.customer_profile",
+                                       "fx_bank.customer_profile.customers_v2"}
+    code, out = _run("search", "jane@example.com", "--mesh", mesh, "--json")
+    assert "fx_bank.customer_profile" in {h["id"] for h in json.loads(out)}
+    code, out = _run("search", "nothing-like-this", "--mesh", mesh)
+    assert code == 0 and "no matches" in out
+
+
+def test_show_unknown_and_no_catalog_exit_2(fixture_mesh: Path) -> None:
+    mesh = str(fixture_mesh)
+    code, out = _run("list", "--mesh", mesh)
+    assert code == 2 and "run `mesh-sync` first" in out
+    CliRunner().invoke(mesh_sync, ["--mesh", mesh])
+    code, out = _run("show", "scorecrd", "--mesh", mesh)
+    assert code == 2 and "did you mean 'scorecard'?" in out

@@ -1,0 +1,250 @@
+"""mesh-sync end to end over real artifacts: jaffle_shop and two dbt projects built with dbt."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import orjson
+import pytest
+from catalog_support import GOLDEN
+from click.testing import CliRunner
+
+from meshkit.catalog.model import Catalog, json_schema, json_schema_text
+from meshkit.catalog.store import SCHEMA_FILE_NAME, read_table, recover
+from meshkit.catalog.sync import SKIPPED, sync
+from meshkit.cli.catalog_cmds import mesh_sync
+from meshkit.config import load_mesh
+
+# A fixed clock for golden output (health depends on the time of the sync).
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def _catalog(mesh_file: Path) -> Catalog:
+    return Catalog.model_validate_json((mesh_file.parent / "catalog" / "catalog.json").read_bytes())
+
+
+def test_jaffle_shop_catalogs_as_13_adhoc_models_and_no_products(jaffle_mesh: Path) -> None:
+    result = sync(load_mesh(jaffle_mesh), now=NOW)
+    [domain] = result.catalog.domains
+    assert domain.products == []
+    assert len(domain.adhoc_datasets) == 13
+    assert {a.name for a in domain.adhoc_datasets} >= {"customers", "orders", "stg_customers"}
+    written = (jaffle_mesh.parent / "catalog" / "catalog.json").read_bytes()
+    golden = GOLDEN / "jaffle_shop.catalog.json"
+    if not golden.exists():  # first run writes it; review it, then commit it
+        golden.write_bytes(written)
+    assert written == golden.read_bytes()
+
+
+def test_products_datasets_ports_consumers_lineage(fixture_mesh: Path) -> None:
+    cat = sync(load_mesh(fixture_mesh)).catalog
+    bank = cat.domains[0]
+    assert bank.name == "fx_bank"
+    [product] = bank.products
+    assert product.address == "fx_bank.customer_profile"
+    assert (product.owner.name, product.owner.email) == ("Jane Doe", "jane@example.com")
+    assert (product.status, product.tier, product.sla.freshness) == ("active", "gold", "24h")
+    assert product.tags == ["customers", "profile"]
+    assert product.use_cases == ["credit decisions"] and product.support == "#bank-data"
+    assert product.internals == ["model.fx_bank.stg_customers"]
+    assert [(p.kind, p.ref) for p in product.input_ports] == [("source", "raw.raw_customers")]
+    assert [a.name for a in bank.adhoc_datasets] == ["region_counts"]
+
+    v1, v2 = product.datasets
+    assert (v1.id, v1.address, v1.version, v1.is_latest) == (
+        "fx_bank.customer_profile.customers_v1", "fx_bank.customer_profile.customers", "1", False)
+    assert v2.latest_version == "2" and v2.is_latest and v2.contract_enforced
+    assert v1.deprecation_date is not None and v1.deprecation_date.startswith("2020-01-01")
+    cols = {c.name: c for c in v2.columns}
+    assert cols["email"].classification == "pii" and cols["email"].regulations == ["gdpr"]
+    assert cols["full_name"].regulations == ["gdpr", "ccpa"]
+    assert cols["credit_limit"].classification == "confidential"
+    assert cols["customer_id"].constraints == ["not_null"]
+    assert cols["credit_limit"].data_type == "decimal(12, 2)"
+    assert v2.quality.passed == 3 and v2.quality.pass_rate == 1.0
+    assert v2.operational.last_build_status == "success" and v2.operational.fresh is True
+    assert v2.health.status == "healthy", v2.health.reasons
+    assert v1.health.status == "caution"
+    assert "version 1 past its deprecation date 2020-01-01" in v1.health.reasons
+    assert product.health.status == "caution"
+
+    # The consumer domain reads v2 through a cross-project ref (dbt-loom).
+    risk = cat.domains[1]
+    [scores] = risk.products
+    assert [(p.kind, p.ref, p.domain) for p in scores.input_ports] == [
+        ("product", "fx_bank.customer_profile.customers_v2", "fx_bank")]
+    assert [(c.kind, c.ref) for c in v2.consumers] == [
+        ("dataset", "fx_risk.risk_scores.scorecard")]
+    assert v1.consumers == []
+    [scorecard] = scores.datasets
+    assert [(c.kind, c.ref, c.type) for c in scorecard.consumers] == [
+        ("exposure", "risk_dashboard", "dashboard")]
+    assert [(e.upstream_dataset, e.downstream_dataset) for e in cat.lineage] == [
+        ("fx_bank.customer_profile.customers_v2", "fx_risk.risk_scores.scorecard")]
+    assert {(e.upstream_column, e.downstream_column) for e in cat.column_lineage} == {
+        ("customer_id", "customer_id"), ("region", "region"), ("credit_limit", "score")}
+    # dbt-loom's injected upstream nodes are not the consumer's own models.
+    assert risk.adhoc_datasets == []
+
+
+def test_two_syncs_are_byte_identical_and_the_second_skips(fixture_mesh: Path) -> None:
+    mesh = load_mesh(fixture_mesh)
+    first = sync(mesh)
+    before = (fixture_mesh.parent / "catalog" / "catalog.json").read_bytes()
+    second = sync(mesh)
+    assert (fixture_mesh.parent / "catalog" / "catalog.json").read_bytes() == before
+    assert all(d.status == "processed" for d in first.domains)
+    assert [d.status for d in second.domains] == [SKIPPED] * len(mesh.config.domains)
+    assert second.changes == []
+    history = (fixture_mesh.parent / "catalog" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in history] == [first.sync_id, second.sync_id]
+
+
+def test_a_changed_domain_is_reprocessed_alone(fixture_mesh: Path) -> None:
+    mesh = load_mesh(fixture_mesh)
+    sync(mesh)
+    results = fixture_mesh.parent / "fx_risk" / "target" / "run_results.json"
+    data = orjson.loads(results.read_bytes())
+    for r in data["results"]:
+        if r["unique_id"].startswith("test.fx_risk."):
+            r["status"] = "fail"
+            r["failures"] = 2
+    results.write_bytes(orjson.dumps(data))
+    again = sync(mesh)
+    statuses = {d.name: d.status for d in again.domains}
+    assert statuses["fx_risk"] == "processed"
+    assert statuses["fx_bank"] == SKIPPED
+    scores = again.catalog.domains[1].products[0]
+    assert scores.health.status == "degraded"
+    assert "scorecard: 1 failing test(s)" in scores.health.reasons
+    assert "~ product fx_risk.risk_scores: health healthy → degraded" in again.changes
+
+
+def test_bad_input_exits_2_and_leaves_the_catalog_untouched(fixture_mesh: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(mesh_sync, ["--mesh", str(fixture_mesh)])
+    assert ok.exit_code == 0, ok.output
+    catalog_dir = fixture_mesh.parent / "catalog"
+    before = _files(catalog_dir)
+    warehouse = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    runs_before = list(read_table(warehouse, "sync_runs"))
+
+    manifest = fixture_mesh.parent / "fx_risk" / "target" / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:1000])  # truncated, as by a killed dbt
+    bad = runner.invoke(mesh_sync, ["--mesh", str(fixture_mesh)])
+    assert bad.exit_code == 2
+    assert f"error: {manifest}: not valid JSON" in bad.output
+    assert _files(catalog_dir) == before
+    assert list(read_table(warehouse, "sync_runs")) == runs_before
+    assert not list(fixture_mesh.parent.glob(".catalog.*"))
+
+
+def test_dry_run_writes_nothing(fixture_mesh: Path) -> None:
+    result = CliRunner().invoke(mesh_sync, ["--mesh", str(fixture_mesh), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["dry_run"] is True and summary["products"] == 2 and summary["violations"] == 0
+    assert not (fixture_mesh.parent / "catalog").exists()
+    assert not (fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb").exists()
+
+
+def test_domain_option_reads_only_that_domain(fixture_mesh: Path) -> None:
+    mesh = load_mesh(fixture_mesh)
+    sync(mesh)
+    result = sync(mesh, domains=["fx_risk"])
+    statuses = {d.name: d.status for d in result.domains}
+    assert statuses["fx_risk"] == SKIPPED
+    assert statuses["fx_bank"] == "kept (not selected)"
+    unknown = CliRunner().invoke(mesh_sync, ["--mesh", str(fixture_mesh), "--domain", "fx_bnk"])
+    assert unknown.exit_code == 2
+    assert "did you mean 'fx_bank'?" in unknown.output
+
+
+def test_warehouse_tables_agree_with_catalog_json(fixture_mesh: Path) -> None:
+    sync(load_mesh(fixture_mesh))
+    cat = _catalog(fixture_mesh)
+    wh = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    products = list(read_table(wh, "products"))
+    assert [(r[0], r[3], r[6], r[15]) for r in products] == sorted(
+        (p.address, p.owner.name, p.status, p.health.status.value) for p in cat.products())
+    datasets = {r[0]: r for r in read_table(wh, "datasets")}
+    product_ds = {k: r for k, r in datasets.items() if r[5] == "product"}
+    assert set(product_ds) == {ds.id for ds in cat.datasets()}
+    adhoc = sum(len(d.adhoc_datasets) for d in cat.domains)
+    assert len(datasets) - len(product_ds) == adhoc
+    columns = list(read_table(wh, "columns"))
+    expected_columns = sum(len(ds.columns) for ds in cat.datasets()) + sum(
+        len(a.columns) for d in cat.domains for a in d.adhoc_datasets)
+    assert len(columns) == expected_columns
+    pii = {(r[0], r[1]) for r in columns if r[5] == "pii"}
+    assert ("fx_bank.customer_profile.customers_v2", "email") in pii
+    ports = list(read_table(wh, "ports"))
+    assert ("fx_risk.risk_scores", "input", "product", "fx_bank.customer_profile.customers_v2",
+            "model.fx_bank.customers.v2", "fx_bank", None) in ports
+    consumers = [r for r in ports if r[1] == "consumer"]
+    assert len(consumers) == sum(len(ds.consumers) for ds in cat.datasets())
+    quality = list(read_table(wh, "quality_results"))
+    assert len(quality) == sum(len(ds.quality.tests) for ds in cat.datasets())
+    lineage = list(read_table(wh, "lineage"))
+    assert len(lineage) == len(cat.lineage) + len(cat.column_lineage)
+    assert len(list(read_table(wh, "sync_runs"))) == 1
+
+
+def test_catalog_validates_against_the_published_json_schema(fixture_mesh: Path) -> None:
+    sync(load_mesh(fixture_mesh))
+    data = json.loads((fixture_mesh.parent / "catalog" / "catalog.json").read_text())
+    jsonschema.validate(data, json_schema())
+    published = Path(__file__).resolve().parents[3] / "schemas" / SCHEMA_FILE_NAME
+    assert published.read_text() == json_schema_text(), (
+        "schemas/catalog.schema.json is stale: run "
+        "`python -c 'from meshkit.catalog.model import write_json_schema; write_json_schema()'`")
+    data["domains"][0]["surprise"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, json_schema())
+
+
+def test_product_descriptors(fixture_mesh: Path) -> None:
+    sync(load_mesh(fixture_mesh))
+    products = fixture_mesh.parent / "catalog" / "products"
+    assert sorted(p.name for p in products.iterdir()) == [
+        "fx_bank.customer_profile.json", "fx_risk.risk_scores.json"]
+    desc = json.loads((products / "fx_risk.risk_scores.json").read_text())
+    assert desc["info"]["owner"] == {"name": "Sam Risk", "email": "sam@example.com"}
+    assert desc["interfaceComponents"]["inputPorts"][0]["fullyQualifiedName"] == (
+        "fx_bank.customer_profile.customers_v2")
+    [out] = desc["interfaceComponents"]["outputPorts"]
+    assert out["promises"]["slo"] == {"freshness": "12h"}
+    assert [c["name"] for c in out["promises"]["api"]["schema"]] == [
+        "customer_id", "region", "score"]
+
+
+def test_interrupted_swap_is_recovered(fixture_mesh: Path) -> None:
+    sync(load_mesh(fixture_mesh))
+    catalog_dir = fixture_mesh.parent / "catalog"
+    before = _files(catalog_dir)
+    # A sync killed between its two renames leaves the old catalog under its backup name.
+    catalog_dir.rename(fixture_mesh.parent / ".catalog.old-x")
+    (fixture_mesh.parent / ".catalog.tmp-x").mkdir()
+    recover(catalog_dir)
+    assert _files(catalog_dir) == before
+    assert not list(fixture_mesh.parent.glob(".catalog.*"))
+
+
+def test_ddl_golden_for_duckdb_and_snowflake() -> None:
+    from meshkit.catalog.store import TABLES, create_table_sql
+
+    text = "".join(f"-- {dialect}\n" + "".join(f"{create_table_sql(t, dialect)};\n"
+                                               for t in TABLES)
+                   for dialect in ("duckdb", "snowflake"))
+    golden = GOLDEN / "mesh_catalog_ddl.sql"
+    if not golden.exists():
+        golden.write_text(text)
+    assert text == golden.read_text()
