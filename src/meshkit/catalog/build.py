@@ -213,6 +213,7 @@ class _Projector:
                     upstream_dataset=self.address_of(up, up_domain),
                     downstream_dataset=(dataset_id(name, product.name, node)
                                         if product is not None and self.is_output(node) else None),
+                    downstream_product=product.address if product is not None else None,
                 ))
             if any(self.foreign_domain(p) for p in node.depends_on):
                 column_lineage += self.column_lineage(node)
@@ -418,7 +419,8 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
             continue
         product, ds = hit
         consumer = Consumer(kind="dataset", ref=edge.downstream_dataset or edge.downstream,
-                            unique_id=edge.downstream, domain=edge.downstream_domain)
+                            unique_id=edge.downstream, domain=edge.downstream_domain,
+                            product=edge.downstream_product)
         ds.consumers.append(consumer)
         if all(c.unique_id != consumer.unique_id for c in product.consumers):
             product.consumers.append(consumer)

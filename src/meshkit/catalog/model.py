@@ -102,6 +102,8 @@ class Consumer(Strict):
     unique_id: str
     domain: str
     type: str | None = Field(default=None, description="For exposures: dashboard, notebook, ...")
+    product: str | None = Field(
+        default=None, description="The consuming product (when a dataset or internal reads)")
     owner: Person | None = None
 
 
@@ -190,6 +192,7 @@ class LineageEdge(Strict):
     upstream_dataset: str | None = Field(
         default=None, description="Dataset id, if a product's output")
     downstream_dataset: str | None = None
+    downstream_product: str | None = None
 
 
 class ColumnLineageEdge(Strict):

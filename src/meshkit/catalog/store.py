@@ -205,13 +205,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     "ports": [
         ("product_id", "VARCHAR"), ("direction", "VARCHAR"), ("kind", "VARCHAR"),
         ("ref", "VARCHAR"), ("unique_id", "VARCHAR"), ("domain", "VARCHAR"),
-        ("dataset_id", "VARCHAR"),
+        ("dataset_id", "VARCHAR"), ("consumer_product", "VARCHAR"),
     ],
     "lineage": [
         ("level", "VARCHAR"), ("upstream", "VARCHAR"), ("upstream_column", "VARCHAR"),
         ("upstream_domain", "VARCHAR"), ("upstream_dataset", "VARCHAR"),
         ("downstream", "VARCHAR"), ("downstream_column", "VARCHAR"),
         ("downstream_domain", "VARCHAR"), ("downstream_dataset", "VARCHAR"),
+        ("downstream_product", "VARCHAR"),
     ],
     "quality_results": [
         ("dataset_id", "VARCHAR"), ("test_id", "VARCHAR"), ("test_name", "VARCHAR"),
@@ -287,7 +288,7 @@ def table_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
             ))
             for port in p.input_ports:
                 rows["ports"].append((p.address, "input", port.kind, port.ref, port.unique_id,
-                                      port.domain, None))
+                                      port.domain, None, None))
             for ds in p.datasets:
                 op, q = ds.operational, ds.quality
                 rows["datasets"].append((
@@ -299,10 +300,10 @@ def table_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
                     _j(ds.health.reasons),
                 ))
                 rows["ports"].append((p.address, "output", "dataset", ds.id, ds.unique_id,
-                                      d.name, ds.id))
+                                      d.name, ds.id, None))
                 for c in ds.consumers:
                     rows["ports"].append((p.address, "consumer", c.kind, c.ref, c.unique_id,
-                                          c.domain, ds.id))
+                                          c.domain, ds.id, c.product))
                 for i, col in enumerate(ds.columns, 1):
                     rows["columns"].append((ds.id, col.name, i, col.data_type, col.description,
                                             col.classification, _j(col.regulations),
@@ -323,10 +324,11 @@ def table_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
                                         _j(col.constraints)))
     for e in catalog.lineage:
         rows["lineage"].append(("model", e.upstream, None, e.upstream_domain, e.upstream_dataset,
-                                e.downstream, None, e.downstream_domain, e.downstream_dataset))
+                                e.downstream, None, e.downstream_domain, e.downstream_dataset,
+                                e.downstream_product))
     for ce in catalog.column_lineage:
         rows["lineage"].append(("column", ce.upstream, ce.upstream_column, None, None,
-                                ce.downstream, ce.downstream_column, None, None))
+                                ce.downstream, ce.downstream_column, None, None, None))
     return rows
 
 

@@ -154,7 +154,8 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
         for port in p.input_ports:
             console.print(f"input: {port.kind} {port.ref}")
         for c in p.consumers:
-            console.print(f"consumer: {c.kind} {c.ref} ({c.domain})")
+            of = f", product {c.product}" if c.product else ""
+            console.print(f"consumer: {c.kind} {c.ref} ({c.domain}{of})")
         for r in p.health.reasons:
             console.print(f"  [yellow]•[/] {r}")
         datasets = p.datasets
@@ -177,7 +178,8 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
             console.print(f"tests: {q.passed}/{len(q.tests)} passed ({rate})   last success: "
                           f"{op.last_success_at}   rows: {op.row_count}")
             for c in ds.consumers:
-                console.print(f"consumer: {c.kind} {c.ref}")
+                of = f" (product {c.product})" if c.product else ""
+                console.print(f"consumer: {c.kind} {c.ref}{of}")
             for r in ds.health.reasons:
                 console.print(f"  [yellow]•[/] {r}")
         if ds.description:

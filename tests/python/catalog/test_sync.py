@@ -188,7 +188,7 @@ def test_warehouse_tables_agree_with_catalog_json(fixture_mesh: Path) -> None:
     assert ("fx_bank.customer_profile.customers_v2", "email") in pii
     ports = list(read_table(wh, "ports"))
     assert ("fx_risk.risk_scores", "input", "product", "fx_bank.customer_profile.customers_v2",
-            "model.fx_bank.customers.v2", "fx_bank", None) in ports
+            "model.fx_bank.customers.v2", "fx_bank", None, None) in ports
     consumers = [r for r in ports if r[1] == "consumer"]
     assert len(consumers) == sum(len(ds.consumers) for ds in cat.datasets())
     quality = list(read_table(wh, "quality_results"))
