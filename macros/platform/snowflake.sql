@@ -11,6 +11,12 @@
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
 {% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
     {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    {%- if row_filter and columns and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
+        {{ exceptions.raise_compiler_error(
+            "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
+            ~ "', which the dataset does not have; fix: add the column to the model's contract, "
+            ~ "or remove meta.row_filter from it") }}
+    {%- endif %}
     create or replace secure view {{ view_relation }}
     {%- if columns %} (
     {%- for c in columns %}
