@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from meshkit import config as cfg
@@ -62,13 +65,24 @@ class SyncResult:
         }
 
 
-def _domain_hash(mesh: cfg.Mesh, domain: cfg.Domain, artifacts_hash: str) -> str:
-    """Changes when the artifacts, the domain's mesh.yml entry, the set of domains (which
-    decides what is "another domain") or meshkit's catalog format change."""
-    import hashlib
+@functools.cache
+def _code_hash() -> str:
+    """The projection code itself: a meshkit upgrade re-reads every domain."""
+    import meshkit.artifacts
+    import meshkit.catalog.build
+    import meshkit.catalog.model
 
     h = hashlib.sha256()
-    h.update(f"{CATALOG_FORMAT}\0{artifacts_hash}\0".encode())
+    for module in (meshkit.artifacts, meshkit.catalog.build, meshkit.catalog.model):
+        h.update(Path(str(module.__file__)).read_bytes())
+    return h.hexdigest()
+
+
+def _domain_hash(mesh: cfg.Mesh, domain: cfg.Domain, artifacts_hash: str) -> str:
+    """Changes when the artifacts, the domain's mesh.yml entry, the set of domains (which
+    decides what is "another domain") or the projection code change."""
+    h = hashlib.sha256()
+    h.update(f"{CATALOG_FORMAT}\0{_code_hash()}\0{artifacts_hash}\0".encode())
     h.update(domain.model_dump_json().encode())
     h.update(",".join(sorted(d.name for d in mesh.config.domains)).encode())
     h.update(str(mesh.root).encode())
