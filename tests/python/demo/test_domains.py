@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def test_products_are_groups_with_owner_and_metadata(mesh: Mesh, domain: str) ->
         assert group["owner"]["name"] and group["owner"]["email"], name
         assert group["description"], name
         meta = group["config"]["meta"]
-        assert PRODUCT_META <= set(meta), (name, PRODUCT_META - set(meta))
+        assert set(meta) >= PRODUCT_META, (name, PRODUCT_META - set(meta))
         assert meta["status"] == "active" and meta["sla"]["freshness"] == "24h"
 
 
@@ -117,8 +118,22 @@ def test_risk_reads_other_domains_only_through_their_public_datasets(mesh: Mesh)
         assert data["nodes"][parent]["access"] == "public", parent
 
 
-def test_scorecard_separates_defaulters(mesh: Mesh) -> None:
-    con = connect(mesh, ["compliance_officer"])
+@pytest.fixture()
+def as_role(mesh: Mesh) -> Iterator[Callable[[str], Any]]:
+    """Open mesh sessions as a role; closed after the test."""
+    sessions: list[Any] = []
+
+    def open_as(role: str) -> Any:
+        sessions.append(connect(mesh, [role]))
+        return sessions[-1]
+
+    yield open_as
+    for con in sessions:
+        con.close()
+
+
+def test_scorecard_separates_defaulters(as_role: Callable[[str], Any]) -> None:
+    con = as_role("compliance_officer")
     rows = con.execute("""
         select is_defaulted, avg(score), count(*), min(score), max(score)
         from risk.credit_risk_scorecard.credit_risk_scorecard
@@ -130,7 +145,7 @@ def test_scorecard_separates_defaulters(mesh: Mesh) -> None:
     assert defaulted[0] < healthy[0] - 50  # defaulters score clearly lower
     default_rate = defaulted[1] / (defaulted[1] + healthy[1])
     assert 0.02 < default_rate < 0.20
-    assert 300 <= min(defaulted[2], healthy[2]) and max(defaulted[3], healthy[3]) <= 850
+    assert min(defaulted[2], healthy[2]) >= 300 and max(defaulted[3], healthy[3]) <= 850
     # the riskiest band defaults far more often than the two safest ones
     bands = dict(con.execute("""
         select risk_band, avg(is_defaulted::int)
@@ -140,8 +155,10 @@ def test_scorecard_separates_defaulters(mesh: Mesh) -> None:
     assert bands["very_high"] > bands["high"] > bands["low"]
 
 
-def test_risk_sees_eu_rows_and_confidential_numbers_but_no_pii(mesh: Mesh) -> None:
-    con = connect(mesh, ["risk_engineer"])
+def test_risk_sees_eu_rows_and_confidential_numbers_but_no_pii(
+    as_role: Callable[[str], Any],
+) -> None:
+    con = as_role("risk_engineer")
     regions = {r[0] for r in con.execute(
         "select distinct region from risk.credit_risk_scorecard.credit_risk_scorecard").fetchall()}
     assert regions == {"EU", "US"}
