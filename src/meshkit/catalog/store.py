@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +43,28 @@ def dumps(data: Any) -> bytes:
 
 def catalog_bytes(catalog: Catalog) -> bytes:
     return dumps(catalog.model_dump(mode="json"))
+
+
+@contextmanager
+def sync_lock(catalog_dir: Path) -> Iterator[None]:
+    """One writer at a time: an advisory lock beside the catalog, freed when the process ends
+    (also when it is killed), so a crashed sync never leaves a stale lock behind."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; concurrent syncs are the user's to avoid
+        yield
+        return
+    catalog_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(catalog_dir.parent / f".{catalog_dir.name}-sync.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError("another mesh-sync is writing this catalog",
+                             file=catalog_dir, fix="wait for it to finish, then retry") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- reading the previous catalog ---------------------------------------------------------------

@@ -206,7 +206,8 @@ def sync(
                    "finished_at": result.finished_at, "target": target_name,
                    "domains": {s.name: s.status for s in statuses}, "changes": changes}
         # The warehouse first: if its transaction fails, the folder is not swapped either.
-        warehouse.write(catalog, run)
-        store.write_catalog_dir(catalog_dir, catalog, projections, history)
+        with store.sync_lock(catalog_dir):
+            warehouse.write(catalog, run)
+            store.write_catalog_dir(catalog_dir, catalog, projections, history)
     result.seconds = time.perf_counter() - clock
     return result

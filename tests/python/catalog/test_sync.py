@@ -248,3 +248,13 @@ def test_ddl_golden_for_duckdb_and_snowflake() -> None:
     if not golden.exists():
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_a_second_writer_is_refused_while_one_holds_the_lock(jaffle_mesh: Path) -> None:
+    from meshkit.catalog.store import sync_lock
+    from meshkit.errors import UsageError
+
+    mesh = load_mesh(jaffle_mesh)
+    with sync_lock(mesh.catalog_dir), pytest.raises(UsageError, match="another mesh-sync"):
+        sync(mesh)
+    assert sync(mesh).domains[0].status == "processed"
