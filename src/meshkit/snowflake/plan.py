@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 INTERNAL_SCHEMA = "internal"
 POLICY_SCHEMA = "policies"
+CATALOG_SCHEMA = "mesh_catalog"
 CLASSIFICATION_TAG = "classification"
 CONSUMER_WAREHOUSE = "mesh_consumers_wh"
 # The statuses whose products consumer roles may read; a draft product's readers role exists
@@ -269,6 +270,8 @@ def _schemas(ctx: _Context) -> Iterable[str]:
         for p in ctx.products.get(d.name, []):
             yield _create("SCHEMA", _table(ident(d.name), ident(p.name)))
     yield _create("SCHEMA", _table(ident(ctx.governance_db), POLICY_SCHEMA))
+    # Written by `mesh-sync --target prod` (meshkit.catalog.snowflake_store); not for consumers.
+    yield _create("SCHEMA", _table(ident(ctx.governance_db), CATALOG_SCHEMA))
 
 
 def _tags(ctx: _Context) -> Iterable[str]:

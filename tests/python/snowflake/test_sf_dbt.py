@@ -7,15 +7,19 @@ own orchestration; every statement sent is captured (see sf_harness).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sf_harness import FakeSnowflake, check_golden, copy_fixture_mesh
+from click.testing import CliRunner
+from sf_harness import DDL, FakeSnowflake, check_golden, copy_fixture_mesh, normalise
 
 from meshkit.build import BuildResult
+from meshkit.catalog.store import SNAPSHOT_TABLES
+from meshkit.cli.main import cli
 from meshkit.snowflake.plan import parse_snowflake
 
 pytestmark = pytest.mark.snowflake
@@ -30,6 +34,9 @@ QUERIES = {
     "consumer_rows": "select customer_id, region from sf_risk.risk_scores.scorecard "
                      "order by customer_id",
     "latest_alias_rows": "select count(*) from sf_bank.customer_profile.customers",
+    "catalog_products": "select product_id, status from mesh_governance.mesh_catalog.products "
+                        "order by product_id",
+    "catalog_syncs": "select target, domains from mesh_governance.mesh_catalog.sync_runs",
 }
 
 
@@ -39,6 +46,33 @@ class Built:
     fake: FakeSnowflake
     result: BuildResult
     answers: dict[str, list[tuple[object, ...]]]
+    sync_statements: list[str]
+
+    def ddl(self) -> list[str]:
+        """The DDL / DCL of the dbt builds (not of the sync, nor of the test's queries)."""
+        return [s for s in (normalise(x) for x in self.build_statements) if DDL.match(s)]
+
+    @property
+    def build_statements(self) -> list[str]:
+        return self.fake.statements[self.applied: self.builds]
+
+    applied: int = 0
+    builds: int = 0
+
+
+@contextlib.contextmanager
+def snowflake_catalog_store() -> Iterator[None]:
+    """Register the Snowflake catalog store unless the catalog module already does."""
+    from meshkit.catalog import store
+    from meshkit.catalog.snowflake_store import snowflake_store
+
+    registered = "snowflake" in store.CATALOG_STORES
+    store.CATALOG_STORES.setdefault("snowflake", snowflake_store)
+    try:
+        yield
+    finally:
+        if not registered:
+            del store.CATALOG_STORES["snowflake"]
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +83,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     root = tmp_path_factory.mktemp("sf_mesh")
     mesh_file = copy_fixture_mesh(root)
     fake = FakeSnowflake(root / "fakesnow")
-    with fake.running():
-        result = build(load_mesh(mesh_file), target="prod")
+    mesh = load_mesh(mesh_file)
+    with fake.running(), snowflake_catalog_store():
+        # provision first, as in a real deployment (the product schemas come with the build)
+        applied = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file)])
+        assert applied.exit_code == 0, applied.output
+        n_applied = len(fake.statements)
+        result = build(mesh, target="prod")
+        builds = len(fake.statements)
+        synced = CliRunner().invoke(cli, ["sync", "--mesh", str(mesh_file), "--target", "prod"])
+        assert synced.exit_code == 0, synced.output
+        sync_statements = [normalise(x) for x in fake.statements[builds:]]
         answers = {name: fake.query(sql) for name, sql in QUERIES.items()}
-    yield Built(mesh_file, fake, result, answers)
+    yield Built(mesh_file, fake, result, answers, sync_statements, n_applied, builds)
 
 
 def test_build_succeeds_through_dbt_snowflake(built: Built) -> None:
@@ -62,18 +105,31 @@ def test_build_succeeds_through_dbt_snowflake(built: Built) -> None:
 
 
 def test_captured_statements_match_golden(built: Built) -> None:
-    check_golden("dbt_build_prod.sql", [f"{s};" for s in built.fake.ddl()])
+    check_golden("dbt_build_prod.sql", [f"{s};" for s in built.ddl()])
+
+
+def test_mesh_sync_writes_the_catalog_to_snowflake(built: Built) -> None:
+    """`mesh-sync --target prod` wrote mesh_governance.mesh_catalog: tables created (DDL commits
+    implicitly on Snowflake), then every row replaced in one transaction."""
+    sync = built.sync_statements
+    assert sync[0] == "CREATE SCHEMA IF NOT EXISTS mesh_governance.mesh_catalog"
+    begin, commit = sync.index("BEGIN"), sync.index("COMMIT")
+    for i, sql in enumerate(sync):
+        if sql.startswith(("DELETE", "INSERT")):
+            assert begin < i < commit, sql
+    assert sum(s.startswith("DELETE FROM mesh_governance.mesh_catalog.") for s in sync) == len(SNAPSHOT_TABLES)
 
 
 def test_every_captured_statement_parses_as_snowflake(built: Built) -> None:
     for sql in built.fake.statements:
-        parse_snowflake(sql)
+        # pyformat parameters are bound client-side; sqlglot reads them as ``?``
+        parse_snowflake(normalise(sql).replace("%s", "?"))
 
 
 def test_policies_are_in_force_before_any_grant(built: Built) -> None:
     """No exposure window: a view's CREATE carries its policies, and precedes every grant on it;
     no policy is attached later (ALTER ... SET MASKING POLICY) and no view is granted unmasked."""
-    ddl = built.fake.ddl()
+    ddl = built.ddl()
     created: dict[str, str] = {}
     grants = 0
     for sql in ddl:
@@ -106,4 +162,8 @@ def test_rows_land_in_fakesnow_behind_the_views(built: Built) -> None:
         "internal_rows": [(2,)],
         "consumer_rows": [(1, "EU"), (2, "US")],
         "latest_alias_rows": [(2,)],
+        "catalog_products": [("sf_bank.card_lab", "draft"),
+                             ("sf_bank.customer_profile", "active"),
+                             ("sf_risk.risk_scores", "active")],
+        "catalog_syncs": [("prod", 2)],
     }

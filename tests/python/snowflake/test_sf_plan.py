@@ -125,7 +125,7 @@ def _product_schemas(plan: Plan) -> list[tuple[str, str]]:
     out = []
     for s in plan.statements:
         if m := re.match(r"^CREATE SCHEMA IF NOT EXISTS (\w+)\.(\w+)$", s.sql):
-            if m.group(2) not in ("internal", "policies"):
+            if m.group(2) != "internal" and m.group(1) != "mesh_governance":
                 out.append((m.group(1), m.group(2)))
     return out
 

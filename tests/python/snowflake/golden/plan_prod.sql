@@ -12,6 +12,7 @@ CREATE SCHEMA IF NOT EXISTS sf_bank.card_lab;
 CREATE SCHEMA IF NOT EXISTS sf_risk.internal;
 CREATE SCHEMA IF NOT EXISTS sf_risk.risk_scores;
 CREATE SCHEMA IF NOT EXISTS mesh_governance.policies;
+CREATE SCHEMA IF NOT EXISTS mesh_governance.mesh_catalog;
 CREATE TAG IF NOT EXISTS mesh_governance.policies.classification ALLOWED_VALUES 'public', 'internal', 'confidential', 'pii', 'sensitive' COMMENT = 'meshkit: column classification of output datasets';
 CREATE MASKING POLICY IF NOT EXISTS mesh_governance.policies.mask_confidential_boolean AS (val BOOLEAN) RETURNS BOOLEAN -> CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN val ELSE NULL END;
 ALTER MASKING POLICY mesh_governance.policies.mask_confidential_boolean SET BODY -> CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN val ELSE NULL END;
