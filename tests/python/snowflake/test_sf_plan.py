@@ -124,9 +124,9 @@ def assert_only_secure_views(mesh: Mesh, plan: Plan) -> None:
 def _product_schemas(plan: Plan) -> list[tuple[str, str]]:
     out = []
     for s in plan.statements:
-        if m := re.match(r"^CREATE SCHEMA IF NOT EXISTS (\w+)\.(\w+)$", s.sql):
-            if m.group(2) != "internal" and m.group(1) != "mesh_governance":
-                out.append((m.group(1), m.group(2)))
+        m = re.match(r"^CREATE SCHEMA IF NOT EXISTS (\w+)\.(\w+)$", s.sql)
+        if m and m.group(2) != "internal" and m.group(1) != "mesh_governance":
+            out.append((m.group(1), m.group(2)))
     return out
 
 
@@ -205,7 +205,7 @@ def test_apply_without_account_names_the_variable(monkeypatch: pytest.MonkeyPatc
     assert "SNOWFLAKE_ACCOUNT is not set" in result.output
 
 
-# --- apply, through the connector, on fakesnow -----------------------------------------------------
+# --- apply, through the connector, on fakesnow ---------------------------------------------
 
 
 @pytest.mark.snowflake
