@@ -69,13 +69,33 @@ def run_dbt(
         cli_args = ["--quiet", "--no-use-colors", *cli_args]
     started = time.perf_counter()
     with _in_project(project_dir, env or {}):
-        res = dbtRunner().invoke(cli_args)
+        try:
+            res = dbtRunner().invoke(cli_args)
+        finally:
+            _release_duckdb()
     run = DbtRun(command=" ".join(args), success=bool(res.success),
                  seconds=time.perf_counter() - started)
     if res.exception is not None:
         run.errors.append(str(res.exception))
     _count(run, res.result)
     return run
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
+
+    dbt-duckdb caches its environment (and the open database file) at class level, so after an
+    in-process build the domain's file stays attached, and the next domain that attaches it
+    read-only, or `mesh query`, fails with a file-handle conflict.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed: nothing is cached
+        return
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        env.close()
+        DuckDBConnectionManager._ENV = None
 
 
 def _count(run: DbtRun, result: Any) -> None:
