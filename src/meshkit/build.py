@@ -63,7 +63,7 @@ def upstream_domains(mesh: Mesh, domain: Domain) -> list[str]:
         raise ConfigError(f"not valid YAML: {exc}", file=loom,
                           fix="correct the YAML syntax") from None
     known = {d.name for d in mesh.config.domains}
-    names = [m.get("name") for m in data.get("manifests") or [] if isinstance(m, dict)]
+    names = [str(m.get("name")) for m in data.get("manifests") or [] if isinstance(m, dict)]
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(

@@ -106,13 +106,15 @@ class RowFilter(Strict):
     cleared: list[Identifier]
 
 
+def _default_targets() -> dict[str, DuckDBTarget | SnowflakeTarget]:
+    return {"dev": DuckDBTarget(type="duckdb")}
+
+
 class MeshConfig(Strict):
     name: Identifier
     description: str = ""
     domains: list[Domain]
-    targets: dict[Identifier, Target] = Field(
-        default_factory=lambda: {"dev": DuckDBTarget(type="duckdb")}
-    )
+    targets: dict[Identifier, Target] = Field(default_factory=lambda: _default_targets())
     roles: list[Role] = Field(default_factory=list)
     classifications: dict[str, Classification] = Field(default_factory=dict)
     row_filters: dict[Identifier, RowFilter] = Field(default_factory=dict)

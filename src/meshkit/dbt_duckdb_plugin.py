@@ -25,7 +25,7 @@ def set_roles_sql(roles: list[str]) -> str:
     """
     from sqlglot import exp
 
-    array = exp.Array(expressions=[exp.Literal.string(r) for r in roles])
+    array: exp.Expression = exp.Array(expressions=[exp.Literal.string(r) for r in roles])
     if not roles:
         array = exp.cast(array, "VARCHAR[]")
     return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"

@@ -57,15 +57,20 @@ def _cleared(roles: list[str]) -> exp.Expression:
         return exp.false()
     tests = [exp.Anonymous(this="IS_ROLE_IN_SESSION", expressions=[exp.Literal.string(r.upper())])
              for r in roles]
-    return exp.or_(*tests) if len(tests) > 1 else tests[0]
+    return exp.or_(*tests) if len(tests) > 1 else tests[0]  # type: ignore[return-value]
 
 
 def mask_body(classification: Classification, family: str) -> exp.Expression:
     """The Snowflake masking-policy body for one classification and type family.
 
     >>> from meshkit.config import Classification
-    >>> mask_body(Classification(mask="partial", cleared=["pci_reader"]), "string").sql("snowflake")
-    "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END"
+    >>> body = mask_body(Classification(mask="partial", cleared=["pci_reader"]), "string")
+    >>> print(body.sql("snowflake", pretty=True))
+    CASE
+      WHEN IS_ROLE_IN_SESSION('PCI_READER')
+      THEN __mesh_value__
+      ELSE CONCAT('****', RIGHT(__mesh_value__, 4))
+    END
     """
     from sqlglot import exp
 
@@ -102,7 +107,7 @@ def row_filter_body(row_filter: RowFilter) -> exp.Expression:
     col = exp.func("COALESCE", exp.column(row_filter.column), exp.Literal.string(""))
     unrestricted = exp.not_(exp.In(this=col, expressions=[
         exp.Literal.string(v) for v in row_filter.restricted_values]))
-    return exp.or_(unrestricted, _cleared(row_filter.cleared))
+    return exp.or_(unrestricted, _cleared(row_filter.cleared))  # type: ignore[return-value]
 
 
 def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:

@@ -45,7 +45,7 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
         def progress(domain: str, message: str) -> None:
             if message in ("success", "failed", "skipped"):
                 mark = {"success": "[green]✓[/]", "failed": "[red]✗[/]",
-                        "skipped": "[yellow]–[/]"}[message]
+                        "skipped": "[yellow]-[/]"}[message]
                 console.print(f"  {mark} {domain} {message}")
             else:
                 status.update(f"{domain}: {message} …")

@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from meshkit.cli.main import cli
 from meshkit.config import load_mesh
 from meshkit.errors import ConfigError
-
 from support import REPO
 
 

@@ -15,7 +15,6 @@ from meshkit.policy import (
     render_policy_macro,
     type_family,
 )
-
 from support import REPO
 
 
