@@ -65,9 +65,15 @@ def executable(sql: str) -> str:
     return create.sql("snowflake")
 
 
+# a string literal (kept) or a line comment (dropped)
+LINE_COMMENT = re.compile(r"('(?:[^']|'')*')|--[^\n]*")
+
+
 def normalise(sql: str) -> str:
-    """A captured statement without dbt's query comment, with its whitespace collapsed."""
-    return " ".join(QUERY_COMMENT.sub("", sql).split()).rstrip(";").rstrip()
+    """A captured statement without dbt's query comment and line comments, with its whitespace
+    collapsed to one line."""
+    text = LINE_COMMENT.sub(lambda m: m.group(1) or "", QUERY_COMMENT.sub("", sql))
+    return " ".join(text.split()).rstrip(";").rstrip()
 
 
 @dataclass
@@ -144,3 +150,45 @@ def check_golden(name: str, lines: list[str]) -> None:
     assert path.read_text() == text, (
         f"{path} differs from this run; if the change is intended, rerun with "
         "MESH_UPDATE_GOLDEN=1 and review the diff")
+
+
+CREATE_SECURE_VIEW = re.compile(r"create or replace secure view (\S+)", re.IGNORECASE)
+GRANT_ON_VIEW = re.compile(r"grant select on view (\S+) to database role (\S+)", re.IGNORECASE)
+LATE_POLICY = re.compile(r"\b(set|add)\s+(masking|row\s+access)\s+policy\b", re.IGNORECASE)
+
+
+def assert_no_exposure_window(ddl: list[str]) -> dict[str, str]:
+    """Every GRANT on a view follows the view's CREATE (which carries its policies), and no
+    policy is attached afterwards. Returns the CREATE of each view by name."""
+    created: dict[str, str] = {}
+    for sql in ddl:
+        assert not LATE_POLICY.search(sql), f"policy attached after creation: {sql}"
+        if m := CREATE_SECURE_VIEW.match(sql):
+            created[m.group(1).lower()] = sql
+        if m := GRANT_ON_VIEW.match(sql):
+            view = m.group(1).lower()
+            assert view in created, f"grant before the view exists: {sql}"
+            assert m.group(2).lower() == ".".join(view.split(".")[:2]) + "_reader", sql
+        assert not re.match(r"\s*grant\b.*\bon\s+(table|schema\s+\S+\.internal)\b", sql,
+                            re.IGNORECASE), f"grant outside the secure views: {sql}"
+    return created
+
+
+def load_raw_tables(mesh: Any, cursor: Any) -> None:
+    """Land each domain's raw Parquet files as ``<domain>.raw.<table>`` in fakesnow, with
+    Snowflake's upper-case column names (as an ingestion job would)."""
+    import duckdb
+    import yaml
+
+    for d in mesh.config.domains:
+        sources = yaml.safe_load(
+            (mesh.domain_path(d) / "models" / "staging" / "_sources.yml").read_text())["sources"]
+        cursor.execute(f"create schema if not exists {d.name}.raw")
+        for source in sources:
+            for t in source["tables"]:
+                f = mesh.root / "data" / "raw" / f"{t['name']}.parquet"
+                names = [r[0] for r in duckdb.sql(
+                    f"describe select * from read_parquet('{f}')").fetchall()]
+                select = ", ".join(f'"{c}" as {c}' for c in names)
+                cursor.execute(f"create or replace table {d.name}.raw.{t['name']} as "
+                               f"select {select} from read_parquet('{f}')")

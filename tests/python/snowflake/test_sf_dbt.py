@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sf_harness import DDL, FakeSnowflake, check_golden, copy_fixture_mesh, normalise
+from sf_harness import (
+    DDL,
+    GRANT_ON_VIEW,
+    FakeSnowflake,
+    assert_no_exposure_window,
+    check_golden,
+    copy_fixture_mesh,
+    normalise,
+)
 
 from meshkit.build import BuildResult
 from meshkit.catalog.store import SNAPSHOT_TABLES
@@ -24,8 +32,6 @@ from meshkit.snowflake.plan import parse_snowflake
 
 pytestmark = pytest.mark.snowflake
 
-CREATE_VIEW = re.compile(r"create or replace secure view (\S+)", re.IGNORECASE)
-GRANT_ON_VIEW = re.compile(r"grant select on view (\S+) to database role (\S+)", re.IGNORECASE)
 
 
 # Read back through the connector in the same fakesnow session, right after the build.
@@ -131,19 +137,9 @@ def test_policies_are_in_force_before_any_grant(built: Built) -> None:
     """No exposure window: a view's CREATE carries its policies, and precedes every grant on it;
     no policy is attached later (ALTER ... SET MASKING POLICY) and no view is granted unmasked."""
     ddl = built.ddl()
-    created: dict[str, str] = {}
-    grants = 0
-    for sql in ddl:
-        assert not re.search(r"set\s+(masking|row access)\s+policy|add\s+row access policy",
-                             sql, re.IGNORECASE), sql
-        if m := CREATE_VIEW.match(sql):
-            created[m.group(1).lower()] = sql
-        if m := GRANT_ON_VIEW.match(sql):
-            grants += 1
-            view = m.group(1).lower()
-            assert view in created, f"grant before the view exists: {sql}"
-            assert m.group(2).lower() == ".".join(view.split(".")[:2]) + "_reader"
-    assert grants == len(created) == 4  # customers_v1, customers_v2, customers, scorecard
+    created = assert_no_exposure_window(ddl)
+    grants = [s for s in ddl if GRANT_ON_VIEW.match(s)]
+    assert len(grants) == len(created) == 4  # customers_v1, customers_v2, customers, scorecard
     v2 = created["sf_bank.customer_profile.customers_v2"]
     for column, policy in [("full_name", "mask_pii_string"), ("email", "mask_pii_string"),
                            ("credit_limit", "mask_confidential_number"),
