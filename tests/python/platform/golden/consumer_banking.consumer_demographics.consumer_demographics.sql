@@ -1,0 +1,1 @@
+CREATE VIEW consumer_demographics.consumer_demographics AS SELECT * FROM consumer_demographics.consumer_demographics_v2;
