@@ -17,6 +17,14 @@
             ~ "', which the dataset does not have; fix: add the column to the model's contract, "
             ~ "or remove meta.row_filter from it") }}
     {%- endif %}
+    {#- Snowflake refuses a column in both a row access policy and a masking policy. -#}
+    {%- for c in columns if row_filter and c.rule and c.name | lower == row_filter.column | lower -%}
+        {{ exceptions.raise_compiler_error(
+            "secure view " ~ view_relation ~ ": column '" ~ c.name ~ "' is classified '"
+            ~ c.classification ~ "' (masked) and is also the row filter's column; Snowflake allows "
+            ~ "only one of the two policies on a column; fix: classify it public or internal, or "
+            ~ "filter on another column") }}
+    {%- endfor %}
     create or replace secure view {{ view_relation }}
     {%- if columns %} (
     {%- for c in columns %}

@@ -165,3 +165,24 @@ def test_rows_land_in_fakesnow_behind_the_views(built: Built) -> None:
                              ("sf_risk.risk_scores", "active")],
         "catalog_syncs": [("prod", 2)],
     }
+
+
+def test_masked_row_filter_column_is_refused_before_reaching_snowflake(tmp_path: Path) -> None:
+    """Snowflake rejects a column under both a masking and a row access policy; the macro says
+    so at build time, naming the view and the fix."""
+    from meshkit.build import build
+    from meshkit.config import load_mesh
+
+    mesh_file = copy_fixture_mesh(tmp_path / "mesh")
+    yml = tmp_path / "mesh" / "domains" / "sf_bank" / "models" / "products" / "customers.yml"
+    yml.write_text(yml.read_text().replace(
+        "      - name: region\n        data_type: varchar\n",
+        "      - name: region\n        data_type: varchar\n"
+        "        config:\n          meta: {classification: pii}\n"))
+    fake = FakeSnowflake(tmp_path / "fakesnow")
+    with fake.running():
+        result = build(load_mesh(mesh_file), target="prod", only=["sf_bank"])
+    errors = "\n".join(result.domains[0].errors)
+    assert not result.success
+    assert "column 'region' is classified 'pii' (masked) and is also the row filter's column" in errors
+    assert not any("secure view" in s for s in fake.statements)
