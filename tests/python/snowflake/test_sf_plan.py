@@ -237,7 +237,10 @@ def test_apply_cli_reports_each_statement(tmp_path: Path) -> None:
     with fake.running():
         result = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file)])
         dry = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file), "--dry-run"])
+        as_json = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file), "--json"])
     assert result.exit_code == 0, result.output
     assert "     ok  CREATE DATABASE IF NOT EXISTS sf_bank" in result.stdout
     assert " 0 failed, 0 skipped" in result.stdout
     assert dry.exit_code == 0 and dry.stdout.startswith("-- meshkit plan for target prod")
+    report = json.loads(as_json.stdout)
+    assert report["success"] and {s["outcome"] for s in report["statements"]} == {"ok"}
