@@ -58,11 +58,16 @@ def run_dbt(
     target: str | None = None,
     env: dict[str, str] | None = None,
     quiet: bool = True,
+    profiles_dir: Path | None = None,
 ) -> DbtRun:
-    """Run ``dbt <args>`` for the project in ``project_dir`` and summarise the result."""
+    """Run ``dbt <args>`` for the project in ``project_dir`` and summarise the result.
+
+    ``profiles.yml`` is read from ``profiles_dir``, by default the project folder itself.
+    """
     from dbt.cli.main import dbtRunner
 
-    cli_args = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    profiles = profiles_dir if profiles_dir is not None else project_dir
+    cli_args = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(profiles)]
     if target:
         cli_args += ["--target", target]
     if quiet:
