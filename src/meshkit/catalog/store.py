@@ -430,7 +430,17 @@ def _duckdb_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
 
 
 # Target type → factory of its store; other backends register here (e.g. "snowflake").
-CATALOG_STORES: dict[str, Callable[[cfg.Mesh, Any], CatalogStore]] = {"duckdb": _duckdb_store}
+def _snowflake_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
+    # Imported on use: the Snowflake connector is heavy and only prod syncs need it.
+    from meshkit.catalog.snowflake_store import snowflake_store
+
+    return snowflake_store(mesh, target)
+
+
+CATALOG_STORES: dict[str, Callable[[cfg.Mesh, Any], CatalogStore]] = {
+    "duckdb": _duckdb_store,
+    "snowflake": _snowflake_store,
+}
 
 
 def store_for(mesh: cfg.Mesh, target_name: str | None) -> tuple[str, CatalogStore]:

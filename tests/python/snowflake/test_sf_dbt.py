@@ -7,7 +7,6 @@ own orchestration; every statement sent is captured (see sf_harness).
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,21 +65,6 @@ class Built:
     builds: int = 0
 
 
-@contextlib.contextmanager
-def snowflake_catalog_store() -> Iterator[None]:
-    """Register the Snowflake catalog store unless the catalog module already does."""
-    from meshkit.catalog import store
-    from meshkit.catalog.snowflake_store import snowflake_store
-
-    registered = "snowflake" in store.CATALOG_STORES
-    store.CATALOG_STORES.setdefault("snowflake", snowflake_store)
-    try:
-        yield
-    finally:
-        if not registered:
-            del store.CATALOG_STORES["snowflake"]
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     from meshkit.build import build
@@ -90,7 +74,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     mesh_file = copy_fixture_mesh(root)
     fake = FakeSnowflake(root / "fakesnow")
     mesh = load_mesh(mesh_file)
-    with fake.running(), snowflake_catalog_store():
+    with fake.running():
         # provision first, as in a real deployment (the product schemas come with the build)
         applied = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file)])
         assert applied.exit_code == 0, applied.output
