@@ -75,8 +75,29 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
         except SystemExit as exc:
             if exc.code:
                 sys.exit(exc.code)
+        marts_ok = _build_catalog_marts(mesh, target, console)
+        if not marts_ok:
+            sys.exit(1)
     if not result.success:
         sys.exit(1)
+
+
+def _build_catalog_marts(mesh: Any, target: str | None, console: Any) -> bool:
+    """Build the root project's catalog marts and governance tests; False if a test fails."""
+    from meshkit.platform_project import build_catalog_marts
+
+    with console.status("catalog marts and governance tests …"):
+        run = build_catalog_marts(mesh, target)
+    if run is None:
+        return True
+    if run.success:
+        console.print(f"  [green]✓[/] catalog marts: {run.models} models, {run.tests} governance "
+                      f"and quality tests passed ({run.seconds:.1f}s)")
+        return True
+    console.print(f"  [red]✗[/] catalog marts: {len(run.failed_nodes)} failing")
+    for err in run.errors[:10]:
+        console.print(f"    [red]{err}[/]")
+    return False
 
 
 @click.command()
