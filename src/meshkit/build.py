@@ -149,7 +149,13 @@ def build(
     from meshkit.dbt_runner import run_dbt
     from meshkit.policy import write_policy_macro
 
-    target_name, _ = mesh.config.target(target)
+    target_name, target_config = mesh.config.target(target)
+    if target_config.type == "snowflake":
+        from meshkit.snowflake.profiles import SnowflakeSettings
+
+        # dbt's profile cannot say "one of password / key file / browser": check up front so a
+        # missing variable is named instead of surfacing as a Snowflake login error mid-build.
+        SnowflakeSettings.from_env()
     write_policy_macro(mesh)
     env = dbt_env(mesh, target_name)
     order = build_order(mesh, only, upstream)
