@@ -6,15 +6,11 @@
  "domains": {
   "asset_management": {
    "engineer_role": "asset_management_engineer",
-   "reads_as": [
-    "analyst"
-   ]
+   "reads_as": []
   },
   "consumer_banking": {
    "engineer_role": "consumer_banking_engineer",
-   "reads_as": [
-    "analyst"
-   ]
+   "reads_as": []
   },
   "risk": {
    "engineer_role": "risk_engineer",

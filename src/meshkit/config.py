@@ -41,7 +41,7 @@ class Domain(Strict):
     owner: Owner
     description: str = ""
     # The consumer roles this domain's builds hold when they read other domains' products.
-    reads_as: list[Identifier] = Field(default_factory=lambda: ["analyst"])
+    reads_as: list[Identifier] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _path_or_artifacts(self) -> Domain:
@@ -123,7 +123,7 @@ class MeshConfig(Strict):
     policies: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _references(self) -> MeshConfig:
+    def _unique_and_known_names(self) -> MeshConfig:
         names = [d.name for d in self.domains]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -131,25 +131,22 @@ class MeshConfig(Strict):
         unknown = sorted(set(self.classifications) - set(CLASSIFICATION_NAMES))
         if unknown:
             raise ValueError(
-                f"unknown classification {unknown[0]!r}; "
+                f"unknown classification {unknown[0]!r}{_did_you_mean(unknown[0], CLASSIFICATION_NAMES)}; "
                 f"the classifications are {', '.join(CLASSIFICATION_NAMES)}"
             )
-        known_roles = set(self.all_role_names)
-        for where, role in self._role_references():
-            if role not in known_roles:
-                raise ValueError(f"{where} names unknown role {role!r}{_did_you_mean(role, known_roles)}")
         return self
 
-    def _role_references(self) -> list[tuple[str, str]]:
-        refs: list[tuple[str, str]] = []
-        for role in self.roles:
-            refs += [(f"role {role.name} inherits", r) for r in role.inherits]
+    def role_references(self) -> list[tuple[list[str | int], str]]:
+        """Every role name mesh.yml mentions, with the key path where it stands."""
+        refs: list[tuple[list[str | int], str]] = []
+        for i, role in enumerate(self.roles):
+            refs += [(["roles", i, "inherits", j], r) for j, r in enumerate(role.inherits)]
         for cname, c in self.classifications.items():
-            refs += [(f"classification {cname} cleared", r) for r in c.cleared]
+            refs += [(["classifications", cname, "cleared", j], r) for j, r in enumerate(c.cleared)]
         for fname, f in self.row_filters.items():
-            refs += [(f"row filter {fname} cleared", r) for r in f.cleared]
-        for d in self.domains:
-            refs += [(f"domain {d.name} reads_as", r) for r in d.reads_as]
+            refs += [(["row_filters", fname, "cleared", j], r) for j, r in enumerate(f.cleared)]
+        for i, d in enumerate(self.domains):
+            refs += [(["domains", i, "reads_as", j], r) for j, r in enumerate(d.reads_as)]
         return refs
 
     @property
@@ -256,6 +253,15 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
         config = MeshConfig.model_validate(data)
     except ValidationError as exc:
         raise config_error_from_validation(exc, file, node) from None
+    known_roles = set(config.all_role_names)
+    for loc, role in config.role_references():
+        if role not in known_roles:
+            line = _line_of(node, loc)
+            raise ConfigError(
+                f"{'.'.join(str(p) for p in loc)}: unknown role {role!r}{_did_you_mean(role, known_roles)}",
+                file=file, location=str(line) if line else None,
+                fix="declare it under `roles:` or use one of: " + ", ".join(sorted(known_roles)),
+            )
     return Mesh(config=config, file=file)
 
 
@@ -265,7 +271,7 @@ def config_error_from_validation(exc: ValidationError, file: Path, node: Any) ->
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p in ("duckdb", "snowflake"))]
     dotted = ".".join(str(p) for p in loc) or "(top level)"
     line = _line_of(node, loc)
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     fix = "see the mesh.yml reference in README.md"
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])

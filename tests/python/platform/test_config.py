@@ -60,3 +60,21 @@ def test_missing_mesh_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["build", "--mesh", str(tmp_path / "nope.yml")])
     assert result.exit_code == 2
     assert "mesh file not found" in result.output and "--mesh" in result.output
+
+
+def test_domain_by_artifacts_alone_needs_no_roles(tmp_path: Path) -> None:
+    path = tmp_path / "mesh.yml"
+    path.write_text("name: m\ndomains:\n  - name: jaffle_shop\n    artifacts: art\n"
+                    "    owner: {name: Jaffle team}\n")
+    mesh = load_mesh(path)
+    assert mesh.config.domains[0].reads_as == []
+
+
+def test_unknown_role_points_at_its_line(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "reads_as: [risk_analyst, eu_data_reader]",
+                    "reads_as: [risk_analyst, eu_data_raeder]")
+    with pytest.raises(ConfigError) as info:
+        load_mesh(path)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "raeder" in text)
+    assert info.value.location == str(line)
+    assert "domains.2.reads_as.1" in str(info.value)
