@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit import config as cfg
-from meshkit.artifacts import LocalArtifacts, parse_artifacts, read_raw
+from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, read_raw
 from meshkit.catalog import store
 from meshkit.catalog.build import assemble, project_domain
 from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
@@ -130,6 +131,22 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain,
+                           arts: DomainArtifacts) -> DomainArtifacts:
+    """Add row counts from the domain's DuckDB file where catalog.json gave none."""
+    _, target_config = mesh.config.target(target)
+    if not isinstance(target_config, cfg.DuckDBTarget):
+        return arts
+    from meshkit.catalog.warehouse_stats import duckdb_row_counts
+
+    db_file = (mesh.root / target_config.path / f"{domain.name}.duckdb").resolve()
+    own = [n for n in arts.nodes.values() if n.package_name == domain.name]
+    counts = duckdb_row_counts(db_file, own)
+    if not counts:
+        return arts
+    return dataclasses.replace(arts, row_counts={**counts, **arts.row_counts})
+
+
 def sync(
     mesh: cfg.Mesh,
     *,
@@ -173,6 +190,7 @@ def sync(
             else:
                 arts = parse_artifacts(raw)
                 del raw
+                arts = _with_warehouse_counts(mesh, target, domain, arts)
                 proj = project_domain(mesh, domain, arts, content_hash)
                 del arts
         projections.append(proj)

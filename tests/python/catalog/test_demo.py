@@ -73,3 +73,26 @@ def test_demo_sync_writes_agreeing_tables_fast_and_skips_the_second_time(
     assert {r[0] for r in read_table(wh, "products")} == DEMO_PRODUCTS
     assert {r[0] for r in read_table(wh, "datasets") if r[5] == "product"} == {
         ds.id for ds in second.catalog.datasets()}
+
+
+def test_row_counts_come_from_the_duckdb_warehouse(built_demo: Path) -> None:
+    import duckdb
+
+    mesh = load_mesh(built_demo)
+    cat = sync(mesh, dry_run=True).catalog
+    checked = 0
+    for p in cat.products():
+        db = mesh.root / "warehouse" / f"{p.domain}.duckdb"
+        with duckdb.connect(str(db), read_only=True) as con:
+            for ds in p.datasets:
+                schema, name = ds.id.split(".")[1:3]
+                (rows,) = con.execute(
+                    f'select count(*) from internal."{schema}__{name}"').fetchone() or (None,)
+                assert ds.operational.row_count == rows, ds.id
+                checked += 1
+    assert checked == 8
+
+
+def test_without_a_warehouse_row_counts_are_unknown(demo_copy: Path) -> None:
+    cat = sync(load_mesh(demo_copy), dry_run=True).catalog
+    assert all(ds.operational.row_count is None for p in cat.products() for ds in p.datasets)
