@@ -11,9 +11,11 @@ The bytes come from an :class:`ArtifactSource`; :class:`LocalArtifacts` reads a 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -272,8 +274,31 @@ def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
     return parsed
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restoring its previous state after).
+
+    A parsed manifest is millions of acyclic dicts and lists, freed by reference counting alone;
+    left running, the collector traverses them (and everything else alive, such as the
+    projections of the domains read before) again and again while they are built, which made
+    parsing a mesh of 50 large domains 2-3 times slower than the JSON parse itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     """Project raw artifact bytes into :class:`DomainArtifacts` (only the fields used)."""
+    with gc_paused():
+        return _parse_artifacts(raw)
+
+
+def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     manifest_file = f"{raw.location.rstrip('/')}/{MANIFEST}"
     manifest = _load_json(raw, MANIFEST)
     assert manifest is not None

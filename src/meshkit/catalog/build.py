@@ -304,7 +304,9 @@ class _Projector:
                 schema.setdefault(db, {}).setdefault(sch, {})[name] = {
                     c.name.lower(): c.data_type or "text" for c in parent.columns}
         try:
-            graph = lineage(None, node.compiled_code, schema, dialect=dialect)
+            # trim_selects=False: only the leaves (tables) are read, and trimming copies every
+            # intermediate select once per output column (most of the time spent here).
+            graph = lineage(None, node.compiled_code, schema, dialect=dialect, trim_selects=False)
         except (SqlglotError, RecursionError, KeyError, ValueError):
             return []  # best effort: SQL sqlglot cannot resolve yields model-level lineage only
         edges: set[tuple[str, str, str]] = set()

@@ -294,6 +294,29 @@ def insert_sql(table: str, dialect: str, *, database: str | None = None) -> str:
     return insert.sql(dialect=dialect)
 
 
+def bulk_insert_sql(table: str, dialect: str = "duckdb", *, database: str | None = None) -> str:
+    """``INSERT`` of all rows of ``mesh_catalog.<table>`` at once, from one list parameter per
+    column (``unnest($1::VARCHAR[]), ...``): one statement instead of one per row.
+
+    >>> bulk_insert_sql("sync_runs")[:72]
+    'INSERT INTO mesh_catalog.sync_runs (sync_id, started_at, finished_at, ta'
+    """
+    from sqlglot import exp
+
+    names = [name for name, _ in TABLES[table]]
+    select = exp.select(*(
+        exp.func("unnest", exp.cast(exp.Parameter(this=exp.Literal.number(i)),
+                                    exp.DataType.build(f"{kind}[]", dialect=dialect)))
+        for i, (_, kind) in enumerate(TABLES[table], 1)
+    ))
+    return exp.insert(select, _table(table, database), columns=names).sql(dialect=dialect)
+
+
+def _columns_of(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows → one list per column (the parameters of :func:`bulk_insert_sql`)."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
 def _j(values: Iterable[str]) -> str:
     return json.dumps(list(values))
 
@@ -412,8 +435,9 @@ class DuckDBCatalogStore:
             for table in SNAPSHOT_TABLES:
                 con.execute(drop_table_sql(table, self.dialect, database=db))
                 con.execute(create_table_sql(table, self.dialect, database=db))
-                if rows[table]:
-                    con.executemany(insert_sql(table, self.dialect, database=db), rows[table])
+                if rows[table]:  # one statement: executemany ran one INSERT per row (12s of 50 domains)
+                    con.execute(bulk_insert_sql(table, self.dialect, database=db),
+                                _columns_of(rows[table]))
             con.execute(create_table_sql("sync_runs", self.dialect, if_not_exists=True,
                                          database=db))
             con.execute(insert_sql("sync_runs", self.dialect, database=db), run.row())
