@@ -24,14 +24,6 @@ from support import copy_mesh
 
 pytestmark = pytest.mark.snowflake
 
-# consumer_banking's models use DuckDB-only SQL that Snowflake rejects too: date_diff/strftime in
-# int_customers_enriched, `interval 12 month` in int_card_account_activity, strftime in
-# card_transactions_monthly (portable: dbt.datediff, dbt.dateadd, extract(...), left(cast(d as
-# varchar), 7)). Strict: once they are portable these pass, and the marker must go.
-NOT_PORTABLE_YET = pytest.mark.xfail(
-    strict=True, reason="consumer_banking models use DuckDB-only functions (see module)")
-
-
 @dataclass
 class DemoOnSnowflake:
     fake: FakeSnowflake
@@ -84,7 +76,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOnSnowflake]:
     yield DemoOnSnowflake(fake, result, synced.exit_code, products)
 
 
-@NOT_PORTABLE_YET
 def test_every_demo_domain_builds_on_dbt_snowflake(demo: DemoOnSnowflake) -> None:
     failures = {d.domain: d.errors[:2] for d in demo.result.domains
                 if d.status.value != "success"}
@@ -105,7 +96,6 @@ def test_demo_statements_parse_as_snowflake(demo: DemoOnSnowflake) -> None:
         parse_snowflake(normalise(sql).replace("%s", "?"))
 
 
-@NOT_PORTABLE_YET
 def test_demo_catalog_synced_to_snowflake(demo: DemoOnSnowflake) -> None:
     assert demo.synced == 0
     assert {str(p[0]).split(".")[0] for p in demo.products} == {

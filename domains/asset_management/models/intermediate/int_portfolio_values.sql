@@ -12,12 +12,14 @@ valued as (
         portfolio_id,
         count(*) as holding_count,
         sum(market_value) as market_value,
-        coalesce(sum(market_value) filter (where asset_class = 'equity'), 0) as equity_value,
-        coalesce(sum(market_value) filter (where asset_class = 'fixed_income'), 0)
+        coalesce(sum(case when asset_class = 'equity' then market_value end), 0)
+            as equity_value,
+        coalesce(sum(case when asset_class = 'fixed_income' then market_value end), 0)
             as fixed_income_value,
-        coalesce(sum(market_value) filter (where asset_class = 'cash'), 0) as cash_value,
-        coalesce(sum(market_value) filter (
-            where asset_class in ('real_estate', 'alternatives')), 0) as other_value
+        coalesce(sum(case when asset_class = 'cash' then market_value end), 0) as cash_value,
+        coalesce(sum(case
+            when asset_class in ('real_estate', 'alternatives') then market_value end), 0)
+            as other_value
     from holdings
     group by portfolio_id
 )

@@ -11,17 +11,17 @@ last_year as (
     select transactions.*
     from transactions
     cross join as_of
-    where transactions.transaction_ts > as_of.as_of_ts - interval 12 month
+    where transactions.transaction_ts > {{ dbt.dateadd('month', -12, 'as_of.as_of_ts') }}
 ),
 
 activity as (
     select
         card_account_id,
         count(*) as transactions_12m,
-        count(*) filter (where is_declined) as declined_transactions_12m,
-        count(*) filter (where merchant_category = 'cash_advance' and not is_declined)
+        count(case when is_declined then 1 end) as declined_transactions_12m,
+        count(case when merchant_category = 'cash_advance' and not is_declined then 1 end)
             as cash_advances_12m,
-        coalesce(sum(amount) filter (where not is_declined), 0) as spend_12m,
+        coalesce(sum(case when not is_declined then amount end), 0) as spend_12m,
         max(transaction_ts) as last_transaction_at
     from last_year
     group by card_account_id

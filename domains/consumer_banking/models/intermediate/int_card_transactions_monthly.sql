@@ -7,10 +7,10 @@ monthly as (
         card_account_id,
         cast(date_trunc('month', transaction_ts) as date) as activity_month,
         count(*) as transaction_count,
-        count(*) filter (where is_declined) as declined_count,
-        count(*) filter (where merchant_category = 'cash_advance' and not is_declined)
+        count(case when is_declined then 1 end) as declined_count,
+        count(case when merchant_category = 'cash_advance' and not is_declined then 1 end)
             as cash_advance_count,
-        coalesce(sum(amount) filter (where not is_declined), 0) as spend_amount
+        coalesce(sum(case when not is_declined then amount end), 0) as spend_amount
     from transactions
     group by all
 )

@@ -6,9 +6,12 @@ with customers as (
 aged as (
     select
         *,
-        date_diff('year', birth_date, current_date)
-            - case when strftime(current_date, '%m%d') < strftime(birth_date, '%m%d')
-                then 1 else 0 end as age_years
+        {{ dbt.datediff('birth_date', 'current_date', 'year') }}
+            - case
+                when extract(month from current_date) * 100 + extract(day from current_date)
+                    < extract(month from birth_date) * 100 + extract(day from birth_date)
+                then 1 else 0
+            end as age_years
     from customers
 )
 

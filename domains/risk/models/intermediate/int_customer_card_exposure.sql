@@ -17,7 +17,7 @@ per_customer as (
         sum(transactions_12m) as transactions_12m,
         sum(declined_transactions_12m) as declined_transactions_12m,
         sum(cash_advances_12m) as cash_advances_12m,
-        count(*) filter (where status = 'frozen') as frozen_card_count
+        count(case when status = 'frozen' then 1 end) as frozen_card_count
     from open_cards
     group by customer_id
 )

@@ -20,10 +20,10 @@ joined as (
 select
     customer_id,
     count(*) as loan_count,
-    cast(coalesce(sum(principal) filter (where status in ('current', 'late')), 0)
+    cast(coalesce(sum(case when status in ('current', 'late') then principal end), 0)
         as decimal(14, 2)) as open_loan_principal,
-    count(*) filter (where status = 'late') as late_loan_count,
-    count(*) filter (where is_defaulted) as defaulted_loan_count,
+    count(case when status = 'late' then 1 end) as late_loan_count,
+    count(case when is_defaulted then 1 end) as defaulted_loan_count,
     cast(coalesce(sum(amount_outstanding_at_default), 0) as decimal(14, 2))
         as defaulted_amount,
     max(interest_rate) as max_interest_rate

@@ -6,7 +6,7 @@ with portfolios as (
 main_profile as (
     select
         customer_id,
-        arg_max(risk_profile, market_value) as risk_profile
+        max_by(risk_profile, market_value) as risk_profile
     from portfolios
     group by customer_id
 ),

@@ -12,7 +12,9 @@ customers as (
 
 final as (
     select
-        monthly.card_account_id || '-' || strftime(monthly.activity_month, '%Y-%m')
+        cast(monthly.card_account_id as varchar) || '-'
+            || cast(extract(year from monthly.activity_month) as varchar) || '-'
+            || lpad(cast(extract(month from monthly.activity_month) as varchar), 2, '0')
             as card_month_id,
         monthly.card_account_id,
         accounts.customer_id,

@@ -9,7 +9,7 @@ bands as (
         region,
         risk_band,
         count(*) as customer_count,
-        count(*) filter (where is_defaulted) as defaulted_customer_count,
+        count(case when is_defaulted then 1 end) as defaulted_customer_count,
         avg(probability_of_default) as average_probability_of_default,
         sum(exposure_at_default) as total_exposure_at_default,
         sum(expected_loss) as total_expected_loss
