@@ -74,7 +74,6 @@ GRANT ROLE pci_reader TO ROLE compliance_officer;
 GRANT ROLE eu_data_reader TO ROLE compliance_officer;
 GRANT ROLE sf_bank_engineer TO ROLE sf_bank_owner;
 GRANT ROLE sf_bank_owner TO ROLE SYSADMIN;
-GRANT ROLE analyst TO ROLE sf_bank_engineer;
 GRANT ROLE sf_risk_engineer TO ROLE sf_risk_owner;
 GRANT ROLE sf_risk_owner TO ROLE SYSADMIN;
 GRANT ROLE risk_analyst TO ROLE sf_risk_engineer;
