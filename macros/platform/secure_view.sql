@@ -24,6 +24,12 @@
     {% endif %}
     {% do adapter.rename_relation(intermediate, data_relation) %}
 
+    {#- A model switched to secure_view from a table leaves a table where the view goes. -#}
+    {%- set existing_at_view = load_cached_relation(view_relation) -%}
+    {% if existing_at_view is not none and not existing_at_view.is_view %}
+        {% do adapter.drop_relation(existing_at_view) %}
+    {% endif %}
+
     {%- set columns = mesh_platform.secure_columns(model) -%}
     {%- set row_filter = mesh_platform.row_filter_of(model) -%}
     {% call statement('secure_view') -%}

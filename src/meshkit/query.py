@@ -69,16 +69,43 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None) -> Any:
     return con
 
 
-def check_reads(mesh: Mesh, sql: str) -> None:
-    """Refuse statements that read anything but product schemas of mesh domains.
+def secure_views(mesh: Mesh) -> set[tuple[str, str, str]]:
+    """(domain, product, dataset) of every secure view, from the built domains' manifests.
 
-    >>> from meshkit.config import load_mesh
-    >>> check_reads(load_mesh(), "select 1 from consumer_banking.internal.x")
-    Traceback (most recent call last):
-    ...
-    meshkit.errors.UsageError: reads consumer_banking.internal.x, which is not a data product's secure view
-      fix: query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists
+    A product's public models and, for a versioned one, the unversioned name of its latest
+    version; nothing else in a domain's database is a consumer's to read.
     """
+    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+
+    views: set[tuple[str, str, str]] = set()
+    for domain in mesh.config.domains:
+        if not (mesh.artifacts_path(domain) / "manifest.json").is_file():
+            continue
+        arts = read_domain_artifacts(LocalArtifacts(mesh.artifacts_path(domain)))
+        for node in arts.nodes.values():
+            if node.package_name != domain.name or node.access != "public" or not node.group:
+                continue
+            database, schema, name = node.relation_key
+            views.add((database, schema, name))
+            if node.version is not None and node.version == node.latest_version:
+                views.add((database, schema, node.name.lower()))
+    return views
+
+
+def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
+    """Refuse statements that read anything but the secure views of the mesh.
+
+    >>> views = {("consumer_banking", "consumer_demographics", "consumer_demographics")}
+    >>> try:
+    ...     check_reads("select 1 from consumer_banking.internal.stg_customers", views)
+    ... except UsageError as exc:
+    ...     print(exc.message)
+    reads consumer_banking.internal.stg_customers, which is not a data product's secure view
+    >>> check_reads("with c as (select * from consumer_banking.consumer_demographics.consumer_demographics)"
+    ...             " select count(*) from c", views)
+    """
+    import difflib
+
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
@@ -87,7 +114,7 @@ def check_reads(mesh: Mesh, sql: str) -> None:
         statements = sqlglot.parse(sql, read="duckdb")
     except ParseError as exc:
         raise UsageError(f"cannot parse the query: {exc}", fix="check the SQL syntax") from None
-    domains = {d.name for d in mesh.config.domains}
+    addresses = sorted(".".join(v) for v in views)
     for statement in statements:
         if statement is None:
             continue
@@ -96,22 +123,25 @@ def check_reads(mesh: Mesh, sql: str) -> None:
                              fix="remove the statement that is not a query")
         ctes = {cte.alias_or_name for cte in statement.find_all(exp.CTE)}
         for table in statement.find_all(exp.Table):
-            if not table.db and table.name in ctes:
-                continue
             if isinstance(table.this, exp.Func):  # table functions, e.g. range(10)
                 continue
-            parts = [p for p in (table.catalog, table.db, table.name) if p]
-            if len(parts) != 3 or table.catalog not in domains or table.db in ("internal", "main",
-                                                                               "information_schema"):
-                raise UsageError(
-                    f"reads {'.'.join(parts)}, which is not a data product's secure view",
-                    fix="query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists",
-                )
+            if not table.db and table.name in ctes:
+                continue
+            ref = (table.catalog.lower(), table.db.lower(), table.name.lower())
+            if ref in views:
+                continue
+            shown = ".".join(p for p in (table.catalog, table.db, table.name) if p)
+            close = difflib.get_close_matches(shown.lower(), addresses, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(
+                f"reads {shown}, which is not a data product's secure view{hint}",
+                fix="query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists",
+            )
 
 
 def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None) -> QueryResult:
     """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows."""
-    check_reads(mesh, sql)
+    check_reads(sql, secure_views(mesh))
     con = connect(mesh, roles, target)
     try:
         cursor = con.execute(sql)
