@@ -71,7 +71,9 @@ def run_dbt(
     if target:
         cli_args += ["--target", target]
     if quiet:
-        cli_args = ["--quiet", "--no-use-colors", *cli_args]
+        # Nothing on the console: the caller reports progress and errors itself (dbt's own
+        # errors would print twice). The domain's logs/dbt.log still has everything.
+        cli_args = ["--log-level", "none", "--no-use-colors", *cli_args]
     started = time.perf_counter()
     with _in_project(project_dir, env or {}):
         try:

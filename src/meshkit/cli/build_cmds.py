@@ -66,6 +66,8 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
     for d in result.domains:
         for err in d.errors[:5]:
             console.print(f"[red]{d.domain}[/]: {err}")
+        if d.status is Status.failed:
+            console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
     if not no_sync and any(d.status is Status.success for d in result.domains):
         from meshkit.cli.main import load_command
 
