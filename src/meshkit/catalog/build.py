@@ -405,9 +405,15 @@ def dataset_health(ds: Dataset, sla_hours: float | None, now: datetime) -> Healt
 
 def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
              now: datetime | None = None) -> Catalog:
-    """The catalog from the domains' projections: consumers, lineage and health, mesh-wide."""
+    """The catalog from the domains' projections: consumers, lineage and health, mesh-wide.
+
+    The projections are consumed: the catalog is built from their objects, not from copies
+    (a deep copy of every domain doubled the memory of a sync), and consumers, freshness and
+    health are filled in in place. A caller that needs a projection as it was (e.g. to write
+    ``catalog/state``) serializes it before calling this.
+    """
     now = now or datetime.now(UTC)
-    projs = sorted((p.model_copy(deep=True) for p in projections), key=lambda p: p.domain.name)
+    projs = sorted(projections, key=lambda p: p.domain.name)
     by_uid: dict[str, tuple[Product, Dataset]] = {}
     for p in projs:
         for product in p.domain.products:

@@ -25,7 +25,7 @@ from meshkit.catalog.store import (
     SyncRun,
     create_table_sql,
     insert_sql,
-    table_rows,
+    iter_rows,
 )
 
 DIALECT = "snowflake"
@@ -50,9 +50,15 @@ class SnowflakeCatalogStore:
             for t in TABLES]
 
     def write(self, catalog: Catalog, run: SyncRun) -> None:
+        self._write(catalog, run, snapshot=True)
+
+    def append_run(self, catalog: Catalog, run: SyncRun) -> None:
+        # The tables exist (statements() creates them) and hold the last sync's rows.
+        self._write(catalog, run, snapshot=False)
+
+    def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool) -> None:
         from meshkit.snowflake.profiles import connect
 
-        rows = table_rows(catalog)
         connection = connect()
         try:
             cursor = connection.cursor()
@@ -60,10 +66,12 @@ class SnowflakeCatalogStore:
                 cursor.execute(sql)
             cursor.execute("BEGIN")
             try:
-                for table in SNAPSHOT_TABLES:
+                for table in SNAPSHOT_TABLES if snapshot else ():
                     cursor.execute(f"DELETE FROM {self._table(table)}")
-                    if rows[table]:
-                        cursor.executemany(self._insert(table), rows[table])
+                    rows = list(iter_rows(catalog, table))  # one table's rows at a time
+                    if rows:
+                        cursor.executemany(self._insert(table), rows)
+                    del rows
                 cursor.execute(self._insert("sync_runs"), run.row())
                 cursor.execute("COMMIT")
             except BaseException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -127,6 +128,16 @@ def changes_between(old: Catalog | None, new: Catalog) -> list[str]:
     return out
 
 
+def _last_target(catalog_dir: Path) -> str | None:
+    """The target of the last recorded sync (whose warehouse holds the last snapshot)."""
+    try:
+        last = (catalog_dir / store.HISTORY_FILE).read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        target = json.loads(last).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return target if isinstance(target, str) else None
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -171,9 +182,11 @@ def sync(
     catalog_dir = mesh.catalog_dir
     if not dry_run:
         store.recover(catalog_dir)
-    previous = store.load_catalog(catalog_dir)
 
     projections: list[DomainProjection] = []
+    # Each domain's catalog/state file, taken before assemble() fills the projections in:
+    # the bytes of a domain read now, the previous file of one left as it was.
+    states: dict[str, bytes | Path] = {}
     statuses: list[DomainSync] = []
     for domain in mesh.config.domains:
         t0 = time.perf_counter()
@@ -193,6 +206,10 @@ def sync(
                 arts = _with_warehouse_counts(mesh, target, domain, arts)
                 proj = project_domain(mesh, domain, arts, content_hash)
                 del arts
+        del old
+        if not dry_run:
+            states[domain.name] = (store.projection_bytes(proj) if status == PROCESSED else
+                                   store.state_file(catalog_dir, domain.name))
         projections.append(proj)
         d = DomainSync(
             name=domain.name, status=status, products=len(proj.domain.products),
@@ -203,8 +220,15 @@ def sync(
         if on_domain is not None:
             on_domain(d)
 
-    catalog = assemble(mesh, projections, now=start)
-    changes = changes_between(previous, catalog)
+    catalog = assemble(mesh, projections, now=start)  # consumes the projections
+    del projections
+    # No domain read anew: the catalog may still be that of the last sync. Health depends on
+    # the time of the sync, so only its bytes tell. (Otherwise they are streamed to the file.)
+    data = (store.catalog_bytes(catalog)
+            if not dry_run and all(s.status != PROCESSED for s in statuses) else None)
+    unchanged = (data is not None and _last_target(catalog_dir) == target_name
+                 and store.catalog_dir_holds(catalog_dir, catalog, data, states))
+    changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
         sync_id=sync_id, started_at=_iso(start), finished_at=_iso(finished),
@@ -225,7 +249,14 @@ def sync(
                    "domains": {s.name: s.status for s in statuses}, "changes": changes}
         # The warehouse first: if its transaction fails, the folder is not swapped either.
         with store.sync_lock(catalog_dir):
-            warehouse.write(catalog, run)
-            store.write_catalog_dir(catalog_dir, catalog, projections, history)
+            if unchanged:
+                # Same catalog as the last sync, to the byte: its files and snapshot tables
+                # stay; the sync is still recorded (a sync_runs row, a history line).
+                warehouse.append_run(catalog, run)
+                store.append_history(catalog_dir, history)
+            else:
+                warehouse.write(catalog, run)
+                store.write_catalog_dir(catalog_dir, catalog, states, history,
+                                        None if data is None else [data])
     result.seconds = time.perf_counter() - clock
     return result

@@ -13,7 +13,8 @@ from catalog_support import GOLDEN
 from click.testing import CliRunner
 
 from meshkit.catalog.model import Catalog, json_schema, json_schema_text
-from meshkit.catalog.store import SCHEMA_FILE_NAME, read_table, recover
+from meshkit.catalog.store import SCHEMA_FILE_NAME, dumps, read_table, recover
+from meshkit.catalog.store import catalog_bytes as store_bytes
 from meshkit.catalog.sync import SKIPPED, sync
 from meshkit.cli.catalog_cmds import mesh_sync
 from meshkit.config import load_mesh
@@ -106,6 +107,47 @@ def test_two_syncs_are_byte_identical_and_the_second_skips(fixture_mesh: Path) -
     assert second.changes == []
     history = (fixture_mesh.parent / "catalog" / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in history] == [first.sync_id, second.sync_id]
+
+
+def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
+        fixture_mesh: Path) -> None:
+    mesh = load_mesh(fixture_mesh)
+    catalog_dir = fixture_mesh.parent / "catalog"
+    warehouse = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    first = sync(mesh, now=NOW)
+    before = _files(catalog_dir)
+    inode = (catalog_dir / "catalog.json").stat().st_ino
+    products_before = list(read_table(warehouse, "products"))
+    second = sync(mesh, now=NOW)
+    assert [d.status for d in second.domains] == [SKIPPED] * len(mesh.config.domains)
+    assert second.changes == []
+    after = _files(catalog_dir)
+    history = after.pop("history.jsonl").decode().splitlines()
+    assert after == {k: v for k, v in before.items() if k != "history.jsonl"}
+    assert (catalog_dir / "catalog.json").stat().st_ino == inode  # left in place, not swapped
+    assert [json.loads(line)["id"] for line in history] == [first.sync_id, second.sync_id]
+    assert [r[0] for r in read_table(warehouse, "sync_runs")] == sorted(
+        [first.sync_id, second.sync_id])
+    assert list(read_table(warehouse, "products")) == products_before
+    assert not list(fixture_mesh.parent.glob(".catalog.*"))
+    assert not list(catalog_dir.glob(".*"))
+    # Health moves with the clock: a later sync of the same artifacts rewrites the catalog.
+    later = sync(mesh, now=datetime(2026, 1, 3, tzinfo=UTC))
+    assert (catalog_dir / "catalog.json").read_bytes() == store_bytes(later.catalog)
+    assert store_bytes(later.catalog) == dumps(later.catalog.model_dump(mode="json"))
+    # The snapshot tables are rewritten when missing, though the folder is unchanged.
+    warehouse.unlink()
+    sync(mesh, now=datetime(2026, 1, 3, tzinfo=UTC))
+    assert len(list(read_table(warehouse, "products"))) == 2
+
+
+def test_recover_drops_a_history_append_cut_short(fixture_mesh: Path) -> None:
+    sync(load_mesh(fixture_mesh))
+    catalog_dir = fixture_mesh.parent / "catalog"
+    before = _files(catalog_dir)
+    (catalog_dir / ".history.jsonl.tmp-x").write_bytes(b"partial")
+    recover(catalog_dir)
+    assert _files(catalog_dir) == before
 
 
 def test_a_changed_domain_is_reprocessed_alone(fixture_mesh: Path) -> None:
