@@ -118,9 +118,6 @@ class MeshConfig(Strict):
     roles: list[Role] = Field(default_factory=list)
     classifications: dict[str, Classification] = Field(default_factory=dict)
     row_filters: dict[Identifier, RowFilter] = Field(default_factory=dict)
-    # Governance policies are validated by meshkit.governance; kept loosely typed here so that
-    # module owns their schema.
-    policies: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_and_known_names(self) -> MeshConfig:
