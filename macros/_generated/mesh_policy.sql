@@ -127,6 +127,53 @@
    "snowflake_policy": "mesh_governance.policies.rows_eu_residency"
   }
  },
+ "type_prefixes": [
+  [
+   "string",
+   [
+    "varchar",
+    "text",
+    "string",
+    "char",
+    "nvarchar"
+   ]
+  ],
+  [
+   "number",
+   [
+    "int",
+    "bigint",
+    "smallint",
+    "tinyint",
+    "hugeint",
+    "number",
+    "numeric",
+    "decimal",
+    "double",
+    "float",
+    "real"
+   ]
+  ],
+  [
+   "timestamp",
+   [
+    "timestamp",
+    "datetime"
+   ]
+  ],
+  [
+   "date",
+   [
+    "date"
+   ]
+  ],
+  [
+   "boolean",
+   [
+    "bool"
+   ]
+  ]
+ ],
  "value_placeholder": "__mesh_value__"
 }
 {%- endset -%}

@@ -96,16 +96,14 @@
 {%- endmacro %}
 
 
-{#- Same families as meshkit.policy.type_family (a test keeps them in step). -#}
+{#- The masking family of a column type, from the prefix table meshkit.policy compiles into
+    mesh_policy() (the same table its Python type_family reads). -#}
 {% macro type_family(data_type) -%}
     {%- set t = data_type | trim | lower -%}
-    {%- if t.startswith(('varchar', 'text', 'string', 'char', 'nvarchar')) -%}{{ return('string') }}
-    {%- elif t.startswith(('int', 'bigint', 'smallint', 'tinyint', 'hugeint', 'number', 'numeric', 'decimal', 'double', 'float', 'real')) -%}{{ return('number') }}
-    {%- elif t.startswith(('timestamp', 'datetime')) -%}{{ return('timestamp') }}
-    {%- elif t.startswith('date') -%}{{ return('date') }}
-    {%- elif t.startswith('bool') -%}{{ return('boolean') }}
-    {%- else -%}{{ return('other') }}
-    {%- endif -%}
+    {%- for family, prefixes in mesh_platform.mesh_policy().type_prefixes -%}
+        {%- for prefix in prefixes if t.startswith(prefix) -%}{{ return(family) }}{%- endfor -%}
+    {%- endfor -%}
+    {{ return('other') }}
 {%- endmacro %}
 
 

@@ -29,6 +29,18 @@ TYPE_FAMILIES = ("string", "number", "date", "timestamp", "boolean", "other")
 GENERATED_MACRO = Path("macros/_generated/mesh_policy.sql")
 
 
+# Type-name prefixes of each masking family, checked in order. The one table both engines use:
+# compiled into mesh_policy() for the platform macros, and read by type_family() here.
+TYPE_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("string", ("varchar", "text", "string", "char", "nvarchar")),
+    ("number", ("int", "bigint", "smallint", "tinyint", "hugeint", "number", "numeric", "decimal",
+                "double", "float", "real")),
+    ("timestamp", ("timestamp", "datetime")),
+    ("date", ("date",)),
+    ("boolean", ("bool",)),
+)
+
+
 def type_family(data_type: str) -> str:
     """The masking family of a SQL type, the same on both engines.
 
@@ -36,18 +48,7 @@ def type_family(data_type: str) -> str:
     ['string', 'number', 'date', 'timestamp', 'boolean']
     """
     t = data_type.strip().lower()
-    if t.startswith(("varchar", "text", "string", "char", "nvarchar")):
-        return "string"
-    if t.startswith(("int", "bigint", "smallint", "tinyint", "hugeint", "number", "numeric",
-                     "decimal", "double", "float", "real")):
-        return "number"
-    if t.startswith("timestamp") or t.startswith("datetime"):
-        return "timestamp"
-    if t.startswith("date"):
-        return "date"
-    if t.startswith("bool"):
-        return "boolean"
-    return "other"
+    return next((family for family, prefixes in TYPE_PREFIXES if t.startswith(prefixes)), "other")
 
 
 def _cleared(roles: list[str]) -> exp.Expression:
@@ -177,7 +178,8 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         for d in config.domains
     }
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,
-            "domains": domains, "governance_database": governance_db}
+            "domains": domains, "governance_database": governance_db,
+            "type_prefixes": [[family, list(prefixes)] for family, prefixes in TYPE_PREFIXES]}
 
 
 def render_policy_macro(mesh: Mesh) -> str:
