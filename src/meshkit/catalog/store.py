@@ -596,7 +596,7 @@ def _duckdb_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
 # Target type → factory of its store; other backends register here (e.g. "snowflake").
 def _snowflake_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
     # Imported on use: the Snowflake connector is heavy and only prod syncs need it.
-    from meshkit.catalog.snowflake_store import snowflake_store
+    from meshkit.backends.snowflake.catalog_store import snowflake_store
 
     return snowflake_store(mesh, target)
 

@@ -148,7 +148,7 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
     _, target_config = mesh.config.target(target)
     if not isinstance(target_config, cfg.DuckDBTarget):
         return arts
-    from meshkit.catalog.warehouse_stats import duckdb_row_counts
+    from meshkit.backends.duckdb.row_counts import duckdb_row_counts
 
     db_file = (mesh.root / target_config.path / f"{domain.name}.duckdb").resolve()
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]

@@ -1,0 +1,1 @@
+"""Engine backends: DuckDB (local work, tests) and Snowflake (production)."""
