@@ -178,7 +178,9 @@ def sync(
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     selected = {mesh.config.domain(n).name for n in domains} if domains else None
-    target_name, warehouse = store.store_for(mesh, target)
+    from meshkit.backends import store_for  # backends import the catalog, not the reverse
+
+    target_name, warehouse = store_for(mesh, target)
     catalog_dir = mesh.catalog_dir
     if not dry_run:
         store.recover(catalog_dir)

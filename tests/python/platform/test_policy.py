@@ -6,7 +6,7 @@ import duckdb
 import pytest
 import sqlglot
 
-from meshkit.backends.duckdb.dbt_plugin import set_roles_sql
+from meshkit.backends.duckdb.session import set_roles_sql
 from meshkit.config import load_mesh
 from meshkit.masking import (
     GENERATED_MACRO,

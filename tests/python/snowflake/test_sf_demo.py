@@ -37,8 +37,8 @@ class DemoOnSnowflake:
 
 @contextlib.contextmanager
 def _snowflake_catalog_store() -> Iterator[None]:
+    from meshkit import backends as store
     from meshkit.backends.snowflake.catalog_store import snowflake_store
-    from meshkit.catalog import store
 
     registered = "snowflake" in store.CATALOG_STORES
     store.CATALOG_STORES.setdefault("snowflake", snowflake_store)

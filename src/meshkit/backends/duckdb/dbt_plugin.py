@@ -16,19 +16,7 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-
-def set_roles_sql(roles: list[str]) -> str:
-    """``SET VARIABLE mesh_roles = [...]`` built with sqlglot (role names are data, not SQL).
-
-    >>> set_roles_sql(["risk_engineer"])
-    "SET VARIABLE mesh_roles = ['risk_engineer']"
-    """
-    from sqlglot import exp
-
-    array: exp.Expression = exp.Array(expressions=[exp.Literal.string(r) for r in roles])
-    if not roles:
-        array = exp.cast(array, "VARCHAR[]")
-    return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"
+from meshkit.backends.duckdb.session import set_roles_sql
 
 
 class Plugin(BasePlugin):

@@ -91,5 +91,5 @@ class SnowflakeCatalogStore:
 
 
 def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.catalog.store.CATALOG_STORES` (``type: snowflake``)."""
+    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
     return SnowflakeCatalogStore(database=target.governance_database)
