@@ -117,8 +117,8 @@ def _build_catalog_marts(mesh: Any, target: str | None, console: Any) -> bool:
 @handle_errors
 def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str, sql: str) -> None:
     """Run SQL as a role against the secure views of the mesh (DuckDB)."""
+    from meshkit.backends.duckdb.query import query as run_query
     from meshkit.config import load_mesh
-    from meshkit.query import query as run_query
 
     result = run_query(load_mesh(mesh_file), sql, list(roles), target)
     if fmt == "json":
@@ -156,7 +156,7 @@ def _cell(value: Any) -> str:
 def generate(mesh_file: Path, check: bool) -> None:
     """Regenerate macros/_generated/mesh_policy.sql from mesh.yml."""
     from meshkit.config import load_mesh
-    from meshkit.policy import GENERATED_MACRO, render_policy_macro, write_policy_macro
+    from meshkit.masking import GENERATED_MACRO, render_policy_macro, write_policy_macro
 
     mesh = load_mesh(mesh_file)
     path = mesh.root / GENERATED_MACRO
