@@ -68,7 +68,11 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             console.print(f"[red]{d.domain}[/]: {err}")
         if d.status is Status.failed:
             console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
-    if not no_sync and any(d.status is Status.success for d in result.domains):
+    if not result.domains:
+        console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
+    # A mesh with no domains still syncs: its (empty) catalog is there for the tools that read it.
+    if not no_sync and (not result.domains or any(d.status is Status.success
+                                                  for d in result.domains)):
         from meshkit.cli.main import load_command
 
         sync_args = ["--mesh", str(mesh_file)] + (["--target", target] if target else [])
