@@ -151,7 +151,7 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
     _, target_config = mesh.config.target(target)
     if not isinstance(target_config, cfg.DuckDBTarget):
         return arts
-    from meshkit.catalog.warehouse_stats import duckdb_row_counts
+    from meshkit.backends.duckdb.row_counts import duckdb_row_counts
 
     db_file = (mesh.root / target_config.path / f"{domain.name}.duckdb").resolve()
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
@@ -231,7 +231,9 @@ def sync(
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     selected = {mesh.config.domain(n).name for n in domains} if domains else None
-    target_name, warehouse = store.store_for(mesh, target)
+    from meshkit.backends import store_for  # backends import the catalog, not the reverse
+
+    target_name, warehouse = store_for(mesh, target)
     catalog_dir = mesh.catalog_dir
     if not dry_run:
         store.recover(catalog_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from catalog_support import REPO
 
-from meshkit.catalog.store import read_table
+from meshkit.backends.duckdb.catalog_store import read_table
 from meshkit.catalog.sync import SKIPPED, sync
 from meshkit.config import load_mesh
 

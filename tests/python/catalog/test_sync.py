@@ -12,8 +12,9 @@ import pytest
 from catalog_support import GOLDEN
 from click.testing import CliRunner
 
+from meshkit.backends.duckdb.catalog_store import read_table
 from meshkit.catalog.model import Catalog, json_schema, json_schema_text
-from meshkit.catalog.store import SCHEMA_FILE_NAME, dumps, read_table, recover
+from meshkit.catalog.store import SCHEMA_FILE_NAME, dumps, recover
 from meshkit.catalog.store import catalog_bytes as store_bytes
 from meshkit.catalog.sync import SKIPPED, sync
 from meshkit.cli.catalog_cmds import mesh_sync

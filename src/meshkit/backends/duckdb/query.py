@@ -38,7 +38,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None) -> Any:
     import duckdb
     from sqlglot import exp
 
-    from meshkit.dbt_duckdb_plugin import set_roles_sql
+    from meshkit.backends.duckdb.session import set_roles_sql
 
     known = set(mesh.config.all_role_names)
     for role in roles:
