@@ -69,7 +69,11 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             console.print(f"[red]{d.domain}[/]: {err}")
         if d.status is Status.failed:
             console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
-    if not no_sync and any(d.status is Status.success for d in result.domains):
+    if not result.domains:
+        console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
+    # A mesh with no domains still syncs: its (empty) catalog is there for the tools that read it.
+    if not no_sync and (not result.domains or any(d.status is Status.success
+                                                  for d in result.domains)):
         from meshkit.cli.main import load_command
 
         sync_args = ["--mesh", str(mesh_file)] + (["--target", target] if target else [])
@@ -114,8 +118,8 @@ def _build_catalog_marts(mesh: Any, target: str | None, console: Any) -> bool:
 @handle_errors
 def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str, sql: str) -> None:
     """Run SQL as a role against the secure views of the mesh (DuckDB)."""
+    from meshkit.backends.duckdb.query import query as run_query
     from meshkit.config import load_mesh
-    from meshkit.query import query as run_query
 
     result = run_query(load_mesh(mesh_file), sql, list(roles), target)
     if fmt == "json":
@@ -164,7 +168,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def generate(mesh_file: Path, check: bool) -> None:
     """Regenerate macros/_generated/mesh_policy.sql from mesh.yml."""
     from meshkit.config import load_mesh
-    from meshkit.policy import GENERATED_MACRO, render_policy_macro, write_policy_macro
+    from meshkit.masking import GENERATED_MACRO, render_policy_macro, write_policy_macro
 
     mesh = load_mesh(mesh_file)
     path = mesh.root / GENERATED_MACRO

@@ -76,7 +76,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     import duckdb
     from sqlglot import exp
 
-    from meshkit.dbt_duckdb_plugin import set_roles_sql
+    from meshkit.backends.duckdb.session import set_roles_sql
 
     known = set(mesh.config.all_role_names)
     for role in roles:
