@@ -3,17 +3,28 @@
 {% macro mesh_policy() %}
 {%- set policy -%}
 {
+ "classifications": [
+  "confidential",
+  "internal",
+  "pii",
+  "public",
+  "sensitive"
+ ],
+ "default_classification": "unclassified",
  "domains": {
   "asset_management": {
    "engineer_role": "asset_management_engineer",
+   "own_roles_duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['asset_management_engineer', 'asset_management_owner'])",
    "reads_as": []
   },
   "consumer_banking": {
    "engineer_role": "consumer_banking_engineer",
+   "own_roles_duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['consumer_banking_engineer', 'consumer_banking_owner'])",
    "reads_as": []
   },
   "risk": {
    "engineer_role": "risk_engineer",
+   "own_roles_duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['risk_engineer', 'risk_owner'])",
    "reads_as": [
     "eu_data_reader",
     "risk_analyst"
@@ -24,106 +35,138 @@
  "masks": {
   "confidential": {
    "boolean": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_confidential_boolean"
    },
    "date": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_confidential_date"
    },
    "number": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_confidential_number"
    },
    "other": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_confidential_other"
    },
    "string": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_confidential_string"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_confidential_timestamp"
    }
   },
   "pii": {
    "boolean": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_pii_boolean"
    },
    "date": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_pii_date"
    },
    "number": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_pii_number"
    },
    "other": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_pii_other"
    },
    "string": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE '***MASKED***' END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE '***MASKED***' END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE '***MASKED***' END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE '***MASKED***' END",
     "snowflake_policy": "mesh_governance.policies.mask_pii_string"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_pii_timestamp"
    }
   },
   "sensitive": {
    "boolean": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_sensitive_boolean"
    },
    "date": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_sensitive_date"
    },
    "number": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_sensitive_number"
    },
    "other": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_sensitive_other"
    },
    "string": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END",
     "snowflake_policy": "mesh_governance.policies.mask_sensitive_string"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy": "mesh_governance.policies.mask_sensitive_timestamp"
+   }
+  },
+  "unclassified": {
+   "boolean": {
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
+    "snowflake_policy": "mesh_governance.policies.mask_unclassified_boolean"
+   },
+   "date": {
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
+    "snowflake_policy": "mesh_governance.policies.mask_unclassified_date"
+   },
+   "number": {
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
+    "snowflake_policy": "mesh_governance.policies.mask_unclassified_number"
+   },
+   "other": {
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
+    "snowflake_policy": "mesh_governance.policies.mask_unclassified_other"
+   },
+   "string": {
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE '***MASKED***' END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE '***MASKED***' END",
+    "snowflake_policy": "mesh_governance.policies.mask_unclassified_string"
+   },
+   "timestamp": {
+    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
+    "snowflake_policy": "mesh_governance.policies.mask_unclassified_timestamp"
    }
   }
  },
  "row_filters": {
   "eu_residency": {
    "column": "region",
-   "duckdb": "NOT COALESCE(region, '') IN ('EU') OR LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'eu_data_reader', 'risk_engineer', 'risk_owner'])",
-   "snowflake": "NOT COALESCE(region, '') IN ('EU') OR IS_ROLE_IN_SESSION('EU_DATA_READER')",
+   "duckdb": "NOT COALESCE(region, '') IN ('EU') OR COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_rows_eu_residency')), FALSE)",
+   "snowflake": "NOT COALESCE(region, '') IN ('EU') OR IS_DATABASE_ROLE_IN_SESSION('CLEARED_ROWS_EU_RESIDENCY')",
    "snowflake_policy": "mesh_governance.policies.rows_eu_residency"
   }
  },

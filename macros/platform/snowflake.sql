@@ -11,7 +11,7 @@
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
 {% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
     {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
-    {%- if row_filter and columns and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
+    {%- if row_filter and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
             ~ "', which the dataset does not have; fix: add the column to the model's contract, "
@@ -21,12 +21,12 @@
     {%- for c in columns if row_filter and c.rule and c.name | lower == row_filter.column | lower -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": column '" ~ c.name ~ "' is classified '"
-            ~ c.classification ~ "' (masked) and is also the row filter's column; Snowflake allows "
+            ~ c.effective ~ "' (masked) and is also the row filter's column; Snowflake allows "
             ~ "only one of the two policies on a column; fix: classify it public or internal, or "
             ~ "filter on another column") }}
     {%- endfor %}
     create or replace secure view {{ view_relation }}
-    {%- if columns %} (
+    (
     {%- for c in columns %}
         {{ c.name }}
         {%- if c.rule %} with masking policy {{ c.rule.snowflake_policy }}{% endif %}
@@ -34,7 +34,6 @@
         {{- "," if not loop.last }}
     {%- endfor %}
     )
-    {%- endif %}
     {%- if row_filter %}
     with row access policy {{ row_filter.snowflake_policy }} on ({{ row_filter.column }})
     {%- endif %}
@@ -42,8 +41,6 @@
     as select
     {%- for c in columns %}
         {{ c.name }}{{ "," if not loop.last }}
-    {%- else %}
-        *
     {%- endfor %}
     from {{ data_relation }}
 {%- endmacro %}

@@ -157,6 +157,12 @@ def build(
         # missing variable is named instead of surfacing as a Snowflake login error mid-build.
         SnowflakeSettings.from_env()
     write_policy_macro(mesh)
+    if isinstance(target_config, DuckDBTarget):
+        # Clearances are read by every view at query time: current for every domain, not only
+        # the ones rebuilt now.
+        from meshkit.masking import write_governance
+
+        write_governance(mesh, (mesh.root / target_config.path).resolve())
     env = dbt_env(mesh, target_name)
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)

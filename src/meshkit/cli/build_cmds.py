@@ -182,6 +182,13 @@ def generate(mesh_file: Path, check: bool) -> None:
         return
     changed = write_policy_macro(mesh)
     click.echo(f"{'wrote' if changed else 'unchanged'} {path}")
+    # The clearances every DuckDB view reads at query time (see meshkit.masking).
+    from meshkit.config import DuckDBTarget
+    from meshkit.masking import write_governance
+
+    for target in mesh.config.targets.values():
+        if isinstance(target, DuckDBTarget):
+            click.echo(f"wrote {write_governance(mesh, (mesh.root / target.path).resolve())}")
 
 
 @click.command("demo-data")
