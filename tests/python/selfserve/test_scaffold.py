@@ -52,7 +52,7 @@ def test_new_mesh_domain_product_build_and_catalog(tmp_path: Path) -> None:
     assert [a.name for a in sales.adhoc_datasets] == ["stg_records"]
     assert [s.ref for s in sales.sources] == ["raw.records"]
     # the secure view masks the personal column for a session without roles
-    from meshkit.query import query
+    from meshkit.backends.duckdb.query import query
 
     rows = query(load_mesh(root / "mesh.yml"), "select contact_email from sales.orders.orders",
                  []).rows
