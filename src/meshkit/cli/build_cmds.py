@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,14 +140,25 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
         table = Table(caption=f"{len(result.rows)} row(s) as role "
                               f"{', '.join(roles) if roles else '(none)'}")
         for col in result.columns:
-            table.add_column(col)
+            table.add_column(_cell(col))
         for row in result.rows:
             table.add_row(*[_cell(v) for v in row])
         Console().print(table)
 
 
-def _cell(value: Any) -> str:
-    return "NULL" if value is None else str(value)
+def _cell(value: Any) -> Any:
+    """A value as literal text: no rich markup interpreted, control characters shown escaped
+    (data and column names come from the warehouse, not from us)."""
+    from rich.text import Text
+
+    if value is None:
+        return Text("NULL", style="dim")
+    return Text(_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value)))
+
+
+# C0/C1 control characters: ESC starts a terminal escape sequence; a tab or newline in a cell is
+# shown as \t / \n too.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @click.command()
