@@ -83,3 +83,102 @@ def new_product(domain: str, name: str, dataset: str | None, owner_email: str | 
     mesh = load_mesh(mesh_file)
     _report(scaffold(mesh, domain, name, dataset=dataset, owner_email=owner_email), mesh.root)
     click.echo(f"product {domain}.{name} added (status draft). Fill in the TODOs, then mesh build")
+
+
+@click.command("onboard")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Register a project built elsewhere from its dbt artifacts alone.")
+@click.option("--owner", "owner_email", default=None, help="The domain owner's email.")
+@click.option("--owner-name", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the readiness report as JSON.")
+@mesh_option
+@handle_errors
+def onboard(path: Path | None, artifacts: Path | None, owner_email: str | None,
+            owner_name: str | None, as_json: bool, mesh_file: Path) -> None:
+    """Make an existing dbt project (PATH) a domain of the mesh, and report what it lacks to
+    publish data products. Its models are not changed."""
+    from meshkit.config import load_mesh
+    from meshkit.selfserve.onboard import onboard as run
+
+    mesh = load_mesh(mesh_file)
+    result = run(mesh, path, artifacts=artifacts, owner_email=owner_email,
+                 owner_name=owner_name)
+    if as_json:
+        import json
+
+        report = result.report.model_dump(mode="json") if result.report is not None else None
+        click.echo(json.dumps({"domain": result.domain, "reads": result.reads,
+                               "notes": result.written.notes, "report": report}, indent=2))
+        return
+    _report(result.written, mesh.root)
+    click.echo(f"domain {result.domain} registered in {mesh.file.name}"
+               + (f" (reads {', '.join(result.reads)})" if result.reads else ""))
+    if result.report is not None:
+        _print_report(result.report, f"what {result.domain} lacks to publish data products")
+    click.echo("Next: mesh build" + ("" if artifacts else f" --domain {result.domain}")
+               + f"; mesh suggest products {result.domain}")
+
+
+def _print_report(report: Any, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if not report.violations:
+        click.echo(f"{title}: nothing")
+        return
+    table = Table(title=f"{title}: {len(report.violations)}", show_lines=False)
+    for col in ("rule", "where", "message", "fix"):
+        table.add_column(col, overflow="fold")
+    for v in report.violations:
+        table.add_row(v.rule, v.location or v.node or "", v.message, v.fix)
+    Console(highlight=False).print(table)
+
+
+@click.group("suggest")
+def suggest() -> None:
+    """Suggest data products from what a domain's models already are."""
+
+
+@suggest.command("products")
+@click.argument("domain")
+@click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Show the candidates; write nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@mesh_option
+@handle_errors
+def suggest_products(domain: str, models: tuple[str, ...], dry_run: bool, as_json: bool,
+                     mesh_file: Path) -> None:
+    """Candidate products of DOMAIN (fan-out, consumers, exposures, marts), their contract YAML
+    written for review (column types from catalog.json, key tests, classification guesses)."""
+    from dataclasses import asdict
+
+    from meshkit.config import load_mesh
+    from meshkit.selfserve.suggest import suggest_products as run
+
+    mesh = load_mesh(mesh_file)
+    result = run(mesh, domain, only=list(models) or None, write=not dry_run)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"domain": result.domain,
+                               "candidates": [asdict(c) for c in result.candidates],
+                               "written": [str(p) for p in
+                                           result.written.created + result.written.changed]},
+                              indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(result.candidates)} candidate product(s) in {domain}")
+    for col in ("model", "score", "why", "key", "personal data", "to do"):
+        table.add_column(col, overflow="fold")
+    for c in result.candidates:
+        personal = ", ".join(f"{col.name} ({col.classification})" for col in c.columns
+                             if col.classification in ("pii", "sensitive"))
+        table.add_row(c.model, str(c.score), "; ".join(c.reasons), ", ".join(c.primary_key),
+                      personal, "; ".join(c.blockers))
+    Console(highlight=False).print(table)
+    _report(result.written, mesh.root)
+    if result.written.created or result.written.changed:
+        click.echo("Review the YAML (status: draft), then `mesh build` publishes the products.")
