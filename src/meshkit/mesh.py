@@ -97,7 +97,8 @@ class Mesh(cfg.Mesh):
         on_synced: Callable[[SyncResult], None] | None = None,
     ) -> MeshBuildResult:
         """Build domains in dependency order; then, if any domain built, sync the catalog and
-        build the platform's catalog marts and governance tests.
+        build the platform's catalog marts and governance tests (a mesh without domains syncs an
+        empty catalog).
 
         A failing domain skips only the domains that read it (``result.exit_code`` 1). Bad input
         raises a :class:`~meshkit.errors.MeshError` (exit 2) and leaves the catalog untouched.
@@ -111,7 +112,9 @@ class Mesh(cfg.Mesh):
         if on_built is not None:
             on_built(built)
         result = MeshBuildResult(build=built)
-        if sync and any(d.status is Status.success for d in built.domains):
+        # A mesh with no domains still syncs: its (empty) catalog is there for the tools that
+        # read it.
+        if sync and (not built.domains or any(d.status is Status.success for d in built.domains)):
             result.sync = self.sync(target=target, on_domain=on_sync)
             if on_synced is not None:
                 on_synced(result.sync)

@@ -320,7 +320,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("upstream_domain", "VARCHAR"), ("upstream_dataset", "VARCHAR"),
         ("downstream", "VARCHAR"), ("downstream_column", "VARCHAR"),
         ("downstream_domain", "VARCHAR"), ("downstream_dataset", "VARCHAR"),
-        ("downstream_product", "VARCHAR"),
+        ("downstream_product", "VARCHAR"), ("transform", "VARCHAR"),
     ],
     "quality_results": [
         ("dataset_id", "VARCHAR"), ("test_id", "VARCHAR"), ("test_name", "VARCHAR"),
@@ -391,10 +391,12 @@ def iter_rows(catalog: Catalog, table: str) -> Iterator[tuple[Any, ...]]:
         for e in catalog.lineage:
             yield ("model", e.upstream, None, e.upstream_domain, e.upstream_dataset,
                    e.downstream, None, e.downstream_domain, e.downstream_dataset,
-                   e.downstream_product)
+                   e.downstream_product, None)
+        datasets = {ds.unique_id: ds.id for ds in catalog.datasets()}
         for ce in catalog.column_lineage:
-            yield ("column", ce.upstream, ce.upstream_column, None, None,
-                   ce.downstream, ce.downstream_column, None, None, None)
+            yield ("column", ce.upstream, ce.upstream_column, ce.upstream_domain,
+                   datasets.get(ce.upstream), ce.downstream, ce.downstream_column,
+                   ce.downstream_domain, datasets.get(ce.downstream), None, ce.transform)
         return
     if table not in SNAPSHOT_TABLES:
         raise KeyError(table)

@@ -50,7 +50,10 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
 
         def built(result: BuildResult) -> None:
             _print_build(mesh, result, console)
-            if not no_sync and any(d.status.value == "success" for d in result.domains):
+            if not result.domains:
+                console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
+            if not no_sync and (not result.domains
+                                or any(d.status.value == "success" for d in result.domains)):
                 sync_console.print(f"syncing [bold]{mesh.config.name}[/] "
                                f"({len(mesh.config.domains)} domains)")
 
@@ -111,7 +114,8 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
         render.echo_csv(result.columns, result.rows)
     else:
         caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
-        render.console().print(render.table(result.columns, result.rows, caption=caption))
+        render.console().print(render.table(result.columns, result.rows, caption=caption,
+                                            literal=True))
 
 
 @click.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,19 +26,37 @@ def echo_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 
 def cell(value: Any) -> str:
+    """A value of our own (rich markup allowed); None as NULL."""
     return "NULL" if value is None else str(value)
 
 
+# C0/C1 control characters: ESC starts a terminal escape sequence; a tab or newline in a cell is
+# shown as \t / \n too.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def literal_cell(value: Any) -> Any:
+    """A value as literal text: no rich markup interpreted, control characters shown escaped
+    (data and column names that come from the warehouse, not from us)."""
+    from rich.text import Text
+
+    if value is None:
+        return Text("NULL", style="dim")
+    return Text(_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value)))
+
+
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
-          caption: str | None = None, right: Sequence[str] = ()) -> Any:
-    """A rich table of ``rows`` (values shown with :func:`cell`; markup kept)."""
+          caption: str | None = None, right: Sequence[str] = (), literal: bool = False) -> Any:
+    """A rich table of ``rows``: our own values with markup (:func:`cell`), or, with
+    ``literal``, data shown as is (:func:`literal_cell`, headers included)."""
     from rich.table import Table
 
+    show = literal_cell if literal else cell
     t = Table(title=title, caption=caption)
     for col in columns:
-        t.add_column(col, justify="right" if col in right else "left")
+        t.add_column(show(col), justify="right" if col in right else "left")
     for row in rows:
-        t.add_row(*(cell(v) for v in row))
+        t.add_row(*(show(v) for v in row))
     return t
 
 
