@@ -217,11 +217,9 @@ def metrics_cmd(product: str | None, mesh_file: Path, target: str | None, as_jso
     from rich.console import Console
     from rich.table import Table
 
-    from meshkit.catalog.metrics import mesh_reads, product_metrics
-
     mesh = load(mesh_file)
     catalog = mesh.catalog()
-    found = product_metrics(catalog, mesh.catalog_dir, mesh_reads(mesh, target))
+    found = mesh.product_metrics(target=target)
     if product is not None:
         from meshkit.catalog.search import find
 
