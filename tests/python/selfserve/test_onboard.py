@@ -67,6 +67,11 @@ def test_onboard_a_dbt_loom_pair_builds_both_and_reports_gaps(tmp_path: Path) ->
     assert models_before == {p: p.read_text() for p in (tmp_path / "projects").rglob("models/**/*")
                              if p.is_file() and p in models_before}
 
+    # The consumer reads a model of the producer that is in no product: refused, naming the ref
+    # and how to publish it (issue 7: cross-domain refs reach products only).
+    refused = "".join(_run("build", "--mesh", mesh_file, code=1).split())
+    assert "refs'revenue.payments'" in refused and "notadataproduct'soutputdataset" in refused
+    _publish_payments(tmp_path / "projects" / "revenue")
     _run("build", "--mesh", mesh_file)
     warehouse = tmp_path / "mesh" / "warehouse"
     con = duckdb.connect(str(warehouse / "customer_success.duckdb"), read_only=True)
@@ -91,6 +96,27 @@ def test_onboard_a_dbt_loom_pair_builds_both_and_reports_gaps(tmp_path: Path) ->
     product = next(p for p in catalog.products() if p.domain == "customer_success")
     assert product.status == "draft" and product.datasets[0].contract_enforced
     assert product.datasets[0].quality.failed == 0
+
+
+def _publish_payments(project: Path) -> None:
+    """What the readiness report asks of the producer: payments as a product's output dataset."""
+    marts = project / "models" / "marts"
+    (marts / "payments.sql").write_text(
+        "select payment_id, customer_id, amount, paid_at\nfrom {{ ref('stg_payments') }}\n")
+    (marts / "payments.yml").write_text("""\
+groups:
+  - name: payments_product
+    owner: {name: Revenue, email: rev@x.example}
+models:
+  - name: payments
+    description: One row per payment received.
+    config: {group: payments_product, access: public, materialized: secure_view}
+    columns:
+      - {name: payment_id, data_type: bigint, config: {meta: {classification: public}}}
+      - {name: customer_id, data_type: bigint, config: {meta: {classification: public}}}
+      - {name: amount, data_type: double, config: {meta: {classification: internal}}}
+      - {name: paid_at, data_type: date, config: {meta: {classification: internal}}}
+""")
 
 
 def test_onboard_jaffle_shop_by_artifacts_and_suggest(tmp_path: Path) -> None:
