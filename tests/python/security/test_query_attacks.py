@@ -17,9 +17,9 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from meshkit.backends.duckdb.query import connect
 from meshkit.cli.main import cli
 from meshkit.config import load_mesh
-from meshkit.query import connect
 
 STG = "consumer_banking.internal.stg_customers"
 INTERNAL_V2 = "consumer_banking.internal.consumer_demographics__consumer_demographics_v2"
@@ -200,8 +200,8 @@ def test_data_is_printed_literally(built_demo: Path) -> None:
 ])
 def test_duckdb_parser_check_refuses_on_its_own(sql: str) -> None:
     """The second check, on DuckDB's own parse, refuses without the sqlglot one."""
+    from meshkit.backends.duckdb.query import _check_duckdb_ast
     from meshkit.errors import UsageError
-    from meshkit.query import _check_duckdb_ast
 
     with pytest.raises(UsageError):
         _check_duckdb_ast(sql, {("consumer_banking", "consumer_demographics", "consumer_demographics")})
