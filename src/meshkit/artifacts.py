@@ -139,6 +139,8 @@ class NodeInfo:
     compiled_code: str | None
     # The model's meta (``meta`` and ``config.meta`` merged): row_filter, retention, opt-out...
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
+    materialized: str | None = None
 
     @property
     def relation_key(self) -> tuple[str, str, str]:
@@ -405,6 +407,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
         meta=_meta(n),
+        materialized=_str_or_none(config.get("materialized")),
     )
 
 
