@@ -43,7 +43,7 @@
           and model.name != view_relation.identifier %}
         {%- set latest_alias = view_relation.incorporate(path={'identifier': model.name}) -%}
         {% call statement('latest_alias') -%}
-            {{ mesh_platform.create_latest_alias(latest_alias, view_relation) }}
+            {{ mesh_platform.create_latest_alias(latest_alias, view_relation, columns) }}
         {%- endcall %}
         {% do relations.append(latest_alias) %}
     {% endif %}
@@ -59,8 +59,9 @@
 {% endmaterialization %}
 
 
-{#- The view's columns: [{name, classification, family, mask}] in contract order. `mask` is the
-    masking expression of this adapter for the column, or none when the column is shown as is. -#}
+{#- The view's columns: [{name, quoted, data_type, classification, family, rule}] in contract
+    order. `rule` holds the masking bodies of the column's classification and family (and the
+    prefix of its Snowflake policies' names), or none when the column is shown as is. -#}
 {% macro secure_columns(model) -%}
     {%- set policy = mesh_platform.mesh_policy() -%}
     {%- set out = [] -%}
@@ -73,6 +74,7 @@
         {%- do out.append({
             'name': name,
             'quoted': adapter.quote(name),
+            'data_type': column.get('data_type') or '',
             'classification': classification,
             'family': family,
             'rule': rule,
@@ -117,8 +119,8 @@
     {{ return(adapter.dispatch('create_secure_view', 'mesh_platform')(view_relation, data_relation, columns, row_filter)) }}
 {%- endmacro %}
 
-{% macro create_latest_alias(alias_relation, view_relation) -%}
-    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation)) }}
+{% macro create_latest_alias(alias_relation, view_relation, columns) -%}
+    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation, columns)) }}
 {%- endmacro %}
 
 {% macro grant_product_readers(view_relation, model) -%}
@@ -145,7 +147,7 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro default__create_latest_alias(alias_relation, view_relation) -%}
+{% macro default__create_latest_alias(alias_relation, view_relation, columns) -%}
     create or replace view {{ alias_relation }} as select * from {{ view_relation }}
 {%- endmacro %}
 

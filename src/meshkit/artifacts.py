@@ -137,6 +137,7 @@ class NodeInfo:
     columns: tuple[ColumnInfo, ...]
     tags: tuple[str, ...]
     compiled_code: str | None
+    materialized: str = ""
 
     @property
     def relation_key(self) -> tuple[str, str, str]:
@@ -402,6 +403,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
+        materialized=str(config.get("materialized") or ""),
     )
 
 

@@ -57,12 +57,13 @@ def apply(mesh_file: Path, target: str, as_json: bool, dry_run: bool) -> None:
         ctx = click.get_current_context()
         ctx.invoke(plan, mesh_file=mesh_file, target=target, as_json=as_json)
         return
-    from meshkit.snowflake.apply import Outcome, StatementResult, apply_plan
+    from meshkit.snowflake.apply import Outcome, StatementResult, apply_plan, secrets_of
     from meshkit.snowflake.plan import load_plan
     from meshkit.snowflake.profiles import SnowflakeSettings, connect
 
     the_plan = load_plan(mesh_file, target)
     settings = SnowflakeSettings.from_env()
+    secrets_of(the_plan)  # a missing secret stops the run before it connects
     for note in the_plan.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
     colours = {Outcome.ok: "green", Outcome.failed: "red", Outcome.skipped: "yellow"}
