@@ -10,7 +10,7 @@ Two questions are asked of a contract's ``data_type``:
   classification and exact type. A type with no exact policy is refused at build time and by
   ``mesh plan``, naming the column.
 
-The table below is the one place both answers come from. ``meshkit.policy`` compiles it into
+The table below is the one place both answers come from. ``meshkit.masking`` compiles it into
 ``mesh_policy()`` for the platform macros, whose ``snowflake_type`` macro applies the same rules
 (``tests/python/snowflake`` builds a view of every type and checks the two agree).
 

@@ -25,10 +25,10 @@ from sf_harness import (
     normalise,
 )
 
+from meshkit.backends.snowflake.plan import parse_snowflake
 from meshkit.build import BuildResult
 from meshkit.catalog.store import SNAPSHOT_TABLES
 from meshkit.cli.main import cli
-from meshkit.snowflake.plan import parse_snowflake
 
 pytestmark = pytest.mark.snowflake
 
@@ -154,8 +154,8 @@ def test_masked_strings_are_unbounded_in_the_view(built: Built) -> None:
 def test_policy_signatures_equal_column_types(built: Built) -> None:
     """The plan of the built mesh (masked columns read from its manifests) creates every policy
     the views attach, each with the exact type of its column as its signature."""
+    from meshkit.backends.snowflake.plan import plan_mesh
     from meshkit.config import load_mesh
-    from meshkit.snowflake.plan import plan_mesh
 
     plan = plan_mesh(load_mesh(built.mesh_file), "prod")
     assert plan.notes == []
@@ -166,8 +166,8 @@ def test_policy_signatures_equal_column_types(built: Built) -> None:
 def test_catalog_writer_is_granted_exactly_what_the_sync_runs(built: Built) -> None:
     """`mesh-sync --target prod` runs as the plan's catalog writer; the privileges its captured
     statements need are exactly the ones the plan grants that role."""
+    from meshkit.backends.snowflake.plan import CATALOG_WRITER, plan_mesh
     from meshkit.config import load_mesh
-    from meshkit.snowflake.plan import CATALOG_WRITER, plan_mesh
 
     needed: set[str] = set()
     role = warehouse = None

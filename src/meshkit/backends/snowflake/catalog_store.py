@@ -9,10 +9,11 @@ were.
 The sync runs as the catalog writer role of the plan (``mesh_catalog_writer``, on
 ``mesh_catalog_wh``), which ``mesh apply`` grants exactly what is run here: usage of the
 database, the schema and the warehouse, CREATE TABLE in the schema, INSERT and DELETE on its
-tables. The schema itself is created by ``mesh apply``; consumer roles are not granted it.
+tables. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan);
+consumer roles are not granted it.
 
 The connection comes from the ``SNOWFLAKE_*`` environment variables
-(:mod:`meshkit.snowflake.profiles`).
+(:mod:`meshkit.backends.snowflake.profiles`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class SnowflakeCatalogStore:
 
     def session(self) -> list[str]:
         """The role and warehouse the sync runs as (the plan's catalog writer)."""
-        from meshkit.snowflake.plan import CATALOG_WAREHOUSE, CATALOG_WRITER, ident
+        from meshkit.backends.snowflake.plan import CATALOG_WAREHOUSE, CATALOG_WRITER, ident
 
         return [f"USE ROLE {ident(CATALOG_WRITER)}", f"USE WAREHOUSE {ident(CATALOG_WAREHOUSE)}"]
 
@@ -62,7 +63,7 @@ class SnowflakeCatalogStore:
         self._write(catalog, run, snapshot=False)
 
     def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool) -> None:
-        from meshkit.snowflake.profiles import connect
+        from meshkit.backends.snowflake.profiles import connect
 
         connection = connect()
         try:
@@ -96,5 +97,5 @@ class SnowflakeCatalogStore:
 
 
 def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.catalog.store.CATALOG_STORES` (``type: snowflake``)."""
+    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
     return SnowflakeCatalogStore(database=target.governance_database)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from meshkit.backends.snowflake.plan import Plan, Statement
 from meshkit.errors import ConfigError
-from meshkit.policy import HASH_SALT_ENV, HASH_SALT_MIN_LENGTH
-from meshkit.snowflake.plan import Plan, Statement
+from meshkit.masking import HASH_SALT_ENV, HASH_SALT_MIN_LENGTH
 
 
 class Outcome(StrEnum):

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from meshkit.column_types import SnowflakeType, UnsupportedType, snowflake_type
 from meshkit.config import Domain, MaskRule, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
-from meshkit.policy import SALT_TABLE, VALUE, PolicyNames, compile_policy, uses_hash
+from meshkit.masking import SALT_TABLE, VALUE, PolicyNames, compile_policy, uses_hash
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -45,7 +45,7 @@ POLICY_SCHEMA = "policies"
 CATALOG_SCHEMA = "mesh_catalog"
 CLASSIFICATION_TAG = "classification"
 CONSUMER_WAREHOUSE = "mesh_consumers_wh"
-# The role `mesh-sync --target prod` writes the catalog as (meshkit.catalog.snowflake_store),
+# The role `mesh-sync --target prod` writes the catalog as (meshkit.backends.snowflake.catalog_store),
 # with its own warehouse: it holds nothing but the catalog schema.
 CATALOG_WRITER = "mesh_catalog_writer"
 CATALOG_WAREHOUSE = "mesh_catalog_wh"
@@ -304,7 +304,7 @@ def _schemas(ctx: _Context) -> Iterable[str]:
         for p in ctx.products.get(d.name, []):
             yield _create("SCHEMA", _table(ident(d.name), ident(p.name)))
     yield _create("SCHEMA", _table(ident(ctx.governance_db), POLICY_SCHEMA))
-    # Written by `mesh-sync --target prod` (meshkit.catalog.snowflake_store); not for consumers.
+    # Written by `mesh-sync --target prod` (meshkit.backends.snowflake.catalog_store); not for consumers.
     yield _create("SCHEMA", _table(ident(ctx.governance_db), CATALOG_SCHEMA))
 
 
@@ -329,7 +329,7 @@ def _salt(ctx: _Context) -> Iterable[str | Statement]:
         return
     from sqlglot import exp
 
-    from meshkit.policy import HASH_SALT_ENV
+    from meshkit.masking import HASH_SALT_ENV
 
     table = ctx.salt_table()
     create = exp.Create(kind="TABLE", exists=True, this=exp.Schema(
@@ -443,7 +443,7 @@ def _catalog_writer_role(ctx: _Context) -> Iterable[str]:
 
 
 def _catalog_writer_grants(ctx: _Context) -> Iterable[str]:
-    """Exactly what ``mesh-sync --target prod`` runs (meshkit.catalog.snowflake_store):
+    """Exactly what ``mesh-sync --target prod`` runs (meshkit.backends.snowflake.catalog_store):
     CREATE TABLE IF NOT EXISTS, then DELETE and INSERT, in the catalog schema, on its
     warehouse (``test_sf_dbt.py`` holds the grants against the captured statements)."""
     role = ident(CATALOG_WRITER)
