@@ -10,6 +10,10 @@
     {%- set data_relation = mesh_platform.internal_relation(view_relation) -%}
     {%- set intermediate = make_intermediate_relation(data_relation) -%}
     {%- set existing_data = load_cached_relation(data_relation) -%}
+    {%- set columns = mesh_platform.secure_columns(model) -%}
+    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
+    {#- Refuse what the view could not enforce before anything is built. -#}
+    {% do mesh_platform.validate_secure_view(view_relation, columns, row_filter) %}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -30,8 +34,6 @@
         {% do adapter.drop_relation(existing_at_view) %}
     {% endif %}
 
-    {%- set columns = mesh_platform.secure_columns(model) -%}
-    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
     {% call statement('secure_view') -%}
         {{ mesh_platform.create_secure_view(view_relation, data_relation, columns, row_filter) }}
     {%- endcall %}
@@ -114,6 +116,13 @@
     {{ return(body | replace(mesh_platform.mesh_policy().value_placeholder, quoted_column)) }}
 {%- endmacro %}
 
+
+{% macro validate_secure_view(view_relation, columns, row_filter) -%}
+    {{ return(adapter.dispatch('validate_secure_view', 'mesh_platform')(view_relation, columns, row_filter)) }}
+{%- endmacro %}
+
+{% macro default__validate_secure_view(view_relation, columns, row_filter) -%}
+{%- endmacro %}
 
 {% macro create_secure_view(view_relation, data_relation, columns, row_filter) -%}
     {{ return(adapter.dispatch('create_secure_view', 'mesh_platform')(view_relation, data_relation, columns, row_filter)) }}

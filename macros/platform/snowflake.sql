@@ -9,8 +9,8 @@
 
 {#- Columns are referenced unquoted: dbt-snowflake creates contract columns unquoted (upper
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
-{% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+{#- What Snowflake would refuse, or what no policy can mask, refused before anything is built. -#}
+{% macro snowflake__validate_secure_view(view_relation, columns, row_filter) -%}
     {%- if row_filter and columns and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
@@ -26,7 +26,6 @@
             ~ "filter on another column") }}
     {%- endfor %}
     {#- A masking policy's signature must be the column's exact type: one policy per type. -#}
-    {%- set types = {} -%}
     {%- for c in columns if c.rule -%}
         {%- set t = mesh_platform.snowflake_type(c.data_type) -%}
         {%- if t.error -%}
@@ -36,7 +35,15 @@
                 ~ "Snowflake masking policy (" ~ t.error ~ "); fix: declare one of the types listed in "
                 ~ "docs/snowflake-runbook.md (masking policies per type), or classify it public or internal") }}
         {%- endif -%}
-        {%- do types.update({c.name: t}) -%}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
+    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    {%- set types = {} -%}
+    {%- for c in columns if c.rule -%}
+        {%- do types.update({c.name: mesh_platform.snowflake_type(c.data_type)}) -%}
     {%- endfor %}
     create or replace secure view {{ view_relation }}
     {%- if columns %} (

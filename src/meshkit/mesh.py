@@ -204,7 +204,8 @@ class Mesh(cfg.Mesh):
 
         the_plan = plan if plan is not None else self.plan(target=target)
         secrets_of(the_plan)  # a missing secret stops the run before it connects
-        connection = connect(settings)
+        # qmark: parameters (the hash salt) are bound server-side, never in the query text
+        connection = connect(settings, paramstyle="qmark")
         try:
             return apply_plan(the_plan, connection, on_result=on_result)
         finally:

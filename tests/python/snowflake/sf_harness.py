@@ -214,7 +214,10 @@ _TEXT = {"VARCHAR", "STRING", "TEXT", "NVARCHAR", "NVARCHAR2", "CHAR VARYING", "
 _CHAR = {"CHAR", "CHARACTER", "NCHAR"}  # CHAR without a length is VARCHAR(1)
 _TIMES = {"TIME": "TIME", "TIMESTAMP": "TIMESTAMP_NTZ", "DATETIME": "TIMESTAMP_NTZ",
           "TIMESTAMP_NTZ": "TIMESTAMP_NTZ", "TIMESTAMP_LTZ": "TIMESTAMP_LTZ",
-          "TIMESTAMP_TZ": "TIMESTAMP_TZ"}
+          "TIMESTAMP_TZ": "TIMESTAMP_TZ",
+          # sqlglot's spellings, as it regenerates a parsed column definition
+          "TIMESTAMPNTZ": "TIMESTAMP_NTZ", "TIMESTAMPLTZ": "TIMESTAMP_LTZ",
+          "TIMESTAMPTZ": "TIMESTAMP_TZ"}
 
 
 def documented_type(data_type: str) -> str:

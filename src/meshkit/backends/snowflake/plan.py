@@ -339,10 +339,14 @@ def _salt(ctx: _Context) -> Iterable[str | Statement]:
                                    constraints=[exp.ColumnConstraint(
                                        kind=exp.NotNullColumnConstraint())])]))
     yield checked(create.sql("snowflake"))
-    merge = (f"MERGE INTO {table} AS t USING (SELECT ? AS salt) AS s ON TRUE "
-             "WHEN MATCHED THEN UPDATE SET t.salt = s.salt "
-             "WHEN NOT MATCHED THEN INSERT (salt) VALUES (s.salt)")
-    yield Statement("salt", checked(merge), SYSADMIN, secret_params=(HASH_SALT_ENV,))
+    # Replaced in one transaction: a policy never reads an empty table (an unsalted hash).
+    yield checked("BEGIN")
+    yield checked(exp.delete(table, dialect="snowflake").sql("snowflake"))
+    insert = exp.insert(exp.values([(exp.Placeholder(),)]), table, columns=["salt"],
+                        dialect="snowflake")
+    yield Statement("salt", checked(insert.sql("snowflake")), SYSADMIN,
+                    secret_params=(HASH_SALT_ENV,))
+    yield checked("COMMIT")
 
 
 def _masking_policies(ctx: _Context) -> Iterable[str]:
