@@ -103,7 +103,10 @@ def _policy_name(sql: str) -> str | None:
 @pytest.mark.snowflake
 def test_type_fixture_ddl_and_plan_match_golden(sf_build: SnowflakeBuild) -> None:
     check_golden("types_dbt_build_prod.sql", [f"{s};" for s in sf_build.ddl])
-    check_golden("types_plan_prod.sql", sf_build.plan.script().splitlines())
+    # dk_types (the DuckDB twin) has no manifest in this build: noted, with a temporary path
+    assert [n.split(":")[0] for n in sf_build.plan.notes] == ["domain dk_types"]
+    check_golden("types_plan_prod.sql", [line for line in sf_build.plan.script().splitlines()
+                                         if not line.startswith("-- note:")])
 
 
 @pytest.mark.snowflake
@@ -194,7 +197,7 @@ def test_a_type_without_exact_policy_is_refused(tmp_path: Path) -> None:
     assert "column 'c_geometry' is classified 'confidential' (masked) but its type" in errors
     assert "'vector(float, 2)' has no exact Snowflake masking policy" in errors
     assert not any("secure view" in s for s in fake.statements)
-    with pytest.raises(ArtifactError, match="c_geometry.*vector"):
+    with pytest.raises(ArtifactError, match=r"c_geometry.*vector"):
         plan_mesh(load_mesh(mesh_file), "prod")
 
 

@@ -1,5 +1,4 @@
 -- meshkit plan for target prod
--- note: domain dk_types: no dbt manifest found in /tmp/pytest-of-root/pytest-73/sf_types0/domains/dk_types/target; planned without its product schemas and reader roles (build or `dbt parse` it, then re-plan)
 USE ROLE SYSADMIN;
 CREATE WAREHOUSE IF NOT EXISTS sf_types_wh WAREHOUSE_SIZE=XSMALL AUTO_SUSPEND=60 AUTO_RESUME=TRUE INITIALLY_SUSPENDED=TRUE;
 CREATE WAREHOUSE IF NOT EXISTS dk_types_wh WAREHOUSE_SIZE=XSMALL AUTO_SUSPEND=60 AUTO_RESUME=TRUE INITIALLY_SUSPENDED=TRUE;
