@@ -231,7 +231,11 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         for name, rf in sorted(config.row_filters.items())
     }
     domains = {
-        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as)}
+        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as),
+                 # The domain's own roles (engineer, owner) in session: the rows its consumers
+                 # do not get (CCPA opt-outs) stay visible to the domain itself.
+                 "own_roles": {"duckdb": to_duckdb(_cleared([d.engineer_role]), config),
+                               "snowflake": _cleared([d.engineer_role]).sql("snowflake")}}
         for d in config.domains
     }
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,
