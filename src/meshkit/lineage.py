@@ -458,7 +458,7 @@ def predicate_columns(sql: str, schema: Mapping[RelationKey, Columns],
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import Scope, traverse_scope
 
-    nested: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    nested: dict[str, Any] = {}
     for (db, sch, name), cols in schema.items():
         if cols:  # an empty mapping would make sqlglot fail the whole query
             nested.setdefault(db, {}).setdefault(sch, {})[name] = {
@@ -467,7 +467,7 @@ def predicate_columns(sql: str, schema: Mapping[RelationKey, Columns],
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        tree = qualify(parse_one(sql, dialect=dialect), schema=nested, dialect=dialect,
+        tree = qualify(parse_one(sql, dialect=dialect), schema=dict(nested), dialect=dialect,
                        validate_qualify_columns=False, identify=False)
         scopes = traverse_scope(tree)
     except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):

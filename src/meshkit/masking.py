@@ -40,6 +40,14 @@ REDACTED = "***MASKED***"
 # A partial mask shows this, then the last PARTIAL_SHOWN characters of a value longer than that.
 PARTIAL_MARK = "****"
 PARTIAL_SHOWN = 4
+# tokenize: the key's placeholder in a body, the environment variable a session takes it from
+# (the DuckDB variable of that name; on Snowflake a secure function of the governance database),
+# and the pseudonym's prefix and length.
+TOKEN_KEY = "__mesh_token_key__"
+TOKEN_KEY_ENV = "MESH_TOKEN_KEY"
+TOKEN_KEY_VARIABLE = "mesh_token_key"
+TOKEN_PREFIX = "tok_"
+TOKEN_LENGTH = 32
 GENERATED_MACRO = Path("macros/_generated/mesh_policy.sql")
 # The hash mask's secret salt (see hash_salt_sql): never in mesh.yml, the plan, the catalog or logs.
 HASH_SALT_ENV = "MESH_HASH_SALT"
@@ -106,6 +114,8 @@ def mask_body(classification: Classification, family: str) -> exp.Expression:
         masked = exp.SHA2(this=exp.DPipe(this=exp.Anonymous(this=_SALT, expressions=[]),
                                          expression=value.copy(), safe=False),
                           length=exp.Literal.number(256))
+    elif family == "string" and rule is MaskRule.tokenize:
+        return _tokenize(classification, value)
     else:
         masked = exp.null()
     return exp.Case(ifs=ifs, default=masked)
@@ -138,6 +148,32 @@ def resolve_salt(body: exp.Expression, dialect: str, governance_db: str) -> exp.
 def uses_hash(config: MeshConfig) -> bool:
     """Whether any classification masks with the salted hash (so a salt is needed)."""
     return any(c.mask is MaskRule.hash for c in config.classifications.values())
+
+
+def _tokenize(classification: Classification, value: exp.Expression) -> exp.Expression:
+    """A keyed pseudonym: ``tok_`` + 32 hex of SHA-256(key | value). Fails closed: without a
+    key (unset or empty) the value is NULL, never an unkeyed (dictionary-reversible) digest."""
+    from sqlglot import exp
+
+    key = exp.Anonymous(this=TOKEN_KEY)
+    digest = exp.SHA2(this=exp.Anonymous(this="CONCAT", expressions=[
+        key.copy(), exp.Literal.string("|"), value.copy()]), length=exp.Literal.number(256))
+    token = exp.Anonymous(this="CONCAT", expressions=[
+        exp.Literal.string(TOKEN_PREFIX),
+        exp.Anonymous(this="LEFT", expressions=[digest, exp.Literal.number(TOKEN_LENGTH)])])
+    no_key = exp.EQ(this=exp.func("COALESCE", key.copy(), exp.Literal.string("")),
+                    expression=exp.Literal.string(""))
+    return exp.Case(ifs=[exp.If(this=_cleared(classification.cleared), true=value),
+                         exp.If(this=no_key, true=exp.null())],
+                    default=token)
+
+
+def with_token_key(body: exp.Expression, key: exp.Expression) -> exp.Expression:
+    """``body`` with the tokenize key placeholder replaced by ``key``."""
+    from sqlglot import exp
+
+    return body.copy().transform(
+        lambda n: key.copy() if isinstance(n, exp.Anonymous) and str(n.this) == TOKEN_KEY else n)
 
 
 def row_filter_body(row_filter: RowFilter) -> exp.Expression:
@@ -175,7 +211,10 @@ def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:
             ])
         return node
 
-    return body.copy().transform(resolve_role).sql("duckdb")
+    from sqlglot import exp as e
+
+    key = e.Anonymous(this="getvariable", expressions=[e.Literal.string(TOKEN_KEY_VARIABLE)])
+    return with_token_key(body, key).transform(resolve_role).sql("duckdb")
 
 
 @dataclass(frozen=True)
@@ -199,6 +238,17 @@ class PolicyNames:
     def row_filter(self, name: str) -> str:
         return f"{self.database}.policies.rows_{name}"
 
+    def token_key(self) -> str:
+        """The secure function returning the tokenize key (created from MESH_TOKEN_KEY by the
+        security admin, see the runbook; absent, a tokenized view fails to query: closed)."""
+        return f"{self.database}.policies.mesh_token_key"
+
+
+def snowflake_body(body: exp.Expression, names: PolicyNames) -> str:
+    from sqlglot import exp
+
+    return with_token_key(body, exp.Anonymous(this=names.token_key())).sql("snowflake")
+
 
 def compile_policy(mesh: Mesh) -> dict[str, object]:
     """Everything the platform macros need, for both engines, as plain JSON data."""
@@ -214,8 +264,8 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
             family: {
                 "duckdb": to_duckdb(resolve_salt(mask_body(classification, family), "duckdb",
                                                  governance_db), config),
-                "snowflake": resolve_salt(mask_body(classification, family), "snowflake",
-                                          governance_db).sql("snowflake"),
+                "snowflake": snowflake_body(resolve_salt(mask_body(classification, family),
+                                                         "snowflake", governance_db), names),
                 # + the exact type's slug (meshkit.column_types.SnowflakeType.slug)
                 "snowflake_policy_prefix": names.mask_prefix(cname),
             }

@@ -77,7 +77,12 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     import duckdb
     from sqlglot import exp
 
-    from meshkit.backends.duckdb.session import set_roles_sql, set_salt
+    from meshkit.backends.duckdb.session import (
+        set_roles_sql,
+        set_salt,
+        set_token_key_sql,
+        token_key_from_env,
+    )
 
     known = set(mesh.config.all_role_names)
     for role in roles:
@@ -105,6 +110,9 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
     set_salt(con)
+    key = token_key_from_env()
+    if key:  # the tokenize mask's key: in this session's memory only
+        con.execute(set_token_key_sql(key))
     if locked:
         for setting in ("autoinstall_known_extensions", "autoload_known_extensions",
                         "enable_external_access"):
