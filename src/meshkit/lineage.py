@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -218,8 +218,9 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
 
     nested: dict[str, Any] = {}
     for (db, sch, name), cols in schema.items():
-        nested.setdefault(db, {}).setdefault(sch, {})[name] = {
-            c.lower(): (t or "text") for c, t in cols}
+        if cols:  # an empty mapping would make sqlglot fail the whole query
+            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
+                c.lower(): (t or "text") for c, t in cols}
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # "Unknown subquery scope" warnings on every unresolved star
@@ -478,3 +479,69 @@ def _by_name(by_relation: Mapping[RelationKey, str], rel: RelationKey) -> str | 
     hits = [uid for (db, sch, name), uid in by_relation.items()
             if name == rel[2] and (not rel[1] or sch == rel[1]) and (not rel[0] or db == rel[0])]
     return hits[0] if len(hits) == 1 else None
+
+
+def predicate_columns(sql: str, schema: Mapping[RelationKey, Columns],
+                      dialect: str | None) -> set[tuple[RelationKey, str, str]]:
+    """Upstream columns a query joins or filters on: (relation, column, "join" | "filter"),
+    traced through CTEs and subqueries to the relations read. Empty if sqlglot cannot resolve.
+
+    >>> sorted(predicate_columns(
+    ...     "with c as (select * from d.s.t) select c.x from c join d.s.u as u on c.k = u.k "
+    ...     "where c.y > 0", {("d", "s", "t"): [("x", "int"), ("k", "int"), ("y", "int")],
+    ...                      ("d", "s", "u"): [("k", "int")]}, "duckdb"))
+    [(('d', 's', 't'), 'k', 'join'), (('d', 's', 't'), 'y', 'filter'), (('d', 's', 'u'), 'k', 'join')]
+    """
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import Scope, traverse_scope
+
+    nested: dict[str, Any] = {}
+    for (db, sch, name), cols in schema.items():
+        if cols:  # an empty mapping would make sqlglot fail the whole query
+            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
+                c.lower(): (t or "text") for c, t in cols}
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        tree = qualify(parse_one(sql, dialect=dialect), schema=dict(nested), dialect=dialect,
+                       validate_qualify_columns=False, identify=False)
+        scopes = traverse_scope(tree)
+    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
+        return set()
+    finally:
+        logger.setLevel(level)
+
+    def origins(scope: Scope, table: str, column: str, depth: int = 0
+                ) -> Iterator[tuple[RelationKey, str]]:
+        source = scope.sources.get(table)
+        if depth > 50 or source is None:
+            return
+        if isinstance(source, exp.Table):
+            yield ((source.catalog or "").lower(), (source.db or "").lower(),
+                   source.name.lower()), column.lower()
+            return
+        inner = source.expression if isinstance(source, Scope) else None
+        if not isinstance(inner, exp.Select):
+            return
+        for projection in inner.selects:
+            if projection.alias_or_name.lower() == column.lower():
+                for col in projection.find_all(exp.Column):
+                    yield from origins(source, col.table, col.name, depth + 1)
+
+    found: set[tuple[RelationKey, str, str]] = set()
+    for scope in scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        clauses: list[tuple[exp.Expr, str]] = [
+            (j.args["on"], "join") for j in select.args.get("joins") or () if j.args.get("on")]
+        if select.args.get("where") is not None:
+            clauses.append((select.args["where"], "filter"))
+        for clause, kind in clauses:
+            for col in clause.find_all(exp.Column):
+                for rel, name in origins(scope, col.table, col.name):
+                    found.add((rel, name, kind))
+    return found
