@@ -62,7 +62,7 @@
 {#- The view's columns: [{name, classification, family, mask}] in contract order. `mask` is the
     masking expression of this adapter for the column, or none when the column is shown as is. -#}
 {% macro secure_columns(model) -%}
-    {%- set policy = mesh_platform.mesh_policy() -%}
+    {%- set policy = mesh_policy.mesh_policy() -%}
     {%- set out = [] -%}
     {%- for name, column in model.columns.items() -%}
         {%- set meta = column.get('meta') or {} -%}
@@ -86,7 +86,7 @@
 {% macro row_filter_of(model) -%}
     {%- set name = model.config.get('meta', {}).get('row_filter') -%}
     {%- if not name -%}{{ return(none) }}{%- endif -%}
-    {%- set rules = mesh_platform.mesh_policy().row_filters -%}
+    {%- set rules = mesh_policy.mesh_policy().row_filters -%}
     {%- if name not in rules -%}
         {{ exceptions.raise_compiler_error(
             "model " ~ model.unique_id ~ " declares meta.row_filter '" ~ name ~ "', which mesh.yml does not define; "
@@ -100,7 +100,7 @@
     mesh_policy() (the same table its Python type_family reads). -#}
 {% macro type_family(data_type) -%}
     {%- set t = data_type | trim | lower -%}
-    {%- for family, prefixes in mesh_platform.mesh_policy().type_prefixes -%}
+    {%- for family, prefixes in mesh_policy.mesh_policy().type_prefixes -%}
         {%- for prefix in prefixes if t.startswith(prefix) -%}{{ return(family) }}{%- endfor -%}
     {%- endfor -%}
     {{ return('other') }}
@@ -109,7 +109,7 @@
 
 {#- Substitute the quoted column for the value placeholder of a compiled policy body. -#}
 {% macro apply_body(body, quoted_column) -%}
-    {{ return(body | replace(mesh_platform.mesh_policy().value_placeholder, quoted_column)) }}
+    {{ return(body | replace(mesh_policy.mesh_policy().value_placeholder, quoted_column)) }}
 {%- endmacro %}
 
 

@@ -10,7 +10,7 @@
 {#- Columns are referenced unquoted: dbt-snowflake creates contract columns unquoted (upper
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
 {% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    {%- set classification_tag = mesh_policy.mesh_policy().governance_database ~ '.policies.classification' -%}
     {%- if row_filter and columns and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column

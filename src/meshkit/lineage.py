@@ -16,16 +16,17 @@ checksum of the compiled SQL, the dialect and the columns it was resolved agains
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from meshkit.artifacts import DomainArtifacts, NodeInfo
+from meshkit.files import atomic_write
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -93,13 +94,10 @@ class LineageCache:
         self._memory[key] = value
         if self.directory is None:
             return
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self.directory / f".{key}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(_to_json(value), sort_keys=True))
-            os.replace(tmp, self.directory / f"{key}.json")
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        # A cache that cannot be written only costs time.
+        with contextlib.suppress(OSError):
+            atomic_write(self.directory / f"{key}.json", json.dumps(_to_json(value), sort_keys=True),
+                         durable=False)
 
 
 def _to_json(value: ModelLineage | None) -> Any:

@@ -15,7 +15,6 @@ spec (:data:`TABLES`), so every backend emits the same tables in its own dialect
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ import orjson
 
 from meshkit.catalog.model import Catalog, DomainProjection, Product
 from meshkit.errors import ArtifactError, UsageError
+from meshkit.files import atomic_write
 
 CATALOG_FILE = "catalog.json"
 HISTORY_FILE = "history.jsonl"
@@ -269,17 +269,8 @@ def append_history(catalog_dir: Path, history_entry: dict[str, Any]) -> None:
     crash leaves the old history or the new one, never a torn line (:func:`recover` drops the
     temporary file)."""
     file = catalog_dir / HISTORY_FILE
-    tmp = catalog_dir / f".{HISTORY_FILE}.tmp-{history_entry['id']}"
-    try:
-        history = file.read_bytes() if file.is_file() else b""
-        with open(tmp, "wb") as out:
-            out.write(history + _history_line(history_entry))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    history = file.read_bytes() if file.is_file() else b""
+    atomic_write(file, history + _history_line(history_entry))
 
 
 # --- the warehouse tables -----------------------------------------------------------------------

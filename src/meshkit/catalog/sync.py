@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshkit import config as cfg
 from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, read_raw
@@ -20,6 +20,9 @@ from meshkit.catalog import store
 from meshkit.catalog.build import assemble, project_domain
 from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
 from meshkit.errors import MeshError
+
+if TYPE_CHECKING:
+    from meshkit.backends import Engine
 
 PROCESSED = "processed"
 SKIPPED = "skipped (unchanged)"
@@ -145,17 +148,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain,
+def _with_warehouse_counts(engine: Engine, domain: cfg.Domain,
                            arts: DomainArtifacts) -> DomainArtifacts:
-    """Add row counts from the domain's DuckDB file where catalog.json gave none."""
-    _, target_config = mesh.config.target(target)
-    if not isinstance(target_config, cfg.DuckDBTarget):
+    """Add row counts from the warehouse where catalog.json gave none."""
+    if not engine.capabilities.row_counts:
         return arts
-    from meshkit.backends.duckdb.row_counts import duckdb_row_counts
-
-    db_file = (mesh.root / target_config.path / f"{domain.name}.duckdb").resolve()
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
-    counts = duckdb_row_counts(db_file, own)
+    counts = engine.row_counts(domain, own)
     if not counts:
         return arts
     return dataclasses.replace(arts, row_counts={**counts, **arts.row_counts})
@@ -231,9 +230,10 @@ def sync(
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     selected = {mesh.config.domain(n).name for n in domains} if domains else None
-    from meshkit.backends import store_for  # backends import the catalog, not the reverse
+    from meshkit.backends import engine_for  # backends import the catalog, not the reverse
 
-    target_name, warehouse = store_for(mesh, target)
+    engine = engine_for(mesh, target)
+    target_name, warehouse = engine.name, engine.catalog_store()
     catalog_dir = mesh.catalog_dir
     if not dry_run:
         store.recover(catalog_dir)
@@ -263,7 +263,7 @@ def sync(
             else:
                 arts = parse_artifacts(raw)
                 del raw
-                arts = _with_warehouse_counts(mesh, target, domain, arts)
+                arts = _with_warehouse_counts(engine, domain, arts)
                 proj = project_domain(mesh, domain, arts, content_hash,
                                       foreign_columns=producers, lineage_cache=lineage_cache)
                 del arts
@@ -288,7 +288,7 @@ def sync(
         if statuses[i].status == KEPT or not producers.stale(proj):
             continue
         raw = read_raw(LocalArtifacts(mesh.artifacts_path(domain)))
-        arts = _with_warehouse_counts(mesh, target, domain, parse_artifacts(raw))
+        arts = _with_warehouse_counts(engine, domain, parse_artifacts(raw))
         projections[i] = project_domain(mesh, domain, arts, _domain_hash(
             mesh, domain, raw.content_hash), foreign_columns=producers,
             lineage_cache=lineage_cache)

@@ -14,9 +14,7 @@ The connection comes from the ``SNOWFLAKE_*`` environment variables
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from meshkit import config as cfg
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
     SCHEMA,
@@ -89,7 +87,3 @@ class SnowflakeCatalogStore:
         # The connector's default paramstyle is pyformat: %s, not sqlglot's ``?``.
         return insert_sql(table, DIALECT, database=self.database).replace("?", "%s")
 
-
-def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
-    return SnowflakeCatalogStore(database=target.governance_database)
