@@ -286,7 +286,10 @@ def _domains_in_order(root: Path) -> list[str]:
 
 def fig_build(tmp: Path, sizes: Sizes) -> list[Figure]:
     root = demo_mesh(tmp, 1)
-    env = {"MESH_WAREHOUSE": str(root / "warehouse")}
+    # What a domain engineer sets with `eval "$(mesh env)"`: the installed platform, the warehouse.
+    from meshkit.platform_project import platform_dir
+
+    env = {"MESH_WAREHOUSE": str(root / "warehouse"), "MESH_PLATFORM": str(platform_dir())}
 
     def by_hand() -> float:
         _demo_clean(root)

@@ -76,24 +76,21 @@ def projection_bytes(projection: DomainProjection) -> bytes:
 
 @contextmanager
 def sync_lock(catalog_dir: Path) -> Iterator[None]:
-    """One writer at a time: an advisory lock beside the catalog, freed when the process ends
-    (also when it is killed), so a crashed sync never leaves a stale lock behind."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; concurrent syncs are the user's to avoid
-        yield
-        return
+    """One writer at a time: a lock file beside the catalog, held by the OS (freed when the
+    process ends, also when it is killed), so a crashed sync never leaves a stale lock behind."""
+    from filelock import FileLock, Timeout
+
     catalog_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(catalog_dir.parent / f".{catalog_dir.name}-sync.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UsageError("another mesh-sync is writing this catalog",
-                             file=catalog_dir, fix="wait for it to finish, then retry") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(catalog_dir.parent / f".{catalog_dir.name}-sync.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UsageError("another mesh-sync is writing this catalog",
+                         file=catalog_dir, fix="wait for it to finish, then retry") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --- reading the previous catalog ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from meshkit import config as cfg
 from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, read_raw
 from meshkit.catalog import metrics, store
 from meshkit.catalog.build import assemble, project_domain
-from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
+from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection, timestamp
 from meshkit.errors import MeshError
 
 if TYPE_CHECKING:
@@ -142,10 +142,6 @@ def _last_target(catalog_dir: Path) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return target if isinstance(target, str) else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _with_warehouse_counts(engine: Engine, domain: cfg.Domain,
@@ -307,7 +303,7 @@ def sync(
     changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
-        sync_id=sync_id, started_at=_iso(start), finished_at=_iso(finished),
+        sync_id=sync_id, started_at=timestamp(start), finished_at=timestamp(finished),
         target=target_name, dry_run=dry_run, catalog_dir=str(catalog_dir),
         warehouse=None if dry_run else warehouse.location, catalog=catalog,
         domains=statuses, changes=changes,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meshkit.catalog.model import product_status
 from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
 from meshkit.masking import VALUE, compile_policy
@@ -421,7 +422,7 @@ def products_from_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[
                 raise ArtifactError(f"group {g.name!r} is not a lowercase identifier",
                                     file=path / "manifest.json",
                                     fix="rename the group: it names a Snowflake schema")
-            found.append(Product(g.name, str(g.meta.get("status") or "draft")))
+            found.append(Product(g.name, product_status(g.meta)))
         products[d.name] = found
     return products, notes
 
