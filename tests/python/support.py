@@ -7,10 +7,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
-# A mesh: its mesh.yml, its generated policy package and its domains (the platform dbt project
-# is used where meshkit installs it, never copied).
+# A mesh: its mesh.yml, its generated policy package, its domains and its governance folder (the
+# platform dbt project is used where meshkit installs it, never copied).
 MESH_FILES = ("mesh.yml",)
-MESH_DIRS = ("mesh_policy", "domains")
+MESH_DIRS = ("mesh_policy", "domains", "governance")
 IGNORE = shutil.ignore_patterns("target", "dbt_packages", "logs", "*.duckdb", "*.wal",
                                 "package-lock.yml", ".user.yml")
 
