@@ -137,6 +137,8 @@ class NodeInfo:
     columns: tuple[ColumnInfo, ...]
     tags: tuple[str, ...]
     compiled_code: str | None
+    # ``meta.row_filter``: the mesh.yml row filter the dataset's secure view applies.
+    row_filter: str | None = None
 
     @property
     def relation_key(self) -> tuple[str, str, str]:
@@ -402,6 +404,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
+        row_filter=_str_or_none(_meta(n).get("row_filter")),
     )
 
 

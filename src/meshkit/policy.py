@@ -27,6 +27,11 @@ VALUE = "__mesh_value__"
 REDACTED = "***MASKED***"
 TYPE_FAMILIES = ("string", "number", "date", "timestamp", "boolean", "other")
 GENERATED_MACRO = Path("macros/_generated/mesh_policy.sql")
+# DuckDB: the session variable listing the products (``<domain>.<product>``) the session is
+# cleared on by approved access requests (meshkit.access), and the placeholder of the product
+# in the test the secure views make of it.
+CLEARED_PRODUCTS_VARIABLE = "mesh_cleared_products"
+PRODUCT = "__mesh_product__"
 
 
 # Type-name prefixes of each masking family, checked in order. The one table both engines use:
@@ -133,6 +138,26 @@ def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:
     return body.copy().transform(resolve_role).sql("duckdb")
 
 
+def product_clearance_duckdb() -> str:
+    """The DuckDB test "the session is cleared on this product" (an approved access request).
+
+    Unset, the variable is an empty list: cleared on nothing (fail closed).
+
+    >>> product_clearance_duckdb()
+    "LIST_CONTAINS(COALESCE(GETVARIABLE('mesh_cleared_products'), CAST([] AS TEXT[])), '__mesh_product__')"
+    """
+    from sqlglot import exp
+
+    session_products = exp.func(
+        "COALESCE",
+        exp.Anonymous(this="getvariable",
+                      expressions=[exp.Literal.string(CLEARED_PRODUCTS_VARIABLE)]),
+        exp.cast(exp.Array(expressions=[]), "VARCHAR[]"),
+    )
+    return exp.Anonymous(this="list_contains", expressions=[
+        session_products, exp.Literal.string(PRODUCT)]).sql("duckdb")
+
+
 @dataclass(frozen=True)
 class PolicyNames:
     """Names of the Snowflake policy objects in the governance database."""
@@ -177,7 +202,9 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as)}
         for d in config.domains
     }
+    product_clearance = {"duckdb": product_clearance_duckdb(), "product_placeholder": PRODUCT}
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,
+            "product_clearance": product_clearance,
             "domains": domains, "governance_database": governance_db,
             "type_prefixes": [[family, list(prefixes)] for family, prefixes in TYPE_PREFIXES]}
 

@@ -66,7 +66,30 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None) -> Any:
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
+    con.execute(set_cleared_products_sql(cleared_products_of(mesh, roles)))
     return con
+
+
+def cleared_products_of(mesh: Mesh, roles: list[str]) -> list[str]:
+    """Products the roles are cleared on by approved access requests (:mod:`meshkit.access`)."""
+    from meshkit.access import cleared_products
+
+    return cleared_products(mesh, roles)
+
+
+def set_cleared_products_sql(products: list[str]) -> str:
+    """``SET VARIABLE mesh_cleared_products = [...]`` (product addresses are data, not SQL).
+
+    >>> set_cleared_products_sql([])
+    'SET VARIABLE mesh_cleared_products = CAST([] AS TEXT[])'
+    """
+    from sqlglot import exp
+
+    from meshkit.policy import CLEARED_PRODUCTS_VARIABLE
+
+    array = exp.cast(exp.Array(expressions=[exp.Literal.string(p) for p in products]),
+                     "VARCHAR[]")
+    return f"SET VARIABLE {CLEARED_PRODUCTS_VARIABLE} = {array.sql('duckdb')}"
 
 
 def secure_views(mesh: Mesh) -> set[tuple[str, str, str]]:
@@ -139,13 +162,41 @@ def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
             )
 
 
-def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None) -> QueryResult:
-    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows."""
-    check_reads(sql, secure_views(mesh))
-    con = connect(mesh, roles, target)
+def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None, *,
+          views: set[tuple[str, str, str]] | None = None, client: str = "query") -> QueryResult:
+    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows.
+
+    Every call is written to the query audit log (:mod:`meshkit.query_log`) before it returns,
+    refused ones too; ``views`` saves re-reading the manifests (``mesh shell`` passes them).
+    """
+    import time
+
+    from meshkit import query_log
+
+    views = secure_views(mesh) if views is None else views
+    folder = warehouse_dir(mesh, target)
+    entry = query_log.QueryLogEntry(
+        at=query_log.now_iso(), user=query_log.current_user(), roles=list(roles), datasets=[],
+        rows=None, seconds=0.0, status="ok", sql=sql, client=client)
+    start = time.perf_counter()
     try:
-        cursor = con.execute(sql)
-        columns = [d[0] for d in cursor.description or []]
-        return QueryResult(columns, cursor.fetchall())
-    finally:
-        con.close()
+        check_reads(sql, views)
+        entry.datasets = query_log.datasets_read(sql, views)
+        con = connect(mesh, roles, target)
+        try:
+            entry.cleared_products = cleared_products_of(mesh, roles)
+            cursor = con.execute(sql)
+            columns = [d[0] for d in cursor.description or []]
+            result = QueryResult(columns, cursor.fetchall())
+        finally:
+            con.close()
+    except Exception as exc:
+        entry.status = "refused" if isinstance(exc, UsageError) else "error"
+        entry.error = str(getattr(exc, "message", exc))[:500]
+        entry.seconds = round(time.perf_counter() - start, 4)
+        query_log.record(folder, entry)
+        raise
+    entry.rows = len(result.rows)
+    entry.seconds = round(time.perf_counter() - start, 4)
+    query_log.record(folder, entry)
+    return result

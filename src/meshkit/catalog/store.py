@@ -33,6 +33,7 @@ CATALOG_FILE = "catalog.json"
 HISTORY_FILE = "history.jsonl"
 PRODUCTS_DIR = "products"
 STATE_DIR = "state"
+SITE_DIR = "site"
 SCHEMA = "mesh_catalog"
 SCHEMA_FILE_NAME = "catalog.schema.json"
 DESCRIPTOR_VERSION = "1.0.0"
@@ -209,8 +210,12 @@ def _history_line(history_entry: dict[str, Any]) -> bytes:
 def write_catalog_dir(catalog_dir: Path, catalog: Catalog,
                       states: Mapping[str, bytes | Path],
                       history_entry: dict[str, Any],
-                      catalog_data: Iterable[bytes] | None = None) -> None:
+                      catalog_data: Iterable[bytes] | None = None,
+                      site: Mapping[str, bytes] | None = None) -> None:
     """Write the whole folder into a temporary sibling, then swap it in with two renames.
+
+    ``site`` is the marketplace (:func:`meshkit.marketplace.site.render_site`), written under
+    ``site/`` inside the same swap.
 
     ``states`` maps each domain to its ``state/<domain>.json``: the bytes of a projection read
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
@@ -236,6 +241,10 @@ def write_catalog_dir(catalog_dir: Path, catalog: Catalog,
                 shutil.copyfile(state, file)
             else:
                 file.write_bytes(state)
+        for rel, content in (site or {}).items():
+            file = tmp / SITE_DIR / rel
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(content)
         previous = catalog_dir / HISTORY_FILE
         history = previous.read_bytes() if previous.is_file() else b""
         (tmp / HISTORY_FILE).write_bytes(history + _history_line(history_entry))
@@ -262,6 +271,17 @@ def catalog_dir_holds(catalog_dir: Path, catalog: Catalog, data: bytes,
         return False
     return (states == {f"{d}.json" for d in domains}
             and products == {f"{p.address}.json" for p in catalog.products()})
+
+
+def site_holds(catalog_dir: Path, site: Mapping[str, bytes]) -> bool:
+    """Whether ``catalog/site/`` holds exactly these files, byte for byte."""
+    folder = catalog_dir / SITE_DIR
+    try:
+        present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+        return present == set(site) and all(
+            (folder / rel).read_bytes() == content for rel, content in site.items())
+    except OSError:
+        return False
 
 
 def append_history(catalog_dir: Path, history_entry: dict[str, Any]) -> None:

@@ -129,16 +129,21 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
         writer.writerows(result.rows)
         click.echo(buf.getvalue(), nl=False)
     else:
-        from rich.console import Console
-        from rich.table import Table
+        print_table(result, list(roles))
 
-        table = Table(caption=f"{len(result.rows)} row(s) as role "
-                              f"{', '.join(roles) if roles else '(none)'}")
-        for col in result.columns:
-            table.add_column(col)
-        for row in result.rows:
-            table.add_row(*[_cell(v) for v in row])
-        Console().print(table)
+
+def print_table(result: Any, roles: list[str]) -> None:
+    """A query result as a rich table (``mesh query`` and ``mesh shell``)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(caption=f"{len(result.rows)} row(s) as role "
+                          f"{', '.join(roles) if roles else '(none)'}")
+    for col in result.columns:
+        table.add_column(col)
+    for row in result.rows:
+        table.add_row(*[_cell(v) for v in row])
+    Console().print(table)
 
 
 def _cell(value: Any) -> str:
