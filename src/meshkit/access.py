@@ -11,7 +11,7 @@ and filtered rows shown — on that product only.
 
 - On DuckDB ``mesh query`` / ``mesh shell`` put the addresses of the products the session's roles
   are cleared on into the session variable ``mesh_cleared_products``, which every secure view
-  tests for its own product (``meshkit.policy``'s ``product_clearance``). No rebuild is needed.
+  tests for its own product (``meshkit.masking``'s ``product_clearance``). No rebuild is needed.
 - On Snowflake ``mesh plan`` grants the product's reader database role to R.
 
 Fail closed: a grant is in force only while the request says ``approved`` *and* the audit log

@@ -137,8 +137,16 @@ class NodeInfo:
     columns: tuple[ColumnInfo, ...]
     tags: tuple[str, ...]
     compiled_code: str | None
-    # ``meta.row_filter``: the mesh.yml row filter the dataset's secure view applies.
-    row_filter: str | None = None
+    # The model's meta (``meta`` and ``config.meta`` merged): row_filter, retention, opt-out...
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
+    materialized: str | None = None
+
+    @property
+    def row_filter(self) -> str | None:
+        """``meta.row_filter``: the mesh.yml row filter the dataset's secure view applies."""
+        value = self.meta.get("row_filter")
+        return None if value is None else str(value)
 
     @property
     def relation_key(self) -> tuple[str, str, str]:
@@ -404,7 +412,8 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
-        row_filter=_str_or_none(_meta(n).get("row_filter")),
+        meta=_meta(n),
+        materialized=_str_or_none(config.get("materialized")),
     )
 
 

@@ -1,6 +1,6 @@
 """``mesh shell``: an interactive SQL prompt on the mesh, as a role.
 
-Each statement goes through :func:`meshkit.query.query` — the same guard, the same role
+Each statement goes through :func:`meshkit.backends.duckdb.query.query` — the same guard, the same role
 session and the same query audit as ``mesh query`` — and prints the same table. A statement
 may span lines and ends with ``;``. History is kept with the standard library's ``readline``
 (in ``$MESH_SHELL_HISTORY``, default ``~/.mesh_shell_history``).
@@ -58,7 +58,7 @@ class Shell:
     def __init__(self, mesh: Mesh, roles: list[str], target: str | None,
                  render: Callable[[object, list[str]], None],
                  write: Callable[[str], None], read: Callable[[str], str] = input) -> None:
-        from meshkit.query import secure_views
+        from meshkit.backends.duckdb.query import secure_views
 
         self.mesh, self.roles, self.target = mesh, roles, target
         self.render, self.write, self.read = render, write, read
@@ -102,7 +102,7 @@ class Shell:
                     readline.write_history_file(str(_history_file()))
 
     def execute(self, sql: str) -> None:
-        from meshkit.query import query
+        from meshkit.backends.duckdb.query import query
 
         try:
             result = query(self.mesh, sql, self.roles, self.target, views=self.views,
@@ -122,7 +122,7 @@ class Shell:
                 self.write(f"  {view}")
         elif name == "\\role":
             if args:
-                from meshkit.query import connect
+                from meshkit.backends.duckdb.query import connect
 
                 try:
                     connect(self.mesh, args, self.target).close()  # checks the role names

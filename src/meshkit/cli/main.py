@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from meshkit import __version__
-from meshkit.cli.errors import report
+from meshkit.cli.errors import fail
 from meshkit.errors import MeshError
 
 # name -> (module:attribute, one-line help shown by `mesh --help` without importing it)
@@ -33,6 +33,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Access requests to products: request, approve, deny, list (audited)."),
     "plan": ("meshkit.cli.snowflake_cmds:plan", "Print the Snowflake DDL of the utility plane."),
     "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
+    "init": ("meshkit.cli.selfserve_cmds:init", "Create a new, empty mesh in a folder."),
+    "new": ("meshkit.cli.selfserve_cmds:new", "Scaffold a domain or a data product."),
+    "onboard": ("meshkit.cli.selfserve_cmds:onboard",
+                "Make an existing dbt project a domain; report what it lacks."),
+    "suggest": ("meshkit.cli.selfserve_cmds:suggest",
+                "Suggest data products of a domain, with their contract YAML."),
 }
 
 
@@ -62,8 +68,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MeshError as exc:
-            report(exc)
-            ctx.exit(exc.exit_code)
+            fail(exc)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

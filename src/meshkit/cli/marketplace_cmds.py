@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from meshkit.cli.build_cmds import mesh_option, target_option
 from meshkit.cli.errors import handle_errors
+from meshkit.cli.options import mesh_option, target_option
 
 as_option = click.option("--as", "as_user", default=None, metavar="EMAIL",
                           help="Who you are (default: $MESH_USER, else git config user.email).")
@@ -33,20 +33,20 @@ def serve(mesh_file: Path, port: int) -> None:
 
 @click.command()
 @mesh_option
-@target_option
+@target_option()
 @click.option("--role", "-r", "roles", multiple=True,
               help="Role of the session (repeatable). None: the most restrictive view.")
 @handle_errors
 def shell(mesh_file: Path, target: str | None, roles: tuple[str, ...]) -> None:
     """Interactive SQL on the mesh as a role: ';' ends a statement, \\q quits."""
-    from meshkit.cli.build_cmds import print_table
+    from meshkit.backends.duckdb.query import connect
+    from meshkit.cli.build_cmds import print_result
     from meshkit.config import load_mesh
-    from meshkit.query import connect
     from meshkit.shell import Shell
 
     mesh = load_mesh(mesh_file)
     connect(mesh, list(roles), target).close()  # unknown role or no warehouse: fail up front
-    Shell(mesh, list(roles), target, render=print_table, write=click.echo).run()
+    Shell(mesh, list(roles), target, render=print_result, write=click.echo).run()
 
 
 @click.group()

@@ -13,8 +13,8 @@ VIEW = "consumer_banking.consumer_demographics.consumer_demographics"
 
 
 def test_shell_answers_a_multiline_query_as_a_role(market: Path, tmp_path: Path) -> None:
+    from meshkit.backends.duckdb.query import query
     from meshkit.config import load_mesh
-    from meshkit.query import query
 
     expected = query(load_mesh(market), f"select count(*) from {VIEW} where region = 'EU'",
                      ["eu_data_reader"]).rows[0][0]

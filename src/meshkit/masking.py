@@ -199,7 +199,11 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         for name, rf in sorted(config.row_filters.items())
     }
     domains = {
-        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as)}
+        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as),
+                 # The domain's own roles (engineer, owner) in session: the rows its consumers
+                 # do not get (CCPA opt-outs) stay visible to the domain itself.
+                 "own_roles": {"duckdb": to_duckdb(_cleared([d.engineer_role]), config),
+                               "snowflake": _cleared([d.engineer_role]).sql("snowflake")}}
         for d in config.domains
     }
     product_clearance = {"duckdb": product_clearance_duckdb(), "product_placeholder": PRODUCT}
@@ -221,9 +225,14 @@ def render_policy_macro(mesh: Mesh) -> str:
     )
 
 
+def policy_macro_path(mesh: Mesh) -> Path:
+    """Where the mesh's generated policy macro lives."""
+    return mesh.root / GENERATED_MACRO
+
+
 def write_policy_macro(mesh: Mesh) -> bool:
     """(Re)write the generated macro; returns True when its content changed."""
-    path = mesh.root / GENERATED_MACRO
+    path = policy_macro_path(mesh)
     text = render_policy_macro(mesh)
     if path.is_file() and path.read_text() == text:
         return False
