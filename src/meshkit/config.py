@@ -113,6 +113,9 @@ class MaskRule(StrEnum):
     nullify = "nullify"  # NULL
     partial = "partial"  # strings keep their last four characters; other types NULL
     hash = "hash"  # strings become a SHA-256 hex digest (joinable, not readable); others NULL
+    # strings become a keyed deterministic pseudonym (joinable across domains, not reversible
+    # without the key, read from MESH_TOKEN_KEY and never stored); NULL when the key is unset
+    tokenize = "tokenize"
 
 
 class Classification(Strict):
