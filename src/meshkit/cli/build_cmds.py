@@ -68,19 +68,22 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             console.print(f"[red]{d.domain}[/]: {err}")
         if d.status is Status.failed:
             console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
-    if not no_sync and any(d.status is Status.success for d in result.domains):
+    # A failed build still syncs: the last good views serve on, and the catalog says which
+    # products are degraded and which are at risk downstream.
+    failed = not result.success
+    if not no_sync:
         from meshkit.cli.main import load_command
 
         sync_args = ["--mesh", str(mesh_file)] + (["--target", target] if target else [])
         try:
             load_command("sync").main(sync_args, standalone_mode=False)
         except SystemExit as exc:
-            if exc.code:
-                sys.exit(exc.code)
-        marts_ok = _build_catalog_marts(mesh, target, console)
-        if not marts_ok:
-            sys.exit(1)
-    if not result.success:
+            if exc.code == 2:  # bad input stops everything
+                sys.exit(2)
+            failed = failed or bool(exc.code)  # 1: a domain's artifacts kept stale
+        if not _build_catalog_marts(mesh, target, console):
+            failed = True
+    if failed:
         sys.exit(1)
 
 

@@ -35,16 +35,22 @@ def _health(status: str) -> str:
 @click.option("--domain", "-d", "domains", multiple=True,
               help="Only re-read this domain (repeatable); others keep their last sync.")
 @click.option("--dry-run", is_flag=True, help="Build the catalog but write nothing.")
+@click.option("--wait", default=0.0, show_default=True, metavar="SECONDS",
+              help="Wait this long for another mesh-sync of the catalog to finish.")
 @json_option
 @handle_errors
 def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry_run: bool,
-              as_json: bool) -> None:
+              wait: float, as_json: bool) -> None:
     """Read every domain's dbt artifacts and write the mesh catalog (catalog/ and the
-    mesh_catalog tables), atomically; unchanged domains are skipped."""
+    mesh_catalog tables), atomically; unchanged domains are skipped.
+
+    A domain whose artifacts cannot be read keeps its last good entry, marked stale, while the
+    rest of the mesh syncs; the command then exits 1 naming it."""
     from rich.console import Console
     from rich.table import Table
 
     from meshkit.catalog.sync import DomainSync, sync
+    from meshkit.cli.errors import report
     from meshkit.config import load_mesh
 
     console = Console(stderr=as_json, quiet=as_json, highlight=False)
@@ -57,9 +63,11 @@ def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry
     console.print(f"syncing [bold]{mesh.config.name}[/] ({len(mesh.config.domains)} domains)"
                   + (" [dim](dry run)[/]" if dry_run else ""))
     result = sync(mesh, target=target, domains=list(domains) or None, dry_run=dry_run,
-                  on_domain=progress)
+                  on_domain=progress, wait=wait)
     if as_json:
         _echo_json(result.summary())
+        if result.failures:
+            raise SystemExit(1)
         return
     table = Table(title=f"sync {result.sync_id}")
     for col in ("domains", "products", "datasets", "changes", "violations", "seconds"):
@@ -75,6 +83,12 @@ def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry
     where = "nothing written (dry run)" if dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(where)
+    for failure in result.failures:
+        report(failure)
+    if result.failures:
+        console.print(f"{len(result.failures)} domain(s) kept their last good entry, marked "
+                      "stale; the rest of the mesh is synced")
+        raise SystemExit(1)
 
 
 @click.group("catalog")
@@ -84,9 +98,12 @@ def catalog() -> None:
 
 def _load(mesh_file: Path) -> Any:
     from meshkit.catalog.store import require_catalog
+    from meshkit.catalog.sync import recover
     from meshkit.config import load_mesh
 
-    return require_catalog(load_mesh(mesh_file).catalog_dir)
+    mesh = load_mesh(mesh_file)
+    recover(mesh)  # a sync killed midway: see all of the old catalog or all of the new
+    return require_catalog(mesh.catalog_dir)
 
 
 @catalog.command("list")
