@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,11 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             console.print(f"[red]{d.domain}[/]: {err}")
         if d.status is Status.failed:
             console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
+    if not result.domains:
+        console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
     # A failed build still syncs: the last good views serve on, and the catalog says which
-    # products are degraded and which are at risk downstream.
+    # products are degraded and which are at risk downstream. A mesh with no domains syncs too:
+    # its (empty) catalog is there for the tools that read it.
     failed = not result.success
     if not no_sync:
         from meshkit.cli.main import load_command
@@ -116,8 +120,8 @@ def _build_catalog_marts(mesh: Any, target: str | None, console: Any) -> bool:
 @handle_errors
 def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str, sql: str) -> None:
     """Run SQL as a role against the secure views of the mesh (DuckDB)."""
+    from meshkit.backends.duckdb.query import query as run_query
     from meshkit.config import load_mesh
-    from meshkit.query import query as run_query
 
     result = run_query(load_mesh(mesh_file), sql, list(roles), target)
     if fmt == "json":
@@ -138,14 +142,25 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
         table = Table(caption=f"{len(result.rows)} row(s) as role "
                               f"{', '.join(roles) if roles else '(none)'}")
         for col in result.columns:
-            table.add_column(col)
+            table.add_column(_cell(col))
         for row in result.rows:
             table.add_row(*[_cell(v) for v in row])
         Console().print(table)
 
 
-def _cell(value: Any) -> str:
-    return "NULL" if value is None else str(value)
+def _cell(value: Any) -> Any:
+    """A value as literal text: no rich markup interpreted, control characters shown escaped
+    (data and column names come from the warehouse, not from us)."""
+    from rich.text import Text
+
+    if value is None:
+        return Text("NULL", style="dim")
+    return Text(_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value)))
+
+
+# C0/C1 control characters: ESC starts a terminal escape sequence; a tab or newline in a cell is
+# shown as \t / \n too.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @click.command()
@@ -155,7 +170,7 @@ def _cell(value: Any) -> str:
 def generate(mesh_file: Path, check: bool) -> None:
     """Regenerate macros/_generated/mesh_policy.sql from mesh.yml."""
     from meshkit.config import load_mesh
-    from meshkit.policy import GENERATED_MACRO, render_policy_macro, write_policy_macro
+    from meshkit.masking import GENERATED_MACRO, render_policy_macro, write_policy_macro
 
     mesh = load_mesh(mesh_file)
     path = mesh.root / GENERATED_MACRO

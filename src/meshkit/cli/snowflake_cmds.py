@@ -30,7 +30,7 @@ def plan(mesh_file: Path, target: str, as_json: bool) -> None:
     Products are the dbt groups of each domain's target/manifest.json; a domain without one is
     planned without its product schemas, and the plan says so.
     """
-    from meshkit.snowflake.plan import load_plan
+    from meshkit.backends.snowflake.plan import load_plan
 
     result = load_plan(mesh_file, target)
     if as_json:
@@ -57,9 +57,9 @@ def apply(mesh_file: Path, target: str, as_json: bool, dry_run: bool) -> None:
         ctx = click.get_current_context()
         ctx.invoke(plan, mesh_file=mesh_file, target=target, as_json=as_json)
         return
-    from meshkit.snowflake.apply import Outcome, StatementResult, apply_plan
-    from meshkit.snowflake.plan import load_plan
-    from meshkit.snowflake.profiles import SnowflakeSettings, connect
+    from meshkit.backends.snowflake.apply import Outcome, StatementResult, apply_plan
+    from meshkit.backends.snowflake.plan import load_plan
+    from meshkit.backends.snowflake.profiles import SnowflakeSettings, connect
 
     the_plan = load_plan(mesh_file, target)
     settings = SnowflakeSettings.from_env()

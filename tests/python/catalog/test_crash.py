@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from meshkit import faults
+from meshkit.backends.duckdb.catalog_store import read_table
 from meshkit.catalog.model import Catalog
-from meshkit.catalog.store import read_table
 from meshkit.catalog.sync import sync
 from meshkit.cli.main import cli
 from meshkit.config import load_mesh

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from meshkit.backends.duckdb.catalog_store import read_table
 from meshkit.catalog.build import duplicate_ids
 from meshkit.catalog.model import Catalog
-from meshkit.catalog.store import read_table
 from meshkit.catalog.sync import STALE, sync
 from meshkit.cli.catalog_cmds import mesh_sync
 from meshkit.config import load_mesh
