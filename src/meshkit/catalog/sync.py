@@ -72,6 +72,11 @@ class SyncResult:
     # Domains whose artifacts could not be read: each kept its last good entry, marked stale.
     failures: list[ArtifactError] = field(default_factory=list)
 
+    @property
+    def exit_code(self) -> int:
+        """1 when a domain kept a stale entry (its artifacts could not be read), else 0."""
+        return 1 if self.failures else 0
+
     def summary(self) -> dict[str, Any]:
         return {
             "sync_id": self.sync_id, "started_at": self.started_at,

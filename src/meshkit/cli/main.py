@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from meshkit import __version__
-from meshkit.cli.errors import report
+from meshkit.cli.errors import fail
 from meshkit.errors import MeshError
 
 # name -> (module:attribute, one-line help shown by `mesh --help` without importing it)
@@ -58,8 +58,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MeshError as exc:
-            report(exc)
-            ctx.exit(exc.exit_code)
+            fail(exc)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from meshkit.cli.build_cmds import mesh_option
 from meshkit.cli.errors import handle_errors
+from meshkit.cli.options import mesh_option
 
 
 def _report(written: Any, root: Path | None = None) -> None:
