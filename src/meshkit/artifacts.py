@@ -137,6 +137,8 @@ class NodeInfo:
     columns: tuple[ColumnInfo, ...]
     tags: tuple[str, ...]
     compiled_code: str | None
+    # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
+    materialized: str | None = None
 
     @property
     def relation_key(self) -> tuple[str, str, str]:
@@ -428,6 +430,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
+        materialized=_str_or_none(config.get("materialized")),
     )
 
 

@@ -23,7 +23,7 @@ from meshkit.artifacts import (
     parse_artifacts,
     read_raw,
 )
-from meshkit.catalog import store
+from meshkit.catalog import metrics, store
 from meshkit.catalog.build import (
     assemble,
     domain_cycle,
@@ -446,7 +446,9 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         )
         history = {"id": sync_id, "started_at": result.started_at,
                    "finished_at": result.finished_at, "target": target_name,
-                   "domains": {s.name: s.status for s in statuses}, "changes": changes}
+                   "domains": {s.name: s.status for s in statuses}, "changes": changes,
+                   # product success over time (meshkit.catalog.metrics)
+                   metrics.OBSERVATIONS_KEY: metrics.observe(catalog)}
         # Files staged, then the warehouse transaction (the commit point), then the files
         # swapped in: a kill anywhere is rolled back or forward by store.recover().
         if unchanged:

@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
     "init": ("meshkit.cli.selfserve_cmds:init", "Create a new, empty mesh in a folder."),
     "new": ("meshkit.cli.selfserve_cmds:new", "Scaffold a domain or a data product."),
+    "onboard": ("meshkit.cli.selfserve_cmds:onboard",
+                "Make an existing dbt project a domain; report what it lacks."),
+    "suggest": ("meshkit.cli.selfserve_cmds:suggest",
+                "Suggest data products of a domain, with their contract YAML."),
 }
 
 
