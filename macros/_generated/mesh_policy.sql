@@ -6,14 +6,26 @@
  "domains": {
   "asset_management": {
    "engineer_role": "asset_management_engineer",
+   "own_roles": {
+    "duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['asset_management_engineer', 'asset_management_owner'])",
+    "snowflake": "IS_ROLE_IN_SESSION('ASSET_MANAGEMENT_ENGINEER')"
+   },
    "reads_as": []
   },
   "consumer_banking": {
    "engineer_role": "consumer_banking_engineer",
+   "own_roles": {
+    "duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['consumer_banking_engineer', 'consumer_banking_owner'])",
+    "snowflake": "IS_ROLE_IN_SESSION('CONSUMER_BANKING_ENGINEER')"
+   },
    "reads_as": []
   },
   "risk": {
    "engineer_role": "risk_engineer",
+   "own_roles": {
+    "duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['risk_engineer', 'risk_owner'])",
+    "snowflake": "IS_ROLE_IN_SESSION('RISK_ENGINEER')"
+   },
    "reads_as": [
     "eu_data_reader",
     "risk_analyst"

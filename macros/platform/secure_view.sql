@@ -32,8 +32,9 @@
 
     {%- set columns = mesh_platform.secure_columns(model) -%}
     {%- set row_filter = mesh_platform.row_filter_of(model) -%}
+    {%- set shared_relation = mesh_platform.opted_in_relation(model, data_relation) -%}
     {% call statement('secure_view') -%}
-        {{ mesh_platform.create_secure_view(view_relation, data_relation, columns, row_filter) }}
+        {{ mesh_platform.create_secure_view(view_relation, shared_relation, columns, row_filter) }}
     {%- endcall %}
 
     {%- set relations = [view_relation, data_relation] -%}
@@ -79,6 +80,30 @@
         }) -%}
     {%- endfor -%}
     {{ return(out) }}
+{%- endmacro %}
+
+
+{#- CCPA opt-out: with meta.opt_out_column, the secure view reads an internal view of the rows
+    whose flag is not true (the customers who did not opt out of sharing); else the table. -#}
+{% macro opted_in_relation(model, data_relation) -%}
+    {%- set flag = model.config.get('meta', {}).get('opt_out_column') -%}
+    {%- if not flag -%}{{ return(data_relation) }}{%- endif -%}
+    {%- if flag is not string or not modules.re.match('^[A-Za-z_][A-Za-z0-9_]*$', flag)
+          or flag | lower not in (model.columns.keys() | map('lower') | list) -%}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ model.unique_id ~ " declares meta.opt_out_column '" ~ flag ~ "', which is not "
+            ~ "one of its documented columns; fix: name the boolean opt-out column of its contract") }}
+    {%- endif -%}
+    {%- set opted_in = data_relation.incorporate(
+            path={'identifier': data_relation.identifier ~ '__opted_in'}, type='view') -%}
+    {% call statement('opted_in') -%}
+        create or replace view {{ opted_in }} as
+        {%- set own = mesh_platform.mesh_policy().domains[model.package_name].own_roles %}
+        select * from {{ data_relation }}
+        where not coalesce({{ flag }}, false)
+            or {{ own.snowflake if target.type == 'snowflake' else own.duckdb }}
+    {%- endcall %}
+    {{ return(opted_in) }}
 {%- endmacro %}
 
 

@@ -137,6 +137,8 @@ class NodeInfo:
     columns: tuple[ColumnInfo, ...]
     tags: tuple[str, ...]
     compiled_code: str | None
+    # The model's meta (``meta`` and ``config.meta`` merged): row_filter, retention, opt-out...
+    meta: Mapping[str, Any] = field(default_factory=dict)
     # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
     materialized: str | None = None
 
@@ -430,6 +432,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
+        meta=_meta(n),
         materialized=_str_or_none(config.get("materialized")),
     )
 

@@ -32,6 +32,31 @@ class Owner(Strict):
     email: str | None = None
 
 
+PolicyId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+
+
+class PolicySeverity(StrEnum):
+    error = "error"
+    warn = "warn"
+
+
+class PolicyScope(Strict):
+    """Where a policy applies; an empty list means everywhere."""
+
+    domains: list[Identifier] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)  # `<domain>.<product>` or `<product>`
+    tiers: list[str] = Field(default_factory=list)
+
+
+class PolicyConfig(Strict):
+    """One policy (a rule of the check engine, by id) as mesh.yml sets it."""
+
+    enabled: bool = True
+    severity: PolicySeverity | None = None  # None: the rule's default
+    params: dict[str, Any] = Field(default_factory=dict)
+    scope: PolicyScope = Field(default_factory=PolicyScope)
+
+
 class Domain(Strict):
     """A domain: a dbt project built here (``path``) or elsewhere (``artifacts``)."""
 
@@ -42,6 +67,8 @@ class Domain(Strict):
     description: str = ""
     # The consumer roles this domain's builds hold when they read other domains' products.
     reads_as: list[Identifier] = Field(default_factory=list)
+    # Policies the domain adds or makes stricter for itself (never weaker than the global ones).
+    policies: dict[PolicyId, PolicyConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _path_or_artifacts(self) -> Domain:
@@ -86,6 +113,9 @@ class MaskRule(StrEnum):
     nullify = "nullify"  # NULL
     partial = "partial"  # strings keep their last four characters; other types NULL
     hash = "hash"  # strings become a SHA-256 hex digest (joinable, not readable); others NULL
+    # strings become a keyed deterministic pseudonym (joinable across domains, not reversible
+    # without the key, read from MESH_TOKEN_KEY and never stored); NULL when the key is unset
+    tokenize = "tokenize"
 
 
 class Classification(Strict):
@@ -118,6 +148,9 @@ class MeshConfig(Strict):
     roles: list[Role] = Field(default_factory=list)
     classifications: dict[str, Classification] = Field(default_factory=dict)
     row_filters: dict[Identifier, RowFilter] = Field(default_factory=dict)
+    # Governance policies by rule id (see README "Governance"): every built-in policy runs at its
+    # default severity unless configured here.
+    policies: dict[PolicyId, PolicyConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_and_known_names(self) -> MeshConfig:
@@ -345,6 +378,15 @@ def check_domain_projects(mesh: Mesh) -> None:
                 fix=f"rename the domain to {name!r} in mesh.yml, or set `name: {domain.name}` "
                     f"in {project_file}",
             )
+
+
+def line_in_file(file: Path, loc: list[str | int]) -> int | None:
+    """1-based line of the key path ``loc`` in a YAML file (of its nearest existing parent)."""
+    try:
+        node = yaml.compose(file.read_text(), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    return _line_of(node, loc)
 
 
 def config_error_from_validation(exc: ValidationError, file: Path, node: Any) -> ConfigError:

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 # The placeholder the platform macros replace with the quoted column name.
 VALUE = "__mesh_value__"
 REDACTED = "***MASKED***"
+# tokenize: the key's placeholder in a body, the environment variable a session takes it from
+# (the DuckDB variable of that name; on Snowflake a secure function of the governance database),
+# and the pseudonym's prefix and length.
+TOKEN_KEY = "__mesh_token_key__"
+TOKEN_KEY_ENV = "MESH_TOKEN_KEY"
+TOKEN_KEY_VARIABLE = "mesh_token_key"
+TOKEN_PREFIX = "tok_"
+TOKEN_LENGTH = 32
 TYPE_FAMILIES = ("string", "number", "date", "timestamp", "boolean", "other")
 GENERATED_MACRO = Path("macros/_generated/mesh_policy.sql")
 
@@ -89,10 +97,38 @@ def mask_body(classification: Classification, family: str) -> exp.Expression:
         ])
     elif family == "string" and rule is MaskRule.hash:
         masked = exp.Anonymous(this="SHA2", expressions=[value.copy(), exp.Literal.number(256)])
+    elif family == "string" and rule is MaskRule.tokenize:
+        return _tokenize(classification, value)
     else:
         masked = exp.null()
     return exp.Case(ifs=[exp.If(this=_cleared(classification.cleared), true=value)],
                     default=masked)
+
+
+def _tokenize(classification: Classification, value: exp.Expression) -> exp.Expression:
+    """A keyed pseudonym: ``tok_`` + 32 hex of SHA-256(key | value). Fails closed: without a
+    key (unset or empty) the value is NULL, never an unkeyed (dictionary-reversible) digest."""
+    from sqlglot import exp
+
+    key = exp.Anonymous(this=TOKEN_KEY)
+    digest = exp.SHA2(this=exp.Anonymous(this="CONCAT", expressions=[
+        key.copy(), exp.Literal.string("|"), value.copy()]), length=exp.Literal.number(256))
+    token = exp.Anonymous(this="CONCAT", expressions=[
+        exp.Literal.string(TOKEN_PREFIX),
+        exp.Anonymous(this="LEFT", expressions=[digest, exp.Literal.number(TOKEN_LENGTH)])])
+    no_key = exp.EQ(this=exp.func("COALESCE", key.copy(), exp.Literal.string("")),
+                    expression=exp.Literal.string(""))
+    return exp.Case(ifs=[exp.If(this=_cleared(classification.cleared), true=value),
+                         exp.If(this=no_key, true=exp.null())],
+                    default=token)
+
+
+def with_token_key(body: exp.Expression, key: exp.Expression) -> exp.Expression:
+    """``body`` with the tokenize key placeholder replaced by ``key``."""
+    from sqlglot import exp
+
+    return body.copy().transform(
+        lambda n: key.copy() if isinstance(n, exp.Anonymous) and str(n.this) == TOKEN_KEY else n)
 
 
 def row_filter_body(row_filter: RowFilter) -> exp.Expression:
@@ -130,7 +166,10 @@ def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:
             ])
         return node
 
-    return body.copy().transform(resolve_role).sql("duckdb")
+    from sqlglot import exp as e
+
+    key = e.Anonymous(this="getvariable", expressions=[e.Literal.string(TOKEN_KEY_VARIABLE)])
+    return with_token_key(body, key).transform(resolve_role).sql("duckdb")
 
 
 @dataclass(frozen=True)
@@ -144,6 +183,17 @@ class PolicyNames:
 
     def row_filter(self, name: str) -> str:
         return f"{self.database}.policies.rows_{name}"
+
+    def token_key(self) -> str:
+        """The secure function returning the tokenize key (created from MESH_TOKEN_KEY by the
+        security admin, see the runbook; absent, a tokenized view fails to query: closed)."""
+        return f"{self.database}.policies.mesh_token_key"
+
+
+def snowflake_body(body: exp.Expression, names: PolicyNames) -> str:
+    from sqlglot import exp
+
+    return with_token_key(body, exp.Anonymous(this=names.token_key())).sql("snowflake")
 
 
 def compile_policy(mesh: Mesh) -> dict[str, object]:
@@ -159,7 +209,7 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         masks[cname] = {
             family: {
                 "duckdb": to_duckdb(mask_body(classification, family), config),
-                "snowflake": mask_body(classification, family).sql("snowflake"),
+                "snowflake": snowflake_body(mask_body(classification, family), names),
                 "snowflake_policy": names.mask(cname, family),
             }
             for family in TYPE_FAMILIES
@@ -174,7 +224,11 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         for name, rf in sorted(config.row_filters.items())
     }
     domains = {
-        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as)}
+        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as),
+                 # The domain's own roles (engineer, owner) in session: the rows its consumers
+                 # do not get (CCPA opt-outs) stay visible to the domain itself.
+                 "own_roles": {"duckdb": to_duckdb(_cleared([d.engineer_role]), config),
+                               "snowflake": _cleared([d.engineer_role]).sql("snowflake")}}
         for d in config.domains
     }
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,

@@ -228,9 +228,6 @@ def search_cmd(text: tuple[str, ...], mesh_file: Path, limit: int, as_json: bool
 @handle_errors
 def metrics_cmd(product: str | None, mesh_file: Path, target: str | None, as_json: bool) -> None:
     """Product success: consumers over time, builds, tests, SLA attainment, reads."""
-    from rich.console import Console
-    from rich.table import Table
-
     mesh = load(mesh_file)
     catalog = mesh.catalog()
     found = mesh.product_metrics(target=target)
@@ -243,19 +240,20 @@ def metrics_cmd(product: str | None, mesh_file: Path, target: str | None, as_jso
     if as_json:
         _echo_json({k: v.model_dump(mode="json") for k, v in found.items()})
         return
-    table = Table(title=f"{catalog.mesh}: product success")
-    for col in ("product", "consumers (datasets/domains/exposures)", "tests", "builds",
-                "SLA met", "reads", "readers", "last read"):
-        table.add_column(col)
+    rows = []
     for address, m in found.items():
         now = m.consumers[-1] if m.consumers else None
         first = m.consumers[0] if m.consumers else None
         consumers = (f"{now.datasets}/{len(now.domains)}/{now.exposures}" if now else "-")
         if first is not None and now is not None and first is not now:
             consumers += f" (was {first.datasets}/{len(first.domains)}/{first.exposures})"
-        tests = f"{m.tests[-1].passed} passed, {m.tests[-1].failed} failed" if m.tests else "-"
-        sla = (f"{m.sla.attainment:.0%} of {m.sla.observed} syncs"
-               if m.sla.attainment is not None else "n/a")
-        table.add_row(address, consumers, tests, str(len(m.builds)), sla, str(m.reads.total),
-                      str(len(m.reads.users)), m.reads.last_read_at or "-")
-    Console(highlight=False).print(table)
+        tests = f"{m.tests[-1].passed}✓ {m.tests[-1].failed}✗" if m.tests else "-"
+        sla = (f"{m.sla.attainment:.0%} of {m.sla.observed}" if m.sla.attainment is not None
+               else "n/a")
+        rows.append((address, consumers, tests, str(len(m.builds)), sla, str(m.reads.total),
+                     str(len(m.reads.users)), m.reads.last_read_at or "-"))
+    render.console(highlight=False).print(render.table(
+        ("product", "consumers", "tests", "builds", "SLA met", "reads", "readers", "last read"),
+        rows, title=f"{catalog.mesh}: product success",
+        caption="consumers: datasets/domains/exposures reading it now; SLA met: share of syncs "
+                "within its freshness SLA"))

@@ -9,17 +9,14 @@ file and line where it can and says what to write.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from meshkit.artifacts import DomainArtifacts, NodeInfo
 from meshkit.checks import CheckContext, Rule, Scope, Severity, Violation
+from meshkit.selfserve.suggest import sql_config_overrides
 
 SECURE_VIEW = "secure_view"
-# config() keys of a model's SQL that a product's YAML must be able to set.
-PRODUCT_KEYS = ("materialized", "access", "group", "contract")
-_CONFIG_CALL = re.compile(r"\{\{-?\s*config\s*\((?P<args>.*?)\)\s*-?\}\}", re.S)
 
 
 def _domains(ctx: CheckContext) -> Iterator[tuple[str, DomainArtifacts]]:
@@ -181,19 +178,14 @@ class SqlConfigOverridesYaml(Rule):
                 if path is None or not path.is_file():
                     continue
                 text = path.read_text(errors="replace")
-                for call in _CONFIG_CALL.finditer(text):
-                    keys = [k for k in PRODUCT_KEYS
-                            if re.search(rf"\b{k}\s*=", call.group("args"))]
-                    if not keys:
-                        continue
+                for keys, line in sql_config_overrides(text):
                     yield self.violation(
                         f"{node.name}: config() in its SQL sets {', '.join(keys)}, which "
                         "overrides the model's YAML (a product needs them there)",
                         fix=f"move {', '.join(keys)} from the config() call to the model's YAML "
                             "(or the folder's +config in dbt_project.yml)",
                         node=node.unique_id, domain=domain,
-                        file=ctx.file_of(domain, rel),
-                        line=text.count("\n", 0, call.start()) + 1)
+                        file=ctx.file_of(domain, rel), line=line)
 
 
 class CrossDomainRefToProduct(Rule):

@@ -32,6 +32,24 @@ from meshkit.selfserve.render import Written, write_text
 GROUPS_FILE = "_suggested_products.yml"
 SUGGESTIONS_DIR = "suggestions"
 _NOT_MARTS = re.compile(r"^(stg|staging|int|base|tmp|raw)_")
+# config() keys of a model's SQL that a product's YAML must be able to set.
+PRODUCT_KEYS = ("materialized", "access", "group", "contract")
+_CONFIG_CALL = re.compile(r"\{\{-?\s*config\s*\((?P<args>.*?)\)\s*-?\}\}", re.S)
+
+
+def sql_config_overrides(sql: str) -> list[tuple[list[str], int]]:
+    """The ``config()`` calls of a model's SQL that set what a product's YAML must: (keys,
+    1-based line) each. dbt applies config() in SQL over the model's YAML.
+
+    >>> sql_config_overrides("{{ config(materialized='table') }}\\nselect 1")
+    [(['materialized'], 1)]
+    """
+    found = []
+    for call in _CONFIG_CALL.finditer(sql):
+        keys = [k for k in PRODUCT_KEYS if re.search(rf"\b{k}\s*=", call.group("args"))]
+        if keys:
+            found.append((keys, sql.count("\n", 0, call.start()) + 1))
+    return found
 # Kinds of personal data whose columns are card or account numbers (PCI DSS), the rest GDPR/CCPA.
 _PAYMENT_KINDS = ("card number", "account number", "iban")
 
@@ -202,12 +220,27 @@ def _candidates(mesh: Mesh, domain: Domain, arts: DomainArtifacts,
                             "`mesh suggest products` on a built domain) and suggest again")
         if not key:
             blockers.append("no primary key found: add unique and not_null tests to its key")
-        if node.materialized not in (None, "secure_view", "table", "view"):
-            blockers.append(f"materialized {node.materialized!r}: check it can be a secure view")
+        sql_file = _sql_file(mesh, domain, node)
+        if sql_file is not None:
+            for keys, line in sql_config_overrides(sql_file.read_text(errors="replace")):
+                blockers.append(f"{sql_file.name}:{line}: config() sets {', '.join(keys)}, which "
+                                "overrides the YAML: move it to the YAML")
         out.append(Candidate(unique_id=uid, model=node.name, product=node.name, score=score,
                              reasons=reasons, columns=columns, primary_key=key,
                              blockers=blockers))
     return sorted(out, key=lambda c: (-c.score, c.model))
+
+
+def _sql_file(mesh: Mesh, domain: Domain, node: NodeInfo) -> Path | None:
+    project = mesh.domain_path(domain)
+    if project is None:
+        return None
+    rel = getattr(node, "original_file_path", None)
+    if rel:
+        return project / rel if (project / rel).is_file() else None
+    found = [p for p in (project / "models").rglob(f"{node.name}.sql")
+             if not {"target", "dbt_packages"} & set(p.parts)]
+    return found[0] if found else None
 
 
 def _model_entry(c: Candidate) -> dict[str, Any]:

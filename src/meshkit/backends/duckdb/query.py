@@ -76,7 +76,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     import duckdb
     from sqlglot import exp
 
-    from meshkit.backends.duckdb.session import set_roles_sql
+    from meshkit.backends.duckdb.session import set_roles_sql, set_token_key_sql, token_key_from_env
 
     known = set(mesh.config.all_role_names)
     for role in roles:
@@ -103,6 +103,9 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
+    key = token_key_from_env()
+    if key:  # the tokenize mask's key: in this session's memory only
+        con.execute(set_token_key_sql(key))
     if locked:
         for setting in ("autoinstall_known_extensions", "autoload_known_extensions",
                         "enable_external_access"):

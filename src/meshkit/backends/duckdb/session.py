@@ -18,3 +18,23 @@ def set_roles_sql(roles: list[str]) -> str:
     if not roles:
         array = exp.cast(array, "VARCHAR[]")
     return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"
+
+
+def set_token_key_sql(key: str | None) -> str:
+    """``SET VARIABLE mesh_token_key = '...'`` (the tokenize mask's key, from MESH_TOKEN_KEY),
+    or ``RESET VARIABLE`` without one: tokenized columns then read as NULL (fail closed).
+
+    >>> set_token_key_sql(None)
+    'RESET VARIABLE mesh_token_key'
+    """
+    from sqlglot import exp
+
+    if not key:
+        return "RESET VARIABLE mesh_token_key"
+    return f"SET VARIABLE mesh_token_key = {exp.Literal.string(key).sql('duckdb')}"
+
+
+def token_key_from_env() -> str | None:
+    import os
+
+    return os.environ.get("MESH_TOKEN_KEY") or None
