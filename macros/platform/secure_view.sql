@@ -10,6 +10,10 @@
     {%- set data_relation = mesh_platform.internal_relation(view_relation) -%}
     {%- set intermediate = make_intermediate_relation(data_relation) -%}
     {%- set existing_data = load_cached_relation(data_relation) -%}
+    {%- set columns = mesh_platform.secure_columns(model) -%}
+    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
+    {#- Refuse what the view could not enforce before anything is built. -#}
+    {% do mesh_platform.validate_secure_view(view_relation, columns, row_filter) %}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -30,8 +34,6 @@
         {% do adapter.drop_relation(existing_at_view) %}
     {% endif %}
 
-    {%- set columns = mesh_platform.secure_columns(model) -%}
-    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
     {%- set shared_relation = mesh_platform.opted_in_relation(model, data_relation) -%}
     {% call statement('secure_view') -%}
         {{ mesh_platform.create_secure_view(view_relation, shared_relation, columns, row_filter) }}
@@ -44,7 +46,7 @@
           and model.name != view_relation.identifier %}
         {%- set latest_alias = view_relation.incorporate(path={'identifier': model.name}) -%}
         {% call statement('latest_alias') -%}
-            {{ mesh_platform.create_latest_alias(latest_alias, view_relation) }}
+            {{ mesh_platform.create_latest_alias(latest_alias, view_relation, columns) }}
         {%- endcall %}
         {% do relations.append(latest_alias) %}
     {% endif %}
@@ -60,8 +62,9 @@
 {% endmaterialization %}
 
 
-{#- The view's columns: [{name, classification, family, mask}] in contract order. `mask` is the
-    masking expression of this adapter for the column, or none when the column is shown as is. -#}
+{#- The view's columns: [{name, quoted, data_type, classification, family, rule}] in contract
+    order. `rule` holds the masking bodies of the column's classification and family (and the
+    prefix of its Snowflake policies' names), or none when the column is shown as is. -#}
 {% macro secure_columns(model) -%}
     {%- set policy = mesh_platform.mesh_policy() -%}
     {%- set out = [] -%}
@@ -74,6 +77,7 @@
         {%- do out.append({
             'name': name,
             'quoted': adapter.quote(name),
+            'data_type': column.get('data_type') or '',
             'classification': classification,
             'family': family,
             'rule': rule,
@@ -138,12 +142,19 @@
 {%- endmacro %}
 
 
+{% macro validate_secure_view(view_relation, columns, row_filter) -%}
+    {{ return(adapter.dispatch('validate_secure_view', 'mesh_platform')(view_relation, columns, row_filter)) }}
+{%- endmacro %}
+
+{% macro default__validate_secure_view(view_relation, columns, row_filter) -%}
+{%- endmacro %}
+
 {% macro create_secure_view(view_relation, data_relation, columns, row_filter) -%}
     {{ return(adapter.dispatch('create_secure_view', 'mesh_platform')(view_relation, data_relation, columns, row_filter)) }}
 {%- endmacro %}
 
-{% macro create_latest_alias(alias_relation, view_relation) -%}
-    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation)) }}
+{% macro create_latest_alias(alias_relation, view_relation, columns) -%}
+    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation, columns)) }}
 {%- endmacro %}
 
 {% macro grant_product_readers(view_relation, model) -%}
@@ -170,7 +181,7 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro default__create_latest_alias(alias_relation, view_relation) -%}
+{% macro default__create_latest_alias(alias_relation, view_relation, columns) -%}
     create or replace view {{ alias_relation }} as select * from {{ view_relation }}
 {%- endmacro %}
 

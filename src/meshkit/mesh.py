@@ -207,11 +207,13 @@ class Mesh(cfg.Mesh):
               on_result: Callable[[StatementResult], None] | None = None) -> ApplyResult:
         """Run ``plan`` (default: :meth:`plan` of ``target``) on Snowflake, connected from the
         ``SNOWFLAKE_*`` environment; the first failing statement stops the run."""
-        from meshkit.backends.snowflake.apply import apply_plan
+        from meshkit.backends.snowflake.apply import apply_plan, secrets_of
         from meshkit.backends.snowflake.profiles import connect
 
         the_plan = plan if plan is not None else self.plan(target=target)
-        connection = connect(settings)
+        secrets_of(the_plan)  # a missing secret stops the run before it connects
+        # qmark: parameters (the hash salt) are bound server-side, never in the query text
+        connection = connect(settings, paramstyle="qmark")
         try:
             return apply_plan(the_plan, connection, on_result=on_result)
         finally:

@@ -16,7 +16,12 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from meshkit.backends.duckdb.session import set_roles_sql, set_token_key_sql, token_key_from_env
+from meshkit.backends.duckdb.session import (
+    set_roles_sql,
+    set_salt,
+    set_token_key_sql,
+    token_key_from_env,
+)
 
 
 class Plugin(BasePlugin):
@@ -37,6 +42,7 @@ class Plugin(BasePlugin):
 
     def configure_cursor(self, cursor: Any) -> None:
         cursor.execute(self._sql)
+        set_salt(cursor)
         # The tokenize key, read from the environment per cursor and never written anywhere.
         key = token_key_from_env()
         if key:

@@ -42,6 +42,7 @@ ALLOWED_TABLE_FUNCTIONS: dict[str, str] = {
 # oracle on the rows the filter hides.
 REFUSED_FUNCTIONS: dict[str, str] = {
     "error": "it raises a chosen error, an oracle on rows the row filter hides",
+    "getvariable": "it reads the session's variables, the hash mask's secret salt among them",
 }
 FIX_READS = "query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -76,7 +77,12 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     import duckdb
     from sqlglot import exp
 
-    from meshkit.backends.duckdb.session import set_roles_sql, set_token_key_sql, token_key_from_env
+    from meshkit.backends.duckdb.session import (
+        set_roles_sql,
+        set_salt,
+        set_token_key_sql,
+        token_key_from_env,
+    )
 
     known = set(mesh.config.all_role_names)
     for role in roles:
@@ -103,6 +109,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
+    set_salt(con)
     key = token_key_from_env()
     if key:  # the tokenize mask's key: in this session's memory only
         con.execute(set_token_key_sql(key))

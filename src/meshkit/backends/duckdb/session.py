@@ -1,9 +1,26 @@
-"""A DuckDB session's mesh roles: the variable ``mesh_roles`` the secure views test.
+"""A DuckDB session's mesh roles: the variable ``mesh_roles`` the secure views test, and the
+hash mask's salt: the variable ``mesh_hash_salt`` they read.
 
 Kept apart from the dbt-duckdb plugin so that `mesh query` sets roles without importing dbt.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def set_salt(cursor: Any, env: Mapping[str, str] | None = None) -> bool:
+    """Give the session the hash mask's salt from ``$MESH_HASH_SALT``, bound as a parameter (so
+    it is in no SQL text or log). Without it, hashed values read NULL: fail closed. Returns
+    whether a salt was set."""
+    from meshkit.masking import DUCKDB_SALT_VARIABLE, HASH_SALT_ENV
+
+    salt = (os.environ if env is None else env).get(HASH_SALT_ENV, "")
+    if salt:
+        cursor.execute(f"SET VARIABLE {DUCKDB_SALT_VARIABLE} = ?", [salt])
+    return bool(salt)
 
 
 def set_roles_sql(roles: list[str]) -> str:

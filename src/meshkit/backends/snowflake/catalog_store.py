@@ -4,8 +4,13 @@ Same tables as every backend (:data:`meshkit.catalog.store.TABLES`, DDL generate
 the Snowflake dialect). Snowflake commits DDL implicitly, so the tables are created (if missing)
 first, and the replacement of their rows (DELETE + INSERT of the snapshot tables, one INSERT
 into ``sync_runs``) is one explicit transaction: a failed sync leaves the previous rows as they
-were. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan); consumer roles
-are not granted it.
+were.
+
+The sync runs as the catalog writer role of the plan (``mesh_catalog_writer``, on
+``mesh_catalog_wh``), which ``mesh apply`` grants exactly what is run here: usage of the
+database, the schema and the warehouse, CREATE TABLE in the schema, INSERT and DELETE on its
+tables. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan);
+consumer roles are not granted it.
 
 The connection comes from the ``SNOWFLAKE_*`` environment variables
 (:mod:`meshkit.backends.snowflake.profiles`).
@@ -40,15 +45,16 @@ class SnowflakeCatalogStore:
     def location(self) -> str:
         return f"snowflake:{self.database}.{SCHEMA}"
 
+    def session(self) -> list[str]:
+        """The role and warehouse the sync runs as (the plan's catalog writer)."""
+        from meshkit.backends.snowflake.plan import CATALOG_WAREHOUSE, CATALOG_WRITER, ident
+
+        return [f"USE ROLE {ident(CATALOG_WRITER)}", f"USE WAREHOUSE {ident(CATALOG_WAREHOUSE)}"]
+
     def statements(self) -> list[str]:
         """The DDL run before the transaction (idempotent)."""
-        from sqlglot import exp
-
-        schema = exp.Create(kind="SCHEMA", exists=True, this=exp.Table(
-            db=exp.to_identifier(SCHEMA), catalog=exp.to_identifier(self.database)))
-        return [schema.sql(DIALECT)] + [
-            create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
-            for t in TABLES]
+        return [create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
+                for t in TABLES]
 
     def write(self, catalog: Catalog, run: SyncRun) -> None:
         self._write(catalog, run, snapshot=True)
@@ -63,7 +69,7 @@ class SnowflakeCatalogStore:
         connection = connect()
         try:
             cursor = connection.cursor()
-            for sql in self.statements():
+            for sql in self.session() + self.statements():
                 cursor.execute(sql)
             cursor.execute("BEGIN")
             try:
