@@ -103,7 +103,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
             this=exp.alias_(exp.Literal.string(str(db)), name),
             expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
         )
-        con.execute(attach.sql("duckdb"))
+        _attach(con, attach.sql("duckdb"))
         attached += 1
     if not attached:
         con.close()
@@ -128,6 +128,28 @@ def cleared_products_of(mesh: Mesh, roles: list[str]) -> list[str]:
     from meshkit.access import cleared_products
 
     return cleared_products(mesh, roles)
+
+
+# How long a query waits for a build that holds a domain's database file: DuckDB lets one
+# process write a file and no other open it meanwhile, so a query during `mesh build` waits for
+# the model being written, then sees the database as that model left it (old view or new).
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+def _attach(con: Any, sql: str) -> None:
+    import time
+
+    import duckdb
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            con.execute(sql)
+            return
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:
