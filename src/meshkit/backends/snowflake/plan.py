@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meshkit.column_types import SnowflakeType, UnsupportedType, snowflake_type
-from meshkit.config import Domain, MaskRule, Mesh, SnowflakeTarget, is_identifier
+from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
 from meshkit.masking import SALT_TABLE, VALUE, PolicyNames, compile_policy, uses_hash
 
@@ -506,8 +506,11 @@ def read_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[MaskedCol
     products: dict[str, list[Product]] = {}
     masked: list[MaskedColumn] = []
     notes: list[str] = []
-    masking = {name for name, c in mesh.config.classifications.items()
-               if c.mask is not MaskRule.none}
+    # The classifications that mask (and so need policies), and the one a column without any
+    # is masked as (the platform macros' rule, from the compiled policy) when the mesh has one.
+    policy = compile_policy(mesh)
+    masking = set(policy["masks"])  # type: ignore[call-overload]
+    default = policy.get("default_classification")
     for d in mesh.config.domains:
         path = mesh.artifacts_path(d)
         try:
@@ -527,8 +530,11 @@ def read_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[MaskedCol
         for node in sorted(artifacts.nodes.values(), key=lambda n: n.unique_id):
             if node.package_name != d.name or node.materialized != "secure_view":
                 continue  # dbt-loom's upstream nodes are planned with their own domain
-            masked += [MaskedColumn(node.unique_id, c.name, c.classification, c.data_type or "")
-                       for c in node.columns if c.classification in masking]
+            for c in node.columns:
+                effective = c.classification if c.classification is not None else default
+                if isinstance(effective, str) and effective in masking:
+                    masked.append(MaskedColumn(node.unique_id, c.name, effective,
+                                               c.data_type or ""))
     return products, masked, notes
 
 
