@@ -136,6 +136,17 @@ class Consumer(Strict):
     owner: Person | None = None
 
 
+class RowFilter(Strict):
+    """The rows a dataset's secure view shows only to some roles (mesh.yml ``row_filters``)."""
+
+    name: str
+    column: str | None = None
+    restricted_values: list[str] = Field(default_factory=list)
+    cleared: list[str] = Field(
+        default_factory=list, description="Roles that see the restricted rows (and roles holding them)")
+    description: str = ""
+
+
 class Dataset(Strict):
     """One output dataset (one version of a public model of a product)."""
 
@@ -152,6 +163,8 @@ class Dataset(Strict):
     contract_enforced: bool = False
     tags: list[str] = Field(default_factory=list)
     columns: list[Column] = Field(default_factory=list)
+    row_filter: RowFilter | None = Field(
+        default=None, description="Rows filtered by role: `operational.row_count` counts them all")
     consumers: list[Consumer] = Field(default_factory=list)
     quality: Quality = Field(default_factory=Quality)
     operational: Operational = Field(default_factory=Operational)
@@ -241,6 +254,14 @@ class ColumnLineageEdge(Strict):
                     "computed from it; aggregate: folded into a count, sum or average")
 
 
+class SyncError(Strict):
+    """Why a domain's artifacts could not be read at the last sync."""
+
+    message: str
+    file: str | None = None
+    fix: str | None = None
+
+
 class Domain(Strict):
     name: str
     owner: Person
@@ -248,6 +269,10 @@ class Domain(Strict):
     artifacts: str = Field(description="Where the artifacts were read from, relative to the mesh")
     dbt_version: str
     manifest_schema: int
+    stale: SyncError | None = Field(
+        default=None,
+        description="Set when the last sync could not read the domain's artifacts: the entry is "
+                    "the domain's last good projection (or empty if it never had one)")
     products: list[Product] = Field(default_factory=list)
     adhoc_datasets: list[AdhocDataset] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
