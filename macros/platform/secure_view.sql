@@ -184,13 +184,18 @@
 {%- endmacro %}
 
 {#- Adapters without secure views or policies (DuckDB): masking and filtering are inlined in the
-    view, evaluated per query against the session's mesh_roles. -#}
+    view, evaluated per query against the session's mesh_roles. A session cleared on the view's
+    product by an approved access request (mesh_cleared_products, set by `mesh query`) sees it
+    whole; with the variable unset it is cleared on nothing. -#}
 {% macro default__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
+    {%- set clearance = mesh_platform.mesh_policy().product_clearance -%}
+    {%- set cleared = clearance.duckdb | replace(clearance.product_placeholder,
+          (view_relation.database ~ '.' ~ view_relation.schema) | lower) -%}
     create or replace view {{ view_relation }} as
     select
     {%- for c in columns %}
         {% if c.rule -%}
-            {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} as {{ c.quoted }}
+            case when {{ cleared }} then {{ c.quoted }} else {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} end as {{ c.quoted }}
         {%- else -%}
             {{ c.quoted }}
         {%- endif -%}{{ "," if not loop.last }}
@@ -199,7 +204,7 @@
     {%- endfor %}
     from {{ data_relation }}
     {%- if row_filter %}
-    where {{ row_filter.duckdb }}
+    where {{ cleared }} or ({{ row_filter.duckdb }})
     {%- endif %}
 {%- endmacro %}
 
