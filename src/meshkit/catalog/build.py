@@ -468,7 +468,7 @@ def dataset_health(ds: Dataset, sla_hours: float | None, now: datetime) -> Healt
     q, op = ds.quality, ds.operational
     if q.failed:
         degraded.append(f"{q.failed} failing test(s)")
-    if op.last_build_status in ("error", "fail"):
+    if op.last_build_status in ("error", "fail", "skipped"):  # skipped: an upstream failed
         degraded.append(f"last build {op.last_build_status}")
     elif op.last_build_status is None:
         caution.append("no build results")
