@@ -47,6 +47,9 @@ from meshkit.catalog.model import (
 )
 from meshkit.lineage import ForeignColumns, LineageCache
 
+NO_COMPILED_SQL = ("none: the artifacts carry no compiled SQL (`dbt parse` only); run `dbt compile` "
+                   "or `dbt build` to get column lineage")
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
 
@@ -258,6 +261,7 @@ class _Projector:
             name=name, owner=Person(name=d.owner.name, email=d.owner.email),
             description=d.description.strip(), artifacts=_relpath(arts.location, self.mesh.root),
             dbt_version=arts.dbt_version, manifest_schema=arts.manifest_schema_version,
+            column_lineage=self.lineage_gap(),
             products=list(products.values()), adhoc_datasets=adhoc, sources=sources,
             exposures=exposures,
         )
@@ -267,6 +271,13 @@ class _Projector:
             lineage=sorted(lineage, key=lambda e: (e.downstream, e.upstream)),
             column_lineage=column_lineage, foreign_inputs=foreign_inputs,
         )
+
+    def lineage_gap(self) -> str | None:
+        """Why no column lineage can be read from these artifacts, or None when it can."""
+        models = [n for n in self.arts.nodes.values() if self.own(n) and n.resource_type == "model"]
+        if not models or any(n.compiled_code for n in models):
+            return None
+        return NO_COMPILED_SQL
 
     def input_ports(self, product: Product, parents: Mapping[str, Iterable[str]]) -> list[Port]:
         """Sources and upstream products the product's models read (walked within the domain)."""

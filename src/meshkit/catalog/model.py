@@ -273,6 +273,10 @@ class Domain(Strict):
         default=None,
         description="Set when the last sync could not read the domain's artifacts: the entry is "
                     "the domain's last good projection (or empty if it never had one)")
+    column_lineage: str | None = Field(
+        default=None,
+        description="Why the domain has no column-level lineage, when it has none (e.g. its "
+                    "artifacts come from `dbt parse` and carry no compiled SQL)")
     products: list[Product] = Field(default_factory=list)
     adhoc_datasets: list[AdhocDataset] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)

@@ -57,6 +57,7 @@ class DomainSync:
     datasets: int
     adhoc: int
     seconds: float
+    note: str = ""  # e.g. why the domain has no column lineage
 
 
 @dataclass
@@ -397,6 +398,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             name=domain.name, status=status, products=len(proj.domain.products),
             datasets=sum(len(p.datasets) for p in proj.domain.products),
             adhoc=len(proj.domain.adhoc_datasets), seconds=round(time.perf_counter() - t0, 3),
+            note=f"column lineage {proj.domain.column_lineage}" if proj.domain.column_lineage else "",
         )
         statuses.append(d)
         if on_domain is not None:

@@ -62,7 +62,9 @@ def sync_progress(console: Any) -> Callable[[DomainSync], None]:
     """A sync's per-domain progress line."""
     def progress(d: DomainSync) -> None:
         console.print(f"  {d.name}: {d.status} ({d.products} products, {d.datasets} datasets, "
-                      f"{d.adhoc} ad-hoc) in {d.seconds:.2f}s")
+                      f"{d.adhoc} ad-hoc) in {d.seconds:.2f}s", markup=False)
+        if d.note:
+            console.print(f"    {d.note}", style="yellow", markup=False)
 
     return progress
 
