@@ -18,15 +18,22 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {% do adapter.drop_relation(intermediate) %}
+    {#- The data table is replaced so that the view always has one to read: at once where the
+        adapter's CREATE TABLE AS replaces atomically, else built aside and swapped in. -#}
+    {%- set in_place = mesh_platform.replaces_table_atomically() -%}
     {% do adapter.create_schema(data_relation) %}
+    {% if not in_place %}{% do adapter.drop_relation(intermediate) %}{% endif %}
     {% call statement('main') -%}
-        {{ get_create_table_as_sql(False, intermediate, sql) }}
+        {{ get_create_table_as_sql(False, data_relation if in_place else intermediate, sql) }}
     {%- endcall %}
-    {% if existing_data is not none %}
-        {% do adapter.drop_relation(existing_data) %}
+    {% if not in_place %}
+        {#- DuckDB: inside dbt's transaction (BEGIN .. COMMIT below), so another session sees the
+            old table or the new one. -#}
+        {% if existing_data is not none %}
+            {% do adapter.drop_relation(existing_data) %}
+        {% endif %}
+        {% do adapter.rename_relation(intermediate, data_relation) %}
     {% endif %}
-    {% do adapter.rename_relation(intermediate, data_relation) %}
 
     {#- A model switched to secure_view from a table leaves a table where the view goes. -#}
     {%- set existing_at_view = load_cached_relation(view_relation) -%}
@@ -70,7 +77,7 @@
     and the column's family (and the prefix of its Snowflake policies' names), or none when the
     column is shown as is. -#}
 {% macro secure_columns(model) -%}
-    {%- set policy = mesh_platform.mesh_policy() -%}
+    {%- set policy = mesh_policy.mesh_policy() -%}
     {%- set where = model.unique_id ~ " (" ~ model.original_file_path ~ ")" -%}
     {%- if not model.columns -%}
         {{ exceptions.raise_compiler_error(
@@ -128,7 +135,7 @@
             path={'identifier': data_relation.identifier ~ '__opted_in'}, type='view') -%}
     {% call statement('opted_in') -%}
         create or replace view {{ opted_in }} as
-        {%- set own = mesh_platform.mesh_policy().domains[model.package_name].own_roles %}
+        {%- set own = mesh_policy.mesh_policy().domains[model.package_name].own_roles %}
         select * from {{ data_relation }}
         where not coalesce({{ flag }}, false)
             or {{ own.snowflake if target.type == 'snowflake' else own.duckdb }}
@@ -141,7 +148,7 @@
 {% macro row_filter_of(model) -%}
     {%- set name = model.config.get('meta', {}).get('row_filter') -%}
     {%- if not name -%}{{ return(none) }}{%- endif -%}
-    {%- set rules = mesh_platform.mesh_policy().row_filters -%}
+    {%- set rules = mesh_policy.mesh_policy().row_filters -%}
     {%- if name not in rules -%}
         {{ exceptions.raise_compiler_error(
             "model " ~ model.unique_id ~ " declares meta.row_filter '" ~ name ~ "', which mesh.yml does not define; "
@@ -155,7 +162,7 @@
     mesh_policy() (the same table its Python type_family reads). -#}
 {% macro type_family(data_type) -%}
     {%- set t = data_type | trim | lower -%}
-    {%- for family, prefixes in mesh_platform.mesh_policy().type_prefixes -%}
+    {%- for family, prefixes in mesh_policy.mesh_policy().type_prefixes -%}
         {%- for prefix in prefixes if t.startswith(prefix) -%}{{ return(family) }}{%- endfor -%}
     {%- endfor -%}
     {{ return('other') }}
@@ -164,7 +171,7 @@
 
 {#- Substitute the quoted column for the value placeholder of a compiled policy body. -#}
 {% macro apply_body(body, quoted_column) -%}
-    {{ return(body | replace(mesh_platform.mesh_policy().value_placeholder, quoted_column)) }}
+    {{ return(body | replace(mesh_policy.mesh_policy().value_placeholder, quoted_column)) }}
 {%- endmacro %}
 
 
@@ -173,6 +180,21 @@
 {%- endmacro %}
 
 {% macro default__validate_secure_view(view_relation, columns, row_filter) -%}
+{%- endmacro %}
+
+{#- Whether CREATE TABLE AS replaces an existing table atomically. Snowflake commits every DDL
+    on its own, so a drop then a rename would leave the view without its table in between; its
+    CREATE OR REPLACE TABLE swaps in one statement. -#}
+{% macro replaces_table_atomically() -%}
+    {{ return(adapter.dispatch('replaces_table_atomically', 'mesh_platform')()) }}
+{%- endmacro %}
+
+{% macro default__replaces_table_atomically() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro snowflake__replaces_table_atomically() -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {% macro create_secure_view(view_relation, data_relation, columns, row_filter) -%}
@@ -190,9 +212,16 @@
 {#- Adapters without secure views or policies (DuckDB): masking and filtering are inlined in the
     view, evaluated per query against the session's mesh_roles and the clearances of the
     governance database (attached read-only as mesh_governance by every session). The domain's
-    own engineer and owner roles see every value and row. -#}
+    own engineer and owner roles see every value and row, and so does a session cleared on the
+    view's product by an approved access request (mesh_cleared_products, set by `mesh query`;
+    unset, it is cleared on nothing). -#}
 {% macro default__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set own = mesh_platform.mesh_policy().domains.get(view_relation.database, {}).get('own_roles', {}).get('duckdb', 'false') -%}
+    {%- set policy = mesh_policy.mesh_policy() -%}
+    {%- set own_roles = policy.domains.get(view_relation.database, {}).get('own_roles', {}).get('duckdb', 'false') -%}
+    {%- set clearance = policy.product_clearance -%}
+    {%- set product_cleared = clearance.duckdb | replace(clearance.product_placeholder,
+          (view_relation.database ~ '.' ~ view_relation.schema) | lower) -%}
+    {%- set own = '(' ~ own_roles ~ ' or ' ~ product_cleared ~ ')' -%}
     create or replace view {{ view_relation }} as
     select
     {%- for c in columns %}

@@ -14,7 +14,6 @@ import pytest
 from meshkit.backends.duckdb.query import connect
 from meshkit.build import BuildResult, build
 from meshkit.config import Mesh, load_mesh
-from support import REPO
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VIEW = "fx_prod.people_product.people"
@@ -23,10 +22,9 @@ PEOPLE_YML = Path("domains/fx_prod/models/products/people.yml")
 
 
 def copy_fixture(dest: Path) -> Path:
-    """The fixture mesh with the repository's platform project beside it; returns mesh.yml."""
+    """The fixture mesh (its domains use the platform as installed with meshkit and the policy
+    `mesh build` generates from its mesh.yml); returns mesh.yml."""
     shutil.copytree(FIXTURES, dest)
-    shutil.copy2(REPO / "dbt_project.yml", dest / "dbt_project.yml")
-    shutil.copytree(REPO / "macros", dest / "macros")
     return dest / "mesh.yml"
 
 

@@ -33,6 +33,15 @@ class Plugin(BasePlugin):
             raise ValueError("meshkit.backends.duckdb.dbt_plugin: `roles` must be a list of role names")
         self._sql = set_roles_sql([r.lower() for r in roles])
 
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        # An analyst's `mesh query` holds the domain's file (read-only) for the length of one
+        # query: dbt then retries opening it (dbt-duckdb waits 1, 2, 4 ... s between attempts)
+        # instead of failing the model.
+        if creds.retries is None:
+            from dbt.adapters.duckdb.credentials import Retries
+
+            creds.retries = Retries(connect_attempts=CONNECT_ATTEMPTS)
+
     def configure_connection(self, conn: Any) -> None:
         from pathlib import Path
 
@@ -61,3 +70,21 @@ class Plugin(BasePlugin):
         key = token_key_from_env()
         if key:
             cursor.execute(set_token_key_sql(key))
+
+
+CONNECT_ATTEMPTS = 6
+
+
+def release_database() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
+
+    dbt-duckdb caches its environment (and the open database file) at class level, so after an
+    in-process build the domain's file stays attached, and the next domain that attaches it
+    read-only, or `mesh query`, fails with a file-handle conflict.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        env.close()
+        DuckDBConnectionManager._ENV = None

@@ -19,9 +19,8 @@ The connection comes from the ``SNOWFLAKE_*`` environment variables
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from meshkit import config as cfg
+from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
     SCHEMA,
@@ -78,11 +77,36 @@ class SnowflakeCatalogStore:
                     if rows:
                         cursor.executemany(self._insert(table), rows)
                     del rows
+                faults.point("warehouse:snapshot")
                 cursor.execute(self._insert("sync_runs"), run.row())
+                faults.point("warehouse:run")
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+        finally:
+            connection.close()
+        faults.point("warehouse:committed")
+
+    def committed(self, sync_id: str) -> bool:
+        from sqlglot import exp
+
+        from meshkit.backends.snowflake.profiles import connect
+
+        query = exp.select("count(*)").from_(
+            exp.table_("sync_runs", db=SCHEMA, catalog=self.database)).where(
+            exp.column("sync_id").eq(exp.Placeholder()))
+        connection = connect()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(query.sql(DIALECT).replace("?", "%s"), (sync_id,))
+            except Exception as exc:  # no sync_runs table yet: nothing committed here
+                if "does not exist" in str(exc).lower():
+                    return False
+                raise
+            row = cursor.fetchone()
+            return bool(row and row[0])
         finally:
             connection.close()
 
@@ -95,7 +119,3 @@ class SnowflakeCatalogStore:
         # The connector's default paramstyle is pyformat: %s, not sqlglot's ``?``.
         return insert_sql(table, DIALECT, database=self.database).replace("?", "%s")
 
-
-def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
-    return SnowflakeCatalogStore(database=target.governance_database)

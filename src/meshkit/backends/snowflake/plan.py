@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meshkit.catalog.model import product_status
 from meshkit.column_types import SnowflakeType, UnsupportedType, snowflake_type
-from meshkit.config import Domain, MaskRule, Mesh, SnowflakeTarget, is_identifier
+from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
 from meshkit.masking import (
     SALT_TABLE,
@@ -263,6 +264,8 @@ class _Context:
     governance_db: str
     products: Mapping[str, list[Product]]
     policy: Mapping[str, Any]
+    # (domain, product, role) of every approved access request (meshkit.access).
+    access_grants: tuple[tuple[str, str, str], ...] = ()
     masked: tuple[MaskedColumn, ...] = ()
 
     @property
@@ -496,6 +499,15 @@ def _reader_grants(ctx: _Context) -> Iterable[str]:
                     yield checked(f"GRANT DATABASE ROLE {reader} TO ROLE {ident(r)}")
 
 
+def _access_grants(ctx: _Context) -> Iterable[str]:
+    """Approved access requests: the product's reader database role to the requested role,
+    whatever the product's status (a draft product is read by approved roles only)."""
+    planned = {(d, p.name) for d, products in ctx.products.items() for p in products}
+    for domain, product, role in ctx.access_grants:
+        if (domain, product) in planned:
+            yield checked(f"GRANT DATABASE ROLE {reader_role(domain, product)} TO ROLE {ident(role)}")
+
+
 def _consumer_grants(ctx: _Context) -> Iterable[str]:
     for r in ctx.consumer_roles:
         yield checked(f"GRANT USAGE ON WAREHOUSE {ident(CONSUMER_WAREHOUSE)} TO ROLE {ident(r)}")
@@ -537,6 +549,7 @@ STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str | Statement]]]] = 
     ("clearance_grant", SECURITYADMIN, _clearance_grants),
     ("engineer_grant", SECURITYADMIN, _engineer_grants),
     ("reader_grant", SECURITYADMIN, _reader_grants),
+    ("access_grant", SECURITYADMIN, _access_grants),
     ("consumer_grant", SECURITYADMIN, _consumer_grants),
     ("catalog_writer_role", SECURITYADMIN, _catalog_writer_role),
     ("catalog_writer_grant", SECURITYADMIN, _catalog_writer_grants),
@@ -568,8 +581,11 @@ def read_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[MaskedCol
     products: dict[str, list[Product]] = {}
     masked: list[MaskedColumn] = []
     notes: list[str] = []
-    masking = {name for name, c in mesh.config.classifications.items()
-               if c.mask is not MaskRule.none}
+    # The classifications that mask (and so need policies), and the one a column without any
+    # is masked as (the platform macros' rule, from the compiled policy) when the mesh has one.
+    policy = compile_policy(mesh)
+    masking = set(policy["masks"])  # type: ignore[call-overload]
+    default = policy.get("default_classification")
     for d in mesh.config.domains:
         path = mesh.artifacts_path(d)
         try:
@@ -584,13 +600,16 @@ def read_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[MaskedCol
                 raise ArtifactError(f"group {g.name!r} is not a lowercase identifier",
                                     file=path / "manifest.json",
                                     fix="rename the group: it names a Snowflake schema")
-            found.append(Product(g.name, str(g.meta.get("status") or "draft")))
+            found.append(Product(g.name, product_status(g.meta)))
         products[d.name] = found
         for node in sorted(artifacts.nodes.values(), key=lambda n: n.unique_id):
             if node.package_name != d.name or node.materialized != "secure_view":
                 continue  # dbt-loom's upstream nodes are planned with their own domain
-            masked += [MaskedColumn(node.unique_id, c.name, c.classification, c.data_type or "")
-                       for c in node.columns if c.classification in masking]
+            for c in node.columns:
+                effective = c.classification if c.classification is not None else default
+                if isinstance(effective, str) and effective in masking:
+                    masked.append(MaskedColumn(node.unique_id, c.name, effective,
+                                               c.data_type or ""))
     return products, masked, notes
 
 
@@ -605,8 +624,15 @@ def plan_mesh(mesh: Mesh, target: str | None = None,
         read_products, read_masked, notes = read_manifests(mesh)
         products = read_products if products is None else products
         masked = read_masked if masked is None else masked
+    from meshkit.access import effective_grants
+
+    grants = effective_grants(mesh)
+    notes += [f"access request {g.id}: role {g.role} reads {g.product}, approved by "
+              f"{g.decided_by} at {g.decided_at}" for g in grants]
+    access = tuple(sorted((g.product.split(".", 1)[0], g.product.split(".", 1)[1], g.role)
+                          for g in grants))
     ctx = _Context(mesh=mesh, governance_db=t.governance_database, products=products,
-                   policy=compile_policy(mesh), masked=tuple(masked))
+                   policy=compile_policy(mesh), masked=tuple(masked), access_grants=access)
     plan = Plan(target=name, notes=notes)
     current_role = None
     for kind, role, step in STEPS:
