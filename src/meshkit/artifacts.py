@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +143,12 @@ class NodeInfo:
     materialized: str | None = None
 
     @property
+    def row_filter(self) -> str | None:
+        """``meta.row_filter``: the mesh.yml row filter the dataset's secure view applies."""
+        value = self.meta.get("row_filter")
+        return None if value is None else str(value)
+
+    @property
     def relation_key(self) -> tuple[str, str, str]:
         """(database, schema, identifier), lowercased, to match SQL table references."""
         return ((self.database or "").lower(), (self.schema or "").lower(),
@@ -239,7 +245,8 @@ def manifest_schema_version(manifest: Mapping[str, Any], file: str) -> int:
     ...     "manifest.json")
     12
     """
-    url = str(manifest.get("metadata", {}).get("dbt_schema_version", ""))
+    metadata = manifest.get("metadata")
+    url = str(metadata.get("dbt_schema_version", "")) if isinstance(metadata, Mapping) else ""
     match = _SCHEMA_VERSION.search(url)
     if match is None:
         raise ArtifactError(
@@ -307,7 +314,7 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     manifest = _load_json(raw, MANIFEST)
     assert manifest is not None
     version = manifest_schema_version(manifest, manifest_file)
-    meta = manifest.get("metadata", {})
+    meta = manifest.get("metadata") or {}
     try:
         nodes: dict[str, NodeInfo] = {}
         tests: list[TestInfo] = []
@@ -320,19 +327,23 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         groups = {g["name"]: _group(g) for g in manifest.get("groups", {}).values()}
         exposures = tuple(_exposure(uid, e) for uid, e in manifest.get("exposures", {}).items())
         sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ArtifactError(f"unexpected manifest structure ({type(exc).__name__}: {exc})",
-                            file=manifest_file,
-                            fix="regenerate it: run `dbt parse` in the domain") from None
+        adapter_type = _str_or_none(meta.get("adapter_type"))
+    except _MALFORMED as exc:
+        raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
     del manifest
-    results, generated_at = _run_results(_load_json(raw, RUN_RESULTS))
-    catalog = _load_json(raw, CATALOG)
+    with _reading(raw, RUN_RESULTS):
+        results, generated_at = _run_results(_load_json(raw, RUN_RESULTS))
+    with _reading(raw, CATALOG, "dbt docs generate"):
+        catalog = _load_json(raw, CATALOG)
+        row_counts, warehouse_columns = _row_counts(catalog), _warehouse_columns(catalog)
+    with _reading(raw, SOURCES, "dbt source freshness"):
+        freshness = _freshness(_load_json(raw, SOURCES))
     return DomainArtifacts(
         location=raw.location,
         project_name=str(meta.get("project_name") or ""),
         dbt_version=str(meta.get("dbt_version") or ""),
         manifest_schema_version=version,
-        adapter_type=meta.get("adapter_type"),
+        adapter_type=adapter_type,
         nodes=nodes,
         groups=groups,
         tests=tuple(tests),
@@ -340,10 +351,31 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources=sources,
         results=results,
         results_generated_at=generated_at,
-        row_counts=_row_counts(catalog),
-        warehouse_columns=_warehouse_columns(catalog),
-        source_freshness=_freshness(_load_json(raw, SOURCES)),
+        row_counts=row_counts,
+        warehouse_columns=warehouse_columns,
+        source_freshness=freshness,
     )
+
+
+# What a well-formed JSON file of the wrong shape raises while it is projected (a list where an
+# object goes, a number where a string goes, a key missing).
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def _malformed(raw: RawArtifacts, name: str, exc: BaseException, command: str) -> ArtifactError:
+    return ArtifactError(f"unexpected {name} structure ({type(exc).__name__}: {exc})",
+                         file=f"{raw.location.rstrip('/')}/{name}",
+                         fix=f"regenerate it: run `{command}` in the domain")
+
+
+@contextmanager
+def _reading(raw: RawArtifacts, name: str, command: str = "dbt build") -> Iterator[None]:
+    """Errors of shape while one artifact is projected become an :class:`ArtifactError`
+    naming that file."""
+    try:
+        yield
+    except _MALFORMED as exc:
+        raise _malformed(raw, name, exc, command) from None
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -460,6 +492,8 @@ def _run_results(data: Mapping[str, Any] | None) -> tuple[dict[str, RunResult], 
         return {}, None
     out: dict[str, RunResult] = {}
     for r in data.get("results") or ():
+        if not isinstance(r, Mapping) or not isinstance(r.get("unique_id"), str):
+            continue  # a result that names no node says nothing about one
         completed = None
         for t in r.get("timing") or ():
             if t.get("name") == "execute":
@@ -494,8 +528,10 @@ def _warehouse_columns(data: Mapping[str, Any] | None) -> dict[str, tuple[tuple[
         return {}
     out: dict[str, tuple[tuple[str, str], ...]] = {}
     for uid, entry in (data.get("nodes") or {}).items():
-        cols = sorted((entry.get("columns") or {}).values(), key=lambda c: c.get("index") or 0)
-        out[uid] = tuple((str(c["name"]), str(c.get("type") or "")) for c in cols)
+        cols = [c for c in (entry.get("columns") or {}).values()
+                if isinstance(c, Mapping) and isinstance(c.get("name"), str)]  # a column has a name
+        cols.sort(key=lambda c: index if isinstance(index := c.get("index"), int) else 0)
+        out[uid] = tuple((c["name"], str(c.get("type") or "")) for c in cols)
     return out
 
 
@@ -505,7 +541,8 @@ def _freshness(data: Mapping[str, Any] | None) -> dict[str, SourceFreshness]:
     return {
         r["unique_id"]: SourceFreshness(unique_id=r["unique_id"], status=str(r.get("status")),
                                         max_loaded_at=r.get("max_loaded_at"))
-        for r in data.get("results") or () if "unique_id" in r
+        for r in data.get("results") or ()
+        if isinstance(r, Mapping) and isinstance(r.get("unique_id"), str)
     }
 
 
@@ -516,18 +553,3 @@ def read_domain_artifacts(source: ArtifactSource) -> DomainArtifacts:
     unsupported schema version.
     """
     return parse_artifacts(read_raw(source))
-
-
-def upstream_closure(start: Iterable[str], parents: Mapping[str, Iterable[str]],
-                     stop: Any = lambda uid: False) -> set[str]:
-    """Every node reachable upstream of ``start`` (exclusive), not walking past ``stop`` nodes."""
-    seen: set[str] = set()
-    stack = [p for s in start for p in parents.get(s, ())]
-    while stack:
-        uid = stack.pop()
-        if uid in seen:
-            continue
-        seen.add(uid)
-        if not stop(uid):
-            stack.extend(parents.get(uid, ()))
-    return seen

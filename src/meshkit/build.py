@@ -10,14 +10,20 @@ from __future__ import annotations
 import enum
 import graphlib
 import hashlib
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from meshkit.config import Domain, DuckDBTarget, Mesh
+from meshkit.config import Domain, Mesh
 from meshkit.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from meshkit.dbt_runner import DbtRun
 
 LOOM_CONFIG = "dbt_loom.config.yml"
 
@@ -106,32 +112,84 @@ def build_order(mesh: Mesh, only: list[str] | None = None, upstream: bool = Fals
     return [buildable[n] for n in order if n in selected]
 
 
-def dbt_env(mesh: Mesh, target_name: str) -> dict[str, str]:
-    """Environment the domains' profiles read: where the warehouse and the raw data are."""
-    _, target = mesh.config.target(target_name)
-    env = {"MESH_ROOT": str(mesh.root), "MESH_DATA": str(mesh.root / "data" / "raw")}
-    if isinstance(target, DuckDBTarget):
-        warehouse = (mesh.root / target.path).resolve()
-        warehouse.mkdir(parents=True, exist_ok=True)
-        env["MESH_WAREHOUSE"] = str(warehouse)
-    return env
+def dbt_env(mesh: Mesh, target_name: str | None) -> dict[str, str]:
+    """Environment the domains' profiles and packages.yml read: where the platform, the
+    warehouse and the raw data are (from the target's engine)."""
+    from meshkit.backends import engine_for
+
+    return engine_for(mesh, target_name).dbt_env()
 
 
-def _needs_deps(project: Path) -> bool:
-    """True when packages.yml changed since the last `dbt deps` (or never ran)."""
-    packages = project / "packages.yml"
-    if not packages.is_file():
-        return False
+_ENV_DEFAULT = re.compile(r"""env_var\(\s*['"](MESH_[A-Z_]+)['"]\s*,\s*['"]([^'"]*)['"]\s*\)""")
+
+
+def domain_env(env: dict[str, str], project: Path) -> dict[str, str]:
+    """``env`` less the variables a hand-run ``dbt build`` in ``project`` would resolve alike.
+
+    dbt keeps its partial-parse state only while the environment variables a project reads keep
+    their values: a variable that `mesh build` sets but a domain engineer's shell does not makes
+    each of them parse the project from scratch after the other. So a variable is left out when
+    the caller's environment does not set it either and every default the project's files give it
+    (``env_var('MESH_WAREHOUSE', '../../warehouse')``) points at the same place; otherwise (no
+    default, another default, or a shell that sets it) it is passed as computed.
+    """
+    defaults: dict[str, set[str]] = {}
+    files = [project / "profiles.yml", project / "dbt_project.yml",
+             *(project / "models").rglob("*.yml")]
+    for f in files:
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        for name, default in _ENV_DEFAULT.findall(text):
+            defaults.setdefault(name, set()).add(default)
+    out = dict(env)
+    for name, value in env.items():
+        found = defaults.get(name)
+        if name in os.environ or not found:
+            continue
+        if all((project / d).resolve() == Path(value).resolve() for d in found):
+            del out[name]
+    return out
+
+
+def target_arg(project: Path, target: str) -> str | None:
+    """``target``, or None when it is the default target of the domain's own profiles.yml.
+
+    dbt hashes the ``--target`` *argument* into its partial-parse state, so naming the default
+    target explicitly would make `mesh build` and a hand-run `dbt build` re-parse after each other.
+    """
+    try:
+        profiles = yaml.safe_load((project / "profiles.yml").read_text()) or {}
+        project_file = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
+        default = profiles[project_file["profile"]]["target"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return target
+    return None if default == target else target
+
+
+def _deps_digest(project: Path, env: dict[str, str]) -> str:
+    # The platform's folder counts: a new meshkit install (another venv) needs a new link.
+    packages = (project / "packages.yml").read_bytes()
+    return hashlib.sha256(packages + env.get("MESH_PLATFORM", "").encode()).hexdigest()
+
+
+def ensure_deps(project: Path, env: dict[str, str], target: str | None = None) -> DbtRun | None:
+    """``dbt deps`` when packages.yml (or the platform's folder) changed since the last one;
+    None when nothing had to run."""
+    from meshkit.dbt_runner import run_dbt
+
+    if not (project / "packages.yml").is_file():
+        return None
     stamp = project / "dbt_packages" / ".meshkit-deps"
-    digest = hashlib.sha256(packages.read_bytes()).hexdigest()
-    return not stamp.is_file() or stamp.read_text() != digest
-
-
-def _mark_deps(project: Path) -> None:
-    packages = project / "packages.yml"
-    stamp = project / "dbt_packages" / ".meshkit-deps"
-    stamp.parent.mkdir(exist_ok=True)
-    stamp.write_text(hashlib.sha256(packages.read_bytes()).hexdigest())
+    digest = _deps_digest(project, env)
+    if stamp.is_file() and stamp.read_text() == digest:
+        return None
+    run = run_dbt(project, ["deps"], target=target, env=env)
+    if run.success:
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    return run
 
 
 ProgressHook = Callable[[str, str], None]
@@ -146,18 +204,15 @@ def build(
     on_progress: ProgressHook | None = None,
 ) -> BuildResult:
     """Build the selected domains in order; a failure skips only the domains that read it."""
+    from meshkit.backends import engine_for
     from meshkit.dbt_runner import run_dbt
     from meshkit.masking import write_policy_macro
 
-    target_name, target_config = mesh.config.target(target)
-    if target_config.type == "snowflake":
-        from meshkit.backends.snowflake.profiles import SnowflakeSettings
-
-        # dbt's profile cannot say "one of password / key file / browser": check up front so a
-        # missing variable is named instead of surfacing as a Snowflake login error mid-build.
-        SnowflakeSettings.from_env()
+    engine = engine_for(mesh, target)
+    target_name = engine.name
+    engine.check_ready()
     write_policy_macro(mesh)
-    env = dbt_env(mesh, target_name)
+    base_env = engine.dbt_env()
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)
     results: dict[str, DomainBuild] = {}
@@ -176,18 +231,19 @@ def build(
                               file=mesh.file, location=f"domains.{domain.name}.path",
                               fix="point `path` at the domain's dbt project")
         seconds = 0.0
-        if _needs_deps(project):
-            notify(domain.name, "dbt deps")
-            deps = run_dbt(project, ["deps"], target=target_name, env=env)
+        env = domain_env(base_env, project)
+        dbt_target = target_arg(project, target_name)
+        notify(domain.name, "dbt deps")
+        deps = ensure_deps(project, env, dbt_target)
+        if deps is not None:
             seconds += deps.seconds
             if not deps.success:
                 results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
                                                    reason="dbt deps failed", errors=deps.errors)
                 notify(domain.name, "failed")
                 continue
-            _mark_deps(project)
         notify(domain.name, "dbt build")
-        run = run_dbt(project, ["build"], target=target_name, env=env)
+        run = run_dbt(project, ["build"], target=dbt_target, env=env)
         status = Status.success if run.success else Status.failed
         results[domain.name] = DomainBuild(
             domain.name, status, seconds + run.seconds, run.models, run.tests,

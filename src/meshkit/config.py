@@ -6,7 +6,6 @@ and the key path of the offending value, plus a hint ("Did you mean ...?" for mi
 
 from __future__ import annotations
 
-import difflib
 import re
 from enum import StrEnum
 from functools import cached_property
@@ -16,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from meshkit.errors import ConfigError
+from meshkit.errors import ConfigError, did_you_mean
 
 DEFAULT_MESH_FILE = "mesh.yml"
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
@@ -166,7 +165,7 @@ class MeshConfig(Strict):
         unknown = sorted(set(self.classifications) - set(CLASSIFICATION_NAMES))
         if unknown:
             raise ValueError(
-                f"unknown classification {unknown[0]!r}{_did_you_mean(unknown[0], CLASSIFICATION_NAMES)}; "
+                f"unknown classification {unknown[0]!r}{did_you_mean(unknown[0], CLASSIFICATION_NAMES)}; "
                 f"the classifications are {', '.join(CLASSIFICATION_NAMES)}"
             )
         return self
@@ -198,7 +197,7 @@ class MeshConfig(Strict):
                 return d
         known = [d.name for d in self.domains]
         raise ConfigError(
-            f"no domain named {name!r}{_did_you_mean(name, known)}",
+            f"no domain named {name!r}{did_you_mean(name, known)}",
             fix=f"use one of: {', '.join(known)}",
         )
 
@@ -206,7 +205,7 @@ class MeshConfig(Strict):
         name = name or "dev"
         if name not in self.targets:
             raise ConfigError(
-                f"no target named {name!r}{_did_you_mean(name, self.targets)}",
+                f"no target named {name!r}{did_you_mean(name, self.targets)}",
                 fix=f"use one of: {', '.join(self.targets)}, or add it under `targets:` in mesh.yml",
             )
         return name, self.targets[name]
@@ -284,6 +283,7 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top level", file=file, location="1",
                           fix="start mesh.yml with `name:` and `domains:`")
+    _refuse_duplicate_keys(node, file)
     try:
         config = MeshConfig.model_validate(data)
     except ValidationError as exc:
@@ -293,11 +293,95 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
         if role not in known_roles:
             line = _line_of(node, loc)
             raise ConfigError(
-                f"{'.'.join(str(p) for p in loc)}: unknown role {role!r}{_did_you_mean(role, known_roles)}",
+                f"{'.'.join(str(p) for p in loc)}: unknown role {role!r}{did_you_mean(role, known_roles)}",
                 file=file, location=str(line) if line else None,
                 fix="declare it under `roles:` or use one of: " + ", ".join(sorted(known_roles)),
             )
+    _refuse_role_cycles(config, file, node)
     return Mesh(config=config, file=file)
+
+
+def _refuse_duplicate_keys(node: Any, file: Path) -> None:
+    """A key given twice in one mapping is refused (YAML loaders silently keep the last)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                name = str(key.value)
+                line = key.start_mark.line + 1
+                if name in seen:
+                    raise ConfigError(
+                        f"duplicate key {name!r} (first given at line {seen[name]})",
+                        file=file, location=str(line),
+                        fix=f"keep one `{name}:` in this mapping and remove the other",
+                    )
+                seen[name] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def _refuse_role_cycles(config: MeshConfig, file: Path, node: Any) -> None:
+    """Role inheritance must be acyclic: a role that inherits itself, directly or not, is refused."""
+    import graphlib
+
+    graph = {r.name: list(r.inherits) for r in config.roles}
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        # graphlib lists the cycle against the arrows: cycle[i] inherits cycle[i + 1].
+        cycle: list[str] = list(reversed(exc.args[1]))
+        index = next(i for i, r in enumerate(config.roles) if r.name == cycle[0])
+        line = _line_of(node, ["roles", index, "inherits"])
+        raise ConfigError(
+            f"roles inherit in a cycle: {' -> '.join(cycle)}",
+            file=file, location=str(line) if line else None,
+            fix=f"break the cycle: e.g. remove {cycle[1]!r} from the `inherits:` of role "
+                f"{cycle[0]!r}",
+        ) from None
+
+
+def check_domain_projects(mesh: Mesh) -> None:
+    """Each domain built here is the dbt project of its name, and no two domains are one project.
+
+    The domain name is the dbt project name (the database, the package of its nodes and the
+    first part of every address): a mismatch would catalogue the domain under wrong addresses.
+    """
+    node: Any = None
+    owners: dict[str, str] = {}
+    for index, domain in enumerate(mesh.config.domains):
+        path = mesh.domain_path(domain)
+        project_file = path / "dbt_project.yml" if path is not None else None
+        if project_file is None or not project_file.is_file():
+            continue  # registered by artifacts, or not scaffolded yet: the manifest is checked
+        try:
+            project = yaml.safe_load(project_file.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the dbt project: {exc}", file=project_file,
+                              fix="correct its YAML") from None
+        name = str(project.get("name")) if isinstance(project, dict) else ""
+        if node is None:
+            node = yaml.compose(mesh.file.read_text(), Loader=yaml.SafeLoader)
+        line = _line_of(node, ["domains", index, "name"])
+        where = str(line) if line else None
+        if name in owners:
+            raise ConfigError(
+                f"domains {owners[name]!r} and {domain.name!r} are the same dbt project "
+                f"{name!r} ({project_file})",
+                file=mesh.file, location=where,
+                fix="give each domain its own dbt project, with the domain's name as `name:`",
+            )
+        owners[name] = domain.name
+        if name != domain.name:
+            raise ConfigError(
+                f"domain {domain.name!r} is the dbt project {name!r} ({project_file}); "
+                "the domain name must be the dbt project name",
+                file=mesh.file, location=where,
+                fix=f"rename the domain to {name!r} in mesh.yml, or set `name: {domain.name}` "
+                    f"in {project_file}",
+            )
 
 
 def line_in_file(file: Path, loc: list[str | int]) -> int | None:
@@ -320,7 +404,7 @@ def config_error_from_validation(exc: ValidationError, file: Path, node: Any) ->
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(loc[:-1])
-        msg = f"unknown key {key!r}{_did_you_mean(key, allowed)}"
+        msg = f"unknown key {key!r}{did_you_mean(key, allowed)}"
         fix = f"remove it, or use one of: {', '.join(sorted(allowed))}" if allowed else "remove it"
     elif err["type"] == "missing":
         fix = f"add `{loc[-1]}:`"
@@ -376,11 +460,6 @@ def _inner_model(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _did_you_mean(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def is_identifier(name: str) -> bool:

@@ -73,7 +73,9 @@ def run_dbt(
     if quiet:
         # Nothing on the console: the caller reports progress and errors itself (dbt's own
         # errors would print twice). The domain's logs/dbt.log still has everything.
-        cli_args = ["--log-level", "none", "--no-use-colors", *cli_args]
+        # (--log-level alone silences the file too: dbt's file level defaults to it.)
+        cli_args = ["--log-level", "none", "--log-level-file", "debug", "--no-use-colors",
+                    *cli_args]
     started = time.perf_counter()
     with _in_project(project_dir, env or {}):
         try:
@@ -89,20 +91,11 @@ def run_dbt(
 
 
 def _release_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
-
-    dbt-duckdb caches its environment (and the open database file) at class level, so after an
-    in-process build the domain's file stays attached, and the next domain that attaches it
-    read-only, or `mesh query`, fails with a file-handle conflict.
-    """
     try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from meshkit.backends.duckdb.dbt_plugin import release_database
     except ImportError:  # dbt-duckdb not installed: nothing is cached
         return
-    env = getattr(DuckDBConnectionManager, "_ENV", None)
-    if env is not None:
-        env.close()
-        DuckDBConnectionManager._ENV = None
+    release_database()
 
 
 def _count(run: DbtRun, result: Any) -> None:

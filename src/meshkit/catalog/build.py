@@ -8,6 +8,7 @@ unchanged domains are reused from the previous sync, so only :func:`assemble` al
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import defaultdict
@@ -36,15 +37,21 @@ from meshkit.catalog.model import (
     Port,
     Product,
     Quality,
+    RowFilter,
     Sla,
     Source,
+    SyncError,
     TestResult,
+    product_status,
+    timestamp,
 )
 from meshkit.lineage import ForeignColumns, LineageCache
 
+NO_COMPILED_SQL = ("none: the artifacts carry no compiled SQL (`dbt parse` only); run `dbt compile` "
+                   "or `dbt build` to get column lineage")
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
-_STATUSES = ("draft", "active", "deprecated")
 
 
 def duration_hours(text: str | None) -> float | None:
@@ -145,6 +152,19 @@ class _Projector:
             op.last_success_at = r.completed_at or self.arts.results_generated_at
         return op
 
+    def row_filter(self, node: NodeInfo) -> RowFilter | None:
+        """The row filter the dataset declares, as mesh.yml defines it (roles that inherit a
+        cleared role see the rows too, so they are listed)."""
+        if node.row_filter is None:
+            return None
+        rf = self.mesh.config.row_filters.get(node.row_filter)
+        if rf is None:  # the build refuses it; the catalog still says rows are filtered
+            return RowFilter(name=node.row_filter)
+        cleared = sorted({h for r in rf.cleared for h in self.mesh.config.roles_granting(r)})
+        return RowFilter(name=node.row_filter, column=rf.column,
+                         restricted_values=list(rf.restricted_values), cleared=cleared,
+                         description=rf.description.strip())
+
     # -- the projection --------------------------------------------------------------------------
 
     def project(self, content_hash: str) -> DomainProjection:
@@ -160,12 +180,11 @@ class _Projector:
             sla = meta.get("sla") or {}
             freshness = str(sla.get("freshness")) if isinstance(sla, Mapping) and sla.get(
                 "freshness") is not None else None
-            status = str(meta.get("status") or "active")
             products[g.name] = Product(
                 address=f"{name}.{g.name}", domain=name, name=g.name,
                 owner=Person(name=g.owner_name, email=g.owner_email),
                 description=g.description,
-                status=status if status in _STATUSES else "draft",  # type: ignore[arg-type]
+                status=product_status(meta),
                 tier=None if meta.get("tier") is None else str(meta.get("tier")),
                 sla=Sla(freshness=freshness, freshness_hours=duration_hours(freshness)),
                 tags=sorted(_as_list(meta.get("tags"))),
@@ -197,6 +216,7 @@ class _Projector:
                     relation=_relation(node), deprecation_date=node.deprecation_date,
                     description=node.description, contract_enforced=node.contract_enforced,
                     tags=sorted(node.tags), columns=_columns(node, wh),
+                    row_filter=self.row_filter(node),
                     quality=self.quality(node.unique_id),
                     operational=self.operational(node.unique_id),
                 )
@@ -241,6 +261,7 @@ class _Projector:
             name=name, owner=Person(name=d.owner.name, email=d.owner.email),
             description=d.description.strip(), artifacts=_relpath(arts.location, self.mesh.root),
             dbt_version=arts.dbt_version, manifest_schema=arts.manifest_schema_version,
+            column_lineage=self.lineage_gap(),
             products=list(products.values()), adhoc_datasets=adhoc, sources=sources,
             exposures=exposures,
         )
@@ -250,6 +271,13 @@ class _Projector:
             lineage=sorted(lineage, key=lambda e: (e.downstream, e.upstream)),
             column_lineage=column_lineage, foreign_inputs=foreign_inputs,
         )
+
+    def lineage_gap(self) -> str | None:
+        """Why no column lineage can be read from these artifacts, or None when it can."""
+        models = [n for n in self.arts.nodes.values() if self.own(n) and n.resource_type == "model"]
+        if not models or any(n.compiled_code for n in models):
+            return None
+        return NO_COMPILED_SQL
 
     def input_ports(self, product: Product, parents: Mapping[str, Iterable[str]]) -> list[Port]:
         """Sources and upstream products the product's models read (walked within the domain)."""
@@ -338,6 +366,89 @@ def project_domain(mesh: cfg.Mesh, domain: cfg.Domain, arts: DomainArtifacts,
                       lineage_cache).project(content_hash)
 
 
+def keep_last_success(projection: DomainProjection, previous: DomainProjection | None) -> None:
+    """A failed build's datasets keep the last success time of the previous projection: the
+    views of that build still serve (in place)."""
+    if previous is None:
+        return
+    before = {ds.id: ds.operational.last_success_at
+              for p in previous.domain.products for ds in p.datasets}
+    for product in projection.domain.products:
+        for ds in product.datasets:
+            if ds.operational.last_success_at is None and before.get(ds.id) is not None:
+                ds.operational.last_success_at = before[ds.id]
+
+
+def stale_projection(mesh: cfg.Mesh, domain: cfg.Domain, previous: DomainProjection | None,
+                     error: SyncError) -> DomainProjection:
+    """The projection of a domain whose artifacts could not be read: its last good one (or an
+    empty entry if it never had one), marked stale with the error."""
+    if previous is not None:
+        previous.domain.stale = error
+        return previous
+    return DomainProjection(content_hash="", domain=Domain(
+        name=domain.name, owner=Person(name=domain.owner.name, email=domain.owner.email),
+        description=domain.description.strip(),
+        artifacts=_relpath(str(mesh.artifacts_path(domain)), mesh.root),
+        dbt_version="", manifest_schema=0, stale=error))
+
+
+def domain_cycle(projections: Iterable[DomainProjection]) -> list[LineageEdge] | None:
+    """The cross-domain lineage edges of a cycle of domains (A reads B reads A), if any."""
+    import graphlib
+
+    edges: dict[tuple[str, str], LineageEdge] = {}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for p in projections:
+        for e in p.lineage:
+            if e.upstream_domain != e.downstream_domain:
+                graph[e.downstream_domain].add(e.upstream_domain)
+                edges.setdefault((e.upstream_domain, e.downstream_domain), e)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle: list[str] = list(exc.args[1])  # cycle[i] is read by cycle[i + 1]
+        return [edges[(a, b)] for a, b in itertools.pairwise(cycle)]
+    return None
+
+
+def duplicate_ids(catalog: Catalog) -> list[str]:
+    """Ids given to more than one entry of the catalog (products, datasets, ad-hoc datasets):
+    each must be unique mesh-wide."""
+    ids = [p.address for p in catalog.products()] + [ds.id for ds in catalog.datasets()] + [
+        a.unique_id for d in catalog.domains for a in d.adhoc_datasets]
+    seen: set[str] = set()
+    return sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+
+
+def _mark_at_risk(products: list[Product]) -> None:
+    """A product reading a degraded product, directly or through others, is at risk."""
+    by_dataset = {ds.id: p for p in products for ds in p.datasets}
+    upstream = {p.address: sorted({by_dataset[port.ref].address for port in p.input_ports
+                                   if port.kind == "product" and port.ref in by_dataset})
+                for p in products}
+    degraded = {p.address for p in products if p.health.status == HealthStatus.degraded}
+    at_risk: dict[str, str] = {}  # product -> the degraded product it depends on
+    changed = True
+    while changed:
+        changed = False
+        for p in products:
+            if p.address in at_risk or p.address in degraded:
+                continue
+            for up in upstream[p.address]:
+                cause = up if up in degraded else at_risk.get(up)
+                if cause is not None:
+                    at_risk[p.address] = cause
+                    changed = True
+                    break
+    for p in products:
+        cause = at_risk.get(p.address)
+        if cause is not None:
+            p.health = Health(
+                status=max(p.health.status, HealthStatus.caution, key=HEALTH_ORDER.__getitem__),
+                reasons=[*p.health.reasons, f"at risk: upstream product {cause} is degraded"])
+
+
 # --- the mesh-wide pass -------------------------------------------------------------------------
 
 
@@ -349,10 +460,6 @@ def _parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _worst(*healths: Health) -> HealthStatus:
@@ -368,7 +475,7 @@ def dataset_health(ds: Dataset, sla_hours: float | None, now: datetime) -> Healt
     q, op = ds.quality, ds.operational
     if q.failed:
         degraded.append(f"{q.failed} failing test(s)")
-    if op.last_build_status in ("error", "fail"):
+    if op.last_build_status in ("error", "fail", "skipped"):  # skipped: an upstream failed
         degraded.append(f"last build {op.last_build_status}")
     elif op.last_build_status is None:
         caution.append("no build results")
@@ -441,7 +548,7 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
                 built = _parse_time(ds.operational.last_success_at)
                 if built is not None and sla_hours is not None:
                     stale_after = built + timedelta(hours=sla_hours)
-                    ds.operational.stale_after = _iso(stale_after)
+                    ds.operational.stale_after = timestamp(stale_after)
                     ds.operational.fresh = now <= stale_after
                 ds.health = dataset_health(ds, sla_hours, now)
             product.consumers.sort(key=lambda c: (c.kind, c.ref))
@@ -454,6 +561,7 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
                 reasons.append("product is deprecated")
                 status = max(status, HealthStatus.caution, key=HEALTH_ORDER.__getitem__)
             product.health = Health(status=status, reasons=reasons)
+    _mark_at_risk([product for p in projs for product in p.domain.products])
     return Catalog(
         mesh=mesh.config.name, description=mesh.config.description.strip(),
         domains=[p.domain for p in projs], lineage=lineage,

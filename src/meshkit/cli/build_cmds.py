@@ -52,8 +52,7 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             _print_build(mesh, result, console)
             if not result.domains:
                 console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
-            if not no_sync and (not result.domains
-                                or any(d.status.value == "success" for d in result.domains)):
+            if not no_sync:
                 sync_console.print(f"syncing [bold]{mesh.config.name}[/] "
                                f"({len(mesh.config.domains)} domains)")
 
@@ -113,9 +112,14 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
     elif fmt == "csv":
         render.echo_csv(result.columns, result.rows)
     else:
-        caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
-        render.console().print(render.table(result.columns, result.rows, caption=caption,
-                                            literal=True))
+        print_result(result, list(roles))
+
+
+def print_result(result: Any, roles: list[str]) -> None:
+    """A query result as a table (``mesh query`` and ``mesh shell``: the same output)."""
+    caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
+    render.console().print(render.table(result.columns, result.rows, caption=caption,
+                                        literal=True))
 
 
 @click.command()
@@ -149,3 +153,15 @@ def demo_data(mesh_file: Path, scale: float, seed: int) -> None:
     for table, n in counts.items():
         click.echo(f"{table:>20} {n:>10,} rows")
     click.echo(f"wrote {out}")
+
+
+@click.command("env")
+@mesh_option
+@target_option()
+@handle_errors
+def env(mesh_file: Path, target: str | None) -> None:
+    """Print the environment dbt needs in a domain: eval "$(mesh env)" && dbt deps && dbt build."""
+    import shlex
+
+    for key, value in sorted(load(mesh_file).dbt_env(target).items()):
+        click.echo(f"export {key}={shlex.quote(value)}")

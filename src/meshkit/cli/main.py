@@ -21,10 +21,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("meshkit.cli.build_cmds:query", "Run SQL as a role against the mesh (DuckDB)."),
     "generate": ("meshkit.cli.build_cmds:generate",
                  "Regenerate the platform's policy macro from mesh.yml."),
+    "env": ("meshkit.cli.build_cmds:env",
+            "Print the environment for dbt in a domain (the installed platform, the warehouse)."),
     "demo-data": ("meshkit.cli.build_cmds:demo_data",
                   "Generate the demo's raw data (deterministic, scalable)."),
     "sync": ("meshkit.cli.catalog_cmds:mesh_sync", "Same as mesh-sync."),
     "catalog": ("meshkit.cli.catalog_cmds:catalog", "Discover products: list, show, search."),
+    "serve": ("meshkit.cli.marketplace_cmds:serve",
+              "Browse the marketplace site on http://127.0.0.1 (loopback only)."),
+    "shell": ("meshkit.cli.marketplace_cmds:shell",
+              "Interactive SQL prompt on the mesh, as a role (same guard as query)."),
+    "access": ("meshkit.cli.marketplace_cmds:access",
+               "Access requests to products: request, approve, deny, list (audited)."),
     "plan": ("meshkit.cli.snowflake_cmds:plan", "Print the Snowflake DDL of the utility plane."),
     "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
     "init": ("meshkit.cli.selfserve_cmds:init", "Create a new, empty mesh in a folder."),
@@ -74,3 +82,7 @@ def cli() -> None:
 def mesh_sync() -> None:
     """Entry point of the ``mesh-sync`` script."""
     load_command("sync")(prog_name="mesh-sync")
+
+
+if __name__ == "__main__":  # `python -m meshkit.cli.main` (tests drive it in a pseudo-terminal)
+    cli()

@@ -39,6 +39,13 @@ def test_jaffle_shop_catalogs_as_13_adhoc_models_and_no_products(jaffle_mesh: Pa
     assert domain.products == []
     assert len(domain.adhoc_datasets) == 13
     assert {a.name for a in domain.adhoc_datasets} >= {"customers", "orders", "stg_customers"}
+    # Those artifacts carry no compiled SQL: the catalog and the sync output say why there is
+    # no column lineage instead of leaving it silently empty.
+    assert domain.column_lineage is not None and "dbt compile" in domain.column_lineage
+    assert result.catalog.column_lineage == [] or all(
+        not e.downstream.startswith("model.jaffle_shop.") for e in result.catalog.column_lineage)
+    [status] = result.domains
+    assert status.note.startswith("column lineage none")
     written = (jaffle_mesh.parent / "catalog" / "catalog.json").read_bytes()
     golden = GOLDEN / "jaffle_shop.catalog.json"
     if not golden.exists():  # first run writes it; review it, then commit it
@@ -50,6 +57,7 @@ def test_products_datasets_ports_consumers_lineage(fixture_mesh: Path) -> None:
     cat = sync(load_mesh(fixture_mesh)).catalog
     bank = cat.domains[0]
     assert bank.name == "fx_bank"
+    assert bank.column_lineage is None  # built with dbt build: compiled SQL, lineage read
     [product] = bank.products
     assert product.address == "fx_bank.customer_profile"
     assert (product.owner.name, product.owner.email) == ("Jane Doe", "jane@example.com")
@@ -177,22 +185,28 @@ def test_a_changed_domain_is_reprocessed_alone(fixture_mesh: Path) -> None:
     assert "~ product fx_risk.risk_scores: health healthy → degraded" in again.changes
 
 
-def test_bad_input_exits_2_and_leaves_the_catalog_untouched(fixture_mesh: Path) -> None:
+def test_a_bad_manifest_isolates_its_domain_and_the_rest_syncs(fixture_mesh: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(mesh_sync, ["--mesh", str(fixture_mesh)])
     assert ok.exit_code == 0, ok.output
-    catalog_dir = fixture_mesh.parent / "catalog"
-    before = _files(catalog_dir)
+    before = _catalog(fixture_mesh)
     warehouse = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
     runs_before = list(read_table(warehouse, "sync_runs"))
 
     manifest = fixture_mesh.parent / "fx_risk" / "target" / "manifest.json"
     manifest.write_bytes(manifest.read_bytes()[:1000])  # truncated, as by a killed dbt
     bad = runner.invoke(mesh_sync, ["--mesh", str(fixture_mesh)])
-    assert bad.exit_code == 2
-    assert f"error: {manifest}: not valid JSON" in bad.output
-    assert _files(catalog_dir) == before
-    assert list(read_table(warehouse, "sync_runs")) == runs_before
+    assert bad.exit_code == 1, bad.output
+    assert f"error: {manifest}: domain 'fx_risk': not valid JSON" in bad.output
+    assert "fix: regenerate it" in bad.output
+    after = _catalog(fixture_mesh)
+    old_risk, new_risk = before.domains[1], after.domains[1]
+    assert new_risk.stale is not None and "not valid JSON" in new_risk.stale.message
+    assert new_risk.stale.file == str(manifest)
+    assert new_risk.model_copy(update={"stale": None}) == old_risk  # the last good entry
+    assert [d for d in after.domains if d.name != "fx_risk"] == [
+        d for d in before.domains if d.name != "fx_risk"]
+    assert len(list(read_table(warehouse, "sync_runs"))) == len(runs_before) + 1
     assert not list(fixture_mesh.parent.glob(".catalog.*"))
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.config import DuckDBTarget, Mesh
-from meshkit.errors import UsageError
+from meshkit.errors import UsageError, did_you_mean
 
 # Table functions that produce rows from their arguments alone (which are checked like any other
 # expression): they read no table, file, setting or catalog. Everything else in FROM that is a
@@ -42,6 +42,7 @@ ALLOWED_TABLE_FUNCTIONS: dict[str, str] = {
 # oracle on the rows the filter hides.
 REFUSED_FUNCTIONS: dict[str, str] = {
     "error": "it raises a chosen error, an oracle on rows the row filter hides",
+    "getvariable": "it reads the session's variables, the hash mask's secret salt among them",
 }
 FIX_READS = "query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -76,15 +77,18 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     import duckdb
     from sqlglot import exp
 
-    from meshkit.backends.duckdb.session import set_roles_sql, set_token_key_sql, token_key_from_env
+    from meshkit.backends.duckdb.session import (
+        set_cleared_products_sql,
+        set_roles_sql,
+        set_salt,
+        set_token_key_sql,
+        token_key_from_env,
+    )
 
     known = set(mesh.config.all_role_names)
     for role in roles:
         if role not in known:
-            import difflib
-
-            close = difflib.get_close_matches(role, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(role, sorted(known))
             raise UsageError(f"unknown role {role!r}{hint}",
                              file=mesh.file, location="roles",
                              fix=f"use one of: {', '.join(sorted(known))}")
@@ -96,13 +100,15 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
             this=exp.alias_(exp.Literal.string(str(db)), name),
             expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
         )
-        con.execute(attach.sql("duckdb"))
+        _attach(con, attach.sql("duckdb"))
         attached += 1
     if not attached:
         con.close()
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
+    con.execute(set_cleared_products_sql(cleared_products_of(mesh, roles)))
+    set_salt(con)
     key = token_key_from_env()
     if key:  # the tokenize mask's key: in this session's memory only
         con.execute(set_token_key_sql(key))
@@ -112,6 +118,35 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
             con.execute(f"SET {setting} = false")
         con.execute("SET lock_configuration = true")
     return con
+
+
+def cleared_products_of(mesh: Mesh, roles: list[str]) -> list[str]:
+    """Products the roles are cleared on by approved access requests (:mod:`meshkit.access`)."""
+    from meshkit.access import cleared_products
+
+    return cleared_products(mesh, roles)
+
+
+# How long a query waits for a build that holds a domain's database file: DuckDB lets one
+# process write a file and no other open it meanwhile, so a query during `mesh build` waits for
+# the model being written, then sees the database as that model left it (old view or new).
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+def _attach(con: Any, sql: str) -> None:
+    import time
+
+    import duckdb
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            con.execute(sql)
+            return
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:
@@ -193,12 +228,8 @@ def _parse_one(sql: str) -> Any:
 
 
 def _refuse_read(parts: list[str], views: set[tuple[str, str, str]]) -> UsageError:
-    import difflib
-
     shown = ".".join(p for p in parts if p)
-    addresses = sorted(".".join(v) for v in views)
-    close = difflib.get_close_matches(shown.lower(), addresses, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    hint = did_you_mean(shown.lower(), sorted(".".join(v) for v in views), quote=False)
     return UsageError(f"reads {shown}, which is not a data product's secure view{hint}",
                       fix=FIX_READS)
 
@@ -356,11 +387,39 @@ def run_sql(con: Any, sql: str) -> QueryResult:
                          ) from None
 
 
-def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None) -> QueryResult:
-    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows."""
-    check_reads(sql, secure_views(mesh))
-    con = connect(mesh, roles, target)
+def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None, *,
+          views: set[tuple[str, str, str]] | None = None, client: str = "query") -> QueryResult:
+    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows.
+
+    Every call is written to the query audit log (:mod:`meshkit.query_log`) before it returns,
+    refused ones too; ``views`` saves re-reading the manifests (``mesh shell`` passes them).
+    """
+    import time
+
+    from meshkit import query_log
+
+    views = secure_views(mesh) if views is None else views
+    folder = warehouse_dir(mesh, target)
+    entry = query_log.QueryLogEntry(
+        at=query_log.now_iso(), user=query_log.current_user(), roles=list(roles), datasets=[],
+        rows=None, seconds=0.0, status="ok", sql=sql, client=client)
+    start = time.perf_counter()
     try:
-        return run_sql(con, sql)
-    finally:
-        con.close()
+        check_reads(sql, views)
+        entry.datasets = query_log.datasets_read(sql, views)
+        entry.cleared_products = cleared_products_of(mesh, roles)
+        con = connect(mesh, roles, target)
+        try:
+            result = run_sql(con, sql)
+        finally:
+            con.close()
+    except Exception as exc:
+        entry.status = "refused" if isinstance(exc, UsageError) else "error"
+        entry.error = str(getattr(exc, "message", exc))[:500]
+        entry.seconds = round(time.perf_counter() - start, 4)
+        query_log.record(folder, entry)
+        raise
+    entry.rows = len(result.rows)
+    entry.seconds = round(time.perf_counter() - start, 4)
+    query_log.record(folder, entry)
+    return result

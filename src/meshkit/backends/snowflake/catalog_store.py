@@ -4,8 +4,13 @@ Same tables as every backend (:data:`meshkit.catalog.store.TABLES`, DDL generate
 the Snowflake dialect). Snowflake commits DDL implicitly, so the tables are created (if missing)
 first, and the replacement of their rows (DELETE + INSERT of the snapshot tables, one INSERT
 into ``sync_runs``) is one explicit transaction: a failed sync leaves the previous rows as they
-were. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan); consumer roles
-are not granted it.
+were.
+
+The sync runs as the catalog writer role of the plan (``mesh_catalog_writer``, on
+``mesh_catalog_wh``), which ``mesh apply`` grants exactly what is run here: usage of the
+database, the schema and the warehouse, CREATE TABLE in the schema, INSERT and DELETE on its
+tables. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan);
+consumer roles are not granted it.
 
 The connection comes from the ``SNOWFLAKE_*`` environment variables
 (:mod:`meshkit.backends.snowflake.profiles`).
@@ -14,9 +19,8 @@ The connection comes from the ``SNOWFLAKE_*`` environment variables
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from meshkit import config as cfg
+from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
     SCHEMA,
@@ -39,15 +43,16 @@ class SnowflakeCatalogStore:
     def location(self) -> str:
         return f"snowflake:{self.database}.{SCHEMA}"
 
+    def session(self) -> list[str]:
+        """The role and warehouse the sync runs as (the plan's catalog writer)."""
+        from meshkit.backends.snowflake.plan import CATALOG_WAREHOUSE, CATALOG_WRITER, ident
+
+        return [f"USE ROLE {ident(CATALOG_WRITER)}", f"USE WAREHOUSE {ident(CATALOG_WAREHOUSE)}"]
+
     def statements(self) -> list[str]:
         """The DDL run before the transaction (idempotent)."""
-        from sqlglot import exp
-
-        schema = exp.Create(kind="SCHEMA", exists=True, this=exp.Table(
-            db=exp.to_identifier(SCHEMA), catalog=exp.to_identifier(self.database)))
-        return [schema.sql(DIALECT)] + [
-            create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
-            for t in TABLES]
+        return [create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
+                for t in TABLES]
 
     def write(self, catalog: Catalog, run: SyncRun) -> None:
         self._write(catalog, run, snapshot=True)
@@ -62,7 +67,7 @@ class SnowflakeCatalogStore:
         connection = connect()
         try:
             cursor = connection.cursor()
-            for sql in self.statements():
+            for sql in self.session() + self.statements():
                 cursor.execute(sql)
             cursor.execute("BEGIN")
             try:
@@ -72,11 +77,36 @@ class SnowflakeCatalogStore:
                     if rows:
                         cursor.executemany(self._insert(table), rows)
                     del rows
+                faults.point("warehouse:snapshot")
                 cursor.execute(self._insert("sync_runs"), run.row())
+                faults.point("warehouse:run")
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+        finally:
+            connection.close()
+        faults.point("warehouse:committed")
+
+    def committed(self, sync_id: str) -> bool:
+        from sqlglot import exp
+
+        from meshkit.backends.snowflake.profiles import connect
+
+        query = exp.select("count(*)").from_(
+            exp.table_("sync_runs", db=SCHEMA, catalog=self.database)).where(
+            exp.column("sync_id").eq(exp.Placeholder()))
+        connection = connect()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(query.sql(DIALECT).replace("?", "%s"), (sync_id,))
+            except Exception as exc:  # no sync_runs table yet: nothing committed here
+                if "does not exist" in str(exc).lower():
+                    return False
+                raise
+            row = cursor.fetchone()
+            return bool(row and row[0])
         finally:
             connection.close()
 
@@ -89,7 +119,3 @@ class SnowflakeCatalogStore:
         # The connector's default paramstyle is pyformat: %s, not sqlglot's ``?``.
         return insert_sql(table, DIALECT, database=self.database).replace("?", "%s")
 
-
-def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
-    return SnowflakeCatalogStore(database=target.governance_database)
