@@ -1,4 +1,4 @@
-"""Regulation controls, one policy per regulation, reading their controls from the root dbt
+"""Regulation controls, one policy per regulation, reading their controls from the platform dbt
 project's seed ``seeds/regulation_controls.csv`` (the catalog marts read the same rows): a
 control listed there is enforced, one removed is not."""
 
@@ -28,7 +28,9 @@ class Control:
 def load_controls(facts: Facts) -> dict[tuple[str, str], Control]:
     cache = facts.__dict__.setdefault("_controls", {})
     if not cache:
-        file = facts.mesh.root / CONTROLS_SEED
+        from meshkit.platform_project import platform_dir
+
+        file = platform_dir() / CONTROLS_SEED
         if file.is_file():
             with file.open(newline="") as handle:
                 for row in csv.DictReader(handle):

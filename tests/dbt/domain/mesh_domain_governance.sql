@@ -1,12 +1,12 @@
 -- The mesh's governance, in a domain engineer's own `dbt build` (the platform package is
 -- installed in every domain): the policies a manifest alone decides, for this project's public
 -- datasets, as mesh.yml configures them (mesh_policy().governance). One row per violation; the
--- same rules `mesh check` runs (meshkit.governance), minus waived ones. Empty at the mesh root.
+-- same rules `mesh check` runs (meshkit.governance), minus waived ones. Empty outside a domain.
 {{ config(severity='error', tags=['mesh_governance']) }}
 
 {%- set rows = [] -%}
 {%- if execute and project_name != 'mesh_platform' -%}
-    {%- set gov = mesh_platform.mesh_policy().governance -%}
+    {%- set gov = mesh_policy.mesh_policy().governance -%}
     {%- set checks = gov.checks.get(project_name, []) -%}
     {%- set today = modules.datetime.date.today().isoformat() -%}
     {%- set waived = [] -%}

@@ -8,18 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO
-
 FIXTURE = Path(__file__).parent / "fixtures"
-PLATFORM = ("dbt_project.yml",)
-PLATFORM_DIRS = ("macros", "models", "tests/dbt", "profiles", "seeds")
 IGNORE = shutil.ignore_patterns("target", "dbt_packages", "logs", "*.duckdb", "*.wal",
                                 "package-lock.yml", ".user.yml")
 
 
 @pytest.fixture(scope="session")
 def governance_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The fixture mesh (the repository's platform project + the fixture's domains), built with
+    """The fixture mesh (its mesh.yml, waivers and two domains), built with
     `mesh build`'s library, then one classification changed without rebuilding the view (the
     planted masking leak) and the manifest re-parsed. Yields its mesh.yml; treat as read-only."""
     from meshkit.build import build, dbt_env
@@ -27,10 +23,6 @@ def governance_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from meshkit.dbt_runner import run_dbt
 
     root = tmp_path_factory.mktemp("governance_mesh")
-    for name in PLATFORM:
-        shutil.copy2(REPO / name, root / name)
-    for name in PLATFORM_DIRS:
-        shutil.copytree(REPO / name, root / name, ignore=IGNORE)
     shutil.copytree(FIXTURE, root, dirs_exist_ok=True, ignore=IGNORE)
     mesh = load_mesh(root / "mesh.yml")
     result = build(mesh)
