@@ -29,12 +29,13 @@ demo: install
 test: install
 	$(BIN)/pytest
 
+# Every performance figure as a ratio to a baseline of the same run; writes bench/RESULTS.md.
 bench: install
-	$(BIN)/pytest -m slow -p no:randomly -s tests/python
+	$(BIN)/python bench/run.py
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 clean:
-	rm -rf warehouse catalog data domains/*/target domains/*/dbt_packages target dbt_packages
+	rm -rf .bench-cache warehouse catalog data domains/*/target domains/*/dbt_packages target dbt_packages

@@ -96,7 +96,7 @@
 {%- endmacro %}
 
 
-{#- The masking family of a column type, from the prefix table meshkit.policy compiles into
+{#- The masking family of a column type, from the prefix table meshkit.masking compiles into
     mesh_policy() (the same table its Python type_family reads). -#}
 {% macro type_family(data_type) -%}
     {%- set t = data_type | trim | lower -%}

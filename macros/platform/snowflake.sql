@@ -5,7 +5,7 @@
     the view it replaces over atomically. dbt-snowflake's `grants:` runs before post-hooks, so a
     policy attached by a post-hook would leave a live grant on an unmasked column; that is why
     nothing here is a hook. The policies, the classification tag and the product reader database
-    roles are created by `mesh apply --target prod` (meshkit.snowflake.plan). -#}
+    roles are created by `mesh apply --target prod` (meshkit.backends.snowflake.plan). -#}
 
 {#- Columns are referenced unquoted: dbt-snowflake creates contract columns unquoted (upper
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
@@ -72,7 +72,7 @@
 {%- endmacro %}
 
 
-{#- Same name as meshkit.snowflake.plan.reader_role. -#}
+{#- Same name as meshkit.backends.snowflake.plan.reader_role. -#}
 {% macro snowflake_reader_role(view_relation) -%}
     {{- view_relation.database }}.{{ view_relation.schema | lower }}_reader
 {%- endmacro %}

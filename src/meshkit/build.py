@@ -147,11 +147,11 @@ def build(
 ) -> BuildResult:
     """Build the selected domains in order; a failure skips only the domains that read it."""
     from meshkit.dbt_runner import run_dbt
-    from meshkit.policy import write_policy_macro
+    from meshkit.masking import write_policy_macro
 
     target_name, target_config = mesh.config.target(target)
     if target_config.type == "snowflake":
-        from meshkit.snowflake.profiles import SnowflakeSettings
+        from meshkit.backends.snowflake.profiles import SnowflakeSettings
 
         # dbt's profile cannot say "one of password / key file / browser": check up front so a
         # missing variable is named instead of surfacing as a Snowflake login error mid-build.

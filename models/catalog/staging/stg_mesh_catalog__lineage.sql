@@ -18,7 +18,8 @@ renamed as (
         downstream_column,
         downstream_domain,
         downstream_dataset as downstream_dataset_id,
-        downstream_product as downstream_product_id
+        downstream_product as downstream_product_id,
+        transform as column_transform
 
     from source
 

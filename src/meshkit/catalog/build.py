@@ -40,6 +40,7 @@ from meshkit.catalog.model import (
     Source,
     TestResult,
 )
+from meshkit.lineage import ForeignColumns, LineageCache
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
@@ -91,8 +92,10 @@ class _Projector:
     """Projects one domain; a class only to share the indexes its steps need."""
 
     def __init__(self, mesh: cfg.Mesh, domain: cfg.Domain, arts: DomainArtifacts,
-                 domain_names: Iterable[str]) -> None:
+                 domain_names: Iterable[str], foreign_columns: ForeignColumns | None = None,
+                 lineage_cache: LineageCache | None = None) -> None:
         self.mesh, self.domain, self.arts = mesh, domain, arts
+        self.foreign_columns, self.lineage_cache = foreign_columns, lineage_cache
         self.package = arts.project_name or domain.name
         self.other_domains = set(domain_names) - {domain.name, self.package}
         self.tests_by_node: dict[str, list[TestInfo]] = defaultdict(list)
@@ -172,7 +175,6 @@ class _Projector:
             )
         adhoc: list[AdhocDataset] = []
         lineage: list[LineageEdge] = []
-        column_lineage: list[ColumnLineageEdge] = []
         for node in models:
             product = products.get(node.group) if node.group else None
             wh = arts.warehouse_columns.get(node.unique_id, ())
@@ -215,8 +217,6 @@ class _Projector:
                                         if product is not None and self.is_output(node) else None),
                     downstream_product=product.address if product is not None else None,
                 ))
-            if any(self.foreign_domain(p) for p in node.depends_on):
-                column_lineage += self.column_lineage(node)
         for product in products.values():
             product.input_ports = self.input_ports(product, parents)
             product.quality = summarize_quality(
@@ -244,11 +244,11 @@ class _Projector:
             products=list(products.values()), adhoc_datasets=adhoc, sources=sources,
             exposures=exposures,
         )
+        column_lineage, foreign_inputs = self.column_lineage()
         return DomainProjection(
             content_hash=content_hash, domain=domain,
             lineage=sorted(lineage, key=lambda e: (e.downstream, e.upstream)),
-            column_lineage=sorted(column_lineage, key=lambda e: (
-                e.downstream, e.downstream_column, e.upstream, e.upstream_column)),
+            column_lineage=column_lineage, foreign_inputs=foreign_inputs,
         )
 
     def input_ports(self, product: Product, parents: Mapping[str, Iterable[str]]) -> list[Port]:
@@ -286,42 +286,25 @@ class _Projector:
                 stack.extend(parents.get(uid, ()))
         return sorted(ports.values(), key=lambda p: (p.kind, p.ref))
 
-    def column_lineage(self, node: NodeInfo) -> list[ColumnLineageEdge]:
-        """Column-level edges from other domains' datasets, where sqlglot can resolve them."""
-        if not node.compiled_code:
-            return []
-        from sqlglot import exp
-        from sqlglot.errors import SqlglotError
-        from sqlglot.lineage import lineage
+    def column_lineage(self) -> tuple[list[ColumnLineageEdge], dict[str, str]]:
+        """Column-level edges of every model of the domain to its direct parents, in this or
+        another domain (an upstream dataset's columns come from ``foreign_columns``)."""
+        from meshkit.lineage import domain_lineage
 
-        by_relation = {n.relation_key: n.unique_id for n in self.arts.nodes.values()}
-        dialect = {"duckdb": "duckdb", "snowflake": "snowflake"}.get(self.arts.adapter_type or "")
-        schema: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
-        for uid in node.depends_on:
-            parent = self.arts.nodes.get(uid)
-            if parent is not None and parent.columns:
-                db, sch, name = parent.relation_key
-                schema.setdefault(db, {}).setdefault(sch, {})[name] = {
-                    c.name.lower(): c.data_type or "text" for c in parent.columns}
-        try:
-            # trim_selects=False: only the leaves (tables) are read, and trimming copies every
-            # intermediate select once per output column (most of the time spent here).
-            graph = lineage(None, node.compiled_code, schema, dialect=dialect, trim_selects=False)
-        except (SqlglotError, RecursionError, KeyError, ValueError):
-            return []  # best effort: SQL sqlglot cannot resolve yields model-level lineage only
-        edges: set[tuple[str, str, str]] = set()
-        for column, root in graph.items():
-            for leaf in root.walk():
-                if leaf.downstream or not isinstance(leaf.source, exp.Table):
-                    continue
-                t = leaf.source
-                key = (t.catalog.lower(), t.db.lower(), t.name.lower())
-                up_uid = by_relation.get(key)
-                if up_uid is None or self.foreign_domain(up_uid) is None:
-                    continue
-                edges.add((up_uid, leaf.name.split(".")[-1], column))
-        return [ColumnLineageEdge(upstream=u, upstream_column=uc, downstream=node.unique_id,
-                                  downstream_column=dc) for u, uc, dc in sorted(edges)]
+        result = domain_lineage(self.arts, self.package,
+                                is_foreign=lambda uid: self.foreign_domain(uid) is not None,
+                                foreign_columns=self.foreign_columns, cache=self.lineage_cache)
+        domains = {uid: (self.foreign_domain(uid) or
+                         (self.domain.name if self.own(n) else None))
+                   for uid, n in self.arts.nodes.items()}
+        edges = [ColumnLineageEdge(
+            upstream=e.upstream, upstream_column=e.upstream_column,
+            upstream_domain=domains.get(e.upstream, self.domain.name
+                                        if e.upstream.startswith("source.") else None),
+            downstream=e.downstream, downstream_column=e.downstream_column,
+            downstream_domain=self.domain.name, transform=e.transform,
+        ) for e in result.edges]
+        return edges, result.foreign_inputs
 
 
 def _relpath(location: str, root: Path) -> str:
@@ -343,10 +326,16 @@ def summarize_quality(tests: list[TestResult], *, keep_tests: bool) -> Quality:
 
 
 def project_domain(mesh: cfg.Mesh, domain: cfg.Domain, arts: DomainArtifacts,
-                   content_hash: str) -> DomainProjection:
-    """One domain's artifacts as a :class:`DomainProjection` (no mesh-wide facts yet)."""
+                   content_hash: str, *, foreign_columns: ForeignColumns | None = None,
+                   lineage_cache: LineageCache | None = None) -> DomainProjection:
+    """One domain's artifacts as a :class:`DomainProjection` (no mesh-wide facts yet).
+
+    ``foreign_columns`` gives the columns of another domain's dataset this domain reads, so
+    that its column lineage crosses the boundary; without it such edges end at ``*``.
+    """
     names = [d.name for d in mesh.config.domains]
-    return _Projector(mesh, domain, arts, names).project(content_hash)
+    return _Projector(mesh, domain, arts, names, foreign_columns,
+                      lineage_cache).project(content_hash)
 
 
 # --- the mesh-wide pass -------------------------------------------------------------------------
@@ -469,5 +458,6 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
         mesh=mesh.config.name, description=mesh.config.description.strip(),
         domains=[p.domain for p in projs], lineage=lineage,
         column_lineage=sorted((e for p in projs for e in p.column_lineage),
-                              key=lambda e: (e.downstream, e.downstream_column, e.upstream)),
+                              key=lambda e: (e.downstream, e.downstream_column, e.upstream,
+                                             e.upstream_column)),
     )

@@ -196,10 +196,20 @@ class LineageEdge(Strict):
 
 
 class ColumnLineageEdge(Strict):
+    """Column-level lineage: ``upstream.upstream_column`` feeds ``downstream.downstream_column``
+    (dbt unique_ids), within a domain or across domains."""
+
     upstream: str
-    upstream_column: str
+    upstream_column: str = Field(description="`*` when the upstream's columns are unknown")
+    upstream_domain: str | None = Field(
+        default=None, description="The upstream's domain (null for a package's node)")
     downstream: str
     downstream_column: str
+    downstream_domain: str
+    transform: Literal["identity", "derived", "aggregate"] = Field(
+        default="derived",
+        description="identity: the value itself (renamed, cast, case-folded, min/max); derived: "
+                    "computed from it; aggregate: folded into a count, sum or average")
 
 
 class Domain(Strict):
@@ -223,6 +233,9 @@ class DomainProjection(Strict):
     domain: Domain
     lineage: list[LineageEdge] = Field(default_factory=list)
     column_lineage: list[ColumnLineageEdge] = Field(default_factory=list)
+    foreign_inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other domains' nodes read, with a checksum of the columns the lineage used")
 
 
 class Catalog(Strict):

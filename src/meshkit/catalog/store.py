@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import orjson
 
-from meshkit import config as cfg
 from meshkit.catalog.model import Catalog, DomainProjection, Product
 from meshkit.errors import ArtifactError, UsageError
 
@@ -321,7 +320,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("upstream_domain", "VARCHAR"), ("upstream_dataset", "VARCHAR"),
         ("downstream", "VARCHAR"), ("downstream_column", "VARCHAR"),
         ("downstream_domain", "VARCHAR"), ("downstream_dataset", "VARCHAR"),
-        ("downstream_product", "VARCHAR"),
+        ("downstream_product", "VARCHAR"), ("transform", "VARCHAR"),
     ],
     "quality_results": [
         ("dataset_id", "VARCHAR"), ("test_id", "VARCHAR"), ("test_name", "VARCHAR"),
@@ -338,7 +337,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 SNAPSHOT_TABLES = [t for t in TABLES if t != "sync_runs"]
 
 
-def _table(table: str, database: str | None) -> Any:
+def table_ref(table: str, database: str | None) -> Any:
+    """``[<database>.]mesh_catalog.<table>`` as a sqlglot table."""
     from sqlglot import exp
 
     return exp.table_(table, db=SCHEMA, catalog=database)
@@ -357,14 +357,14 @@ def create_table_sql(table: str, dialect: str, *, if_not_exists: bool = False,
     columns = [exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
                for name, kind in TABLES[table]]
     create = exp.Create(kind="TABLE", exists=if_not_exists,
-                        this=exp.Schema(this=_table(table, database), expressions=columns))
+                        this=exp.Schema(this=table_ref(table, database), expressions=columns))
     return create.sql(dialect=dialect)
 
 
 def drop_table_sql(table: str, dialect: str, *, database: str | None = None) -> str:
     from sqlglot import exp
 
-    drop = exp.Drop(kind="TABLE", exists=True, tables=[_table(table, database)])
+    drop = exp.Drop(kind="TABLE", exists=True, tables=[table_ref(table, database)])
     return drop.sql(dialect=dialect)
 
 
@@ -375,27 +375,9 @@ def insert_sql(table: str, dialect: str, *, database: str | None = None) -> str:
     names = [name for name, _ in TABLES[table]]
     insert = exp.insert(
         exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in names])]),
-        _table(table, database), columns=names,
+        table_ref(table, database), columns=names,
     )
     return insert.sql(dialect=dialect)
-
-
-def bulk_insert_sql(table: str, dialect: str = "duckdb", *, database: str | None = None) -> str:
-    """``INSERT`` of all rows of ``mesh_catalog.<table>`` at once, from one list parameter per
-    column (``unnest($1::VARCHAR[]), ...``): one statement instead of one per row.
-
-    >>> bulk_insert_sql("sync_runs")[:72]
-    'INSERT INTO mesh_catalog.sync_runs (sync_id, started_at, finished_at, ta'
-    """
-    from sqlglot import exp
-
-    names = [name for name, _ in TABLES[table]]
-    select = exp.select(*(
-        exp.func("unnest", exp.cast(exp.Parameter(this=exp.Literal.number(i)),
-                                    exp.DataType.build(f"{kind}[]", dialect=dialect)))
-        for i, (_, kind) in enumerate(TABLES[table], 1)
-    ))
-    return exp.insert(select, _table(table, database), columns=names).sql(dialect=dialect)
 
 
 def _j(values: Iterable[str]) -> str:
@@ -409,10 +391,12 @@ def iter_rows(catalog: Catalog, table: str) -> Iterator[tuple[Any, ...]]:
         for e in catalog.lineage:
             yield ("model", e.upstream, None, e.upstream_domain, e.upstream_dataset,
                    e.downstream, None, e.downstream_domain, e.downstream_dataset,
-                   e.downstream_product)
+                   e.downstream_product, None)
+        datasets = {ds.unique_id: ds.id for ds in catalog.datasets()}
         for ce in catalog.column_lineage:
-            yield ("column", ce.upstream, ce.upstream_column, None, None,
-                   ce.downstream, ce.downstream_column, None, None, None)
+            yield ("column", ce.upstream, ce.upstream_column, ce.upstream_domain,
+                   datasets.get(ce.upstream), ce.downstream, ce.downstream_column,
+                   ce.downstream_domain, datasets.get(ce.downstream), None, ce.transform)
         return
     if table not in SNAPSHOT_TABLES:
         raise KeyError(table)
@@ -470,35 +454,6 @@ def iter_rows(catalog: Catalog, table: str) -> Iterator[tuple[Any, ...]]:
                            col.classification, _j(col.regulations), _j(col.constraints))
 
 
-def table_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of every snapshot table, in :data:`TABLES` column order."""
-    return {t: list(iter_rows(catalog, t)) for t in SNAPSHOT_TABLES}
-
-
-BATCH_ROWS = 20_000
-
-
-def column_batches(catalog: Catalog, table: str,
-                   size: int = BATCH_ROWS) -> Iterator[list[list[Any]]]:
-    """One table's rows as one list per column (the parameters of :func:`bulk_insert_sql`),
-    ``size`` rows at a time, filled straight from :func:`iter_rows`: what is alive while
-    inserting is one batch, not the table (nor every table), whatever the size of the mesh."""
-    columns: list[list[Any]] = [[] for _ in TABLES[table]]
-    appends = [c.append for c in columns]
-    count = 0
-    for row in iter_rows(catalog, table):
-        for append, value in zip(appends, row, strict=True):
-            append(value)
-        count += 1
-        if count == size:
-            yield columns
-            columns = [[] for _ in TABLES[table]]
-            appends = [c.append for c in columns]
-            count = 0
-    if count:
-        yield columns
-
-
 @dataclass(frozen=True)
 class SyncRun:
     """One row of ``sync_runs``."""
@@ -532,100 +487,3 @@ class CatalogStore(Protocol):
         (the catalog of the last sync, to the byte); a store that cannot tell they do
         (e.g. the tables are missing) writes them as :meth:`write` does."""
         ...
-
-
-@dataclass(frozen=True)
-class DuckDBCatalogStore:
-    """The ``mesh_catalog`` schema in ``<target path>/mesh_catalog.duckdb``."""
-
-    path: Path
-    dialect = "duckdb"
-
-    @property
-    def location(self) -> str:
-        return f"{self.path}:{SCHEMA}"
-
-    def write(self, catalog: Catalog, run: SyncRun) -> None:
-        self._write(catalog, run, snapshot=True)
-
-    def append_run(self, catalog: Catalog, run: SyncRun) -> None:
-        self._write(catalog, run, snapshot=False)
-
-    def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool) -> None:
-        import duckdb
-        from sqlglot import exp
-
-        # The database is named after the file, as is the schema: qualify fully.
-        db = self.path.stem
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path))
-        try:
-            con.execute("begin transaction")
-            con.execute(exp.Create(kind="SCHEMA", exists=True,
-                                   this=exp.Table(db=exp.to_identifier(SCHEMA),
-                                                  catalog=exp.to_identifier(db))).sql("duckdb"))
-            if not snapshot:
-                present = {name for (name,) in con.execute(
-                    "select table_name from information_schema.tables "
-                    "where table_catalog = ? and table_schema = ?", [db, SCHEMA]).fetchall()}
-                snapshot = not present.issuperset(SNAPSHOT_TABLES)
-            for table in SNAPSHOT_TABLES if snapshot else ():
-                con.execute(drop_table_sql(table, self.dialect, database=db))
-                con.execute(create_table_sql(table, self.dialect, database=db))
-                # One statement per batch of rows: executemany ran one INSERT per row (12s of
-                # 50 domains); one statement per table held all its rows at once.
-                insert = bulk_insert_sql(table, self.dialect, database=db)
-                for columns in column_batches(catalog, table):
-                    con.execute(insert, columns)
-                    del columns
-            con.execute(create_table_sql("sync_runs", self.dialect, if_not_exists=True,
-                                         database=db))
-            con.execute(insert_sql("sync_runs", self.dialect, database=db), run.row())
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
-        finally:
-            con.close()
-
-
-def _duckdb_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
-    return DuckDBCatalogStore((mesh.root / target.path / f"{SCHEMA}.duckdb").resolve())
-
-
-# Target type → factory of its store; other backends register here (e.g. "snowflake").
-def _snowflake_store(mesh: cfg.Mesh, target: Any) -> CatalogStore:
-    # Imported on use: the Snowflake connector is heavy and only prod syncs need it.
-    from meshkit.catalog.snowflake_store import snowflake_store
-
-    return snowflake_store(mesh, target)
-
-
-CATALOG_STORES: dict[str, Callable[[cfg.Mesh, Any], CatalogStore]] = {
-    "duckdb": _duckdb_store,
-    "snowflake": _snowflake_store,
-}
-
-
-def store_for(mesh: cfg.Mesh, target_name: str | None) -> tuple[str, CatalogStore]:
-    """The store of the target ``target_name`` (default ``dev``)."""
-    name, target = mesh.config.target(target_name)
-    factory = CATALOG_STORES.get(target.type)
-    if factory is None:
-        raise UsageError(
-            f"target {name!r} ({target.type}) has no mesh_catalog writer yet",
-            file=mesh.file, fix="sync against a DuckDB target (e.g. --target dev) for now",
-        )
-    return name, factory(mesh, target)
-
-
-def read_table(path: Path, table: str) -> Iterator[tuple[Any, ...]]:
-    """Rows of one warehouse table (for tests and `mesh query` users), in a stable order."""
-    import duckdb
-
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        query = f"select * from {_table(table, path.stem).sql('duckdb')} order by all"
-        yield from con.execute(query).fetchall()
-    finally:
-        con.close()

@@ -19,6 +19,7 @@ from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, 
 from meshkit.catalog import store
 from meshkit.catalog.build import assemble, project_domain
 from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
+from meshkit.errors import MeshError
 
 PROCESSED = "processed"
 SKIPPED = "skipped (unchanged)"
@@ -73,9 +74,11 @@ def _code_hash() -> str:
     import meshkit.artifacts
     import meshkit.catalog.build
     import meshkit.catalog.model
+    import meshkit.lineage
 
     h = hashlib.sha256()
-    for module in (meshkit.artifacts, meshkit.catalog.build, meshkit.catalog.model):
+    for module in (meshkit.artifacts, meshkit.catalog.build, meshkit.catalog.model,
+                   meshkit.lineage):
         h.update(Path(str(module.__file__)).read_bytes())
     return h.hexdigest()
 
@@ -148,7 +151,7 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
     _, target_config = mesh.config.target(target)
     if not isinstance(target_config, cfg.DuckDBTarget):
         return arts
-    from meshkit.catalog.warehouse_stats import duckdb_row_counts
+    from meshkit.backends.duckdb.row_counts import duckdb_row_counts
 
     db_file = (mesh.root / target_config.path / f"{domain.name}.duckdb").resolve()
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
@@ -156,6 +159,56 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
     if not counts:
         return arts
     return dataclasses.replace(arts, row_counts={**counts, **arts.row_counts})
+
+
+LINEAGE_CACHE_DIR = ".catalog-cache/lineage"
+
+
+class ProducerColumns:
+    """The columns of every domain's product datasets, for the column lineage of the domains
+    that read them: from the projections of this sync, else the last sync's state, else the
+    producer's artifacts (read once)."""
+
+    def __init__(self, mesh: cfg.Mesh, catalog_dir: Path) -> None:
+        self.mesh, self.catalog_dir = mesh, catalog_dir
+        self.known: dict[str, dict[str, list[tuple[str, str]]]] = {}
+
+    def add(self, projection: DomainProjection) -> None:
+        self.known[projection.domain.name] = {
+            ds.unique_id: [(c.name, c.data_type or "") for c in ds.columns]
+            for p in projection.domain.products for ds in p.datasets}
+
+    def __call__(self, unique_id: str) -> list[tuple[str, str]] | None:
+        parts = unique_id.split(".")
+        domain = parts[1] if len(parts) > 2 else ""
+        if domain not in self.known:
+            self.known[domain] = {}
+            old = store.load_projection(self.catalog_dir, domain)
+            if old is not None:
+                self.add(old)
+            else:
+                self._from_artifacts(domain)
+        return self.known[domain].get(unique_id)
+
+    def _from_artifacts(self, name: str) -> None:
+        domain = next((d for d in self.mesh.config.domains if d.name == name), None)
+        if domain is None:
+            return
+        try:
+            arts = parse_artifacts(read_raw(LocalArtifacts(self.mesh.artifacts_path(domain))))
+        except MeshError:
+            return  # reported when that domain itself is synced
+        self.known[name] = {
+            uid: [(c.name, c.data_type or "") for c in n.columns]
+            for uid, n in arts.nodes.items()
+            if n.package_name == arts.project_name and n.access == "public" and n.group}
+
+    def stale(self, projection: DomainProjection) -> bool:
+        """True when an upstream dataset's columns changed since the projection's lineage."""
+        from meshkit.lineage import columns_checksum
+
+        return any(columns_checksum(self(uid)) != digest
+                   for uid, digest in projection.foreign_inputs.items())
 
 
 def sync(
@@ -178,12 +231,18 @@ def sync(
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     selected = {mesh.config.domain(n).name for n in domains} if domains else None
-    target_name, warehouse = store.store_for(mesh, target)
+    from meshkit.backends import store_for  # backends import the catalog, not the reverse
+
+    target_name, warehouse = store_for(mesh, target)
     catalog_dir = mesh.catalog_dir
     if not dry_run:
         store.recover(catalog_dir)
 
     projections: list[DomainProjection] = []
+    producers = ProducerColumns(mesh, catalog_dir)
+    from meshkit.lineage import LineageCache
+
+    lineage_cache = LineageCache(None if dry_run else mesh.root / LINEAGE_CACHE_DIR)
     # Each domain's catalog/state file, taken before assemble() fills the projections in:
     # the bytes of a domain read now, the previous file of one left as it was.
     states: dict[str, bytes | Path] = {}
@@ -198,14 +257,17 @@ def sync(
             raw = read_raw(LocalArtifacts(mesh.artifacts_path(domain)),
                            hint="dbt build" if domain.path else "dbt build` or `dbt parse")
             content_hash = _domain_hash(mesh, domain, raw.content_hash)
-            if old is not None and old.content_hash == content_hash:
+            if (old is not None and old.content_hash == content_hash
+                    and not producers.stale(old)):
                 proj, status = old, SKIPPED
             else:
                 arts = parse_artifacts(raw)
                 del raw
                 arts = _with_warehouse_counts(mesh, target, domain, arts)
-                proj = project_domain(mesh, domain, arts, content_hash)
+                proj = project_domain(mesh, domain, arts, content_hash,
+                                      foreign_columns=producers, lineage_cache=lineage_cache)
                 del arts
+        producers.add(proj)
         del old
         if not dry_run:
             states[domain.name] = (store.projection_bytes(proj) if status == PROCESSED else
@@ -219,6 +281,20 @@ def sync(
         statuses.append(d)
         if on_domain is not None:
             on_domain(d)
+
+    # A domain read before a producer that changed in this sync traced its columns against the
+    # producer's previous datasets: project it again, now that every producer is current.
+    for i, (domain, proj) in enumerate(zip(mesh.config.domains, projections, strict=True)):
+        if statuses[i].status == KEPT or not producers.stale(proj):
+            continue
+        raw = read_raw(LocalArtifacts(mesh.artifacts_path(domain)))
+        arts = _with_warehouse_counts(mesh, target, domain, parse_artifacts(raw))
+        projections[i] = project_domain(mesh, domain, arts, _domain_hash(
+            mesh, domain, raw.content_hash), foreign_columns=producers,
+            lineage_cache=lineage_cache)
+        statuses[i] = dataclasses.replace(statuses[i], status=PROCESSED)
+        if not dry_run:
+            states[domain.name] = store.projection_bytes(projections[i])
 
     catalog = assemble(mesh, projections, now=start)  # consumes the projections
     del projections

@@ -1,27 +1,31 @@
-"""`mesh build`, `mesh query`, `mesh generate`, `mesh demo-data`."""
+"""`mesh build`, `mesh query`, `mesh generate`, `mesh demo-data`: options in, one library call,
+the result rendered."""
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
+from meshkit.cli.options import load, mesh_option, target_option
 
-mesh_option = click.option(
-    "--mesh", "mesh_file", default="mesh.yml", show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="The mesh file.",
-)
-target_option = click.option("--target", "-t", default=None, help="Target of mesh.yml (default: dev).")
+if TYPE_CHECKING:
+    from meshkit.build import BuildResult
+    from meshkit.catalog.sync import SyncResult
+    from meshkit.dbt_runner import DbtRun
+    from meshkit.mesh import Mesh
+
+_MARKS = {"success": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]-[/]"}
+_COLOURS = {"success": "green", "failed": "red", "skipped": "yellow"}
 
 
 @click.command()
 @mesh_option
-@target_option
+@target_option()
 @click.option("--domain", "-d", "domains", multiple=True, help="Build only this domain (repeatable).")
 @click.option("--upstream", is_flag=True, help="With --domain, also build what it reads.")
 @click.option("--no-sync", is_flag=True, help="Do not sync the catalog after the build.")
@@ -29,82 +33,72 @@ target_option = click.option("--target", "-t", default=None, help="Target of mes
 def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstream: bool,
           no_sync: bool) -> None:
     """Build domains in dependency order (derived from cross-domain refs), then sync."""
-    from rich.console import Console
-    from rich.table import Table
+    from meshkit.cli.catalog_cmds import print_sync, sync_progress
 
-    from meshkit.build import Status, build_order
-    from meshkit.build import build as run_build
-    from meshkit.config import load_mesh
-
-    mesh = load_mesh(mesh_file)
-    console = Console(stderr=True)
-    order = build_order(mesh, list(domains) or None, upstream)
+    mesh = load(mesh_file)
+    console = render.console(stderr=True)
+    sync_console = render.console(highlight=False)
+    order = mesh.build_order(domains, upstream)
     console.print(f"[bold]mesh build[/] {len(order)} domain(s): "
                   + " → ".join(d.name for d in order))
     with console.status("starting …") as status:
         def progress(domain: str, message: str) -> None:
-            if message in ("success", "failed", "skipped"):
-                mark = {"success": "[green]✓[/]", "failed": "[red]✗[/]",
-                        "skipped": "[yellow]-[/]"}[message]
-                console.print(f"  {mark} {domain} {message}")
+            if message in _MARKS:
+                console.print(f"  {_MARKS[message]} {domain} {message}")
             else:
                 status.update(f"{domain}: {message} …")
 
-        result = run_build(mesh, target=target, only=list(domains) or None, upstream=upstream,
-                           on_progress=progress)
+        def built(result: BuildResult) -> None:
+            _print_build(mesh, result, console)
+            if not result.domains:
+                console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
+            if not no_sync and (not result.domains
+                                or any(d.status.value == "success" for d in result.domains)):
+                sync_console.print(f"syncing [bold]{mesh.config.name}[/] "
+                               f"({len(mesh.config.domains)} domains)")
 
-    table = Table(title=f"mesh build (target {result.target})")
-    for col in ("domain", "models", "tests", "status", "time"):
-        table.add_column(col, justify="right" if col in ("models", "tests", "time") else "left")
-    colours = {Status.success: "green", Status.failed: "red", Status.skipped: "yellow"}
+        def synced(result: SyncResult) -> None:
+            print_sync(result, sync_console)
+            status.update("catalog marts and governance tests …")
+
+        result = mesh.build(target=target, domains=domains, upstream=upstream, sync=not no_sync,
+                            on_progress=progress, on_built=built,
+                            on_sync=sync_progress(sync_console), on_synced=synced)
+    if result.marts is not None:
+        _print_marts(result.marts, console)
+    sys.exit(result.exit_code)
+
+
+def _print_build(mesh: Mesh, result: BuildResult, console: Any) -> None:
+    rows = []
     for d in result.domains:
-        status_text = f"[{colours[d.status]}]{d.status.value}[/]"
+        status_text = f"[{_COLOURS[d.status.value]}]{d.status.value}[/]"
         if d.reason:
             status_text += f" ({d.reason})"
-        table.add_row(d.domain, str(d.models), str(d.tests), status_text, f"{d.seconds:.1f}s")
-    Console().print(table)
+        rows.append((d.domain, d.models, d.tests, status_text, f"{d.seconds:.1f}s"))
+    render.console().print(render.table(("domain", "models", "tests", "status", "time"), rows,
+                                        title=f"mesh build (target {result.target})",
+                                        right=("models", "tests", "time")))
     for d in result.domains:
         for err in d.errors[:5]:
             console.print(f"[red]{d.domain}[/]: {err}")
-        if d.status is Status.failed:
+        if d.status.value == "failed":
             console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
-    if not no_sync and any(d.status is Status.success for d in result.domains):
-        from meshkit.cli.main import load_command
-
-        sync_args = ["--mesh", str(mesh_file)] + (["--target", target] if target else [])
-        try:
-            load_command("sync").main(sync_args, standalone_mode=False)
-        except SystemExit as exc:
-            if exc.code:
-                sys.exit(exc.code)
-        marts_ok = _build_catalog_marts(mesh, target, console)
-        if not marts_ok:
-            sys.exit(1)
-    if not result.success:
-        sys.exit(1)
 
 
-def _build_catalog_marts(mesh: Any, target: str | None, console: Any) -> bool:
-    """Build the root project's catalog marts and governance tests; False if a test fails."""
-    from meshkit.platform_project import build_catalog_marts
-
-    with console.status("catalog marts and governance tests …"):
-        run = build_catalog_marts(mesh, target)
-    if run is None:
-        return True
+def _print_marts(run: DbtRun, console: Any) -> None:
     if run.success:
         console.print(f"  [green]✓[/] catalog marts: {run.models} models, {run.tests} governance "
                       f"and quality tests passed ({run.seconds:.1f}s)")
-        return True
+        return
     console.print(f"  [red]✗[/] catalog marts: {len(run.failed_nodes)} failing")
     for err in run.errors[:10]:
         console.print(f"    [red]{err}[/]")
-    return False
 
 
 @click.command()
 @mesh_option
-@target_option
+@target_option()
 @click.option("--role", "-r", "roles", multiple=True,
               help="Role of the session (repeatable). None: the most restrictive view.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -113,36 +107,15 @@ def _build_catalog_marts(mesh: Any, target: str | None, console: Any) -> bool:
 @handle_errors
 def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str, sql: str) -> None:
     """Run SQL as a role against the secure views of the mesh (DuckDB)."""
-    from meshkit.config import load_mesh
-    from meshkit.query import query as run_query
-
-    result = run_query(load_mesh(mesh_file), sql, list(roles), target)
+    result = load(mesh_file).query(sql, roles=roles, target=target)
     if fmt == "json":
-        import orjson
-
-        click.echo(orjson.dumps(result.records(), default=str,
-                                option=orjson.OPT_INDENT_2).decode())
+        render.echo_json(result.records())
     elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-        click.echo(buf.getvalue(), nl=False)
+        render.echo_csv(result.columns, result.rows)
     else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(caption=f"{len(result.rows)} row(s) as role "
-                              f"{', '.join(roles) if roles else '(none)'}")
-        for col in result.columns:
-            table.add_column(col)
-        for row in result.rows:
-            table.add_row(*[_cell(v) for v in row])
-        Console().print(table)
-
-
-def _cell(value: Any) -> str:
-    return "NULL" if value is None else str(value)
+        caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
+        render.console().print(render.table(result.columns, result.rows, caption=caption,
+                                            literal=True))
 
 
 @click.command()
@@ -150,22 +123,16 @@ def _cell(value: Any) -> str:
 @click.option("--check", is_flag=True, help="Exit 1 if the generated macro is out of date.")
 @handle_errors
 def generate(mesh_file: Path, check: bool) -> None:
-    """Regenerate macros/_generated/mesh_policy.sql from mesh.yml."""
-    from meshkit.config import load_mesh
-    from meshkit.policy import GENERATED_MACRO, render_policy_macro, write_policy_macro
-
-    mesh = load_mesh(mesh_file)
-    path = mesh.root / GENERATED_MACRO
-    if check:
-        current = path.read_text() if path.is_file() else ""
-        if current != render_policy_macro(mesh):
-            click.secho(f"{path} is out of date with mesh.yml; run `mesh generate`", fg="red",
-                        err=True)
-            sys.exit(1)
-        click.echo(f"{path} is up to date")
-        return
-    changed = write_policy_macro(mesh)
-    click.echo(f"{'wrote' if changed else 'unchanged'} {path}")
+    """Regenerate the mesh's policy macro (mesh_policy.sql) from mesh.yml."""
+    result = load(mesh_file).generate(check=check)
+    if check and result.changed:
+        click.secho(f"{result.path} is out of date with mesh.yml; run `mesh generate`", fg="red",
+                    err=True)
+    elif check:
+        click.echo(f"{result.path} is up to date")
+    else:
+        click.echo(f"{'wrote' if result.changed else 'unchanged'} {result.path}")
+    sys.exit(result.exit_code)
 
 
 @click.command("demo-data")
@@ -175,11 +142,9 @@ def generate(mesh_file: Path, check: bool) -> None:
 @handle_errors
 def demo_data(mesh_file: Path, scale: float, seed: int) -> None:
     """Generate the demo's raw data into data/raw/ (Parquet)."""
-    from meshkit.config import load_mesh
     from meshkit.demo.generate import generate as gen
 
-    mesh = load_mesh(mesh_file)
-    out = mesh.root / "data" / "raw"
+    out = load(mesh_file).root / "data" / "raw"
     counts = gen(out, scale=scale, seed=seed)
     for table, n in counts.items():
         click.echo(f"{table:>20} {n:>10,} rows")

@@ -3,26 +3,24 @@ render its result as text or JSON."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
-from meshkit.config import DEFAULT_MESH_FILE
+from meshkit.cli.options import json_option, load, mesh_option, target_option
+
+if TYPE_CHECKING:
+    from meshkit.catalog.sync import DomainSync, SyncResult
 
 _HEALTH_STYLE = {"healthy": "green", "caution": "yellow", "degraded": "red"}
 
-mesh_option = click.option("--mesh", "mesh_file", type=click.Path(path_type=Path),
-                           default=DEFAULT_MESH_FILE, show_default=True,
-                           help="The mesh.yml to use.")
-json_option = click.option("--json", "as_json", is_flag=True,
-                           help="Print machine-readable JSON only.")
-
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    render.echo_json(data, sort_keys=True)
 
 
 def _health(status: str) -> str:
@@ -31,7 +29,7 @@ def _health(status: str) -> str:
 
 @click.command("mesh-sync")
 @mesh_option
-@click.option("--target", "-t", default=None, help="Target of mesh.yml (default: dev).")
+@target_option()
 @click.option("--domain", "-d", "domains", multiple=True,
               help="Only re-read this domain (repeatable); others keep their last sync.")
 @click.option("--dry-run", is_flag=True, help="Build the catalog but write nothing.")
@@ -41,38 +39,40 @@ def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry
               as_json: bool) -> None:
     """Read every domain's dbt artifacts and write the mesh catalog (catalog/ and the
     mesh_catalog tables), atomically; unchanged domains are skipped."""
-    from rich.console import Console
-    from rich.table import Table
+    console = render.console(stderr=as_json, quiet=as_json, highlight=False)
+    mesh = load(mesh_file)
+    console.print(f"syncing [bold]{mesh.config.name}[/] ({len(mesh.config.domains)} domains)"
+                  + (" [dim](dry run)[/]" if dry_run else ""))
+    result = mesh.sync(target=target, domains=domains, dry_run=dry_run,
+                       on_domain=sync_progress(console))
+    if as_json:
+        _echo_json(result.summary())
+        return
+    print_sync(result, console)
 
-    from meshkit.catalog.sync import DomainSync, sync
-    from meshkit.config import load_mesh
 
-    console = Console(stderr=as_json, quiet=as_json, highlight=False)
-
+def sync_progress(console: Any) -> Callable[[DomainSync], None]:
+    """A sync's per-domain progress line."""
     def progress(d: DomainSync) -> None:
         console.print(f"  {d.name}: {d.status} ({d.products} products, {d.datasets} datasets, "
                       f"{d.adhoc} ad-hoc) in {d.seconds:.2f}s")
 
-    mesh = load_mesh(mesh_file)
-    console.print(f"syncing [bold]{mesh.config.name}[/] ({len(mesh.config.domains)} domains)"
-                  + (" [dim](dry run)[/]" if dry_run else ""))
-    result = sync(mesh, target=target, domains=list(domains) or None, dry_run=dry_run,
-                  on_domain=progress)
-    if as_json:
-        _echo_json(result.summary())
-        return
-    table = Table(title=f"sync {result.sync_id}")
-    for col in ("domains", "products", "datasets", "changes", "violations", "seconds"):
-        table.add_column(col, justify="right")
-    table.add_row(str(len(result.domains)), str(len(result.catalog.products())),
-                  str(len(result.catalog.datasets())), str(len(result.changes)),
-                  str(result.violations), f"{result.seconds:.2f}")
-    console.print(table)
+    return progress
+
+
+def print_sync(result: SyncResult, console: Any) -> None:
+    """A sync's summary table, its changes and where it wrote."""
+    console.print(render.table(
+        ("domains", "products", "datasets", "changes", "violations", "seconds"),
+        [(len(result.domains), len(result.catalog.products()), len(result.catalog.datasets()),
+          len(result.changes), result.violations, f"{result.seconds:.2f}")],
+        title=f"sync {result.sync_id}",
+        right=("domains", "products", "datasets", "changes", "violations", "seconds")))
     for change in result.changes[:20]:
         console.print(f"  {change}")
     if len(result.changes) > 20:
         console.print(f"  ... and {len(result.changes) - 20} more")
-    where = "nothing written (dry run)" if dry_run else f"catalog: {result.catalog_dir}\n" \
+    where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(where)
 
@@ -83,10 +83,7 @@ def catalog() -> None:
 
 
 def _load(mesh_file: Path) -> Any:
-    from meshkit.catalog.store import require_catalog
-    from meshkit.config import load_mesh
-
-    return require_catalog(load_mesh(mesh_file).catalog_dir)
+    return load(mesh_file).catalog()
 
 
 @catalog.command("list")
@@ -96,9 +93,6 @@ def _load(mesh_file: Path) -> Any:
 @handle_errors
 def list_products(mesh_file: Path, domain: str | None, as_json: bool) -> None:
     """Every data product: domain, owner, status, datasets, health."""
-    from rich.console import Console
-    from rich.table import Table
-
     cat = _load(mesh_file)
     products = [p for p in cat.products() if domain is None or p.domain == domain]
     if as_json:
@@ -108,13 +102,11 @@ def list_products(mesh_file: Path, domain: str | None, as_json: bool) -> None:
             "datasets": [ds.id for ds in p.datasets], "health": p.health.status.value,
         } for p in products])
         return
-    table = Table(title=f"{cat.mesh}: {len(products)} products")
-    for col in ("domain", "product", "owner", "status", "datasets", "health"):
-        table.add_column(col)
-    for p in products:
-        table.add_row(p.domain, p.name, p.owner.name or p.owner.email or "", p.status,
-                      str(len(p.datasets)), _health(p.health.status.value))
-    Console(highlight=False).print(table)
+    rows = [(p.domain, p.name, p.owner.name or p.owner.email or "", p.status, len(p.datasets),
+             _health(p.health.status.value)) for p in products]
+    render.console(highlight=False).print(render.table(
+        ("domain", "product", "owner", "status", "datasets", "health"), rows,
+        title=f"{cat.mesh}: {len(products)} products"))
     adhoc = sum(len(d.adhoc_datasets) for d in cat.domains)
     click.echo(f"{adhoc} ad-hoc datasets (not products) in {len(cat.domains)} domains")
 
@@ -126,9 +118,6 @@ def list_products(mesh_file: Path, domain: str | None, as_json: bool) -> None:
 @handle_errors
 def show(ref: str, mesh_file: Path, as_json: bool) -> None:
     """Details of a product or dataset (address, id or name), with its columns."""
-    from rich.console import Console
-    from rich.table import Table
-
     from meshkit.catalog.model import Dataset, Product
     from meshkit.catalog.search import find
 
@@ -139,7 +128,7 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
         else:
             _echo_json(found.model_dump(mode="json"))
         return
-    console = Console(highlight=False)
+    console = render.console(highlight=False)
     datasets: list[Any]
     if isinstance(found, Product):
         p = found
@@ -184,13 +173,10 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
                 console.print(f"  [yellow]•[/] {r}")
         if ds.description:
             console.print(ds.description)
-        table = Table()
-        for col in ("column", "type", "classification", "regulations", "description"):
-            table.add_column(col)
-        for entry in ds.columns:
-            table.add_row(entry.name, entry.data_type or "", entry.classification or "",
-                          ", ".join(entry.regulations), entry.description)
-        console.print(table)
+        console.print(render.table(
+            ("column", "type", "classification", "regulations", "description"),
+            [(entry.name, entry.data_type or "", entry.classification or "",
+              ", ".join(entry.regulations), entry.description) for entry in ds.columns]))
 
 
 @catalog.command("search")
@@ -203,9 +189,6 @@ def search_cmd(text: tuple[str, ...], mesh_file: Path, limit: int, as_json: bool
     """Search names, descriptions, columns, owners and tags."""
     from dataclasses import asdict
 
-    from rich.console import Console
-    from rich.table import Table
-
     from meshkit.catalog.search import search
 
     hits = search(_load(mesh_file), " ".join(text), limit=limit)
@@ -215,11 +198,9 @@ def search_cmd(text: tuple[str, ...], mesh_file: Path, limit: int, as_json: bool
     if not hits:
         click.echo("no matches")
         return
-    table = Table()
-    for col in ("kind", "id", "matched", "description"):
-        table.add_column(col)
+    rows = []
     for h in hits:
         more = f" +{len(h.matched) - 3}" if len(h.matched) > 3 else ""
-        matched = ", ".join(h.matched[:3]) + more
-        table.add_row(h.kind, h.id, matched, h.description[:60])
-    Console(highlight=False).print(table)
+        rows.append((h.kind, h.id, ", ".join(h.matched[:3]) + more, h.description[:60]))
+    render.console(highlight=False).print(render.table(("kind", "id", "matched", "description"),
+                                                       rows))

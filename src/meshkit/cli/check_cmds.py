@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from meshkit.cli.catalog_cmds import _echo_json, json_option, mesh_option
 from meshkit.cli.errors import handle_errors
+from meshkit.cli.options import json_option, load, mesh_option
 
 
 @click.command("check")
@@ -27,30 +27,26 @@ from meshkit.cli.errors import handle_errors
 def check(mesh_file: Path, domains: tuple[str, ...], rules: tuple[str, ...], as_json: bool,
           junit_file: Path | None, list_rules: bool) -> None:
     """Check contracts and policies across the mesh (the CI gate; writes nothing)."""
-    from rich.console import Console
-
-    from meshkit.checks import CheckContext, default_rules, registered_rules, run_checks
+    from meshkit.checks import registered_rules
     from meshkit.checks.render import junit_xml, print_table, report_json
-    from meshkit.config import load_mesh
+    from meshkit.cli.render import console, echo_json
 
     if list_rules:
         listed = {rid: cls for rid, cls in registered_rules().items()
                   if not rules or any(rid == r or rid.startswith(r + ".") for r in rules)}
         if as_json:
-            _echo_json([{"id": rid, "summary": cls.summary_text(),
-                         "severity": cls.default_severity.value, "scope": cls.scope.value}
-                        for rid, cls in listed.items()])
+            echo_json([{"id": rid, "summary": cls.summary_text(),
+                        "severity": cls.default_severity.value, "scope": cls.scope.value}
+                       for rid, cls in listed.items()])
             return
         for rid, cls in listed.items():
             click.echo(f"{rid:40} {cls.default_severity.value:5}  {cls.summary_text()}")
         return
-    mesh = load_mesh(mesh_file)
-    ctx = CheckContext(mesh, domains=list(domains) or None)
-    report = run_checks(ctx, default_rules(rules or None))
+    report = load(mesh_file).check(domains=domains, rules=rules)
     if junit_file is not None:
         junit_file.write_text(junit_xml(report))
     if as_json:
-        _echo_json(report_json(report))
+        echo_json(report_json(report))
     else:
-        print_table(report, Console(highlight=False))
+        print_table(report, console(highlight=False))
     sys.exit(report.exit_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -18,6 +18,12 @@ def report(exc: MeshError) -> None:
     click.secho(f"error: {exc}", fg="red", err=True)
 
 
+def fail(exc: MeshError) -> NoReturn:
+    """Report ``exc`` on stderr and exit with its code (2 bad input, 1 violations)."""
+    report(exc)
+    sys.exit(exc.exit_code)
+
+
 def handle_errors(fn: F) -> F:
     """Turn a MeshError raised by ``fn`` into its message on stderr and its exit code."""
 
@@ -26,7 +32,6 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except MeshError as exc:
-            report(exc)
-            sys.exit(exc.exit_code)
+            fail(exc)
 
     return wrapper  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from meshkit import __version__
-from meshkit.cli.errors import report
+from meshkit.cli.errors import fail
 from meshkit.errors import MeshError
 
 # name -> (module:attribute, one-line help shown by `mesh --help` without importing it)
@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
     "check": ("meshkit.cli.check_cmds:check",
               "Check contracts and policies across the mesh (the CI gate; writes nothing)."),
+    "init": ("meshkit.cli.selfserve_cmds:init", "Create a new, empty mesh in a folder."),
+    "new": ("meshkit.cli.selfserve_cmds:new", "Scaffold a domain or a data product."),
 }
 
 
@@ -58,8 +60,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MeshError as exc:
-            report(exc)
-            ctx.exit(exc.exit_code)
+            fail(exc)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
+from meshkit.cli.options import json_option, load, mesh_option, target_option
 
-mesh_option = click.option(
-    "--mesh", "mesh_file", default="mesh.yml", show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="The mesh file.",
-)
-target_option = click.option("--target", "-t", default="prod", show_default=True,
-                             help="A target of mesh.yml with `type: snowflake`.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+snowflake_target = target_option("prod", help="A target of mesh.yml with `type: snowflake`.")
 
 
 @click.command()
 @mesh_option
-@target_option
+@snowflake_target
 @json_option
 @handle_errors
 def plan(mesh_file: Path, target: str, as_json: bool) -> None:
@@ -30,11 +25,9 @@ def plan(mesh_file: Path, target: str, as_json: bool) -> None:
     Products are the dbt groups of each domain's target/manifest.json; a domain without one is
     planned without its product schemas, and the plan says so.
     """
-    from meshkit.snowflake.plan import load_plan
-
-    result = load_plan(mesh_file, target)
+    result = load(mesh_file).plan(target=target)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=1))
+        render.echo_json(result.to_json())
     else:
         click.echo(result.script(), nl=False)
     for note in result.notes:
@@ -43,7 +36,7 @@ def plan(mesh_file: Path, target: str, as_json: bool) -> None:
 
 @click.command()
 @mesh_option
-@target_option
+@snowflake_target
 @json_option
 @click.option("--dry-run", is_flag=True, help="Print the plan instead of running it.")
 @handle_errors
@@ -54,14 +47,14 @@ def apply(mesh_file: Path, target: str, as_json: bool, dry_run: bool) -> None:
     since the plan is idempotent, the fix is to correct the cause and apply again.
     """
     if dry_run:
-        ctx = click.get_current_context()
-        ctx.invoke(plan, mesh_file=mesh_file, target=target, as_json=as_json)
+        click.get_current_context().invoke(plan, mesh_file=mesh_file, target=target,
+                                           as_json=as_json)
         return
-    from meshkit.snowflake.apply import Outcome, StatementResult, apply_plan
-    from meshkit.snowflake.plan import load_plan
-    from meshkit.snowflake.profiles import SnowflakeSettings, connect
+    from meshkit.backends.snowflake.apply import Outcome, StatementResult
+    from meshkit.backends.snowflake.profiles import SnowflakeSettings
 
-    the_plan = load_plan(mesh_file, target)
+    mesh = load(mesh_file)
+    the_plan = mesh.plan(target=target)
     settings = SnowflakeSettings.from_env()
     for note in the_plan.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
@@ -77,13 +70,9 @@ def apply(mesh_file: Path, target: str, as_json: bool, dry_run: bool) -> None:
 
     if not as_json:
         click.echo(f"-- applying {len(the_plan.statements)} statements as {settings.describe()}")
-    connection = connect(settings)
-    try:
-        result = apply_plan(the_plan, connection, on_result=show)
-    finally:
-        connection.close()
+    result = mesh.apply(the_plan, settings=settings, on_result=show)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=1))
+        render.echo_json(result.to_json())
     else:
         counts = {o: sum(r.outcome is o for r in result.results) for o in Outcome}
         click.echo(f"-- {counts[Outcome.ok]} ok, {counts[Outcome.failed]} failed, "

@@ -1,10 +1,10 @@
-"""Makes the bench helpers importable (``import synthetic_mesh``) under --import-mode=importlib."""
+"""Makes the bench helpers (``bench/``: ``synthetic_mesh``, ``realmesh``, ``run``) importable."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-HERE = str(Path(__file__).resolve().parent)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+BENCH = str(Path(__file__).resolve().parents[3] / "bench")
+if BENCH not in sys.path:
+    sys.path.insert(0, BENCH)

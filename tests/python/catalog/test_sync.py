@@ -12,8 +12,9 @@ import pytest
 from catalog_support import GOLDEN
 from click.testing import CliRunner
 
+from meshkit.backends.duckdb.catalog_store import read_table
 from meshkit.catalog.model import Catalog, json_schema, json_schema_text
-from meshkit.catalog.store import SCHEMA_FILE_NAME, dumps, read_table, recover
+from meshkit.catalog.store import SCHEMA_FILE_NAME, dumps, recover
 from meshkit.catalog.store import catalog_bytes as store_bytes
 from meshkit.catalog.sync import SKIPPED, sync
 from meshkit.cli.catalog_cmds import mesh_sync
@@ -90,8 +91,14 @@ def test_products_datasets_ports_consumers_lineage(fixture_mesh: Path) -> None:
         ("exposure", "risk_dashboard", "dashboard")]
     assert [(e.upstream_dataset, e.downstream_dataset) for e in cat.lineage] == [
         ("fx_bank.customer_profile.customers_v2", "fx_risk.risk_scores.scorecard")]
-    assert {(e.upstream_column, e.downstream_column) for e in cat.column_lineage} == {
-        ("customer_id", "customer_id"), ("region", "region"), ("credit_limit", "score")}
+    across = {(e.upstream_column, e.downstream_column, e.transform) for e in cat.column_lineage
+              if e.upstream_domain != e.downstream_domain}
+    assert across == {("customer_id", "customer_id", "identity"), ("region", "region", "identity"),
+                      ("credit_limit", "score", "derived")}
+    # Lineage within a domain too: the bank's products trace back to its staging model.
+    assert ("model.fx_bank.stg_customers", "email", "model.fx_bank.customers.v2", "email") in {
+        (e.upstream, e.upstream_column, e.downstream, e.downstream_column)
+        for e in cat.column_lineage}
     # dbt-loom's injected upstream nodes are not the consumer's own models.
     assert risk.adhoc_datasets == []
 

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
+from meshkit.backends.duckdb.query import connect
 from meshkit.config import Mesh, load_mesh
-from meshkit.query import connect
 
 CLASSIFICATIONS = {"public", "internal", "confidential", "pii", "sensitive"}
 PRODUCT_META = {"status", "tier", "sla", "tags", "use_cases", "kpis", "support"}

@@ -6,9 +6,9 @@ import duckdb
 import pytest
 import sqlglot
 
+from meshkit.backends.duckdb.session import set_roles_sql
 from meshkit.config import load_mesh
-from meshkit.dbt_duckdb_plugin import set_roles_sql
-from meshkit.policy import (
+from meshkit.masking import (
     GENERATED_MACRO,
     VALUE,
     compile_policy,

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
+from meshkit.backends.duckdb.query import connect
 from meshkit.config import MaskRule, Mesh, load_mesh
-from meshkit.query import connect
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from sf_harness import (
     normalise,
 )
 
+from meshkit.backends.snowflake.plan import parse_snowflake
 from meshkit.build import BuildResult
 from meshkit.catalog.store import SNAPSHOT_TABLES
 from meshkit.cli.main import cli
-from meshkit.snowflake.plan import parse_snowflake
 
 pytestmark = pytest.mark.snowflake
 

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from sf_harness import DDL, FakeSnowflake, assert_no_exposure_window, load_raw_tables, normalise
 
+from meshkit.backends.snowflake.plan import parse_snowflake
 from meshkit.build import BuildResult
 from meshkit.cli.main import cli
-from meshkit.snowflake.plan import parse_snowflake
 from support import copy_mesh
 
 pytestmark = pytest.mark.snowflake
@@ -37,8 +37,8 @@ class DemoOnSnowflake:
 
 @contextlib.contextmanager
 def _snowflake_catalog_store() -> Iterator[None]:
-    from meshkit.catalog import store
-    from meshkit.catalog.snowflake_store import snowflake_store
+    from meshkit import backends as store
+    from meshkit.backends.snowflake.catalog_store import snowflake_store
 
     registered = "snowflake" in store.CATALOG_STORES
     store.CATALOG_STORES.setdefault("snowflake", snowflake_store)
@@ -51,10 +51,10 @@ def _snowflake_catalog_store() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOnSnowflake]:
+    from meshkit.backends.snowflake.profiles import connect
     from meshkit.build import build
     from meshkit.config import load_mesh
     from meshkit.demo.generate import generate
-    from meshkit.snowflake.profiles import connect
 
     root = tmp_path_factory.mktemp("sf_demo")
     mesh_file = copy_mesh(root)

@@ -11,10 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sf_harness import FIXTURES, FakeSnowflake, check_golden, copy_fixture_mesh
 
-from meshkit.cli.main import cli
-from meshkit.config import Mesh, load_mesh
-from meshkit.errors import ConfigError
-from meshkit.snowflake.plan import (
+from meshkit.backends.snowflake.plan import (
     CONSUMER_WAREHOUSE,
     Plan,
     Product,
@@ -22,7 +19,10 @@ from meshkit.snowflake.plan import (
     plan_mesh,
     policy_body,
 )
-from meshkit.snowflake.profiles import SnowflakeSettings
+from meshkit.backends.snowflake.profiles import SnowflakeSettings
+from meshkit.cli.main import cli
+from meshkit.config import Mesh, load_mesh
+from meshkit.errors import ConfigError
 
 FIXTURE_PRODUCTS = {
     "sf_bank": [Product("customer_profile", "active"), Product("card_lab", "draft")],
@@ -210,8 +210,8 @@ def test_apply_without_account_names_the_variable(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.snowflake
 def test_apply_runs_every_statement_through_the_connector(tmp_path: Path) -> None:
-    from meshkit.snowflake.apply import apply_plan
-    from meshkit.snowflake.profiles import connect
+    from meshkit.backends.snowflake.apply import apply_plan
+    from meshkit.backends.snowflake.profiles import connect
 
     plan = fixture_plan()
     fake = FakeSnowflake(tmp_path / "fakesnow")

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 REAL_ARTIFACTS = REPO.parent / "shared" / "real-artifacts" / "jaffle_shop"
 TEMPLATE = "jaffle_shop"
 GROUPS = 5

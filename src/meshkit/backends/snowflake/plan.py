@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
-from meshkit.policy import VALUE, compile_policy
+from meshkit.masking import VALUE, compile_policy
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -47,7 +47,7 @@ CONSUMER_WAREHOUSE = "mesh_consumers_wh"
 # The statuses whose products consumer roles may read; a draft product's readers role exists
 # but is granted to no consumer until the product is released.
 READABLE_STATUSES = ("active", "deprecated")
-# Masking policy signature per type family (meshkit.policy.TYPE_FAMILIES).
+# Masking policy signature per type family (meshkit.masking.TYPE_FAMILIES).
 FAMILY_TYPES = {
     "string": "VARCHAR",
     "number": "NUMBER",
@@ -270,7 +270,7 @@ def _schemas(ctx: _Context) -> Iterable[str]:
         for p in ctx.products.get(d.name, []):
             yield _create("SCHEMA", _table(ident(d.name), ident(p.name)))
     yield _create("SCHEMA", _table(ident(ctx.governance_db), POLICY_SCHEMA))
-    # Written by `mesh-sync --target prod` (meshkit.catalog.snowflake_store); not for consumers.
+    # Written by `mesh-sync --target prod` (meshkit.backends.snowflake.catalog_store); not for consumers.
     yield _create("SCHEMA", _table(ident(ctx.governance_db), CATALOG_SCHEMA))
 
 

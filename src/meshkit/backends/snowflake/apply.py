@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from meshkit.snowflake.plan import Plan, Statement
+from meshkit.backends.snowflake.plan import Plan, Statement
 
 
 class Outcome(StrEnum):

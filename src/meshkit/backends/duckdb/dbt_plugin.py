@@ -1,12 +1,12 @@
 """A dbt-duckdb plugin that gives every dbt session of a domain its mesh roles.
 
 DuckDB has no roles: a session's roles are the variable ``mesh_roles`` that the secure views
-test (see :mod:`meshkit.policy`). dbt-duckdb opens a new cursor per thread, and DuckDB variables
+test (see :mod:`meshkit.masking`). dbt-duckdb opens a new cursor per thread, and DuckDB variables
 live per connection, so the variable is set in ``configure_cursor``, which dbt-duckdb calls on
 every cursor it creates. A domain's profile enables it::
 
     plugins:
-      - module: meshkit.dbt_duckdb_plugin
+      - module: meshkit.backends.duckdb.dbt_plugin
         config: {roles: [risk_engineer]}
 """
 
@@ -16,26 +16,14 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-
-def set_roles_sql(roles: list[str]) -> str:
-    """``SET VARIABLE mesh_roles = [...]`` built with sqlglot (role names are data, not SQL).
-
-    >>> set_roles_sql(["risk_engineer"])
-    "SET VARIABLE mesh_roles = ['risk_engineer']"
-    """
-    from sqlglot import exp
-
-    array: exp.Expression = exp.Array(expressions=[exp.Literal.string(r) for r in roles])
-    if not roles:
-        array = exp.cast(array, "VARCHAR[]")
-    return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"
+from meshkit.backends.duckdb.session import set_roles_sql
 
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         roles = plugin_config.get("roles") or []
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise ValueError("meshkit.dbt_duckdb_plugin: `roles` must be a list of role names")
+            raise ValueError("meshkit.backends.duckdb.dbt_plugin: `roles` must be a list of role names")
         self._sql = set_roles_sql([r.lower() for r in roles])
 
     def configure_cursor(self, cursor: Any) -> None:

@@ -194,9 +194,14 @@ def render_policy_macro(mesh: Mesh) -> str:
     )
 
 
+def policy_macro_path(mesh: Mesh) -> Path:
+    """Where the mesh's generated policy macro lives."""
+    return mesh.root / GENERATED_MACRO
+
+
 def write_policy_macro(mesh: Mesh) -> bool:
     """(Re)write the generated macro; returns True when its content changed."""
-    path = mesh.root / GENERATED_MACRO
+    path = policy_macro_path(mesh)
     text = render_policy_macro(mesh)
     if path.is_file() and path.read_text() == text:
         return False

@@ -4,11 +4,11 @@ Same tables as every backend (:data:`meshkit.catalog.store.TABLES`, DDL generate
 the Snowflake dialect). Snowflake commits DDL implicitly, so the tables are created (if missing)
 first, and the replacement of their rows (DELETE + INSERT of the snapshot tables, one INSERT
 into ``sync_runs``) is one explicit transaction: a failed sync leaves the previous rows as they
-were. The schema itself is created by ``mesh apply`` (meshkit.snowflake.plan); consumer roles
+were. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan); consumer roles
 are not granted it.
 
 The connection comes from the ``SNOWFLAKE_*`` environment variables
-(:mod:`meshkit.snowflake.profiles`).
+(:mod:`meshkit.backends.snowflake.profiles`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class SnowflakeCatalogStore:
         self._write(catalog, run, snapshot=False)
 
     def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool) -> None:
-        from meshkit.snowflake.profiles import connect
+        from meshkit.backends.snowflake.profiles import connect
 
         connection = connect()
         try:
@@ -91,5 +91,5 @@ class SnowflakeCatalogStore:
 
 
 def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.catalog.store.CATALOG_STORES` (``type: snowflake``)."""
+    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
     return SnowflakeCatalogStore(database=target.governance_database)

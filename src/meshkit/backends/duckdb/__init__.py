@@ -1,0 +1,1 @@
+"""The DuckDB backend: local meshes and every test run."""

@@ -1,0 +1,363 @@
+"""`mesh query`: run SQL as a role against the whole mesh on DuckDB, denying by default.
+
+Every built domain's database is attached read-only under the domain's name, the role goes into
+the session variable ``mesh_roles`` that the secure views test, and the statement may read the
+secure views the domains' manifests declare and nothing else, as Snowflake grants would allow.
+
+DuckDB has no access control, so the statement is checked before it runs, twice:
+
+* with sqlglot's scope analysis: every table a scope reads is either a CTE visible in that scope
+  (lexical scoping, not a flat set of names) or a declared secure view;
+* with DuckDB's own parser (``json_serialize_sql``), so that a construct the two parsers read
+  differently cannot slip through: every base table, table function and qualified function call
+  DuckDB sees is checked again.
+
+Table functions are refused except :data:`ALLOWED_TABLE_FUNCTIONS`, which read no data. And after
+the attachments the session runs with ``enable_external_access = false`` and
+``lock_configuration = true``: a gap in the checker still cannot read a file, attach a
+database, load an extension or change a setting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meshkit.config import DuckDBTarget, Mesh
+from meshkit.errors import UsageError
+
+# Table functions that produce rows from their arguments alone (which are checked like any other
+# expression): they read no table, file, setting or catalog. Everything else in FROM that is a
+# function (read_parquet, query_table, glob, duckdb_views, ...) is refused.
+ALLOWED_TABLE_FUNCTIONS: dict[str, str] = {
+    "range": "numbers between its arguments",
+    "generate_series": "numbers between its arguments",
+    "unnest": "the elements of a list given as its argument",
+}
+# Scalar functions refused although they read nothing: ``error`` raises a message of the
+# caller's choosing, which turns any predicate DuckDB evaluates before the row filter into an
+# oracle on the rows the filter hides.
+REFUSED_FUNCTIONS: dict[str, str] = {
+    "error": "it raises a chosen error, an oracle on rows the row filter hides",
+}
+FIX_READS = "query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists"
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PLAIN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# DuckDB table references that read nothing by themselves.
+HARMLESS_REFS = {"JOIN", "SUBQUERY", "EMPTY", "EXPRESSION_LIST"}
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def warehouse_dir(mesh: Mesh, target: str | None = None) -> Path:
+    name, t = mesh.config.target(target)
+    if not isinstance(t, DuckDBTarget):
+        raise UsageError(f"target {name!r} is not a DuckDB target",
+                         fix="`mesh query` runs on DuckDB; on Snowflake use any SQL client with your role")
+    return (mesh.root / t.path).resolve()
+
+
+def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: bool = True) -> Any:
+    """An in-memory DuckDB session with every built domain attached read-only, as ``roles``.
+
+    ``locked`` (the default) turns external access off and locks the configuration once the
+    databases are attached: the session can then read only what is attached.
+    """
+    import duckdb
+    from sqlglot import exp
+
+    from meshkit.backends.duckdb.session import set_roles_sql
+
+    known = set(mesh.config.all_role_names)
+    for role in roles:
+        if role not in known:
+            import difflib
+
+            close = difflib.get_close_matches(role, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"unknown role {role!r}{hint}",
+                             file=mesh.file, location="roles",
+                             fix=f"use one of: {', '.join(sorted(known))}")
+    folder = warehouse_dir(mesh, target)
+    con = duckdb.connect(":memory:")
+    attached = 0
+    for name, db in _databases(mesh, folder):
+        attach = exp.Attach(
+            this=exp.alias_(exp.Literal.string(str(db)), name),
+            expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+        )
+        con.execute(attach.sql("duckdb"))
+        attached += 1
+    if not attached:
+        con.close()
+        raise UsageError(f"no domain database found in {folder}",
+                         fix="build the mesh first: `mesh build` (or `make demo`)")
+    con.execute(set_roles_sql(roles))
+    if locked:
+        for setting in ("autoinstall_known_extensions", "autoload_known_extensions",
+                        "enable_external_access"):
+            con.execute(f"SET {setting} = false")
+        con.execute("SET lock_configuration = true")
+    return con
+
+
+def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:
+    for domain in mesh.config.domains:
+        db = folder / f"{domain.name}.duckdb"
+        if db.is_file():
+            yield domain.name, db
+
+
+def secure_views(mesh: Mesh) -> set[tuple[str, str, str]]:
+    """(domain, product, dataset) of every secure view, from the built domains' manifests.
+
+    A product's public models and, for a versioned one, the unversioned name of its latest
+    version; nothing else in a domain's database is a consumer's to read.
+    """
+    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+
+    views: set[tuple[str, str, str]] = set()
+    for domain in mesh.config.domains:
+        if not (mesh.artifacts_path(domain) / "manifest.json").is_file():
+            continue
+        arts = read_domain_artifacts(LocalArtifacts(mesh.artifacts_path(domain)))
+        for node in arts.nodes.values():
+            if node.package_name != domain.name or node.access != "public" or not node.group:
+                continue
+            database, schema, name = node.relation_key
+            views.add((database, schema, name))
+            if node.version is not None and node.version == node.latest_version:
+                views.add((database, schema, node.name.lower()))
+    return views
+
+
+def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
+    """Refuse a statement unless it is one query reading only the secure views of the mesh.
+
+    >>> views = {("consumer_banking", "consumer_demographics", "consumer_demographics")}
+    >>> try:
+    ...     check_reads("select 1 from consumer_banking.internal.stg_customers", views)
+    ... except UsageError as exc:
+    ...     print(exc.message)
+    reads consumer_banking.internal.stg_customers, which is not a data product's secure view
+    >>> check_reads("with c as (select * from consumer_banking.consumer_demographics.consumer_demographics)"
+    ...             " select count(*) from c", views)
+    """
+    statement = _parse_one(sql)
+    _check_scopes(statement, views)
+    _check_duckdb_ast(sql, views)
+
+
+def _parse_one(sql: str) -> Any:
+    import logging
+
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # silence "falling back to parsing as a Command"
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except ParseError as exc:
+        raise UsageError(f"cannot parse the query: {_first_line(str(exc))}",
+                         fix="check the SQL syntax") from None
+    finally:
+        logger.setLevel(level)
+    if len(statements) != 1:
+        raise UsageError(f"{len(statements)} statements given; `mesh query` runs exactly one query",
+                         fix="run one SELECT (or WITH … SELECT) at a time")
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
+        kind = statement.name if isinstance(statement, exp.Command) else statement.key
+        raise UsageError(f"only queries (SELECT, WITH …) may run through `mesh query`, "
+                         f"not {str(kind).upper()}",
+                         fix="settings, PRAGMA, ATTACH, COPY, INSTALL, LOAD and DDL are not available")
+    # DuckDB identifiers are case-insensitive, quoted or not: compare them as DuckDB does.
+    return normalize_identifiers(statement, dialect="duckdb")
+
+
+def _refuse_read(parts: list[str], views: set[tuple[str, str, str]]) -> UsageError:
+    import difflib
+
+    shown = ".".join(p for p in parts if p)
+    addresses = sorted(".".join(v) for v in views)
+    close = difflib.get_close_matches(shown.lower(), addresses, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return UsageError(f"reads {shown}, which is not a data product's secure view{hint}",
+                      fix=FIX_READS)
+
+
+def _refuse_function(name: str) -> UsageError:
+    allowed = ", ".join(sorted(ALLOWED_TABLE_FUNCTIONS))
+    return UsageError(f"table function {name}() is not available through `mesh query`",
+                      fix=f"read secure views only; the table functions allowed are: {allowed}")
+
+
+def _check_scopes(statement: Any, views: set[tuple[str, str, str]]) -> None:
+    """Each table of each scope is a CTE visible in that scope, or a secure view."""
+    from sqlglot import exp
+    from sqlglot.errors import OptimizeError
+    from sqlglot.optimizer.scope import Scope, traverse_scope
+
+    for node in statement.find_all(exp.Func):
+        name = _function_name(node)
+        if name in REFUSED_FUNCTIONS:
+            raise UsageError(f"function {name}() is not available through `mesh query`: "
+                             f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
+    try:
+        scopes = traverse_scope(statement)
+    except OptimizeError as exc:
+        raise UsageError(f"cannot resolve the query's names: {exc}",
+                         fix="qualify every table as <domain>.<product>.<dataset>") from None
+    checked: set[int] = set()
+    for scope in scopes:
+        for table in scope.tables:
+            checked.add(id(table))
+            if isinstance(table.this, exp.Func):
+                name = _function_name(table.this)
+                if name not in ALLOWED_TABLE_FUNCTIONS:
+                    raise _refuse_function(name)
+                continue
+            source = scope.sources.get(table.alias_or_name)
+            if isinstance(source, Scope) and not table.db and not table.catalog:
+                if not PLAIN_NAME.match(table.name):
+                    raise UsageError(f"the CTE name {table.name!r} is not a plain identifier",
+                                     fix="name CTEs with letters, digits and underscores")
+                continue
+            ref = (table.catalog, table.db, table.name)
+            if ref not in views:
+                raise _refuse_read(list(ref), views)
+        for unnest in scope.expression.find_all(exp.Unnest):
+            checked.add(id(unnest))
+    # A table that no scope accounted for is a construct the checker does not understand.
+    for table in statement.find_all(exp.Table):
+        if id(table) not in checked:
+            raise UsageError(f"cannot tell what {table.sql('duckdb')} reads",
+                             fix="simplify the query: read secure views in FROM / JOIN")
+
+
+def _function_name(node: Any) -> str:
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.GenerateSeries):
+        return "range" if node.args.get("is_end_exclusive") else "generate_series"
+    if isinstance(node, exp.Unnest | exp.Explode):
+        return "unnest"
+    return str(node.sql_name()).lower()
+
+
+def _check_duckdb_ast(sql: str, views: set[tuple[str, str, str]]) -> None:
+    """The same rules on DuckDB's own parse of ``sql`` (it never binds nor runs it)."""
+    import duckdb
+    import orjson
+
+    with duckdb.connect(":memory:") as con:
+        row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    tree = orjson.loads(row[0]) if row else {"error": True, "error_message": "no result"}
+    if tree.get("error"):
+        raise UsageError(f"DuckDB refuses the statement: {tree.get('error_message')}",
+                         fix="run one SELECT (or WITH … SELECT) at a time")
+    if len(tree["statements"]) != 1:
+        raise UsageError("DuckDB reads more than one statement; `mesh query` runs exactly one",
+                         fix="run one SELECT (or WITH … SELECT) at a time")
+    ctes = {str(key).lower() for key in _cte_names(tree)}
+    for node in _dicts(tree):
+        kind = node.get("type")
+        if node.get("class") == "FUNCTION":
+            name = str(node.get("function_name", "")).lower()
+            if node.get("catalog") or node.get("schema"):
+                raise UsageError(f"calls {'.'.join(node['qualified_name']['path'])}(): functions "
+                                 "and macros of the domains' databases are not available",
+                                 fix="use built-in functions only")
+            if name in REFUSED_FUNCTIONS:
+                raise UsageError(f"function {name}() is not available through `mesh query`: "
+                                 f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
+        if "from_table" in node or kind in HARMLESS_REFS or "alias" not in node or "class" in node:
+            continue
+        if kind == "BASE_TABLE":
+            parts = [str(node.get(k) or "").lower() for k in ("catalog_name", "schema_name",
+                                                               "table_name")]
+            if not parts[0] and not parts[1] and parts[2] in ctes and PLAIN_NAME.match(parts[2]):
+                continue
+            if (parts[0], parts[1], parts[2]) not in views:
+                raise _refuse_read(parts, views)
+        elif kind == "TABLE_FUNCTION":
+            function = node.get("function") or {}
+            name = str(function.get("function_name", "")).lower()
+            if function.get("catalog") or function.get("schema") or name not in ALLOWED_TABLE_FUNCTIONS:
+                raise _refuse_function(name)
+        elif kind is not None:
+            raise UsageError(f"{str(kind).lower().replace('_', ' ')} is not available through "
+                             "`mesh query`", fix="read secure views in FROM / JOIN")
+
+
+def _dicts(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _dicts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _dicts(v)
+
+
+def _cte_names(tree: Any) -> Iterator[str]:
+    for node in _dicts(tree):
+        cte_map = node.get("cte_map")
+        if isinstance(cte_map, dict):
+            for entry in cte_map.get("map", []):
+                yield entry["key"]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def run_sql(con: Any, sql: str) -> QueryResult:
+    """Run ``sql`` on ``con``; a DuckDB error becomes a :class:`UsageError` (exit 2).
+
+    An error raised while rows are computed (a failed cast, say) may quote a value of a row the
+    session may not see, so the quoted literals of such messages are blanked out.
+    """
+    import duckdb
+
+    try:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description or []]
+        return QueryResult(columns, cursor.fetchall())
+    except duckdb.Error as exc:
+        kind = type(exc).__name__.removesuffix("Exception").removesuffix("Error") or "Error"
+        message = _first_line(str(exc))
+        if not isinstance(exc, duckdb.ParserException | duckdb.BinderException
+                          | duckdb.CatalogException):
+            message = re.sub(r"'(?:[^']|'')*'", "'…'", message)
+            message = re.sub(r'"(?:[^"]|"")*"', '"…"', message)
+        message = CONTROL_CHARS.sub(lambda m: m.group().encode("unicode_escape").decode(), message)
+        raise UsageError(f"DuckDB {kind} error: {message}",
+                         fix="correct the query; `mesh catalog show <dataset>` lists its columns",
+                         ) from None
+
+
+def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None) -> QueryResult:
+    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows."""
+    check_reads(sql, secure_views(mesh))
+    con = connect(mesh, roles, target)
+    try:
+        return run_sql(con, sql)
+    finally:
+        con.close()

@@ -1,0 +1,66 @@
+"""How results are shown: JSON for machines, rich tables and CSV for people, in one place."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+
+def echo_json(data: Any, *, sort_keys: bool = False) -> None:
+    """Print ``data`` as indented JSON on stdout (dates and paths as strings)."""
+    click.echo(json.dumps(data, indent=2, sort_keys=sort_keys, default=str))
+
+
+def echo_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    click.echo(buf.getvalue(), nl=False)
+
+
+def cell(value: Any) -> str:
+    """A value of our own (rich markup allowed); None as NULL."""
+    return "NULL" if value is None else str(value)
+
+
+# C0/C1 control characters: ESC starts a terminal escape sequence; a tab or newline in a cell is
+# shown as \t / \n too.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def literal_cell(value: Any) -> Any:
+    """A value as literal text: no rich markup interpreted, control characters shown escaped
+    (data and column names that come from the warehouse, not from us)."""
+    from rich.text import Text
+
+    if value is None:
+        return Text("NULL", style="dim")
+    return Text(_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value)))
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
+          caption: str | None = None, right: Sequence[str] = (), literal: bool = False) -> Any:
+    """A rich table of ``rows``: our own values with markup (:func:`cell`), or, with
+    ``literal``, data shown as is (:func:`literal_cell`, headers included)."""
+    from rich.table import Table
+
+    show = literal_cell if literal else cell
+    t = Table(title=title, caption=caption)
+    for col in columns:
+        t.add_column(show(col), justify="right" if col in right else "left")
+    for row in rows:
+        t.add_row(*(show(v) for v in row))
+    return t
+
+
+def console(*, stderr: bool = False, quiet: bool = False, highlight: bool = True) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, quiet=quiet, highlight=highlight)

@@ -1,0 +1,350 @@
+"""Column-level lineage of dbt models, from their compiled SQL with sqlglot.
+
+A model's compiled SQL is qualified against the columns of the relations it reads (stars
+expanded), then every output column is traced back to the columns of those relations. The
+columns of a relation come from, in order: its documented columns in the manifest, the warehouse
+columns of ``catalog.json``, or — for a model of the same domain read before it — the output
+columns this module computed for it. A relation of another domain (a dbt-loom node, which carries
+no columns) is resolved to the producing dataset's columns through a :class:`ForeignColumns`
+lookup, so lineage crosses domain boundaries.
+
+Each edge says how the value travels (:data:`Transform`): ``identity`` (the value itself, maybe
+renamed, cast, trimmed or case-folded, or picked by ``min``/``max``), ``derived`` (computed from
+it) or ``aggregate`` (folded into a count, sum, average over many rows). Results are cached per
+checksum of the compiled SQL, the dialect and the columns it was resolved against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from meshkit.artifacts import DomainArtifacts, NodeInfo
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+    from sqlglot.lineage import Node
+
+Transform = Literal["identity", "derived", "aggregate"]
+_ORDER: dict[str, int] = {"identity": 0, "derived": 1, "aggregate": 2}
+RelationKey = tuple[str, str, str]
+Columns = Sequence[tuple[str, str]]  # (name, data type) in order
+# A foreign node's unique_id -> the producing dataset's columns (None if unknown).
+ForeignColumns = Callable[[str], Columns | None]
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """One upstream column an output column is computed from."""
+
+    relation: RelationKey
+    column: str  # "*" when the upstream relation's columns are unknown
+    transform: Transform
+
+
+@dataclass(frozen=True)
+class ModelLineage:
+    """The output columns of one query and, for each, the upstream columns it comes from."""
+
+    columns: tuple[str, ...]
+    sources: Mapping[str, tuple[ColumnSource, ...]]
+
+
+@dataclass(frozen=True)
+class ColumnEdge:
+    """``upstream.upstream_column`` feeds ``downstream.downstream_column`` (dbt unique_ids)."""
+
+    upstream: str
+    upstream_column: str
+    downstream: str
+    downstream_column: str
+    transform: Transform
+
+
+class LineageCache:
+    """Model lineage by checksum: in memory, and in ``directory`` (one small JSON file each)
+    when given, so that a model whose SQL and inputs did not change is not parsed again."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        self._memory: dict[str, ModelLineage | None] = {}
+
+    def get(self, key: str) -> tuple[bool, ModelLineage | None]:
+        if key in self._memory:
+            return True, self._memory[key]
+        if self.directory is None:
+            return False, None
+        try:
+            data = json.loads((self.directory / f"{key}.json").read_bytes())
+        except (OSError, ValueError):
+            return False, None
+        result = _from_json(data)
+        self._memory[key] = result
+        return True, result
+
+    def put(self, key: str, value: ModelLineage | None) -> None:
+        self._memory[key] = value
+        if self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.directory / f".{key}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(_to_json(value), sort_keys=True))
+            os.replace(tmp, self.directory / f"{key}.json")
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def _to_json(value: ModelLineage | None) -> Any:
+    if value is None:
+        return {"format": CACHE_FORMAT, "lineage": None}
+    return {"format": CACHE_FORMAT, "lineage": {
+        "columns": list(value.columns),
+        "sources": {c: [[list(s.relation), s.column, s.transform] for s in srcs]
+                    for c, srcs in value.sources.items()}}}
+
+
+def _from_json(data: Any) -> ModelLineage | None:
+    body = data.get("lineage")
+    if body is None:
+        return None
+    return ModelLineage(
+        columns=tuple(body["columns"]),
+        sources={c: tuple(ColumnSource(relation=tuple(r), column=col, transform=kind)
+                          for r, col, kind in srcs)
+                 for c, srcs in body["sources"].items()})
+
+
+def checksum(sql: str, schema: Mapping[RelationKey, Columns], dialect: str | None) -> str:
+    h = hashlib.sha256(f"{CACHE_FORMAT}\0{dialect}\0{sql}\0".encode())
+    h.update(json.dumps(sorted((list(k), [list(c) for c in v]) for k, v in schema.items()))
+             .encode())
+    return h.hexdigest()
+
+
+# --- one query ----------------------------------------------------------------------------------
+
+
+def _value_aggs() -> tuple[type[exp.Expr], ...]:
+    """Aggregates that return one of the rows' values unchanged (they reveal it)."""
+    from sqlglot import exp
+
+    return (exp.Min, exp.Max, exp.AnyValue, exp.First, exp.Last, exp.ArgMax, exp.ArgMin,
+            exp.ArrayAgg, exp.GroupConcat)
+
+
+def _identity_wrappers() -> tuple[type[exp.Expr], ...]:
+    from sqlglot import exp
+
+    return (exp.Cast, exp.TryCast, exp.Lower, exp.Upper, exp.Trim, exp.Paren, exp.Alias)
+
+
+def step_transform(expression: exp.Expr) -> Transform:
+    """How one projection passes on the columns it reads.
+
+    >>> import sqlglot
+    >>> [step_transform(sqlglot.parse_one(f"select {s}").selects[0]) for s in (
+    ...     "cast(a as int) as b", "a + 1", "count(case when a then 1 end)", "max(a)", "coalesce(a, 0)")]
+    ['identity', 'derived', 'aggregate', 'identity', 'identity']
+    """
+    from sqlglot import exp
+
+    aggs = list(expression.find_all(exp.AggFunc))
+    if any(not isinstance(a, _value_aggs()) for a in aggs):
+        return "aggregate"
+    node = expression
+    while True:
+        if isinstance(node, exp.Column | exp.Star):
+            return "identity"
+        if isinstance(node, _identity_wrappers() + _value_aggs()):
+            node = node.this
+            continue
+        if isinstance(node, exp.Coalesce):
+            rest = node.expressions
+            if all(isinstance(r, exp.Literal | exp.Null) for r in rest):
+                node = node.this
+                continue
+        return "derived"
+
+
+def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
+                  dialect: str | None) -> ModelLineage | None:
+    """Lineage of every output column of ``sql``; None if sqlglot cannot resolve it.
+
+    >>> lin = query_lineage("select a.x as y, count(*) as n, sum(a.z) as s from d.s.t as a group by 1",
+    ...                     {("d", "s", "t"): [("x", "int"), ("z", "int")]}, "duckdb")
+    >>> [(c, [(s.column, s.transform) for s in lin.sources[c]]) for c in lin.columns]
+    [('y', [('x', 'identity')]), ('n', []), ('s', [('z', 'aggregate')])]
+    """
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.lineage import lineage
+
+    nested: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    for (db, sch, name), cols in schema.items():
+        nested.setdefault(db, {}).setdefault(sch, {})[name] = {
+            c.lower(): (t or "text") for c, t in cols}
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # "Unknown subquery scope" warnings on every unresolved star
+    try:
+        graph = lineage(None, sql, nested, dialect=dialect, trim_selects=False)
+    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
+        return None
+    finally:
+        logger.setLevel(level)
+    assert isinstance(graph, dict)
+    sources: dict[str, tuple[ColumnSource, ...]] = {}
+    for column, root in graph.items():
+        found: dict[tuple[RelationKey, str], Transform] = {}
+        _walk(root, "identity", found, exp)
+        sources[column] = tuple(
+            ColumnSource(relation=rel, column=col, transform=kind)
+            for (rel, col), kind in sorted(found.items()))
+    return ModelLineage(columns=tuple(graph), sources=sources)
+
+
+def _walk(node: Node, kind: Transform, found: dict[tuple[RelationKey, str], Transform],
+          exp: Any) -> None:
+    if isinstance(node.expression, exp.Table) or not node.downstream:
+        source = node.source
+        if isinstance(source, exp.Table) and not node.downstream:
+            key = ((source.catalog or "").lower(), (source.db or "").lower(),
+                   source.name.lower())
+            col = node.name.split(".")[-1].lower()
+            old = found.get((key, col))
+            # The weakest transform wins: the value reaches the output somewhere unaggregated.
+            if old is None or _ORDER[kind] < _ORDER[old]:
+                found[(key, col)] = kind
+        return
+    step = step_transform(node.expression)
+    here: Transform = step if _ORDER[step] > _ORDER[kind] else kind
+    for child in node.downstream:
+        _walk(child, here, found, exp)
+
+
+# --- a domain -----------------------------------------------------------------------------------
+
+
+def _dialect(arts: DomainArtifacts) -> str | None:
+    return {"duckdb": "duckdb", "snowflake": "snowflake"}.get(arts.adapter_type or "")
+
+
+def _topological(models: Iterable[NodeInfo]) -> list[NodeInfo]:
+    import graphlib
+
+    by_uid = {n.unique_id: n for n in models}
+    sorter = graphlib.TopologicalSorter(
+        {uid: [p for p in n.depends_on if p in by_uid] for uid, n in sorted(by_uid.items())})
+    try:
+        return [by_uid[uid] for uid in sorter.static_order()]
+    except graphlib.CycleError:
+        return [by_uid[uid] for uid in sorted(by_uid)]
+
+
+@dataclass
+class DomainLineage:
+    """Column edges of one domain's models, and the columns each model was resolved to."""
+
+    edges: list[ColumnEdge]
+    columns: dict[str, tuple[str, ...]]
+    foreign_inputs: dict[str, str]  # foreign unique_id -> checksum of the columns used
+
+
+def columns_checksum(columns: Columns | None) -> str:
+    return hashlib.sha256(json.dumps([list(c) for c in columns or ()]).encode()).hexdigest()[:16]
+
+
+def domain_lineage(arts: DomainArtifacts, package: str, *,
+                   is_foreign: Callable[[str], bool],
+                   foreign_columns: ForeignColumns | None = None,
+                   cache: LineageCache | None = None) -> DomainLineage:
+    """Column lineage of every model the domain owns, to its direct parents in any domain."""
+    cache = cache or LineageCache()
+    dialect = _dialect(arts)
+    models = [n for n in arts.nodes.values()
+              if n.package_name == package and n.resource_type == "model"]
+    resolved: dict[str, tuple[tuple[str, str], ...]] = {}
+    foreign_inputs: dict[str, str] = {}
+
+    def columns_of(uid: str) -> tuple[tuple[str, str], ...] | None:
+        if uid in resolved:
+            return resolved[uid]
+        if is_foreign(uid):
+            cols = foreign_columns(uid) if foreign_columns is not None else None
+            foreign_inputs[uid] = columns_checksum(cols)
+            return tuple(cols) if cols else None
+        node = arts.nodes.get(uid)
+        documented = (node.columns if node is not None else
+                      arts.sources[uid].columns if uid in arts.sources else ())
+        warehouse = dict(arts.warehouse_columns.get(uid, ()))
+        if documented:
+            return tuple((c.name, c.data_type or warehouse.get(c.name, "")) for c in documented)
+        return tuple(warehouse.items()) or None
+
+    def relation_of(uid: str) -> RelationKey | None:
+        node = arts.nodes.get(uid)
+        if node is not None:
+            return node.relation_key
+        src = arts.sources.get(uid)
+        if src is not None:
+            return ((src.database or "").lower(), (src.schema or "").lower(),
+                    (src.identifier or src.name).lower())
+        return None
+
+    edges: list[ColumnEdge] = []
+    for node in _topological(models):
+        if not node.compiled_code:
+            continue
+        schema: dict[RelationKey, Columns] = {}
+        by_relation: dict[RelationKey, str] = {}
+        for parent in node.depends_on:
+            rel = relation_of(parent)
+            if rel is None:
+                continue
+            by_relation[rel] = parent
+            cols = columns_of(parent)
+            if cols:
+                schema[rel] = cols
+        key = checksum(node.compiled_code, schema, dialect)
+        hit, result = cache.get(key)
+        if not hit:
+            result = query_lineage(node.compiled_code, schema, dialect)
+            cache.put(key, result)
+        if result is None:
+            continue
+        # Output columns: what the SQL yields (documentation of a model without a contract may
+        # list only some), else the documented or warehouse ones if a star stayed unresolved.
+        types = {c.name.lower(): c.data_type or "" for c in node.columns}
+        if "*" not in result.columns:
+            resolved[node.unique_id] = tuple((c, types.get(c, "")) for c in result.columns)
+        elif (fallback := columns_of(node.unique_id)) is not None:
+            resolved[node.unique_id] = fallback
+        for column in result.columns:
+            for src in result.sources[column]:
+                parent_uid = by_relation.get(src.relation) or _by_name(by_relation, src.relation)
+                if parent_uid is None:
+                    continue
+                edges.append(ColumnEdge(upstream=parent_uid, upstream_column=src.column,
+                                        downstream=node.unique_id, downstream_column=column,
+                                        transform=src.transform))
+    return DomainLineage(
+        edges=sorted(set(edges), key=lambda e: (e.downstream, e.downstream_column, e.upstream,
+                                                e.upstream_column)),
+        columns={uid: tuple(c for c, _ in cols) for uid, cols in resolved.items()},
+        foreign_inputs=dict(sorted(foreign_inputs.items())),
+    )
+
+
+def _by_name(by_relation: Mapping[RelationKey, str], rel: RelationKey) -> str | None:
+    """A relation written with fewer parts than dbt renders (``schema.table``, ``table``)."""
+    hits = [uid for (db, sch, name), uid in by_relation.items()
+            if name == rel[2] and (not rel[1] or sch == rel[1]) and (not rel[0] or db == rel[0])]
+    return hits[0] if len(hits) == 1 else None

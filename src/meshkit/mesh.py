@@ -1,0 +1,214 @@
+"""``meshkit.Mesh``: the front door of the library.
+
+One object per mesh (its mesh.yml and the folder it lives in) whose methods do all the work and
+return result objects; the ``mesh`` CLI parses options, calls one of them and renders the result.
+A script, a notebook or a web page does the same::
+
+    from meshkit import Mesh
+
+    mesh = Mesh.load("mesh.yml")
+    mesh.build()                                   # domains in dependency order, sync, marts
+    rows = mesh.query("select * from risk.credit_risk_scorecard.credit_risk_scorecard",
+                      roles=["risk_analyst"]).records()
+
+``Mesh`` is the loaded mesh.yml (:class:`meshkit.config.Mesh`) itself, so every library function
+that takes a mesh takes it. Heavy imports (dbt, DuckDB, the Snowflake connector) happen inside the
+methods that need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meshkit import config as cfg
+
+if TYPE_CHECKING:
+    from meshkit.backends.duckdb.query import QueryResult
+    from meshkit.backends.snowflake.apply import ApplyResult, StatementResult
+    from meshkit.backends.snowflake.plan import Plan
+    from meshkit.backends.snowflake.profiles import SnowflakeSettings
+    from meshkit.build import BuildResult, ProgressHook
+    from meshkit.catalog.model import Catalog
+    from meshkit.catalog.sync import DomainSync, SyncResult
+    from meshkit.checks import CheckReport
+    from meshkit.dbt_runner import DbtRun
+
+
+@dataclass
+class MeshBuildResult:
+    """What :meth:`Mesh.build` did: the domains' builds, then (unless skipped) the catalog sync
+    and the platform's catalog marts with its governance tests."""
+
+    build: BuildResult
+    sync: SyncResult | None = None
+    # None when nothing was built (no sync, no domain built, or a target without marts).
+    marts: DbtRun | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.build.success and (self.marts is None or self.marts.success)
+
+    @property
+    def exit_code(self) -> int:
+        """0, or 1 for a failed domain build or a failing catalog mart / governance test."""
+        return 0 if self.success else 1
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    """The mesh's policy macro, compiled from mesh.yml."""
+
+    path: Path
+    changed: bool  # written now (or, for a check, out of date)
+    checked: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.checked and self.changed else 0
+
+
+class Mesh(cfg.Mesh):
+    """A mesh: its configuration (mesh.yml), its domains' dbt projects and artifacts, its
+    catalog, and the backends its targets name."""
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Mesh:
+        """Load and validate mesh.yml (default: ``./mesh.yml``).
+
+        Raises :class:`~meshkit.errors.ConfigError` naming the file, the line and the fix.
+        """
+        loaded = cfg.load_mesh(path)
+        return cls(config=loaded.config, file=loaded.file)
+
+    # --- building and syncing -----------------------------------------------------------------
+
+    def build(
+        self,
+        *,
+        target: str | None = None,
+        domains: Sequence[str] = (),
+        upstream: bool = False,
+        sync: bool = True,
+        on_progress: ProgressHook | None = None,
+        on_built: Callable[[BuildResult], None] | None = None,
+        on_sync: Callable[[DomainSync], None] | None = None,
+        on_synced: Callable[[SyncResult], None] | None = None,
+    ) -> MeshBuildResult:
+        """Build domains in dependency order; then, if any domain built, sync the catalog and
+        build the platform's catalog marts and governance tests (a mesh without domains syncs an
+        empty catalog).
+
+        A failing domain skips only the domains that read it (``result.exit_code`` 1). Bad input
+        raises a :class:`~meshkit.errors.MeshError` (exit 2) and leaves the catalog untouched.
+        The ``on_*`` hooks report progress as each step ends (for a progress display).
+        """
+        from meshkit.build import Status
+        from meshkit.build import build as build_domains
+
+        built = build_domains(self, target=target, only=list(domains) or None, upstream=upstream,
+                              on_progress=on_progress)
+        if on_built is not None:
+            on_built(built)
+        result = MeshBuildResult(build=built)
+        # A mesh with no domains still syncs: its (empty) catalog is there for the tools that
+        # read it.
+        if sync and (not built.domains or any(d.status is Status.success for d in built.domains)):
+            result.sync = self.sync(target=target, on_domain=on_sync)
+            if on_synced is not None:
+                on_synced(result.sync)
+            result.marts = self.build_catalog_marts(target=target)
+        return result
+
+    def build_order(self, domains: Sequence[str] = (), upstream: bool = False) -> list[cfg.Domain]:
+        """The domains :meth:`build` would build, in the order it would build them."""
+        from meshkit.build import build_order
+
+        return build_order(self, list(domains) or None, upstream)
+
+    def sync(
+        self,
+        *,
+        target: str | None = None,
+        domains: Sequence[str] = (),
+        dry_run: bool = False,
+        on_domain: Callable[[DomainSync], None] | None = None,
+    ) -> SyncResult:
+        """Read every domain's dbt artifacts and write the catalog (``catalog/`` and the
+        ``mesh_catalog`` tables of the target), all or nothing; unchanged domains are skipped."""
+        from meshkit.catalog.sync import sync
+
+        return sync(self, target=target, domains=list(domains) or None, dry_run=dry_run,
+                    on_domain=on_domain)
+
+    def build_catalog_marts(self, *, target: str | None = None) -> DbtRun | None:
+        """Build the platform's catalog marts and governance tests over the synced catalog."""
+        from meshkit.platform_project import build_catalog_marts
+
+        return build_catalog_marts(self, target)
+
+    def catalog(self) -> Catalog:
+        """The catalog the last sync wrote (:class:`~meshkit.errors.UsageError` if none)."""
+        from meshkit.catalog.store import require_catalog
+
+        return require_catalog(self.catalog_dir)
+
+    # --- checking -----------------------------------------------------------------------------
+
+    def check(self, *, domains: Sequence[str] = (), rules: Sequence[str] = ()) -> CheckReport:
+        """Contracts and governance rules over the mesh; writes nothing (the CI gate).
+
+        Runs every registered rule of the check engine (:mod:`meshkit.checks`), or those
+        ``rules`` names (ids or dotted prefixes such as ``contract``), over the domains'
+        artifacts and the catalog's published contracts; ``domains`` limits the report to
+        violations located there. ``report.exit_code`` is 1 when one is an error.
+        """
+        from meshkit.checks import CheckContext, default_rules, run_checks
+
+        return run_checks(CheckContext(self, domains=list(domains) or None),
+                          default_rules(rules or None))
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def query(self, sql: str, *, roles: Sequence[str] = (), target: str | None = None) -> QueryResult:
+        """Run ``sql`` as ``roles`` (none: the most restrictive view) against the secure views
+        of the mesh, on a DuckDB target; anything else it reads is refused."""
+        from meshkit.backends.duckdb.query import query
+
+        return query(self, sql, list(roles), target)
+
+    # --- generation and provisioning ----------------------------------------------------------
+
+    def generate(self, *, check: bool = False) -> GenerateResult:
+        """Compile the mesh's policy macro from mesh.yml; with ``check``, only say whether the
+        file on disk is out of date."""
+        from meshkit.masking import policy_macro_path, render_policy_macro, write_policy_macro
+
+        path = policy_macro_path(self)
+        if check:
+            current = path.read_text() if path.is_file() else ""
+            return GenerateResult(path, changed=current != render_policy_macro(self), checked=True)
+        return GenerateResult(path, changed=write_policy_macro(self))
+
+    def plan(self, *, target: str = "prod") -> Plan:
+        """The idempotent Snowflake DDL of the utility plane for ``target``."""
+        from meshkit.backends.snowflake.plan import plan_mesh
+
+        return plan_mesh(self, target)
+
+    def apply(self, plan: Plan | None = None, *, target: str = "prod",
+              settings: SnowflakeSettings | None = None,
+              on_result: Callable[[StatementResult], None] | None = None) -> ApplyResult:
+        """Run ``plan`` (default: :meth:`plan` of ``target``) on Snowflake, connected from the
+        ``SNOWFLAKE_*`` environment; the first failing statement stops the run."""
+        from meshkit.backends.snowflake.apply import apply_plan
+        from meshkit.backends.snowflake.profiles import connect
+
+        the_plan = plan if plan is not None else self.plan(target=target)
+        connection = connect(settings)
+        try:
+            return apply_plan(the_plan, connection, on_result=on_result)
+        finally:
+            connection.close()

@@ -1,0 +1,5 @@
+{#- dbt honours a generate_schema_name override only in the root project: delegate to the
+    platform's (public models of a product land in the product's schema, the rest in `internal`). -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {{ return(mesh_platform.generate_schema_name(custom_schema_name, node)) }}
+{%- endmacro %}

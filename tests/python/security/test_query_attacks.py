@@ -1,0 +1,210 @@
+"""`mesh query` denies by default: a table of attacks on the built demo, each refused with exit 2
+and nothing of the internal tables or of the raw files in the output.
+
+The attacks are tried as an analyst holding no role would: reading internal schemas, table
+functions, files by path and glob, CTE and subquery scoping, quoting and case, several
+statements, settings, ATTACH / COPY / INSTALL / LOAD / PRAGMA / EXPORT, macros, and the catalog
+functions that reveal a view's SQL. ``{data}`` and ``{warehouse}`` stand for the demo's raw-data
+and warehouse folders.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from meshkit.backends.duckdb.query import connect
+from meshkit.cli.main import cli
+from meshkit.config import load_mesh
+
+STG = "consumer_banking.internal.stg_customers"
+INTERNAL_V2 = "consumer_banking.internal.consumer_demographics__consumer_demographics_v2"
+VIEW = "consumer_banking.consumer_demographics.consumer_demographics"
+PARQUET = "{data}/customers.parquet"
+
+ATTACKS: dict[str, str] = {
+    "internal schema": f"select * from {STG}",
+    "internal table behind a secure view": f"select email from {INTERNAL_V2}",
+    "upper case": f"SELECT * FROM {STG.upper()}",
+    "quoted parts": 'select * from "consumer_banking"."internal"."stg_customers"',
+    "quoted mixed case": 'select * from "Consumer_Banking"."INTERNAL"."Stg_Customers"',
+    "one quoted identifier": f'select * from "{STG}"',
+    "from-first syntax": f"from {STG}",
+    "query_table": f"select * from query_table('{STG}')",
+    "query": f"select * from query('select email from {STG}')",
+    "read_parquet path": f"select * from read_parquet('{PARQUET}')",
+    "read_parquet glob": "select * from read_parquet('{data}/*.parquet')",
+    "read_parquet list": f"select * from read_parquet(['{PARQUET}'])",
+    "parquet_metadata": f"select * from parquet_metadata('{PARQUET}')",
+    "replacement scan, string": f"select * from '{PARQUET}'",
+    "replacement scan, identifier": f'select * from "{PARQUET}"',
+    "read_csv /etc/passwd": "select * from read_csv('/etc/passwd')",
+    "read_text": "select * from read_text('/etc/passwd')",
+    "read_blob": "select * from read_blob('/etc/passwd')",
+    "read_json": "select * from read_json_auto('/etc/passwd')",
+    "glob": "select * from glob('{data}/*')",
+    "table function in a scalar subquery": "select (select content from read_text('/etc/passwd'))",
+    "table function in IN": "select 1 where 'x' in (select content from read_text('/etc/passwd'))",
+    "CTE named like a file, in a subquery, read outside it":
+        f'select * from (with "{PARQUET}" as (select 1 as x) select * from "{PARQUET}") s, '
+        f"'{PARQUET}'",
+    "CTE of a subquery used outside it":
+        "select * from (with stg_customers as (select 1) select * from stg_customers) s, "
+        "stg_customers",
+    "CTE reading internal": f"with c as (select * from {STG}) select * from c",
+    "recursive CTE reading internal":
+        f"with recursive r(n) as (select 1 union all select n + 1 from r, {STG} where n < 2) "
+        "select * from r",
+    "CTE shadowing a qualified name": f"with stg_customers as (select 1) select * from {STG}",
+    "union with internal": f"select email from {VIEW} union all select email from {STG}",
+    "exists subquery": f"select count(*) from {VIEW} where exists (select 1 from {STG})",
+    "lateral join": f"select * from {VIEW} v, lateral (select email from {STG}) s",
+    "unnest of a subquery": f"select * from unnest((select list(email) from {STG}))",
+    "range of a subquery": f"select * from range((select count(*) from {STG}))",
+    "pivot": f"pivot {STG} on region using count(*)",
+    "summarize": f"summarize {STG}",
+    "describe": f"describe {STG}",
+    "show tables": "show all tables",
+    "two statements": f"select 1; select * from {STG}",
+    "comment hiding a statement": f"select 1 /* ; */ ; select email from {STG}",
+    "set external access": "set enable_external_access = true",
+    "set after a query": "select 1; set lock_configuration = false",
+    "set roles": "set variable mesh_roles = ['compliance_officer']",
+    "reset": "reset lock_configuration",
+    "pragma": f"pragma table_info('{STG}')",
+    "pragma function": f"select * from pragma_table_info('{STG}')",
+    "call": f"call pragma_table_info('{STG}')",
+    "attach": "attach '{warehouse}/consumer_banking.duckdb' as cb2",
+    "detach": "detach consumer_banking",
+    "use": "use consumer_banking.internal",
+    "copy to file": f"copy (select * from {STG}) to '/tmp/mesh_leak.csv'",
+    "copy from file": "copy consumer_banking.internal.stg_customers from '/etc/passwd'",
+    "export database": "export database '/tmp/mesh_leak'",
+    "install": "install httpfs",
+    "load": "load httpfs",
+    "create macro": f"create macro leak() as table select * from {STG}",
+    "create view": f"create temp view leak as select * from {STG}",
+    "qualified macro call": "select consumer_banking.main.leak()",
+    "duckdb_views reveals view SQL": "select sql from duckdb_views()",
+    "duckdb_functions reveals macro SQL": "select macro_definition from duckdb_functions()",
+    "duckdb_tables": "select sql from duckdb_tables()",
+    "duckdb_columns": "select * from duckdb_columns()",
+    "duckdb_settings": "select * from duckdb_settings()",
+    "duckdb_databases paths": "select path from duckdb_databases()",
+    "information_schema.views": "select view_definition from information_schema.views",
+    "a domain's information_schema":
+        "select view_definition from consumer_banking.information_schema.views",
+    "sql_auto_complete": "select * from sql_auto_complete('select * from consumer_banking.')",
+    "error() oracle": f"select count(*) from {VIEW} where case when city = 'Paris' "
+                      "then error('found') end",
+    "not SQL": "this is not sql",
+}
+
+
+@pytest.fixture(scope="module")
+def secrets(built_demo: Path) -> list[str]:
+    """Values that must never appear in the output of a refused query: raw personal data of
+    the internal tables and of the raw files, view SQL, and a line of /etc/passwd."""
+    mesh = load_mesh(built_demo)
+    with connect(mesh, [], locked=False) as con:
+        rows = con.execute(f"select email, national_id, last_name from {STG} limit 20").fetchall()
+        view_sql = con.execute("select sql from duckdb_views() where view_name = "
+                               "'consumer_demographics_v2'").fetchone()
+    values = [v for row in rows for v in row if v]
+    passwd = Path("/etc/passwd").read_text().splitlines()[0] if Path("/etc/passwd").is_file() else ""
+    assert values and view_sql
+    return [*values, "list_has_any", "getvariable", *([passwd] if passwd else [])]
+
+
+def _format(sql: str, mesh_file: Path) -> str:
+    return sql.format(data=mesh_file.parent / "data" / "raw",
+                      warehouse=mesh_file.parent / "warehouse")
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_is_refused(built_demo: Path, secrets: list[str], name: str) -> None:
+    sql = _format(ATTACKS[name], built_demo)
+    for fmt in ("table", "json"):
+        result = CliRunner().invoke(cli, ["query", "--mesh", str(built_demo), "--format", fmt, sql])
+        assert result.exit_code == 2, f"{name}: exit {result.exit_code}\n{result.output}"
+        assert result.exception is None or isinstance(result.exception, SystemExit), name
+        assert "Traceback" not in result.output
+        leaked = [s for s in secrets if s in result.output]
+        assert not leaked, f"{name} leaks {leaked[:3]}"
+    assert not Path("/tmp/mesh_leak.csv").exists()
+
+
+def test_suite_is_large_enough() -> None:
+    assert len(ATTACKS) >= 40
+
+
+ALLOWED = [
+    f"select count(*) from {VIEW}",
+    f"with c as (select * from {VIEW}) select count(*) from c",
+    f"select count(*) from {VIEW} v join consumer_banking.consumer_demographics"
+    ".consumer_demographics_v1 w using (customer_id)",
+    f"select region, count(*) from {VIEW} group by all order by 1",
+    "select * from range(3) t(i) cross join unnest([1, 2]) u(j)",
+    "select * from generate_series(1, 2)",
+]
+
+
+@pytest.mark.parametrize("sql", ALLOWED)
+def test_reads_of_secure_views_run(built_demo: Path, sql: str) -> None:
+    result = CliRunner().invoke(cli, ["query", "--mesh", str(built_demo), "--format", "json", sql])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)
+
+
+def test_session_is_locked_even_if_the_checker_is_bypassed(built_demo: Path) -> None:
+    """What runs after the checker: files, settings and attachments are out of reach."""
+    mesh = load_mesh(built_demo)
+    parquet = built_demo.parent / "data" / "raw" / "customers.parquet"
+    with connect(mesh, []) as con:
+        for sql in (f"select * from read_parquet('{parquet}')", "select * from read_text('/etc/passwd')",
+                    f"attach '{built_demo.parent / 'warehouse' / 'risk.duckdb'}' as r2",
+                    "set enable_external_access = true", "set lock_configuration = false",
+                    "install httpfs"):
+            with pytest.raises(duckdb.Error):
+                con.execute(sql)
+
+
+def test_runtime_error_is_clean_and_quotes_no_value(built_demo: Path) -> None:
+    sql = f"select cast(city as integer) from {VIEW}"
+    result = CliRunner().invoke(cli, ["query", "--mesh", str(built_demo), sql])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "DuckDB Conversion error" in result.output and "'…'" in result.output
+
+
+def test_data_is_printed_literally(built_demo: Path) -> None:
+    sql = "select '[red]x[/red]' as \"[bold]c\", chr(27) || '[2J' as esc"
+    result = CliRunner().invoke(cli, ["query", "--mesh", str(built_demo), sql])
+    assert result.exit_code == 0, result.output
+    assert "[red]x[/red]" in result.output and "[bold]c" in result.output
+    assert "\x1b" not in result.output and "\\x1b[2J" in result.output
+
+
+@pytest.mark.parametrize("sql", [
+    "select * from consumer_banking.internal.stg_customers",
+    "select * from read_text('/etc/passwd')",
+    "select * from 'x.parquet'",
+    "select consumer_banking.main.leak()",
+    "select error('x')",
+    "summarize consumer_banking.internal.stg_customers",
+    "select 1; select 2",
+    "set enable_external_access = true",
+])
+def test_duckdb_parser_check_refuses_on_its_own(sql: str) -> None:
+    """The second check, on DuckDB's own parse, refuses without the sqlglot one."""
+    from meshkit.backends.duckdb.query import _check_duckdb_ast
+    from meshkit.errors import UsageError
+
+    with pytest.raises(UsageError):
+        _check_duckdb_ast(sql, {("consumer_banking", "consumer_demographics", "consumer_demographics")})
+    _check_duckdb_ast("with c as (select 1) select * from c, range(2), "
+                      "consumer_banking.consumer_demographics.consumer_demographics",
+                      {("consumer_banking", "consumer_demographics", "consumer_demographics")})

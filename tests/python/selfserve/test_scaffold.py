@@ -1,0 +1,105 @@
+"""`mesh init`, `mesh new domain`, `mesh new product`: real dbt on real DuckDB, in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from meshkit.catalog.store import require_catalog
+from meshkit.cli.main import cli
+from meshkit.config import load_mesh
+from meshkit.errors import ConfigError, UsageError
+from meshkit.selfserve.meshfile import add_domain
+from meshkit.selfserve.scaffold import init_mesh, new_domain, new_product
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_new_mesh_domain_product_build_and_catalog(tmp_path: Path) -> None:
+    root = tmp_path / "acme"
+    _run("init", str(root))
+    mesh_file = str(root / "mesh.yml")
+    _run("build", "--mesh", mesh_file)  # the first build of an empty mesh succeeds
+    assert require_catalog(root / "catalog").domains == []
+
+    _run("new", "domain", "sales", "--owner", "sales@acme.example", "--mesh", mesh_file)
+    _run("new", "product", "sales", "orders", "--mesh", mesh_file)
+    _run("new", "domain", "finance", "--owner", "fin@acme.example", "--reads", "sales",
+         "--mesh", mesh_file)
+    # every scaffolded YAML file is valid YAML
+    for file in root.rglob("*.yml"):
+        yaml.safe_load(file.read_text())
+    out = _run("build", "--mesh", mesh_file)
+    assert "sales.orders" in out
+    catalog = require_catalog(root / "catalog")
+    product = next(p for p in catalog.products() if p.address == "sales.orders")
+    assert product.status == "draft" and product.owner.email == "sales@acme.example"
+    (ds,) = product.datasets
+    assert ds.contract_enforced and ds.id == "sales.orders.orders"
+    assert {c.name: c.classification for c in ds.columns}["contact_email"] == "pii"
+    assert ds.quality.tests and ds.quality.passed == len(ds.quality.tests)
+    # the staging model over the landed file and the seed are ad-hoc data
+    sales = next(d for d in catalog.domains if d.name == "sales")
+    assert [a.name for a in sales.adhoc_datasets] == ["stg_records"]
+    assert [s.ref for s in sales.sources] == ["raw.records"]
+    # the secure view masks the personal column for a session without roles
+    from meshkit.backends.duckdb.query import query
+
+    rows = query(load_mesh(root / "mesh.yml"), "select contact_email from sales.orders.orders",
+                 []).rows
+    assert rows and {r[0] for r in rows} == {"***MASKED***"}
+    finance = load_mesh(root / "mesh.yml").config.domain("finance")
+    assert finance.owner.email == "fin@acme.example"
+    loom = yaml.safe_load((root / "domains/finance/dbt_loom.config.yml").read_text())
+    assert [m["name"] for m in loom["manifests"]] == ["sales"]
+
+
+def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(UsageError, match="not empty"):
+        init_mesh(tmp_path)
+
+
+def test_new_domain_refuses_bad_names_and_duplicates(tmp_path: Path) -> None:
+    init_mesh(tmp_path / "m")
+    mesh = load_mesh(tmp_path / "m" / "mesh.yml")
+    with pytest.raises(UsageError, match="lowercase identifier"):
+        new_domain(mesh, "Sales", "a@b.example")
+    with pytest.raises(UsageError, match="email"):
+        new_domain(mesh, "sales", "nobody")
+    new_domain(mesh, "sales", "a@b.example")
+    mesh = load_mesh(mesh.file)
+    with pytest.raises(ConfigError, match="did you mean 'sales'"):
+        new_domain(mesh, "finance", "a@b.example", reads=["sale"])
+    with pytest.raises(UsageError, match="already"):
+        new_domain(mesh, "sales", "a@b.example")
+    new_product(mesh, "sales", "orders")
+    with pytest.raises(UsageError, match="already has a group"):
+        new_product(mesh, "sales", "orders", dataset="other")
+
+
+def test_add_domain_keeps_every_other_byte_of_mesh_yml(tmp_path: Path) -> None:
+    original = (REPO / "mesh.yml").read_text()
+    (tmp_path / "mesh.yml").write_text(original)
+    mesh = add_domain(load_mesh(tmp_path / "mesh.yml"), {
+        "name": "sales", "path": "domains/sales",
+        "owner": {"name": "Sales", "email": "s@x.example"}, "description": "Sales: all of it."})
+    after = (tmp_path / "mesh.yml").read_text()
+    added = [line for line in after.splitlines() if line not in original.splitlines()]
+    assert added == ["  - name: sales", "    path: domains/sales",
+                     "    owner: {name: Sales, email: s@x.example}",
+                     "    description: 'Sales: all of it.'"]
+    assert [d.name for d in mesh.config.domains][-1] == "sales"
+    # an entry mesh.yml would refuse changes nothing
+    with pytest.raises(ConfigError, match="invalid"):
+        add_domain(mesh, {"name": "bad", "path": "x", "artifacts": "y", "owner": {"name": "n"}})
+    assert (tmp_path / "mesh.yml").read_text() == after
