@@ -154,6 +154,8 @@ class NodeInfo:
     refs: tuple[RefInfo, ...] = ()
     # Model-level constraints, e.g. ``primary_key(customer_id)``.
     constraints: tuple[str, ...] = ()
+    # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
+    materialized: str | None = None
 
     @property
     def relation_key(self) -> tuple[str, str, str]:
@@ -428,6 +430,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         patch_path=_project_path(n.get("patch_path")),
         refs=tuple(_ref(r) for r in n.get("refs") or ()),
         constraints=tuple(_model_constraint(c) for c in n.get("constraints") or ()),
+        materialized=_str_or_none(config.get("materialized")),
     )
 
 

@@ -29,7 +29,6 @@ from meshkit.artifacts import DomainArtifacts, NodeInfo
 
 if TYPE_CHECKING:
     from sqlglot import exp
-    from sqlglot.lineage import Node
 
 Transform = Literal["identity", "derived", "aggregate"]
 _ORDER: dict[str, int] = {"identity": 0, "derived": 1, "aggregate": 2}
@@ -183,11 +182,12 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
     >>> [(c, [(s.column, s.transform) for s in lin.sources[c]]) for c in lin.columns]
     [('y', [('x', 'identity')]), ('n', []), ('s', [('z', 'aggregate')])]
     """
-    from sqlglot import exp
+    from sqlglot import exp, parse_one
     from sqlglot.errors import SqlglotError
-    from sqlglot.lineage import lineage
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import build_scope
 
-    nested: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
+    nested: dict[str, Any] = {}
     for (db, sch, name), cols in schema.items():
         nested.setdefault(db, {}).setdefault(sch, {})[name] = {
             c.lower(): (t or "text") for c, t in cols}
@@ -195,39 +195,130 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
     level = logger.level
     logger.setLevel(logging.ERROR)  # "Unknown subquery scope" warnings on every unresolved star
     try:
-        graph = lineage(None, sql, nested, dialect=dialect, trim_selects=False)
+        # One parse, one qualification and one scope tree per query, then every output column
+        # traced in a single memoised walk over the scopes (sqlglot's own ``lineage`` builds a
+        # node graph per column, several times slower on a mesh of thousands of models).
+        expression = qualify(parse_one(sql, dialect=dialect), dialect=dialect, schema=nested,
+                             validate_qualify_columns=False, identify=False)
+        root = build_scope(expression)
+        if root is None or not isinstance(root.expression, exp.Query):
+            return None
+        walker = _ScopeWalker(exp)
+        columns = tuple(sel.alias_or_name for sel in root.expression.selects)
+        if not all(columns):
+            return None
+        sources = {
+            column: tuple(ColumnSource(relation=rel, column=col, transform=kind)
+                          for (rel, col), kind in sorted(walker.resolve(root, column).items()))
+            for column in columns}
     except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
         return None
     finally:
         logger.setLevel(level)
-    assert isinstance(graph, dict)
-    sources: dict[str, tuple[ColumnSource, ...]] = {}
-    for column, root in graph.items():
-        found: dict[tuple[RelationKey, str], Transform] = {}
-        _walk(root, "identity", found, exp)
-        sources[column] = tuple(
-            ColumnSource(relation=rel, column=col, transform=kind)
-            for (rel, col), kind in sorted(found.items()))
-    return ModelLineage(columns=tuple(graph), sources=sources)
+    return ModelLineage(columns=columns, sources=sources)
 
 
-def _walk(node: Node, kind: Transform, found: dict[tuple[RelationKey, str], Transform],
-          exp: Any) -> None:
-    if isinstance(node.expression, exp.Table) or not node.downstream:
-        source = node.source
-        if isinstance(source, exp.Table) and not node.downstream:
-            key = ((source.catalog or "").lower(), (source.db or "").lower(),
-                   source.name.lower())
-            col = node.name.split(".")[-1].lower()
-            old = found.get((key, col))
-            # The weakest transform wins: the value reaches the output somewhere unaggregated.
-            if old is None or _ORDER[kind] < _ORDER[old]:
-                found[(key, col)] = kind
-        return
-    step = step_transform(node.expression)
-    here: Transform = step if _ORDER[step] > _ORDER[kind] else kind
-    for child in node.downstream:
-        _walk(child, here, found, exp)
+_Found = dict[tuple[RelationKey, str], Transform]
+
+
+def _merge(into: _Found, found: _Found, floor: Transform) -> None:
+    """Adds ``found`` reached through a step of kind ``floor``; the weakest path wins."""
+    for key, kind in found.items():
+        here: Transform = kind if _ORDER[kind] > _ORDER[floor] else floor
+        old = into.get(key)
+        if old is None or _ORDER[here] < _ORDER[old]:
+            into[key] = here
+
+
+class _ScopeWalker:
+    """Traces output columns of a qualified query's scopes to base-table columns, memoised."""
+
+    def __init__(self, exp: Any) -> None:
+        self.exp = exp
+        self.memo: dict[tuple[int, str], _Found] = {}
+
+    def resolve(self, scope: Any, column: str) -> _Found:
+        key = (id(scope), column)
+        if key not in self.memo:
+            self.memo[key] = {}  # a self-reference (recursive CTE) resolves to nothing more
+            self.memo[key] = self._resolve(scope, column)
+        return self.memo[key]
+
+    def _resolve(self, scope: Any, column: str) -> _Found:
+        exp = self.exp
+        query = scope.expression
+        if isinstance(query, exp.SetOperation):
+            names = [s.alias_or_name for s in query.selects]
+            if column not in names:
+                return {}
+            index = names.index(column)
+            found: _Found = {}
+            for branch in scope.union_scopes:
+                selects = branch.expression.selects
+                if index < len(selects):
+                    _merge(found, self.resolve(branch, selects[index].alias_or_name), "identity")
+            return found
+        if not isinstance(query, exp.Select):
+            return {}
+        projection = next((s for s in query.selects if s.alias_or_name == column), None)
+        if projection is None:
+            star = next((s for s in query.selects if isinstance(s, exp.Star)), None)
+            return self._through_star(scope, column) if star is not None else {}
+        step = step_transform(projection)
+        found = {}
+        if isinstance(projection, exp.Star):  # ``select *`` whose sources' columns are unknown
+            for source in scope.sources.values():
+                self._star_source(source, step, found)
+            return found
+        subqueries = {id(s.expression): s for s in scope.subquery_scopes}
+        for node in projection.walk():
+            if isinstance(node, exp.Subquery | exp.Select) and node is not projection:
+                sub = subqueries.get(id(node if isinstance(node, exp.Select) else node.this))
+                if sub is not None:
+                    for sel in sub.expression.selects:
+                        _merge(found, self.resolve(sub, sel.alias_or_name), step)
+                continue
+            if isinstance(node, exp.Column):
+                self._column(scope, node, step, found)
+        return found
+
+    def _column(self, scope: Any, column: Any, step: Transform, found: _Found) -> None:
+        exp = self.exp
+        if column.find_ancestor(exp.Subquery) is not None and \
+                column.find_ancestor(exp.Select) is not scope.expression:
+            return  # inside a scalar subquery: traced through that subquery's own scope
+        table = column.table
+        if not table and len(scope.selected_sources) == 1:
+            table = next(iter(scope.selected_sources))  # a star over unknown columns stays unqualified
+        source = scope.sources.get(table)
+        name = column.name
+        if isinstance(source, exp.Table):
+            _merge(found, {(_table_key(source), name.lower()): "identity"}, step)
+        elif source is not None and hasattr(source, "expression"):
+            _merge(found, self.resolve(source, name), step)
+
+    def _star_source(self, source: Any, step: Transform, found: _Found) -> None:
+        exp = self.exp
+        if isinstance(source, exp.Table):
+            _merge(found, {(_table_key(source), "*"): "identity"}, step)
+        elif source is not None and hasattr(source, "expression"):
+            for sel in source.expression.selects:
+                _merge(found, self.resolve(source, sel.alias_or_name), step)
+
+    def _through_star(self, scope: Any, column: str) -> _Found:
+        """An output column of an unexpanded ``*`` (columns of a source unknown)."""
+        exp = self.exp
+        found: _Found = {}
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table):
+                _merge(found, {(_table_key(source), column.lower()): "identity"}, "identity")
+            elif source is not None and hasattr(source, "expression"):
+                _merge(found, self.resolve(source, column), "identity")
+        return found
+
+
+def _table_key(table: Any) -> RelationKey:
+    return ((table.catalog or "").lower(), (table.db or "").lower(), table.name.lower())
 
 
 # --- a domain -----------------------------------------------------------------------------------

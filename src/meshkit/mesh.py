@@ -31,10 +31,14 @@ if TYPE_CHECKING:
     from meshkit.backends.snowflake.plan import Plan
     from meshkit.backends.snowflake.profiles import SnowflakeSettings
     from meshkit.build import BuildResult, ProgressHook
+    from meshkit.catalog.metrics import ProductMetrics
     from meshkit.catalog.model import Catalog
     from meshkit.catalog.sync import DomainSync, SyncResult
     from meshkit.checks import CheckReport
     from meshkit.dbt_runner import DbtRun
+    from meshkit.selfserve.onboard import OnboardResult
+    from meshkit.selfserve.render import Written
+    from meshkit.selfserve.suggest import Suggestion
 
 
 @dataclass
@@ -212,3 +216,53 @@ class Mesh(cfg.Mesh):
             return apply_plan(the_plan, connection, on_result=on_result)
         finally:
             connection.close()
+
+    # --- self-serve ---------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, folder: Path | str, *, name: str | None = None,
+             description: str | None = None) -> Mesh:
+        """A new, empty mesh in ``folder`` (mesh.yml, layout, DuckDB and Snowflake targets)."""
+        from meshkit.selfserve.scaffold import init_mesh
+
+        init_mesh(Path(folder), name, description)
+        return cls.load(Path(folder) / cfg.DEFAULT_MESH_FILE)
+
+    def new_domain(self, name: str, owner_email: str, *, owner_name: str | None = None,
+                   description: str = "", reads: Sequence[str] = ()) -> Written:
+        """A domain dbt project wired to the platform, registered in mesh.yml (load the mesh
+        again to see it)."""
+        from meshkit.selfserve.scaffold import new_domain
+
+        return new_domain(self, name, owner_email, owner_name=owner_name,
+                          description=description, reads=list(reads))
+
+    def new_product(self, domain: str, name: str, *, dataset: str | None = None,
+                    owner_email: str | None = None) -> Written:
+        """A data product in ``domain``: group, owner, a public dataset with its contract."""
+        from meshkit.selfserve.scaffold import new_product
+
+        return new_product(self, domain, name, dataset=dataset, owner_email=owner_email)
+
+    def onboard(self, path: Path | str | None = None, *, artifacts: Path | str | None = None,
+                owner_email: str | None = None, owner_name: str | None = None) -> OnboardResult:
+        """An existing dbt project (or its artifacts) as a domain, with its readiness report."""
+        from meshkit.selfserve.onboard import onboard
+
+        return onboard(self, None if path is None else Path(path),
+                       artifacts=None if artifacts is None else Path(artifacts),
+                       owner_email=owner_email, owner_name=owner_name)
+
+    def suggest_products(self, domain: str, *, models: Sequence[str] = (),
+                         write: bool = True) -> Suggestion:
+        """Candidate products of ``domain`` with their contract YAML (written unless not
+        ``write``)."""
+        from meshkit.selfserve.suggest import suggest_products
+
+        return suggest_products(self, domain, only=list(models) or None, write=write)
+
+    def product_metrics(self, *, target: str | None = None) -> dict[str, ProductMetrics]:
+        """Each product's success: consumers over time, builds, tests, SLA attainment, reads."""
+        from meshkit.catalog.metrics import mesh_reads, product_metrics
+
+        return product_metrics(self.catalog(), self.catalog_dir, mesh_reads(self, target))

@@ -16,7 +16,7 @@ from typing import Any
 
 from meshkit import config as cfg
 from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, read_raw
-from meshkit.catalog import store
+from meshkit.catalog import metrics, store
 from meshkit.catalog.build import assemble, project_domain
 from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
 from meshkit.errors import MeshError
@@ -322,7 +322,9 @@ def sync(
         )
         history = {"id": sync_id, "started_at": result.started_at,
                    "finished_at": result.finished_at, "target": target_name,
-                   "domains": {s.name: s.status for s in statuses}, "changes": changes}
+                   "domains": {s.name: s.status for s in statuses}, "changes": changes,
+                   # product success over time (meshkit.catalog.metrics)
+                   metrics.OBSERVATIONS_KEY: metrics.observe(catalog)}
         # The warehouse first: if its transaction fails, the folder is not swapped either.
         with store.sync_lock(catalog_dir):
             if unchanged:

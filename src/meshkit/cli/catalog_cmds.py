@@ -204,3 +204,42 @@ def search_cmd(text: tuple[str, ...], mesh_file: Path, limit: int, as_json: bool
         rows.append((h.kind, h.id, ", ".join(h.matched[:3]) + more, h.description[:60]))
     render.console(highlight=False).print(render.table(("kind", "id", "matched", "description"),
                                                        rows))
+
+
+@catalog.command("metrics")
+@click.argument("product", required=False)
+@mesh_option
+@target_option()
+@json_option
+@handle_errors
+def metrics_cmd(product: str | None, mesh_file: Path, target: str | None, as_json: bool) -> None:
+    """Product success: consumers over time, builds, tests, SLA attainment, reads."""
+    mesh = load(mesh_file)
+    catalog = mesh.catalog()
+    found = mesh.product_metrics(target=target)
+    if product is not None:
+        from meshkit.catalog.search import find
+
+        hit = find(catalog, product)
+        address = getattr(hit, "address", product)
+        found = {k: v for k, v in found.items() if k == ".".join(str(address).split(".")[:2])}
+    if as_json:
+        _echo_json({k: v.model_dump(mode="json") for k, v in found.items()})
+        return
+    rows = []
+    for address, m in found.items():
+        now = m.consumers[-1] if m.consumers else None
+        first = m.consumers[0] if m.consumers else None
+        consumers = (f"{now.datasets}/{len(now.domains)}/{now.exposures}" if now else "-")
+        if first is not None and now is not None and first is not now:
+            consumers += f" (was {first.datasets}/{len(first.domains)}/{first.exposures})"
+        tests = f"{m.tests[-1].passed}✓ {m.tests[-1].failed}✗" if m.tests else "-"
+        sla = (f"{m.sla.attainment:.0%} of {m.sla.observed}" if m.sla.attainment is not None
+               else "n/a")
+        rows.append((address, consumers, tests, str(len(m.builds)), sla, str(m.reads.total),
+                     str(len(m.reads.users)), m.reads.last_read_at or "-"))
+    render.console(highlight=False).print(render.table(
+        ("product", "consumers", "tests", "builds", "SLA met", "reads", "readers", "last read"),
+        rows, title=f"{catalog.mesh}: product success",
+        caption="consumers: datasets/domains/exposures reading it now; SLA met: share of syncs "
+                "within its freshness SLA"))

@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Check contracts and policies across the mesh (the CI gate; writes nothing)."),
     "init": ("meshkit.cli.selfserve_cmds:init", "Create a new, empty mesh in a folder."),
     "new": ("meshkit.cli.selfserve_cmds:new", "Scaffold a domain or a data product."),
+    "onboard": ("meshkit.cli.selfserve_cmds:onboard",
+                "Make an existing dbt project a domain; report what it lacks."),
+    "suggest": ("meshkit.cli.selfserve_cmds:suggest",
+                "Suggest data products of a domain, with their contract YAML."),
 }
 
 

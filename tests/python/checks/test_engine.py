@@ -157,8 +157,9 @@ def _parse(mesh_file: Path, domain: str) -> None:
     mesh = load_mesh(mesh_file)
     project = mesh.domain_path(mesh.config.domain(domain))
     assert project is not None
-    run = run_dbt(project, ["parse"], env=dbt_env(mesh, "dev"))
-    assert run.success, run.errors
+    for args in (["deps"], ["parse"]):
+        run = run_dbt(project, args, env=dbt_env(mesh, "dev"))
+        assert run.success, run.errors
 
 
 def test_unpinned_and_non_product_refs_found_in_a_real_parse(demo_copy: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from meshkit.catalog.metrics import product_metrics
 from meshkit.catalog.store import require_catalog
 from meshkit.cli.main import cli
 from meshkit.config import load_mesh
@@ -61,6 +62,18 @@ def test_new_mesh_domain_product_build_and_catalog(tmp_path: Path) -> None:
     assert finance.owner.email == "fin@acme.example"
     loom = yaml.safe_load((root / "domains/finance/dbt_loom.config.yml").read_text())
     assert [m["name"] for m in loom["manifests"]] == ["sales"]
+
+    # Success over time: finance starts reading sales.orders, and the next sync sees it.
+    (root / "domains/finance/models/sales_summary.sql").write_text(
+        "select count(*) as orders from {{ ref('sales', 'orders') }}\n")
+    _run("build", "--mesh", mesh_file, "--domain", "finance")
+    mesh = load_mesh(root / "mesh.yml")
+    metrics = product_metrics(require_catalog(mesh.catalog_dir), mesh.catalog_dir)["sales.orders"]
+    assert [(c.datasets, c.domains) for c in metrics.consumers] == [(0, []), (1, ["finance"])]
+    assert metrics.tests[-1].passed == len(ds.quality.tests) and metrics.tests[-1].failed == 0
+    assert metrics.builds and metrics.builds[0].status == "success"
+    assert metrics.sla.freshness == "24h" and metrics.sla.observed >= 2
+    assert metrics.sla.attainment == 1.0
 
 
 def test_init_refuses_a_folder_with_files(tmp_path: Path) -> None:
