@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from meshkit import config as cfg
 
@@ -53,7 +53,8 @@ class MeshBuildResult:
 
     @property
     def success(self) -> bool:
-        return self.build.success and (self.marts is None or self.marts.success)
+        return (self.build.success and (self.marts is None or self.marts.success)
+                and (self.sync is None or self.sync.exit_code == 0))
 
     @property
     def exit_code(self) -> int:

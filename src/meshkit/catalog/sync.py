@@ -19,6 +19,8 @@ from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, 
 from meshkit.catalog import metrics, store
 from meshkit.catalog.build import assemble, project_domain
 from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
+from meshkit.checks import CheckReport
+from meshkit.contracts import publish
 from meshkit.errors import MeshError
 
 PROCESSED = "processed"
@@ -54,6 +56,16 @@ class SyncResult:
     changes: list[str] = field(default_factory=list)
     violations: int = 0
     seconds: float = 0.0
+    # The sync's check report; contract keys published now, and those refused (kept at their
+    # last good entry because an error violation names them).
+    report: CheckReport | None = None
+    published: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the sync's checks found an error violation (SPEC.md's exit codes), else 0."""
+        return self.report.exit_code if self.report is not None else 0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -64,6 +76,10 @@ class SyncResult:
             "products": len(self.catalog.products()),
             "datasets": len(self.catalog.datasets()),
             "changes": self.changes, "violations": self.violations,
+            "errors": self.report.errors if self.report else 0,
+            "violation_list": [v.model_dump(mode="json") for v in self.report.violations]
+            if self.report else [],
+            "published": self.published, "refused": self.refused,
             "seconds": round(self.seconds, 3),
         }
 
@@ -302,7 +318,13 @@ def sync(
     # the time of the sync, so only its bytes tell. (Otherwise they are streamed to the file.)
     data = (store.catalog_bytes(catalog)
             if not dry_run and all(s.status != PROCESSED for s in statuses) else None)
+    # Contracts to publish and the violations to record, decided before anything is written.
+    ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=_iso(start))
+    ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
+                 and not ledger.published
+                 and publish.previous_violations(catalog_dir) == ledger_files[
+                     publish.VIOLATIONS_FILE]
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states))
     changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
     finished = datetime.now(UTC) if now is None else start
@@ -310,7 +332,9 @@ def sync(
         sync_id=sync_id, started_at=_iso(start), finished_at=_iso(finished),
         target=target_name, dry_run=dry_run, catalog_dir=str(catalog_dir),
         warehouse=None if dry_run else warehouse.location, catalog=catalog,
-        domains=statuses, changes=changes,
+        domains=statuses, changes=changes, violations=len(ledger.report.violations),
+        report=ledger.report, published=[e.key for e in ledger.published],
+        refused=ledger.refused,
     )
     if not dry_run:
         processed = sum(s.status == PROCESSED for s in statuses)
@@ -333,8 +357,11 @@ def sync(
                 warehouse.append_run(catalog, run)
                 store.append_history(catalog_dir, history)
             else:
-                warehouse.write(catalog, run)
+                warehouse.write(catalog, run, {
+                    "contracts": list(ledger.contract_rows()),
+                    "violations": list(ledger.violation_rows(sync_id))})
                 store.write_catalog_dir(catalog_dir, catalog, states, history,
-                                        None if data is None else [data])
+                                        None if data is None else [data],
+                                        {**publish.carried_files(catalog_dir), **ledger_files})
     result.seconds = time.perf_counter() - clock
     return result

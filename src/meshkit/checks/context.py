@@ -104,15 +104,22 @@ class CheckContext:
         base = d.path if d.path is not None else d.artifacts
         return (Path(str(base)) / project_path).as_posix()
 
-    def line_of(self, domain: str, project_path: str | None, pattern: str) -> int | None:
+    def line_of(self, domain: str, project_path: str | None, pattern: str, *,
+                after: str | None = None) -> int | None:
         """1-based line of the first match of the regex ``pattern`` in a file of a domain's
-        project (None if the file or the match is absent: a domain registered by artifacts)."""
+        project, past the first line matching ``after`` if given (None if the file or the
+        match is absent, as for a domain registered by artifacts)."""
         project = self.project_dir(domain)
         if project is None or project_path is None:
             return None
         lines = self._lines(project / project_path)
+        start = 0
+        if after is not None:
+            begin = re.compile(after)
+            start = next((i for i, text in enumerate(lines) if begin.search(text)), 0)
         regex = re.compile(pattern)
-        return next((i for i, text in enumerate(lines, 1) if regex.search(text)), None)
+        return next((i for i, text in enumerate(lines[start:], start + 1)
+                     if regex.search(text)), None)
 
     def _lines(self, file: Path) -> list[str]:
         if file not in self._files:

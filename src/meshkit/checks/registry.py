@@ -42,6 +42,19 @@ class Scope(StrEnum):
     CONTRACT = "contract"  # published contracts against the current manifests
 
 
+class Stage(StrEnum):
+    """Where a rule is enforced. ``build`` runs on a domain's freshly parsed manifest, before
+    anything is built (a rule that needs the built warehouse leaves it out); ``sync`` before
+    contracts are published; ``check`` is `mesh check`, the CI gate."""
+
+    CHECK = "check"
+    BUILD = "build"
+    SYNC = "sync"
+
+
+ALL_STAGES = frozenset(Stage)
+
+
 class Rule:
     """Base of all rules. Subclasses set ``id`` and a docstring, and implement :meth:`check`.
 
@@ -58,6 +71,7 @@ class Rule:
     id: ClassVar[str]
     default_severity: ClassVar[Severity] = Severity.ERROR
     scope: ClassVar[Scope] = Scope.MESH
+    stages: ClassVar[frozenset[Stage]] = ALL_STAGES
 
     def __init__(self, severity: Severity | str | None = None) -> None:
         self.severity = Severity(severity) if severity is not None else self.default_severity
@@ -139,10 +153,13 @@ def get_rule(rule_id: str) -> type[Rule]:
                      fix="`mesh check --list-rules` shows every rule id")
 
 
-def default_rules(select: Iterable[str] | None = None) -> Iterator[Rule]:
+def default_rules(select: Iterable[str] | None = None, *,
+                  stage: Stage | None = None) -> Iterator[Rule]:
     """An instance (at its default severity) of each registered rule, or of those ``select``
-    names (exact ids or dotted prefixes, e.g. ``contract``)."""
-    rules = registered_rules()
+    names (exact ids or dotted prefixes, e.g. ``contract``); with ``stage``, only the rules
+    enforced there."""
+    rules = {rid: cls for rid, cls in registered_rules().items()
+             if stage is None or stage in cls.stages}
     if select is None:
         yield from (cls() for cls in rules.values())
         return

@@ -3,6 +3,7 @@ render its result as text or JSON."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +48,10 @@ def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry
                        on_domain=sync_progress(console))
     if as_json:
         _echo_json(result.summary())
-        return
-    print_sync(result, console)
+    else:
+        print_sync(result, console)
+    if result.exit_code:
+        sys.exit(result.exit_code)
 
 
 def sync_progress(console: Any) -> Callable[[DomainSync], None]:
@@ -72,6 +75,12 @@ def print_sync(result: SyncResult, console: Any) -> None:
         console.print(f"  {change}")
     if len(result.changes) > 20:
         console.print(f"  ... and {len(result.changes) - 20} more")
+    if result.report is not None and result.report.violations:
+        from meshkit.checks.render import print_table
+
+        print_table(result.report, console, title="violations (recorded in the catalog)")
+    for key in result.refused:
+        console.print(f"  [red]not published[/] {key}: its last published contract stays")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(where)

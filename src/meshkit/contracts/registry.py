@@ -46,7 +46,8 @@ class ContractRegistry:
                     raise ArtifactError(
                         f"not a published contract: {str(exc).splitlines()[0]}", file=file,
                         fix="restore it from the warehouse table mesh_catalog.contracts or "
-                            "from version control; published entries are never rewritten")
+                            "from version control; published entries are never rewritten",
+                    ) from None
             if revisions:
                 entries[folder.name] = sorted(revisions, key=lambda e: e.revision)
         return cls(entries)

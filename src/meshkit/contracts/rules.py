@@ -55,7 +55,8 @@ def _yaml_location(ctx: CheckContext, contract: Contract, node: NodeInfo | None
         return None, None
     return (ctx.file_of(contract.domain, node.patch_path),
             ctx.line_of(contract.domain, node.patch_path,
-                        rf"^\s*-?\s*name:\s*['\"]?{re.escape(contract.name)}['\"]?\s*$"))
+                        rf"^\s*-?\s*name:\s*['\"]?{re.escape(contract.name)}['\"]?\s*$",
+                        after=r"^models:"))
 
 
 def _consumers_text(consumers: list[ConsumerRef]) -> str:

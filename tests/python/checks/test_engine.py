@@ -163,12 +163,19 @@ def _parse(mesh_file: Path, domain: str) -> None:
 
 
 def test_unpinned_and_non_product_refs_found_in_a_real_parse(demo_copy: Path) -> None:
-    sql = demo_copy.parent / "domains/risk/models/intermediate/int_customer_risk_features.sql"
+    root = demo_copy.parent
+    # dbt itself refuses a ref to another project's protected model; a public model outside any
+    # group is let through by dbt, and is not a product.
+    staging = root / "domains/consumer_banking/models/staging/_staging.yml"
+    staging.write_text(staging.read_text().replace(
+        "  - name: stg_customers\n", "  - name: stg_customers\n    config: {access: public}\n"))
+    sql = root / "domains/risk/models/intermediate/int_customer_risk_features.sql"
     sql.write_text(sql.read_text().replace("'consumer_demographics', v=2", "'consumer_demographics'"))
-    loans = demo_copy.parent / "domains/risk/models/intermediate/int_customer_loans.sql"
+    loans = root / "domains/risk/models/intermediate/int_customer_loans.sql"
     loans.write_text(loans.read_text().replace(
         "select * from {{ ref('stg_loans') }}",
         "select * from {{ ref('stg_loans') }}\n    -- {{ ref('consumer_banking', 'stg_customers') }}"))
+    _parse(demo_copy, "consumer_banking")
     _parse(demo_copy, "risk")
     result = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
     assert result.exit_code == 1, result.output
