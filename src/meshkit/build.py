@@ -169,7 +169,8 @@ def precheck(mesh: Mesh, domain: Domain, target: str, env: dict[str, str]) -> Pr
     if not parse.success:
         return Precheck(False, parse.seconds, "dbt parse failed", parse.errors)
     parsed = read_domain_artifacts(LocalArtifacts(project / PARSE_TARGET))
-    ctx = CheckContext(mesh, domains=[domain.name], artifacts={domain.name: parsed})
+    ctx = CheckContext(mesh, domains=[domain.name], artifacts={domain.name: parsed},
+                       partial=True)
     report = run_checks(ctx, default_rules(stage=Stage.BUILD))
     found = [v for v in report.violations if v.domain == domain.name]
     errors = [v for v in found if v.severity is Severity.ERROR]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from meshkit.artifacts import DomainArtifacts, LocalArtifacts, NodeInfo, read_domain_artifacts
 from meshkit.config import Domain, Mesh, MeshConfig
+from meshkit.errors import ArtifactError
 
 if TYPE_CHECKING:
     from meshkit.catalog.model import Catalog
@@ -26,7 +27,9 @@ class CheckContext:
     location when a rule first asks. ``domains`` limits the report to violations located in
     those domains (rules still see the whole mesh: a consumer's break is found from its
     producer). ``today`` fixes the date for deprecation windows; ``registry`` replaces the
-    published contracts of the catalog folder (e.g. those a sync is about to write).
+    published contracts of the catalog folder (e.g. those a sync is about to write). With
+    ``partial`` (a build in progress), a domain without artifacts yet is left out instead of
+    being bad input.
 
     >>> from meshkit.config import MeshConfig
     >>> ctx = CheckContext(Mesh(config=MeshConfig(name="m", domains=[]), file=Path("mesh.yml")))
@@ -36,13 +39,15 @@ class CheckContext:
 
     def __init__(self, mesh: Mesh, *, domains: list[str] | None = None,
                  artifacts: Mapping[str, DomainArtifacts] | None = None,
-                 today: date | None = None, registry: ContractRegistry | None = None) -> None:
+                 today: date | None = None, registry: ContractRegistry | None = None,
+                 partial: bool = False) -> None:
         self.mesh = mesh
         self.selected = frozenset(mesh.config.domain(d).name for d in domains) if domains else None
         self._artifacts: dict[str, DomainArtifacts] = dict(artifacts or {})
         self.today = today or datetime.now(UTC).date()
         self._files: dict[Path, list[str]] = {}
         self._registry = registry
+        self.partial = partial
 
     @property
     def config(self) -> MeshConfig:
@@ -67,9 +72,22 @@ class CheckContext:
                 LocalArtifacts(self.mesh.artifacts_path(d)))
         return self._artifacts[domain]
 
+    def has_artifacts(self, domain: str) -> bool:
+        """Whether the domain's artifacts can be read (always True unless ``partial``: then a
+        missing manifest raises when a rule reads it)."""
+        if not self.partial or domain in self._artifacts:
+            return True
+        try:
+            self.artifacts(domain)
+        except ArtifactError:
+            return False
+        return True
+
     def all_artifacts(self) -> Iterator[tuple[Domain, DomainArtifacts]]:
+        """Every domain's artifacts (those that have some, when ``partial``)."""
         for d in self.config.domains:
-            yield d, self.artifacts(d.name)
+            if self.has_artifacts(d.name):
+                yield d, self.artifacts(d.name)
 
     @cached_property
     def nodes(self) -> dict[str, tuple[str, NodeInfo]]:

@@ -29,6 +29,7 @@ ENTRY_POINT_GROUP = "meshkit.rules"
 BUILTIN_RULE_MODULES: list[str] = [
     "meshkit.contracts.refs",
     "meshkit.contracts.rules",
+    "meshkit.contracts.consumer_sql",
 ]
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 

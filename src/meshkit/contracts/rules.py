@@ -75,7 +75,7 @@ class BreakingChange(Rule):
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
         for entry in ctx.registry.latest_contracts():
             old = entry.contract
-            if old.domain not in ctx.domain_names:
+            if old.domain not in ctx.domain_names or not ctx.has_artifacts(old.domain):
                 continue
             changes, new = changes_since(ctx, entry)
             ids = {old.unique_id} | ({new.unique_id} if new else set())
