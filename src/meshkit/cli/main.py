@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("meshkit.cli.catalog_cmds:catalog", "Discover products: list, show, search."),
     "plan": ("meshkit.cli.snowflake_cmds:plan", "Print the Snowflake DDL of the utility plane."),
     "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
+    "contract": ("meshkit.cli.contract_cmds:contract",
+                 "Dataset contracts: diff with verdicts, ODCS v3 export."),
     "check": ("meshkit.cli.check_cmds:check",
               "Check contracts and policies across the mesh (the CI gate; writes nothing)."),
     "init": ("meshkit.cli.selfserve_cmds:init", "Create a new, empty mesh in a folder."),
