@@ -6,14 +6,26 @@
  "domains": {
   "asset_management": {
    "engineer_role": "asset_management_engineer",
+   "own_roles": {
+    "duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['asset_management_engineer', 'asset_management_owner'])",
+    "snowflake": "IS_ROLE_IN_SESSION('ASSET_MANAGEMENT_ENGINEER')"
+   },
    "reads_as": []
   },
   "consumer_banking": {
    "engineer_role": "consumer_banking_engineer",
+   "own_roles": {
+    "duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['consumer_banking_engineer', 'consumer_banking_owner'])",
+    "snowflake": "IS_ROLE_IN_SESSION('CONSUMER_BANKING_ENGINEER')"
+   },
    "reads_as": []
   },
   "risk": {
    "engineer_role": "risk_engineer",
+   "own_roles": {
+    "duckdb": "LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['risk_engineer', 'risk_owner'])",
+    "snowflake": "IS_ROLE_IN_SESSION('RISK_ENGINEER')"
+   },
    "reads_as": [
     "eu_data_reader",
     "risk_analyst"
@@ -26,98 +38,102 @@
    "boolean": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_confidential_boolean"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "date": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_confidential_date"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "number": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_confidential_number"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "other": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_confidential_other"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "string": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_confidential_string"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "timestamp": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'risk_analyst', 'risk_engineer', 'risk_owner']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('RISK_ANALYST') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_confidential_timestamp"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    }
   },
   "pii": {
    "boolean": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_pii_boolean"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "date": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_pii_date"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "number": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_pii_number"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "other": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_pii_other"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "string": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE '***MASKED***' END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE '***MASKED***' END",
-    "snowflake_policy": "mesh_governance.policies.mask_pii_string"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "timestamp": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pii_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PII_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_pii_timestamp"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    }
   },
   "sensitive": {
    "boolean": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_sensitive_boolean"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "date": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_sensitive_date"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "number": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_sensitive_number"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "other": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_sensitive_other"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "string": {
-    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END",
-    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE CONCAT('****', RIGHT(__mesh_value__, 4)) END",
-    "snowflake_policy": "mesh_governance.policies.mask_sensitive_string"
+    "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ WHEN LENGTH(__mesh_value__) > 4 THEN CONCAT('****', RIGHT(__mesh_value__, 4)) ELSE '****' END",
+    "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ WHEN LENGTH(__mesh_value__) > 4 THEN CONCAT('****', RIGHT(__mesh_value__, 4)) ELSE '****' END",
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "timestamp": {
     "duckdb": "CASE WHEN LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), ['compliance_officer', 'pci_reader']) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') THEN __mesh_value__ ELSE NULL END",
-    "snowflake_policy": "mesh_governance.policies.mask_sensitive_timestamp"
+    "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    }
   }
+ },
+ "no_exact_policy": {
+  "file": "Snowflake masking policies do not take FILE values",
+  "vector": "Snowflake masking policies do not take VECTOR values"
  },
  "row_filters": {
   "eu_residency": {
@@ -127,6 +143,183 @@
    "snowflake_policy": "mesh_governance.policies.rows_eu_residency"
   }
  },
+ "snowflake_types": {
+  "array": [
+   "ARRAY",
+   "scalar"
+  ],
+  "bigint": [
+   "NUMBER",
+   "integer"
+  ],
+  "binary": [
+   "BINARY",
+   "sized"
+  ],
+  "boolean": [
+   "BOOLEAN",
+   "scalar"
+  ],
+  "byteint": [
+   "NUMBER",
+   "integer"
+  ],
+  "char": [
+   "VARCHAR",
+   "sized"
+  ],
+  "char varying": [
+   "VARCHAR",
+   "sized"
+  ],
+  "character": [
+   "VARCHAR",
+   "sized"
+  ],
+  "date": [
+   "DATE",
+   "scalar"
+  ],
+  "datetime": [
+   "TIMESTAMP_NTZ",
+   "fractional"
+  ],
+  "dec": [
+   "NUMBER",
+   "fixed"
+  ],
+  "decimal": [
+   "NUMBER",
+   "fixed"
+  ],
+  "double": [
+   "FLOAT",
+   "scalar"
+  ],
+  "double precision": [
+   "FLOAT",
+   "scalar"
+  ],
+  "float": [
+   "FLOAT",
+   "scalar"
+  ],
+  "float4": [
+   "FLOAT",
+   "scalar"
+  ],
+  "float8": [
+   "FLOAT",
+   "scalar"
+  ],
+  "geography": [
+   "GEOGRAPHY",
+   "scalar"
+  ],
+  "geometry": [
+   "GEOMETRY",
+   "scalar"
+  ],
+  "int": [
+   "NUMBER",
+   "integer"
+  ],
+  "integer": [
+   "NUMBER",
+   "integer"
+  ],
+  "nchar": [
+   "VARCHAR",
+   "sized"
+  ],
+  "nchar varying": [
+   "VARCHAR",
+   "sized"
+  ],
+  "number": [
+   "NUMBER",
+   "fixed"
+  ],
+  "numeric": [
+   "NUMBER",
+   "fixed"
+  ],
+  "nvarchar": [
+   "VARCHAR",
+   "sized"
+  ],
+  "nvarchar2": [
+   "VARCHAR",
+   "sized"
+  ],
+  "object": [
+   "OBJECT",
+   "scalar"
+  ],
+  "real": [
+   "FLOAT",
+   "scalar"
+  ],
+  "smallint": [
+   "NUMBER",
+   "integer"
+  ],
+  "string": [
+   "VARCHAR",
+   "sized"
+  ],
+  "text": [
+   "VARCHAR",
+   "sized"
+  ],
+  "time": [
+   "TIME",
+   "fractional"
+  ],
+  "timestamp": [
+   "TIMESTAMP_NTZ",
+   "fractional"
+  ],
+  "timestamp without time zone": [
+   "TIMESTAMP_NTZ",
+   "fractional"
+  ],
+  "timestamp_ltz": [
+   "TIMESTAMP_LTZ",
+   "fractional"
+  ],
+  "timestamp_ntz": [
+   "TIMESTAMP_NTZ",
+   "fractional"
+  ],
+  "timestamp_tz": [
+   "TIMESTAMP_TZ",
+   "fractional"
+  ],
+  "tinyint": [
+   "NUMBER",
+   "integer"
+  ],
+  "varbinary": [
+   "BINARY",
+   "sized"
+  ],
+  "varchar": [
+   "VARCHAR",
+   "sized"
+  ],
+  "variant": [
+   "VARIANT",
+   "scalar"
+  ]
+ },
+ "type_max_params": {
+  "fixed": 2,
+  "fractional": 1,
+  "integer": 0,
+  "scalar": 0,
+  "sized": 1
+ },
  "type_prefixes": [
   [
    "string",
@@ -135,7 +328,9 @@
     "text",
     "string",
     "char",
-    "nvarchar"
+    "nvarchar",
+    "nchar",
+    "bpchar"
    ]
   ],
   [
@@ -145,10 +340,12 @@
     "bigint",
     "smallint",
     "tinyint",
+    "byteint",
     "hugeint",
     "number",
     "numeric",
     "decimal",
+    "dec",
     "double",
     "float",
     "real"
@@ -173,6 +370,10 @@
     "bool"
    ]
   ]
+ ],
+ "unbounded_types": [
+  "VARCHAR",
+  "BINARY"
  ],
  "value_placeholder": "__mesh_value__"
 }

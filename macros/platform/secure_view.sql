@@ -10,6 +10,10 @@
     {%- set data_relation = mesh_platform.internal_relation(view_relation) -%}
     {%- set intermediate = make_intermediate_relation(data_relation) -%}
     {%- set existing_data = load_cached_relation(data_relation) -%}
+    {%- set columns = mesh_platform.secure_columns(model) -%}
+    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
+    {#- Refuse what the view could not enforce before anything is built. -#}
+    {% do mesh_platform.validate_secure_view(view_relation, columns, row_filter) %}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -30,10 +34,9 @@
         {% do adapter.drop_relation(existing_at_view) %}
     {% endif %}
 
-    {%- set columns = mesh_platform.secure_columns(model) -%}
-    {%- set row_filter = mesh_platform.row_filter_of(model) -%}
+    {%- set shared_relation = mesh_platform.opted_in_relation(model, data_relation) -%}
     {% call statement('secure_view') -%}
-        {{ mesh_platform.create_secure_view(view_relation, data_relation, columns, row_filter) }}
+        {{ mesh_platform.create_secure_view(view_relation, shared_relation, columns, row_filter) }}
     {%- endcall %}
 
     {%- set relations = [view_relation, data_relation] -%}
@@ -43,7 +46,7 @@
           and model.name != view_relation.identifier %}
         {%- set latest_alias = view_relation.incorporate(path={'identifier': model.name}) -%}
         {% call statement('latest_alias') -%}
-            {{ mesh_platform.create_latest_alias(latest_alias, view_relation) }}
+            {{ mesh_platform.create_latest_alias(latest_alias, view_relation, columns) }}
         {%- endcall %}
         {% do relations.append(latest_alias) %}
     {% endif %}
@@ -59,8 +62,9 @@
 {% endmaterialization %}
 
 
-{#- The view's columns: [{name, classification, family, mask}] in contract order. `mask` is the
-    masking expression of this adapter for the column, or none when the column is shown as is. -#}
+{#- The view's columns: [{name, quoted, data_type, classification, family, rule}] in contract
+    order. `rule` holds the masking bodies of the column's classification and family (and the
+    prefix of its Snowflake policies' names), or none when the column is shown as is. -#}
 {% macro secure_columns(model) -%}
     {%- set policy = mesh_platform.mesh_policy() -%}
     {%- set out = [] -%}
@@ -73,12 +77,37 @@
         {%- do out.append({
             'name': name,
             'quoted': adapter.quote(name),
+            'data_type': column.get('data_type') or '',
             'classification': classification,
             'family': family,
             'rule': rule,
         }) -%}
     {%- endfor -%}
     {{ return(out) }}
+{%- endmacro %}
+
+
+{#- CCPA opt-out: with meta.opt_out_column, the secure view reads an internal view of the rows
+    whose flag is not true (the customers who did not opt out of sharing); else the table. -#}
+{% macro opted_in_relation(model, data_relation) -%}
+    {%- set flag = model.config.get('meta', {}).get('opt_out_column') -%}
+    {%- if not flag -%}{{ return(data_relation) }}{%- endif -%}
+    {%- if flag is not string or not modules.re.match('^[A-Za-z_][A-Za-z0-9_]*$', flag)
+          or flag | lower not in (model.columns.keys() | map('lower') | list) -%}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ model.unique_id ~ " declares meta.opt_out_column '" ~ flag ~ "', which is not "
+            ~ "one of its documented columns; fix: name the boolean opt-out column of its contract") }}
+    {%- endif -%}
+    {%- set opted_in = data_relation.incorporate(
+            path={'identifier': data_relation.identifier ~ '__opted_in'}, type='view') -%}
+    {% call statement('opted_in') -%}
+        create or replace view {{ opted_in }} as
+        {%- set own = mesh_platform.mesh_policy().domains[model.package_name].own_roles %}
+        select * from {{ data_relation }}
+        where not coalesce({{ flag }}, false)
+            or {{ own.snowflake if target.type == 'snowflake' else own.duckdb }}
+    {%- endcall %}
+    {{ return(opted_in) }}
 {%- endmacro %}
 
 
@@ -113,12 +142,19 @@
 {%- endmacro %}
 
 
+{% macro validate_secure_view(view_relation, columns, row_filter) -%}
+    {{ return(adapter.dispatch('validate_secure_view', 'mesh_platform')(view_relation, columns, row_filter)) }}
+{%- endmacro %}
+
+{% macro default__validate_secure_view(view_relation, columns, row_filter) -%}
+{%- endmacro %}
+
 {% macro create_secure_view(view_relation, data_relation, columns, row_filter) -%}
     {{ return(adapter.dispatch('create_secure_view', 'mesh_platform')(view_relation, data_relation, columns, row_filter)) }}
 {%- endmacro %}
 
-{% macro create_latest_alias(alias_relation, view_relation) -%}
-    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation)) }}
+{% macro create_latest_alias(alias_relation, view_relation, columns) -%}
+    {{ return(adapter.dispatch('create_latest_alias', 'mesh_platform')(alias_relation, view_relation, columns)) }}
 {%- endmacro %}
 
 {% macro grant_product_readers(view_relation, model) -%}
@@ -145,7 +181,7 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro default__create_latest_alias(alias_relation, view_relation) -%}
+{% macro default__create_latest_alias(alias_relation, view_relation, columns) -%}
     create or replace view {{ alias_relation }} as select * from {{ view_relation }}
 {%- endmacro %}
 

@@ -9,8 +9,8 @@
 
 {#- Columns are referenced unquoted: dbt-snowflake creates contract columns unquoted (upper
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
-{% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+{#- What Snowflake would refuse, or what no policy can mask, refused before anything is built. -#}
+{% macro snowflake__validate_secure_view(view_relation, columns, row_filter) -%}
     {%- if row_filter and columns and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
@@ -25,11 +25,31 @@
             ~ "only one of the two policies on a column; fix: classify it public or internal, or "
             ~ "filter on another column") }}
     {%- endfor %}
+    {#- A masking policy's signature must be the column's exact type: one policy per type. -#}
+    {%- for c in columns if c.rule -%}
+        {%- set t = mesh_platform.snowflake_type(c.data_type) -%}
+        {%- if t.error -%}
+            {{ exceptions.raise_compiler_error(
+                "secure view " ~ view_relation ~ ": column '" ~ c.name ~ "' is classified '"
+                ~ c.classification ~ "' (masked) but its type '" ~ c.data_type ~ "' has no exact "
+                ~ "Snowflake masking policy (" ~ t.error ~ "); fix: declare one of the types listed in "
+                ~ "docs/snowflake-runbook.md (masking policies per type), or classify it public or internal") }}
+        {%- endif -%}
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
+    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    {%- set types = {} -%}
+    {%- for c in columns if c.rule -%}
+        {%- do types.update({c.name: mesh_platform.snowflake_type(c.data_type)}) -%}
+    {%- endfor %}
     create or replace secure view {{ view_relation }}
     {%- if columns %} (
     {%- for c in columns %}
         {{ c.name }}
-        {%- if c.rule %} with masking policy {{ c.rule.snowflake_policy }}{% endif %}
+        {%- if c.rule %} with masking policy {{ c.rule.snowflake_policy_prefix ~ types[c.name].slug }}{% endif %}
         {%- if c.classification %} with tag ({{ classification_tag }} = '{{ c.classification }}'){% endif %}
         {{- "," if not loop.last }}
     {%- endfor %}
@@ -41,7 +61,12 @@
     copy grants
     as select
     {%- for c in columns %}
-        {{ c.name }}{{ "," if not loop.last }}
+        {#- A mask never exceeds the column: masked strings are unbounded VARCHAR in the view. -#}
+        {%- if c.rule and types[c.name].unbounded %}
+        cast({{ c.name }} as {{ types[c.name].sql | lower }}) as {{ c.name }}
+        {%- else %}
+        {{ c.name }}
+        {%- endif %}{{ "," if not loop.last }}
     {%- else %}
         *
     {%- endfor %}
@@ -49,10 +74,68 @@
 {%- endmacro %}
 
 
+{#- The exact Snowflake type of a contract's data_type, by the rules and the table of
+    meshkit.column_types.snowflake_type (compiled into mesh_policy()):
+    {sql, slug, unbounded}, or {error: why} when no exact masking policy can take it. -#}
+{% macro snowflake_type(data_type) -%}
+    {%- set policy = mesh_platform.mesh_policy() -%}
+    {%- set t = (data_type | lower).split() | join(' ') -%}
+    {%- set name = t.split('(')[0] | trim -%}
+    {%- set args = [] -%}
+    {%- if '(' in t -%}
+        {%- if not t.endswith(')') -%}{{ return({'error': "'" ~ data_type ~ "' is not a type name"}) }}{%- endif -%}
+        {%- for a in t[t.index('(') + 1:-1].split(',') -%}{%- do args.append(a | trim) -%}{%- endfor -%}
+    {%- endif -%}
+    {%- if name in policy.no_exact_policy -%}{{ return({'error': policy.no_exact_policy[name]}) }}{%- endif -%}
+    {%- if name not in policy.snowflake_types -%}
+        {{ return({'error': "'" ~ data_type ~ "' is not a Snowflake type meshkit can mask"}) }}
+    {%- endif -%}
+    {%- set base = policy.snowflake_types[name][0] -%}
+    {%- set rule = policy.snowflake_types[name][1] -%}
+    {%- set bad_params = {'error': "'" ~ data_type ~ "': " ~ base ~ " does not take these parameters"} -%}
+    {%- for a in args if not a.isdigit() -%}{{ return(bad_params) }}{%- endfor -%}
+    {%- if args | length > policy.type_max_params[rule] -%}{{ return(bad_params) }}{%- endif -%}
+    {%- set n = args | map('int') | list -%}
+    {%- if rule == 'fixed' -%}
+        {%- set p = n[0] if n | length > 0 else 38 -%}
+        {%- set s = n[1] if n | length > 1 else 0 -%}
+        {%- if p < 1 or p > 38 or s > p -%}{{ return({'error': "'" ~ data_type ~ "': precision 1-38 and scale 0-precision"}) }}{%- endif -%}
+        {%- set sql = 'NUMBER(' ~ p ~ ',' ~ s ~ ')' -%}
+    {%- elif rule == 'integer' -%}
+        {%- set sql = 'NUMBER(38,0)' -%}
+    {%- elif rule == 'fractional' -%}
+        {%- set digits = n[0] if n | length > 0 else 9 -%}
+        {%- if digits > 9 -%}{{ return({'error': "'" ~ data_type ~ "': fractional seconds precision is 0-9"}) }}{%- endif -%}
+        {%- set sql = base ~ '(' ~ digits ~ ')' -%}
+    {%- else -%}
+        {%- set sql = base -%}
+    {%- endif -%}
+    {{ return({'sql': sql, 'slug': sql | lower | replace('(', '_') | replace(',', '_') | replace(')', ''),
+               'unbounded': base in policy.unbounded_types}) }}
+{%- endmacro %}
+
+
 {#- The unversioned name of the latest version: a secure view over the versioned secure view
-    (whose policies already apply), granted to the same product readers in the same request. -#}
-{% macro snowflake__create_latest_alias(alias_relation, view_relation) -%}
-    create or replace secure view {{ alias_relation }} copy grants as select * from {{ view_relation }};
+    (whose policies already apply: none here, or a hash would be hashed twice), carrying the same
+    classification tags, granted to the same product readers in the same request. -#}
+{% macro snowflake__create_latest_alias(alias_relation, view_relation, columns) -%}
+    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    create or replace secure view {{ alias_relation }}
+    {%- if columns %} (
+    {%- for c in columns %}
+        {{ c.name }}
+        {%- if c.classification %} with tag ({{ classification_tag }} = '{{ c.classification }}'){% endif %}
+        {{- "," if not loop.last }}
+    {%- endfor %}
+    )
+    {%- endif %}
+    copy grants as select
+    {%- for c in columns %}
+        {{ c.name }}{{ "," if not loop.last }}
+    {%- else %}
+        *
+    {%- endfor %}
+    from {{ view_relation }};
     {{ mesh_platform.snowflake_grant_select_sql(alias_relation) }}
 {%- endmacro %}
 

@@ -154,6 +154,8 @@ class NodeInfo:
     refs: tuple[RefInfo, ...] = ()
     # Model-level constraints, e.g. ``primary_key(customer_id)``.
     constraints: tuple[str, ...] = ()
+    # The model's meta (``meta`` and ``config.meta`` merged): row_filter, retention, opt-out...
+    meta: Mapping[str, Any] = field(default_factory=dict)
     # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
     materialized: str | None = None
 
@@ -256,7 +258,8 @@ def manifest_schema_version(manifest: Mapping[str, Any], file: str) -> int:
     ...     "manifest.json")
     12
     """
-    url = str(manifest.get("metadata", {}).get("dbt_schema_version", ""))
+    metadata = manifest.get("metadata")
+    url = str(metadata.get("dbt_schema_version", "")) if isinstance(metadata, Mapping) else ""
     match = _SCHEMA_VERSION.search(url)
     if match is None:
         raise ArtifactError(
@@ -324,7 +327,7 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     manifest = _load_json(raw, MANIFEST)
     assert manifest is not None
     version = manifest_schema_version(manifest, manifest_file)
-    meta = manifest.get("metadata", {})
+    meta = manifest.get("metadata") or {}
     try:
         nodes: dict[str, NodeInfo] = {}
         tests: list[TestInfo] = []
@@ -339,19 +342,23 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
         disabled = frozenset(uid for uid in manifest.get("disabled") or {}
                              if uid.startswith("model."))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ArtifactError(f"unexpected manifest structure ({type(exc).__name__}: {exc})",
-                            file=manifest_file,
-                            fix="regenerate it: run `dbt parse` in the domain") from None
+        adapter_type = _str_or_none(meta.get("adapter_type"))
+    except _MALFORMED as exc:
+        raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
     del manifest
-    results, generated_at = _run_results(_load_json(raw, RUN_RESULTS))
-    catalog = _load_json(raw, CATALOG)
+    with _reading(raw, RUN_RESULTS):
+        results, generated_at = _run_results(_load_json(raw, RUN_RESULTS))
+    with _reading(raw, CATALOG, "dbt docs generate"):
+        catalog = _load_json(raw, CATALOG)
+        row_counts, warehouse_columns = _row_counts(catalog), _warehouse_columns(catalog)
+    with _reading(raw, SOURCES, "dbt source freshness"):
+        freshness = _freshness(_load_json(raw, SOURCES))
     return DomainArtifacts(
         location=raw.location,
         project_name=str(meta.get("project_name") or ""),
         dbt_version=str(meta.get("dbt_version") or ""),
         manifest_schema_version=version,
-        adapter_type=meta.get("adapter_type"),
+        adapter_type=adapter_type,
         nodes=nodes,
         groups=groups,
         tests=tuple(tests),
@@ -359,11 +366,32 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources=sources,
         results=results,
         results_generated_at=generated_at,
-        row_counts=_row_counts(catalog),
-        warehouse_columns=_warehouse_columns(catalog),
-        source_freshness=_freshness(_load_json(raw, SOURCES)),
+        row_counts=row_counts,
+        warehouse_columns=warehouse_columns,
+        source_freshness=freshness,
         disabled=disabled,
     )
+
+
+# What a well-formed JSON file of the wrong shape raises while it is projected (a list where an
+# object goes, a number where a string goes, a key missing).
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def _malformed(raw: RawArtifacts, name: str, exc: BaseException, command: str) -> ArtifactError:
+    return ArtifactError(f"unexpected {name} structure ({type(exc).__name__}: {exc})",
+                         file=f"{raw.location.rstrip('/')}/{name}",
+                         fix=f"regenerate it: run `{command}` in the domain")
+
+
+@contextmanager
+def _reading(raw: RawArtifacts, name: str, command: str = "dbt build") -> Iterator[None]:
+    """Errors of shape while one artifact is projected become an :class:`ArtifactError`
+    naming that file."""
+    try:
+        yield
+    except _MALFORMED as exc:
+        raise _malformed(raw, name, exc, command) from None
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -430,6 +458,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         patch_path=_project_path(n.get("patch_path")),
         refs=tuple(_ref(r) for r in n.get("refs") or ()),
         constraints=tuple(_model_constraint(c) for c in n.get("constraints") or ()),
+        meta=_meta(n),
         materialized=_str_or_none(config.get("materialized")),
     )
 
@@ -504,6 +533,8 @@ def _run_results(data: Mapping[str, Any] | None) -> tuple[dict[str, RunResult], 
         return {}, None
     out: dict[str, RunResult] = {}
     for r in data.get("results") or ():
+        if not isinstance(r, Mapping) or not isinstance(r.get("unique_id"), str):
+            continue  # a result that names no node says nothing about one
         completed = None
         for t in r.get("timing") or ():
             if t.get("name") == "execute":
@@ -538,8 +569,10 @@ def _warehouse_columns(data: Mapping[str, Any] | None) -> dict[str, tuple[tuple[
         return {}
     out: dict[str, tuple[tuple[str, str], ...]] = {}
     for uid, entry in (data.get("nodes") or {}).items():
-        cols = sorted((entry.get("columns") or {}).values(), key=lambda c: c.get("index") or 0)
-        out[uid] = tuple((str(c["name"]), str(c.get("type") or "")) for c in cols)
+        cols = [c for c in (entry.get("columns") or {}).values()
+                if isinstance(c, Mapping) and isinstance(c.get("name"), str)]  # a column has a name
+        cols.sort(key=lambda c: index if isinstance(index := c.get("index"), int) else 0)
+        out[uid] = tuple((c["name"], str(c.get("type") or "")) for c in cols)
     return out
 
 
@@ -549,7 +582,8 @@ def _freshness(data: Mapping[str, Any] | None) -> dict[str, SourceFreshness]:
     return {
         r["unique_id"]: SourceFreshness(unique_id=r["unique_id"], status=str(r.get("status")),
                                         max_loaded_at=r.get("max_loaded_at"))
-        for r in data.get("results") or () if "unique_id" in r
+        for r in data.get("results") or ()
+        if isinstance(r, Mapping) and isinstance(r.get("unique_id"), str)
     }
 
 

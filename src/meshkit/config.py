@@ -32,6 +32,31 @@ class Owner(Strict):
     email: str | None = None
 
 
+PolicyId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
+
+
+class PolicySeverity(StrEnum):
+    error = "error"
+    warn = "warn"
+
+
+class PolicyScope(Strict):
+    """Where a policy applies; an empty list means everywhere."""
+
+    domains: list[Identifier] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)  # `<domain>.<product>` or `<product>`
+    tiers: list[str] = Field(default_factory=list)
+
+
+class PolicyConfig(Strict):
+    """One policy (a rule of the check engine, by id) as mesh.yml sets it."""
+
+    enabled: bool = True
+    severity: PolicySeverity | None = None  # None: the rule's default
+    params: dict[str, Any] = Field(default_factory=dict)
+    scope: PolicyScope = Field(default_factory=PolicyScope)
+
+
 class Domain(Strict):
     """A domain: a dbt project built here (``path``) or elsewhere (``artifacts``)."""
 
@@ -42,6 +67,8 @@ class Domain(Strict):
     description: str = ""
     # The consumer roles this domain's builds hold when they read other domains' products.
     reads_as: list[Identifier] = Field(default_factory=list)
+    # Policies the domain adds or makes stricter for itself (never weaker than the global ones).
+    policies: dict[PolicyId, PolicyConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _path_or_artifacts(self) -> Domain:
@@ -86,6 +113,9 @@ class MaskRule(StrEnum):
     nullify = "nullify"  # NULL
     partial = "partial"  # strings keep their last four characters; other types NULL
     hash = "hash"  # strings become a SHA-256 hex digest (joinable, not readable); others NULL
+    # strings become a keyed deterministic pseudonym (joinable across domains, not reversible
+    # without the key, read from MESH_TOKEN_KEY and never stored); NULL when the key is unset
+    tokenize = "tokenize"
 
 
 class Classification(Strict):
@@ -118,6 +148,9 @@ class MeshConfig(Strict):
     roles: list[Role] = Field(default_factory=list)
     classifications: dict[str, Classification] = Field(default_factory=dict)
     row_filters: dict[Identifier, RowFilter] = Field(default_factory=dict)
+    # Governance policies by rule id (see README "Governance"): every built-in policy runs at its
+    # default severity unless configured here.
+    policies: dict[PolicyId, PolicyConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_and_known_names(self) -> MeshConfig:
@@ -246,6 +279,7 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top level", file=file, location="1",
                           fix="start mesh.yml with `name:` and `domains:`")
+    _refuse_duplicate_keys(node, file)
     try:
         config = MeshConfig.model_validate(data)
     except ValidationError as exc:
@@ -259,7 +293,100 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
                 file=file, location=str(line) if line else None,
                 fix="declare it under `roles:` or use one of: " + ", ".join(sorted(known_roles)),
             )
+    _refuse_role_cycles(config, file, node)
     return Mesh(config=config, file=file)
+
+
+def _refuse_duplicate_keys(node: Any, file: Path) -> None:
+    """A key given twice in one mapping is refused (YAML loaders silently keep the last)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                name = str(key.value)
+                line = key.start_mark.line + 1
+                if name in seen:
+                    raise ConfigError(
+                        f"duplicate key {name!r} (first given at line {seen[name]})",
+                        file=file, location=str(line),
+                        fix=f"keep one `{name}:` in this mapping and remove the other",
+                    )
+                seen[name] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def _refuse_role_cycles(config: MeshConfig, file: Path, node: Any) -> None:
+    """Role inheritance must be acyclic: a role that inherits itself, directly or not, is refused."""
+    import graphlib
+
+    graph = {r.name: list(r.inherits) for r in config.roles}
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        # graphlib lists the cycle against the arrows: cycle[i] inherits cycle[i + 1].
+        cycle: list[str] = list(reversed(exc.args[1]))
+        index = next(i for i, r in enumerate(config.roles) if r.name == cycle[0])
+        line = _line_of(node, ["roles", index, "inherits"])
+        raise ConfigError(
+            f"roles inherit in a cycle: {' -> '.join(cycle)}",
+            file=file, location=str(line) if line else None,
+            fix=f"break the cycle: e.g. remove {cycle[1]!r} from the `inherits:` of role "
+                f"{cycle[0]!r}",
+        ) from None
+
+
+def check_domain_projects(mesh: Mesh) -> None:
+    """Each domain built here is the dbt project of its name, and no two domains are one project.
+
+    The domain name is the dbt project name (the database, the package of its nodes and the
+    first part of every address): a mismatch would catalogue the domain under wrong addresses.
+    """
+    node: Any = None
+    owners: dict[str, str] = {}
+    for index, domain in enumerate(mesh.config.domains):
+        path = mesh.domain_path(domain)
+        project_file = path / "dbt_project.yml" if path is not None else None
+        if project_file is None or not project_file.is_file():
+            continue  # registered by artifacts, or not scaffolded yet: the manifest is checked
+        try:
+            project = yaml.safe_load(project_file.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the dbt project: {exc}", file=project_file,
+                              fix="correct its YAML") from None
+        name = str(project.get("name")) if isinstance(project, dict) else ""
+        if node is None:
+            node = yaml.compose(mesh.file.read_text(), Loader=yaml.SafeLoader)
+        line = _line_of(node, ["domains", index, "name"])
+        where = str(line) if line else None
+        if name in owners:
+            raise ConfigError(
+                f"domains {owners[name]!r} and {domain.name!r} are the same dbt project "
+                f"{name!r} ({project_file})",
+                file=mesh.file, location=where,
+                fix="give each domain its own dbt project, with the domain's name as `name:`",
+            )
+        owners[name] = domain.name
+        if name != domain.name:
+            raise ConfigError(
+                f"domain {domain.name!r} is the dbt project {name!r} ({project_file}); "
+                "the domain name must be the dbt project name",
+                file=mesh.file, location=where,
+                fix=f"rename the domain to {name!r} in mesh.yml, or set `name: {domain.name}` "
+                    f"in {project_file}",
+            )
+
+
+def line_in_file(file: Path, loc: list[str | int]) -> int | None:
+    """1-based line of the key path ``loc`` in a YAML file (of its nearest existing parent)."""
+    try:
+        node = yaml.compose(file.read_text(), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    return _line_of(node, loc)
 
 
 def config_error_from_validation(exc: ValidationError, file: Path, node: Any) -> ConfigError:

@@ -73,7 +73,9 @@ def run_dbt(
     if quiet:
         # Nothing on the console: the caller reports progress and errors itself (dbt's own
         # errors would print twice). The domain's logs/dbt.log still has everything.
-        cli_args = ["--log-level", "none", "--no-use-colors", *cli_args]
+        # (--log-level alone silences the file too: dbt's file level defaults to it.)
+        cli_args = ["--log-level", "none", "--log-level-file", "debug", "--no-use-colors",
+                    *cli_args]
     started = time.perf_counter()
     with _in_project(project_dir, env or {}):
         try:

@@ -16,14 +16,17 @@ checksum of the compiled SQL, the dialect and the columns it was resolved agains
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+import orjson
 
 from meshkit.artifacts import DomainArtifacts, NodeInfo
 
@@ -36,7 +39,7 @@ RelationKey = tuple[str, str, str]
 Columns = Sequence[tuple[str, str]]  # (name, data type) in order
 # A foreign node's unique_id -> the producing dataset's columns (None if unknown).
 ForeignColumns = Callable[[str], Columns | None]
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -68,50 +71,73 @@ class ColumnEdge:
 
 
 class LineageCache:
-    """Model lineage by checksum: in memory, and in ``directory`` (one small JSON file each)
-    when given, so that a model whose SQL and inputs did not change is not parsed again."""
+    """Model lineage by checksum: in memory and, when ``directory`` is given, one file per domain
+    there, so that a model whose SQL and inputs did not change is not parsed again.
+
+    A domain's file is read once when its lineage starts (:meth:`open`) and rewritten once at the
+    end (:meth:`close`) with just the entries that domain used: one read and one write per domain
+    instead of a small file per model, and entries of models gone or changed drop out.
+    """
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory
         self._memory: dict[str, ModelLineage | None] = {}
+        self._shard: str | None = None
+        self._used: dict[str, ModelLineage | None] = {}
+        self._loaded: set[str] = set()
+
+    def _file(self, shard: str) -> Path | None:
+        return None if self.directory is None else self.directory / f"{shard}.json"
+
+    def open(self, shard: str) -> None:
+        self._shard, self._used, self._loaded = shard, {}, set()
+        path = self._file(shard)
+        if path is None:
+            return
+        try:
+            data = orjson.loads(path.read_bytes())
+            if data.get("format") != CACHE_FORMAT:
+                return
+            entries = data["entries"]
+            for key, body in entries.items():
+                self._memory.setdefault(key, _from_json(body))
+            self._loaded = set(entries)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return  # a cache that cannot be read only costs time
 
     def get(self, key: str) -> tuple[bool, ModelLineage | None]:
         if key in self._memory:
+            self._used[key] = self._memory[key]
             return True, self._memory[key]
-        if self.directory is None:
-            return False, None
-        try:
-            data = json.loads((self.directory / f"{key}.json").read_bytes())
-        except (OSError, ValueError):
-            return False, None
-        result = _from_json(data)
-        self._memory[key] = result
-        return True, result
+        return False, None
 
     def put(self, key: str, value: ModelLineage | None) -> None:
-        self._memory[key] = value
-        if self.directory is None:
-            return
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self.directory / f".{key}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(_to_json(value), sort_keys=True))
-            os.replace(tmp, self.directory / f"{key}.json")
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        self._memory[key] = self._used[key] = value
+
+    def close(self) -> None:
+        path = self._file(self._shard) if self._shard else None
+        if path is not None and set(self._used) != self._loaded:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(orjson.dumps({
+                    "format": CACHE_FORMAT,
+                    "entries": {k: _to_json(v) for k, v in sorted(self._used.items())}}))
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+        self._shard, self._used, self._loaded = None, {}, set()
 
 
 def _to_json(value: ModelLineage | None) -> Any:
     if value is None:
-        return {"format": CACHE_FORMAT, "lineage": None}
-    return {"format": CACHE_FORMAT, "lineage": {
-        "columns": list(value.columns),
-        "sources": {c: [[list(s.relation), s.column, s.transform] for s in srcs]
-                    for c, srcs in value.sources.items()}}}
+        return None
+    return {"columns": list(value.columns),
+            "sources": {c: [[list(s.relation), s.column, s.transform] for s in srcs]
+                        for c, srcs in value.sources.items()}}
 
 
-def _from_json(data: Any) -> ModelLineage | None:
-    body = data.get("lineage")
+def _from_json(body: Any) -> ModelLineage | None:
     if body is None:
         return None
     return ModelLineage(
@@ -131,6 +157,7 @@ def checksum(sql: str, schema: Mapping[RelationKey, Columns], dialect: str | Non
 # --- one query ----------------------------------------------------------------------------------
 
 
+@functools.cache
 def _value_aggs() -> tuple[type[exp.Expr], ...]:
     """Aggregates that return one of the rows' values unchanged (they reveal it)."""
     from sqlglot import exp
@@ -139,10 +166,12 @@ def _value_aggs() -> tuple[type[exp.Expr], ...]:
             exp.ArrayAgg, exp.GroupConcat)
 
 
+@functools.cache
 def _identity_wrappers() -> tuple[type[exp.Expr], ...]:
     from sqlglot import exp
 
-    return (exp.Cast, exp.TryCast, exp.Lower, exp.Upper, exp.Trim, exp.Paren, exp.Alias)
+    return (exp.Cast, exp.TryCast, exp.Lower, exp.Upper, exp.Trim, exp.Paren, exp.Alias,
+            *_value_aggs())
 
 
 def step_transform(expression: exp.Expr) -> Transform:
@@ -162,7 +191,7 @@ def step_transform(expression: exp.Expr) -> Transform:
     while True:
         if isinstance(node, exp.Column | exp.Star):
             return "identity"
-        if isinstance(node, _identity_wrappers() + _value_aggs()):
+        if isinstance(node, _identity_wrappers()):
             node = node.this
             continue
         if isinstance(node, exp.Coalesce):
@@ -189,8 +218,9 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
 
     nested: dict[str, Any] = {}
     for (db, sch, name), cols in schema.items():
-        nested.setdefault(db, {}).setdefault(sch, {})[name] = {
-            c.lower(): (t or "text") for c, t in cols}
+        if cols:  # an empty mapping would make sqlglot fail the whole query
+            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
+                c.lower(): (t or "text") for c, t in cols}
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # "Unknown subquery scope" warnings on every unresolved star
@@ -199,7 +229,8 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
         # traced in a single memoised walk over the scopes (sqlglot's own ``lineage`` builds a
         # node graph per column, several times slower on a mesh of thousands of models).
         expression = qualify(parse_one(sql, dialect=dialect), dialect=dialect, schema=nested,
-                             validate_qualify_columns=False, identify=False)
+                             validate_qualify_columns=False, identify=False,
+                             quote_identifiers=False)
         root = build_scope(expression)
         if root is None or not isinstance(root.expression, exp.Query):
             return None
@@ -359,6 +390,15 @@ def domain_lineage(arts: DomainArtifacts, package: str, *,
                    cache: LineageCache | None = None) -> DomainLineage:
     """Column lineage of every model the domain owns, to its direct parents in any domain."""
     cache = cache or LineageCache()
+    cache.open(package)
+    try:
+        return _domain_lineage(arts, package, is_foreign, foreign_columns, cache)
+    finally:
+        cache.close()
+
+
+def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[str], bool],
+                    foreign_columns: ForeignColumns | None, cache: LineageCache) -> DomainLineage:
     dialect = _dialect(arts)
     models = [n for n in arts.nodes.values()
               if n.package_name == package and n.resource_type == "model"]
@@ -439,3 +479,69 @@ def _by_name(by_relation: Mapping[RelationKey, str], rel: RelationKey) -> str | 
     hits = [uid for (db, sch, name), uid in by_relation.items()
             if name == rel[2] and (not rel[1] or sch == rel[1]) and (not rel[0] or db == rel[0])]
     return hits[0] if len(hits) == 1 else None
+
+
+def predicate_columns(sql: str, schema: Mapping[RelationKey, Columns],
+                      dialect: str | None) -> set[tuple[RelationKey, str, str]]:
+    """Upstream columns a query joins or filters on: (relation, column, "join" | "filter"),
+    traced through CTEs and subqueries to the relations read. Empty if sqlglot cannot resolve.
+
+    >>> sorted(predicate_columns(
+    ...     "with c as (select * from d.s.t) select c.x from c join d.s.u as u on c.k = u.k "
+    ...     "where c.y > 0", {("d", "s", "t"): [("x", "int"), ("k", "int"), ("y", "int")],
+    ...                      ("d", "s", "u"): [("k", "int")]}, "duckdb"))
+    [(('d', 's', 't'), 'k', 'join'), (('d', 's', 't'), 'y', 'filter'), (('d', 's', 'u'), 'k', 'join')]
+    """
+    from sqlglot import exp, parse_one
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.optimizer.scope import Scope, traverse_scope
+
+    nested: dict[str, Any] = {}
+    for (db, sch, name), cols in schema.items():
+        if cols:  # an empty mapping would make sqlglot fail the whole query
+            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
+                c.lower(): (t or "text") for c, t in cols}
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        tree = qualify(parse_one(sql, dialect=dialect), schema=dict(nested), dialect=dialect,
+                       validate_qualify_columns=False, identify=False)
+        scopes = traverse_scope(tree)
+    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
+        return set()
+    finally:
+        logger.setLevel(level)
+
+    def origins(scope: Scope, table: str, column: str, depth: int = 0
+                ) -> Iterator[tuple[RelationKey, str]]:
+        source = scope.sources.get(table)
+        if depth > 50 or source is None:
+            return
+        if isinstance(source, exp.Table):
+            yield ((source.catalog or "").lower(), (source.db or "").lower(),
+                   source.name.lower()), column.lower()
+            return
+        inner = source.expression if isinstance(source, Scope) else None
+        if not isinstance(inner, exp.Select):
+            return
+        for projection in inner.selects:
+            if projection.alias_or_name.lower() == column.lower():
+                for col in projection.find_all(exp.Column):
+                    yield from origins(source, col.table, col.name, depth + 1)
+
+    found: set[tuple[RelationKey, str, str]] = set()
+    for scope in scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        clauses: list[tuple[exp.Expr, str]] = [
+            (j.args["on"], "join") for j in select.args.get("joins") or () if j.args.get("on")]
+        if select.args.get("where") is not None:
+            clauses.append((select.args["where"], "filter"))
+        for clause, kind in clauses:
+            for col in clause.find_all(exp.Column):
+                for rel, name in origins(scope, col.table, col.name):
+                    found.add((rel, name, kind))
+    return found

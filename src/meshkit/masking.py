@@ -17,38 +17,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from meshkit.column_types import (
+    MAX_PARAMS,
+    NO_EXACT_POLICY,
+    TYPE_FAMILIES,
+    TYPE_PREFIXES,
+    UNBOUNDED,
+    SnowflakeType,
+    type_family,
+    type_table,
+)
 from meshkit.config import Classification, MaskRule, Mesh, MeshConfig, RowFilter
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
+__all__ = ["TYPE_FAMILIES", "TYPE_PREFIXES", "type_family"]
+
 # The placeholder the platform macros replace with the quoted column name.
 VALUE = "__mesh_value__"
 REDACTED = "***MASKED***"
-TYPE_FAMILIES = ("string", "number", "date", "timestamp", "boolean", "other")
+# A partial mask shows this, then the last PARTIAL_SHOWN characters of a value longer than that.
+PARTIAL_MARK = "****"
+PARTIAL_SHOWN = 4
+# tokenize: the key's placeholder in a body, the environment variable a session takes it from
+# (the DuckDB variable of that name; on Snowflake a secure function of the governance database),
+# and the pseudonym's prefix and length.
+TOKEN_KEY = "__mesh_token_key__"
+TOKEN_KEY_ENV = "MESH_TOKEN_KEY"
+TOKEN_KEY_VARIABLE = "mesh_token_key"
+TOKEN_PREFIX = "tok_"
+TOKEN_LENGTH = 32
 GENERATED_MACRO = Path("macros/_generated/mesh_policy.sql")
-
-
-# Type-name prefixes of each masking family, checked in order. The one table both engines use:
-# compiled into mesh_policy() for the platform macros, and read by type_family() here.
-TYPE_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("string", ("varchar", "text", "string", "char", "nvarchar")),
-    ("number", ("int", "bigint", "smallint", "tinyint", "hugeint", "number", "numeric", "decimal",
-                "double", "float", "real")),
-    ("timestamp", ("timestamp", "datetime")),
-    ("date", ("date",)),
-    ("boolean", ("bool",)),
-)
-
-
-def type_family(data_type: str) -> str:
-    """The masking family of a SQL type, the same on both engines.
-
-    >>> [type_family(t) for t in ("varchar(20)", "NUMBER(38,2)", "date", "timestamp_ntz", "bool")]
-    ['string', 'number', 'date', 'timestamp', 'boolean']
-    """
-    t = data_type.strip().lower()
-    return next((family for family, prefixes in TYPE_PREFIXES if t.startswith(prefixes)), "other")
+# The hash mask's secret salt (see hash_salt_sql): never in mesh.yml, the plan, the catalog or logs.
+HASH_SALT_ENV = "MESH_HASH_SALT"
+HASH_SALT_MIN_LENGTH = 16
+# Where each engine reads the salt at query time. DuckDB: a session variable set from the
+# environment by meshkit's connections. Snowflake: a one-row table in the policies schema that
+# only the policies' owner reads (`mesh apply` writes it with a bound parameter).
+DUCKDB_SALT_VARIABLE = "mesh_hash_salt"
+SALT_TABLE = "mask_salt"
+_SALT = "MESH_HASH_SALT"  # placeholder function in the bodies, resolved per engine
 
 
 def _cleared(roles: list[str]) -> exp.Expression:
@@ -70,8 +79,14 @@ def mask_body(classification: Classification, family: str) -> exp.Expression:
     CASE
       WHEN IS_ROLE_IN_SESSION('PCI_READER')
       THEN __mesh_value__
-      ELSE CONCAT('****', RIGHT(__mesh_value__, 4))
+      WHEN LENGTH(__mesh_value__) > 4
+      THEN CONCAT('****', RIGHT(__mesh_value__, 4))
+      ELSE '****'
     END
+
+    A partial mask shows the last four characters of a value longer than four, and nothing of a
+    shorter one. The hash mask is a SHA-256 of a secret salt and the value (the salt is read at
+    query time, see :func:`resolve_salt`; a NULL salt makes the hash NULL: fail closed).
     """
     from sqlglot import exp
 
@@ -79,20 +94,86 @@ def mask_body(classification: Classification, family: str) -> exp.Expression:
     rule = classification.mask
     if rule is MaskRule.none:
         return value
+    cleared = exp.If(this=_cleared(classification.cleared), true=value)
+    ifs = [cleared]
     masked: exp.Expression
     if family == "string" and rule is MaskRule.redact:
         masked = exp.Literal.string(REDACTED)
     elif family == "string" and rule is MaskRule.partial:
-        masked = exp.Anonymous(this="CONCAT", expressions=[
-            exp.Literal.string("****"),
-            exp.Anonymous(this="RIGHT", expressions=[value.copy(), exp.Literal.number(4)]),
-        ])
+        ifs.append(exp.If(
+            this=exp.GT(this=exp.Length(this=value.copy()),
+                        expression=exp.Literal.number(PARTIAL_SHOWN)),
+            true=exp.Anonymous(this="CONCAT", expressions=[
+                exp.Literal.string(PARTIAL_MARK),
+                exp.Anonymous(this="RIGHT", expressions=[
+                    value.copy(), exp.Literal.number(PARTIAL_SHOWN)]),
+            ])))
+        masked = exp.Literal.string(PARTIAL_MARK)
     elif family == "string" and rule is MaskRule.hash:
-        masked = exp.Anonymous(this="SHA2", expressions=[value.copy(), exp.Literal.number(256)])
+        # `||` (not CONCAT: DuckDB's skips NULLs) so that a missing salt gives NULL, no hash.
+        masked = exp.SHA2(this=exp.DPipe(this=exp.Anonymous(this=_SALT, expressions=[]),
+                                         expression=value.copy(), safe=False),
+                          length=exp.Literal.number(256))
+    elif family == "string" and rule is MaskRule.tokenize:
+        return _tokenize(classification, value)
     else:
         masked = exp.null()
-    return exp.Case(ifs=[exp.If(this=_cleared(classification.cleared), true=value)],
-                    default=masked)
+    return exp.Case(ifs=ifs, default=masked)
+
+
+def resolve_salt(body: exp.Expression, dialect: str, governance_db: str) -> exp.Expression:
+    """Replace the salt placeholder of a hash body with where ``dialect`` reads the salt.
+
+    >>> from sqlglot import exp
+    >>> body = exp.Anonymous(this=_SALT, expressions=[])
+    >>> resolve_salt(body, "snowflake", "gov").sql("snowflake")
+    '(SELECT salt FROM gov.policies.mask_salt)'
+    >>> resolve_salt(body, "duckdb", "gov").sql("duckdb")
+    "GETVARIABLE('mesh_hash_salt')"
+    """
+    from sqlglot import exp
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and str(node.this) == _SALT:
+            if dialect == "snowflake":
+                return exp.Subquery(this=exp.select("salt").from_(
+                    exp.table_(SALT_TABLE, db="policies", catalog=governance_db)))
+            return exp.Anonymous(this="getvariable",
+                                 expressions=[exp.Literal.string(DUCKDB_SALT_VARIABLE)])
+        return node
+
+    return body.copy().transform(swap)
+
+
+def uses_hash(config: MeshConfig) -> bool:
+    """Whether any classification masks with the salted hash (so a salt is needed)."""
+    return any(c.mask is MaskRule.hash for c in config.classifications.values())
+
+
+def _tokenize(classification: Classification, value: exp.Expression) -> exp.Expression:
+    """A keyed pseudonym: ``tok_`` + 32 hex of SHA-256(key | value). Fails closed: without a
+    key (unset or empty) the value is NULL, never an unkeyed (dictionary-reversible) digest."""
+    from sqlglot import exp
+
+    key = exp.Anonymous(this=TOKEN_KEY)
+    digest = exp.SHA2(this=exp.Anonymous(this="CONCAT", expressions=[
+        key.copy(), exp.Literal.string("|"), value.copy()]), length=exp.Literal.number(256))
+    token = exp.Anonymous(this="CONCAT", expressions=[
+        exp.Literal.string(TOKEN_PREFIX),
+        exp.Anonymous(this="LEFT", expressions=[digest, exp.Literal.number(TOKEN_LENGTH)])])
+    no_key = exp.EQ(this=exp.func("COALESCE", key.copy(), exp.Literal.string("")),
+                    expression=exp.Literal.string(""))
+    return exp.Case(ifs=[exp.If(this=_cleared(classification.cleared), true=value),
+                         exp.If(this=no_key, true=exp.null())],
+                    default=token)
+
+
+def with_token_key(body: exp.Expression, key: exp.Expression) -> exp.Expression:
+    """``body`` with the tokenize key placeholder replaced by ``key``."""
+    from sqlglot import exp
+
+    return body.copy().transform(
+        lambda n: key.copy() if isinstance(n, exp.Anonymous) and str(n.this) == TOKEN_KEY else n)
 
 
 def row_filter_body(row_filter: RowFilter) -> exp.Expression:
@@ -130,7 +211,10 @@ def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:
             ])
         return node
 
-    return body.copy().transform(resolve_role).sql("duckdb")
+    from sqlglot import exp as e
+
+    key = e.Anonymous(this="getvariable", expressions=[e.Literal.string(TOKEN_KEY_VARIABLE)])
+    return with_token_key(body, key).transform(resolve_role).sql("duckdb")
 
 
 @dataclass(frozen=True)
@@ -139,11 +223,31 @@ class PolicyNames:
 
     database: str
 
-    def mask(self, classification: str, family: str) -> str:
-        return f"{self.database}.policies.mask_{classification}_{family}"
+    def mask(self, classification: str, column_type: SnowflakeType) -> str:
+        """One policy per classification and exact column type (its signature).
+
+        >>> from meshkit.column_types import snowflake_type
+        >>> PolicyNames("gov").mask("pii", snowflake_type("decimal(12,2)"))
+        'gov.policies.mask_pii_number_12_2'
+        """
+        return f"{self.mask_prefix(classification)}{column_type.slug}"
+
+    def mask_prefix(self, classification: str) -> str:
+        return f"{self.database}.policies.mask_{classification}_"
 
     def row_filter(self, name: str) -> str:
         return f"{self.database}.policies.rows_{name}"
+
+    def token_key(self) -> str:
+        """The secure function returning the tokenize key (created from MESH_TOKEN_KEY by the
+        security admin, see the runbook; absent, a tokenized view fails to query: closed)."""
+        return f"{self.database}.policies.mesh_token_key"
+
+
+def snowflake_body(body: exp.Expression, names: PolicyNames) -> str:
+    from sqlglot import exp
+
+    return with_token_key(body, exp.Anonymous(this=names.token_key())).sql("snowflake")
 
 
 def compile_policy(mesh: Mesh) -> dict[str, object]:
@@ -158,9 +262,12 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
             continue
         masks[cname] = {
             family: {
-                "duckdb": to_duckdb(mask_body(classification, family), config),
-                "snowflake": mask_body(classification, family).sql("snowflake"),
-                "snowflake_policy": names.mask(cname, family),
+                "duckdb": to_duckdb(resolve_salt(mask_body(classification, family), "duckdb",
+                                                 governance_db), config),
+                "snowflake": snowflake_body(resolve_salt(mask_body(classification, family),
+                                                         "snowflake", governance_db), names),
+                # + the exact type's slug (meshkit.column_types.SnowflakeType.slug)
+                "snowflake_policy_prefix": names.mask_prefix(cname),
             }
             for family in TYPE_FAMILIES
         }
@@ -174,12 +281,19 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
         for name, rf in sorted(config.row_filters.items())
     }
     domains = {
-        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as)}
+        d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as),
+                 # The domain's own roles (engineer, owner) in session: the rows its consumers
+                 # do not get (CCPA opt-outs) stay visible to the domain itself.
+                 "own_roles": {"duckdb": to_duckdb(_cleared([d.engineer_role]), config),
+                               "snowflake": _cleared([d.engineer_role]).sql("snowflake")}}
         for d in config.domains
     }
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,
             "domains": domains, "governance_database": governance_db,
-            "type_prefixes": [[family, list(prefixes)] for family, prefixes in TYPE_PREFIXES]}
+            "type_prefixes": [[family, list(prefixes)] for family, prefixes in TYPE_PREFIXES],
+            "snowflake_types": type_table(), "no_exact_policy": NO_EXACT_POLICY,
+            "type_max_params": MAX_PARAMS,
+            "unbounded_types": list(UNBOUNDED)}
 
 
 def render_policy_macro(mesh: Mesh) -> str:

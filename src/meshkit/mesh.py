@@ -102,15 +102,15 @@ class Mesh(cfg.Mesh):
         on_sync: Callable[[DomainSync], None] | None = None,
         on_synced: Callable[[SyncResult], None] | None = None,
     ) -> MeshBuildResult:
-        """Build domains in dependency order; then, if any domain built, sync the catalog and
-        build the platform's catalog marts and governance tests (a mesh without domains syncs an
-        empty catalog).
+        """Build domains in dependency order; then sync the catalog and build the platform's
+        catalog marts and governance tests. A failed build syncs too: the last good views serve
+        on, and the catalog says which products are degraded and which are at risk downstream
+        (a mesh without domains syncs an empty catalog).
 
         A failing domain skips only the domains that read it (``result.exit_code`` 1). Bad input
         raises a :class:`~meshkit.errors.MeshError` (exit 2) and leaves the catalog untouched.
         The ``on_*`` hooks report progress as each step ends (for a progress display).
         """
-        from meshkit.build import Status
         from meshkit.build import build as build_domains
 
         built = build_domains(self, target=target, only=list(domains) or None, upstream=upstream,
@@ -118,9 +118,7 @@ class Mesh(cfg.Mesh):
         if on_built is not None:
             on_built(built)
         result = MeshBuildResult(build=built)
-        # A mesh with no domains still syncs: its (empty) catalog is there for the tools that
-        # read it.
-        if sync and (not built.domains or any(d.status is Status.success for d in built.domains)):
+        if sync:
             result.sync = self.sync(target=target, on_domain=on_sync)
             if on_synced is not None:
                 on_synced(result.sync)
@@ -140,13 +138,16 @@ class Mesh(cfg.Mesh):
         domains: Sequence[str] = (),
         dry_run: bool = False,
         on_domain: Callable[[DomainSync], None] | None = None,
+        wait: float = 0.0,
     ) -> SyncResult:
         """Read every domain's dbt artifacts and write the catalog (``catalog/`` and the
-        ``mesh_catalog`` tables of the target), all or nothing; unchanged domains are skipped."""
+        ``mesh_catalog`` tables of the target), all or nothing; unchanged domains are skipped.
+        A domain whose artifacts cannot be read keeps its last good entry, marked stale
+        (``result.failures``, exit code 1). ``wait``: seconds to wait for another sync."""
         from meshkit.catalog.sync import sync
 
         return sync(self, target=target, domains=list(domains) or None, dry_run=dry_run,
-                    on_domain=on_domain)
+                    on_domain=on_domain, wait=wait)
 
     def build_catalog_marts(self, *, target: str | None = None) -> DbtRun | None:
         """Build the platform's catalog marts and governance tests over the synced catalog."""
@@ -157,7 +158,9 @@ class Mesh(cfg.Mesh):
     def catalog(self) -> Catalog:
         """The catalog the last sync wrote (:class:`~meshkit.errors.UsageError` if none)."""
         from meshkit.catalog.store import require_catalog
+        from meshkit.catalog.sync import recover
 
+        recover(self)  # a sync killed midway: see all of the old catalog or all of the new
         return require_catalog(self.catalog_dir)
 
     # --- checking -----------------------------------------------------------------------------
@@ -208,11 +211,13 @@ class Mesh(cfg.Mesh):
               on_result: Callable[[StatementResult], None] | None = None) -> ApplyResult:
         """Run ``plan`` (default: :meth:`plan` of ``target``) on Snowflake, connected from the
         ``SNOWFLAKE_*`` environment; the first failing statement stops the run."""
-        from meshkit.backends.snowflake.apply import apply_plan
+        from meshkit.backends.snowflake.apply import apply_plan, secrets_of
         from meshkit.backends.snowflake.profiles import connect
 
         the_plan = plan if plan is not None else self.plan(target=target)
-        connection = connect(settings)
+        secrets_of(the_plan)  # a missing secret stops the run before it connects
+        # qmark: parameters (the hash salt) are bound server-side, never in the query text
+        connection = connect(settings, paramstyle="qmark")
         try:
             return apply_plan(the_plan, connection, on_result=on_result)
         finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 MESH_FILES = ("mesh.yml", "dbt_project.yml")
-MESH_DIRS = ("macros", "models", "tests/dbt", "profiles", "domains")
+MESH_DIRS = ("macros", "models", "tests/dbt", "profiles", "domains", "seeds", "governance")
 IGNORE = shutil.ignore_patterns("target", "dbt_packages", "logs", "*.duckdb", "*.wal",
                                 "package-lock.yml", ".user.yml")
 

@@ -8,6 +8,7 @@ unchanged domains are reused from the previous sync, so only :func:`assemble` al
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections import defaultdict
@@ -38,6 +39,7 @@ from meshkit.catalog.model import (
     Quality,
     Sla,
     Source,
+    SyncError,
     TestResult,
 )
 from meshkit.lineage import ForeignColumns, LineageCache
@@ -338,6 +340,89 @@ def project_domain(mesh: cfg.Mesh, domain: cfg.Domain, arts: DomainArtifacts,
                       lineage_cache).project(content_hash)
 
 
+def keep_last_success(projection: DomainProjection, previous: DomainProjection | None) -> None:
+    """A failed build's datasets keep the last success time of the previous projection: the
+    views of that build still serve (in place)."""
+    if previous is None:
+        return
+    before = {ds.id: ds.operational.last_success_at
+              for p in previous.domain.products for ds in p.datasets}
+    for product in projection.domain.products:
+        for ds in product.datasets:
+            if ds.operational.last_success_at is None and before.get(ds.id) is not None:
+                ds.operational.last_success_at = before[ds.id]
+
+
+def stale_projection(mesh: cfg.Mesh, domain: cfg.Domain, previous: DomainProjection | None,
+                     error: SyncError) -> DomainProjection:
+    """The projection of a domain whose artifacts could not be read: its last good one (or an
+    empty entry if it never had one), marked stale with the error."""
+    if previous is not None:
+        previous.domain.stale = error
+        return previous
+    return DomainProjection(content_hash="", domain=Domain(
+        name=domain.name, owner=Person(name=domain.owner.name, email=domain.owner.email),
+        description=domain.description.strip(),
+        artifacts=_relpath(str(mesh.artifacts_path(domain)), mesh.root),
+        dbt_version="", manifest_schema=0, stale=error))
+
+
+def domain_cycle(projections: Iterable[DomainProjection]) -> list[LineageEdge] | None:
+    """The cross-domain lineage edges of a cycle of domains (A reads B reads A), if any."""
+    import graphlib
+
+    edges: dict[tuple[str, str], LineageEdge] = {}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for p in projections:
+        for e in p.lineage:
+            if e.upstream_domain != e.downstream_domain:
+                graph[e.downstream_domain].add(e.upstream_domain)
+                edges.setdefault((e.upstream_domain, e.downstream_domain), e)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle: list[str] = list(exc.args[1])  # cycle[i] is read by cycle[i + 1]
+        return [edges[(a, b)] for a, b in itertools.pairwise(cycle)]
+    return None
+
+
+def duplicate_ids(catalog: Catalog) -> list[str]:
+    """Ids given to more than one entry of the catalog (products, datasets, ad-hoc datasets):
+    each must be unique mesh-wide."""
+    ids = [p.address for p in catalog.products()] + [ds.id for ds in catalog.datasets()] + [
+        a.unique_id for d in catalog.domains for a in d.adhoc_datasets]
+    seen: set[str] = set()
+    return sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+
+
+def _mark_at_risk(products: list[Product]) -> None:
+    """A product reading a degraded product, directly or through others, is at risk."""
+    by_dataset = {ds.id: p for p in products for ds in p.datasets}
+    upstream = {p.address: sorted({by_dataset[port.ref].address for port in p.input_ports
+                                   if port.kind == "product" and port.ref in by_dataset})
+                for p in products}
+    degraded = {p.address for p in products if p.health.status == HealthStatus.degraded}
+    at_risk: dict[str, str] = {}  # product -> the degraded product it depends on
+    changed = True
+    while changed:
+        changed = False
+        for p in products:
+            if p.address in at_risk or p.address in degraded:
+                continue
+            for up in upstream[p.address]:
+                cause = up if up in degraded else at_risk.get(up)
+                if cause is not None:
+                    at_risk[p.address] = cause
+                    changed = True
+                    break
+    for p in products:
+        cause = at_risk.get(p.address)
+        if cause is not None:
+            p.health = Health(
+                status=max(p.health.status, HealthStatus.caution, key=HEALTH_ORDER.__getitem__),
+                reasons=[*p.health.reasons, f"at risk: upstream product {cause} is degraded"])
+
+
 # --- the mesh-wide pass -------------------------------------------------------------------------
 
 
@@ -454,6 +539,7 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
                 reasons.append("product is deprecated")
                 status = max(status, HealthStatus.caution, key=HEALTH_ORDER.__getitem__)
             product.health = Health(status=status, reasons=reasons)
+    _mark_at_risk([product for p in projs for product in p.domain.products])
     return Catalog(
         mesh=mesh.config.name, description=mesh.config.description.strip(),
         domains=[p.domain for p in projs], lineage=lineage,

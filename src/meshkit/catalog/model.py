@@ -212,6 +212,14 @@ class ColumnLineageEdge(Strict):
                     "computed from it; aggregate: folded into a count, sum or average")
 
 
+class SyncError(Strict):
+    """Why a domain's artifacts could not be read at the last sync."""
+
+    message: str
+    file: str | None = None
+    fix: str | None = None
+
+
 class Domain(Strict):
     name: str
     owner: Person
@@ -219,6 +227,10 @@ class Domain(Strict):
     artifacts: str = Field(description="Where the artifacts were read from, relative to the mesh")
     dbt_version: str
     manifest_schema: int
+    stale: SyncError | None = Field(
+        default=None,
+        description="Set when the last sync could not read the domain's artifacts: the entry is "
+                    "the domain's last good projection (or empty if it never had one)")
     products: list[Product] = Field(default_factory=list)
     adhoc_datasets: list[AdhocDataset] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)

@@ -2,10 +2,14 @@
 
 ``catalog/`` holds ``catalog.json``, ``products/<domain>.<product>.json`` (one descriptor per
 product), ``history.jsonl`` (one line per sync) and ``state/<domain>.json`` (each domain's
-projection with the hash of its artifacts, for incremental syncs). A new catalog is written
-complete into a temporary folder beside the old one and swapped in with renames, so a failed
-sync leaves the previous catalog as it was. A sync whose catalog is byte for byte the folder's
-rewrites nothing but ``history.jsonl`` (:func:`append_history`: a new file renamed over the old).
+projection with the hash of its artifacts, for incremental syncs).
+
+One commit point for files and tables: a sync stages its new folder complete beside the old one
+(``.catalog.tmp-<sync id>``, or ``.history.jsonl.tmp-<sync id>`` when only the history changes),
+then commits the warehouse transaction, whose ``sync_runs`` row tags the snapshot with the sync
+id, then swaps the staged files in. A sync is committed iff its ``sync_runs`` row exists; after
+a crash, :func:`recover` (under the lock) rolls a staged sync forward if it committed and back
+if it did not, so files and tables always describe the same sync.
 
 The warehouse copy is a schema ``mesh_catalog`` of plain tables, written in one transaction by a
 :class:`CatalogStore` chosen by target type. Table DDL is generated with sqlglot from one column
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from meshkit import faults
 from meshkit.catalog.model import Catalog, DomainProjection, Product
 from meshkit.errors import ArtifactError, UsageError
 
@@ -75,41 +80,88 @@ def projection_bytes(projection: DomainProjection) -> bytes:
 
 
 @contextmanager
-def sync_lock(catalog_dir: Path) -> Iterator[None]:
+def sync_lock(catalog_dir: Path, *, wait: float = 0.0) -> Iterator[bool]:
     """One writer at a time: an advisory lock beside the catalog, freed when the process ends
-    (also when it is killed), so a crashed sync never leaves a stale lock behind."""
+    (also when it is killed), so a crashed sync never leaves a stale lock behind.
+
+    Waits up to ``wait`` seconds for another holder, then raises :class:`UsageError`; with
+    ``wait < 0`` it does not raise but yields False (a reader that goes on without recovering).
+    """
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; concurrent syncs are the user's to avoid
-        yield
+        yield True
         return
+    import time
+
     catalog_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(catalog_dir.parent / f".{catalog_dir.name}-sync.lock", "w") as handle:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if wait < 0:
+                    yield False
+                    return
+                if time.monotonic() >= deadline:
+                    raise UsageError("another mesh-sync is writing this catalog",
+                                     file=catalog_dir,
+                                     fix="wait for it to finish, then retry") from None
+                time.sleep(0.05)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UsageError("another mesh-sync is writing this catalog",
-                             file=catalog_dir, fix="wait for it to finish, then retry") from None
-        try:
-            yield
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# --- reading the previous catalog ---------------------------------------------------------------
+# --- recovery -----------------------------------------------------------------------------------
+
+# Whether the sync of this id committed to the warehouse of this target.
+Committed = Callable[[str, str], bool]
 
 
-def recover(catalog_dir: Path) -> None:
-    """Finish or undo a swap interrupted between its two renames, and drop stale temp folders."""
+def _staged_sync(history: Path) -> tuple[str, str] | None:
+    """(sync id, target) of the last line of a staged history file, if readable."""
+    try:
+        last = json.loads(history.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1])
+        return str(last["id"]), str(last["target"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def recover(catalog_dir: Path, committed: Committed | None = None) -> None:
+    """Finish or undo what a killed sync left, under the caller's lock.
+
+    A staged folder or history whose sync committed (its ``sync_runs`` row exists) is swapped
+    in; one whose sync did not is removed, and a catalog moved aside is put back. Without
+    ``committed`` (no warehouse to ask), nothing staged counts as committed.
+    """
     parent = catalog_dir.parent
+    is_committed = committed or (lambda sync_id, target: False)
+    for tmp in sorted(parent.glob(f".{catalog_dir.name}.tmp-*")):
+        staged = _staged_sync(tmp / HISTORY_FILE)
+        if staged is not None and is_committed(*staged):
+            old = parent / f".{catalog_dir.name}.old-{staged[0]}"
+            if catalog_dir.exists():
+                catalog_dir.rename(old)
+            faults.point("recover:old-moved")
+            tmp.rename(catalog_dir)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     olds = sorted(parent.glob(f".{catalog_dir.name}.old-*"))
-    if not catalog_dir.exists() and olds:
+    if not catalog_dir.exists() and olds:  # moved aside by a sync that did not commit
         olds[-1].rename(catalog_dir)
         olds = olds[:-1]
-    for leftover in [*olds, *parent.glob(f".{catalog_dir.name}.tmp-*")]:
+    for leftover in olds:
         shutil.rmtree(leftover, ignore_errors=True)
-    for partial in catalog_dir.glob(f".{HISTORY_FILE}.tmp-*"):  # an append_history cut short
-        partial.unlink(missing_ok=True)
+    for partial in sorted(catalog_dir.glob(f".{HISTORY_FILE}.tmp-*")):
+        staged = _staged_sync(partial)
+        if staged is not None and is_committed(*staged):
+            os.replace(partial, catalog_dir / HISTORY_FILE)
+        else:
+            partial.unlink(missing_ok=True)
 
 
 def load_catalog(catalog_dir: Path) -> Catalog | None:
@@ -205,12 +257,13 @@ def _history_line(history_entry: dict[str, Any]) -> bytes:
     return (json.dumps(history_entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
-def write_catalog_dir(catalog_dir: Path, catalog: Catalog,
+def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                       states: Mapping[str, bytes | Path],
                       history_entry: dict[str, Any],
                       catalog_data: Iterable[bytes] | None = None,
-                      extra_files: Mapping[str, bytes | Path] | None = None) -> None:
-    """Write the whole folder into a temporary sibling, then swap it in with two renames.
+                      extra_files: Mapping[str, bytes | Path] | None = None) -> Path:
+    """Write the whole new folder into a temporary sibling (returned); :func:`swap_in` puts it
+    in place once the warehouse committed.
 
     ``states`` maps each domain to its ``state/<domain>.json``: the bytes of a projection read
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
@@ -218,20 +271,21 @@ def write_catalog_dir(catalog_dir: Path, catalog: Catalog,
     ``catalog_data`` is ``catalog.json`` if the caller has it already (else it is dumped here).
     ``extra_files`` are more files by path inside the folder: bytes, or a file to carry over
     (hard-linked where the filesystem allows: the contract registry's entries never change).
+    The history is written last: a staged folder with the sync's history line is complete.
     """
     sync_id = str(history_entry["id"])
-    parent = catalog_dir.parent
-    tmp = parent / f".{catalog_dir.name}.tmp-{sync_id}"
-    old = parent / f".{catalog_dir.name}.old-{sync_id}"
+    tmp = catalog_dir.parent / f".{catalog_dir.name}.tmp-{sync_id}"
     try:
         (tmp / PRODUCTS_DIR).mkdir(parents=True)
         (tmp / STATE_DIR).mkdir()
         with open(tmp / CATALOG_FILE, "wb") as out:
             for chunk in catalog_chunks(catalog) if catalog_data is None else catalog_data:
                 out.write(chunk)
+        faults.point("stage:catalog")
         for product in catalog.products():
             (tmp / PRODUCTS_DIR / f"{product.address}.json").write_bytes(
                 dumps(product_descriptor(catalog.mesh, product)))
+        faults.point("stage:products")
         for name, state in states.items():
             file = tmp / STATE_DIR / f"{name}.json"
             if isinstance(state, Path):
@@ -248,16 +302,34 @@ def write_catalog_dir(catalog_dir: Path, catalog: Catalog,
                     shutil.copyfile(content, file)
             else:
                 file.write_bytes(content)
+        faults.point("stage:states")
         previous = catalog_dir / HISTORY_FILE
         history = previous.read_bytes() if previous.is_file() else b""
-        (tmp / HISTORY_FILE).write_bytes(history + _history_line(history_entry))
+        _write_synced(tmp / HISTORY_FILE, history + _history_line(history_entry))
+        faults.point("stage:done")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return tmp
+
+
+def swap_in(catalog_dir: Path, staged: Path, sync_id: str) -> None:
+    """Put a staged folder in place of ``catalog/`` (two renames; :func:`recover` finishes a
+    swap cut short)."""
+    old = catalog_dir.parent / f".{catalog_dir.name}.old-{sync_id}"
     if catalog_dir.exists():
         catalog_dir.rename(old)
-    tmp.rename(catalog_dir)
+    faults.point("swap:old-moved")
+    staged.rename(catalog_dir)
+    faults.point("swap:new-in")
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_synced(file: Path, data: bytes) -> None:
+    with open(file, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def catalog_dir_holds(catalog_dir: Path, catalog: Catalog, data: bytes,
@@ -276,23 +348,23 @@ def catalog_dir_holds(catalog_dir: Path, catalog: Catalog, data: bytes,
             and products == {f"{p.address}.json" for p in catalog.products()})
 
 
-def append_history(catalog_dir: Path, history_entry: dict[str, Any]) -> None:
-    """Add the sync's line to ``history.jsonl`` of an otherwise unchanged folder, atomically:
-    the new file is written and flushed to disk beside the old one, then renamed over it, so a
-    crash leaves the old history or the new one, never a torn line (:func:`recover` drops the
-    temporary file)."""
+def stage_history(catalog_dir: Path, history_entry: dict[str, Any]) -> Path:
+    """The new ``history.jsonl`` of an otherwise unchanged folder, written beside the old one
+    (returned); :func:`commit_history` renames it over the old once the warehouse committed."""
     file = catalog_dir / HISTORY_FILE
     tmp = catalog_dir / f".{HISTORY_FILE}.tmp-{history_entry['id']}"
     try:
         history = file.read_bytes() if file.is_file() else b""
-        with open(tmp, "wb") as out:
-            out.write(history + _history_line(history_entry))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, file)
+        _write_synced(tmp, history + _history_line(history_entry))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    faults.point("history:staged")
+    return tmp
+
+
+def commit_history(catalog_dir: Path, staged: Path) -> None:
+    os.replace(staged, catalog_dir / HISTORY_FILE)
 
 
 # --- the warehouse tables -----------------------------------------------------------------------
@@ -519,4 +591,8 @@ class CatalogStore(Protocol):
         """Add the ``sync_runs`` row of a sync whose catalog the snapshot tables already hold
         (the catalog of the last sync, to the byte); a store that cannot tell they do
         (e.g. the tables are missing) writes them as :meth:`write` does."""
+        ...
+
+    def committed(self, sync_id: str) -> bool:
+        """Whether the sync ``sync_id`` committed here (its ``sync_runs`` row exists)."""
         ...

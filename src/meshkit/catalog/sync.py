@@ -15,17 +15,32 @@ from pathlib import Path
 from typing import Any
 
 from meshkit import config as cfg
-from meshkit.artifacts import DomainArtifacts, LocalArtifacts, parse_artifacts, read_raw
+from meshkit import faults
+from meshkit.artifacts import (
+    MANIFEST,
+    DomainArtifacts,
+    LocalArtifacts,
+    parse_artifacts,
+    read_raw,
+)
 from meshkit.catalog import metrics, store
-from meshkit.catalog.build import assemble, project_domain
-from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection
+from meshkit.catalog.build import (
+    assemble,
+    domain_cycle,
+    duplicate_ids,
+    keep_last_success,
+    project_domain,
+    stale_projection,
+)
+from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection, SyncError
 from meshkit.checks import CheckReport
 from meshkit.contracts import publish
-from meshkit.errors import MeshError
+from meshkit.errors import ArtifactError, MeshError
 
 PROCESSED = "processed"
 SKIPPED = "skipped (unchanged)"
 KEPT = "kept (not selected)"
+STALE = "stale (artifacts unreadable: last good entry kept)"
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class SyncResult:
     changes: list[str] = field(default_factory=list)
     violations: int = 0
     seconds: float = 0.0
+    # Domains whose artifacts could not be read: each kept its last good entry, marked stale.
+    failures: list[ArtifactError] = field(default_factory=list)
     # The sync's check report; contract keys published now, and those refused (kept at their
     # last good entry because an error violation names them).
     report: CheckReport | None = None
@@ -64,7 +81,10 @@ class SyncResult:
 
     @property
     def exit_code(self) -> int:
-        """1 when the sync's checks found an error violation (SPEC.md's exit codes), else 0."""
+        """1 when a domain kept a stale entry (its artifacts could not be read) or the sync's
+        checks found an error violation (SPEC.md's exit codes), else 0."""
+        if self.failures:
+            return 1
         return self.report.exit_code if self.report is not None else 0
 
     def summary(self) -> dict[str, Any]:
@@ -81,6 +101,8 @@ class SyncResult:
             if self.report else [],
             "published": self.published, "refused": self.refused,
             "seconds": round(self.seconds, 3),
+            "failures": [{"message": f.message, "file": None if f.file is None else str(f.file),
+                          "fix": f.fix} for f in self.failures],
         }
 
 
@@ -227,6 +249,73 @@ class ProducerColumns:
                    for uid, digest in projection.foreign_inputs.items())
 
 
+def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
+                 old: DomainProjection | None, producers: ProducerColumns,
+                 lineage_cache: Any) -> tuple[DomainProjection, str]:
+    """The domain's projection and its status; raises :class:`ArtifactError` (naming the domain,
+    the file and the fix) if its artifacts are missing, unreadable, of another project or of a
+    shape the projection cannot take."""
+    location = mesh.artifacts_path(domain)
+    manifest = location / MANIFEST
+    try:
+        raw = read_raw(LocalArtifacts(location),
+                       hint="dbt build" if domain.path else "dbt build` or `dbt parse")
+        content_hash = _domain_hash(mesh, domain, raw.content_hash)
+        if (old is not None and old.content_hash == content_hash
+                and not producers.stale(old)):
+            return old, SKIPPED
+        arts = parse_artifacts(raw)
+        del raw
+        if arts.project_name != domain.name:
+            raise ArtifactError(
+                f"this is a manifest of dbt project {arts.project_name or '(unnamed)'!r}, "
+                f"not of domain {domain.name!r}",
+                file=manifest,
+                fix=f"put {domain.name!r}'s own artifacts there (run `dbt build` in its project), "
+                    "or point the domain's `path`/`artifacts` in mesh.yml at them",
+            )
+        arts = _with_warehouse_counts(mesh, target, domain, arts)
+        proj = project_domain(mesh, domain, arts, content_hash,
+                              foreign_columns=producers, lineage_cache=lineage_cache)
+    except ArtifactError as exc:
+        exc.message = f"domain {domain.name!r}: {exc.message}"
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        # A manifest of dbt's schema whose values are not of the types dbt writes (a pydantic
+        # ValidationError is a ValueError).
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ArtifactError(
+            f"domain {domain.name!r}: unexpected content ({type(exc).__name__}: {first})",
+            file=manifest, fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain",
+        ) from None
+    keep_last_success(proj, old)
+    return proj, PROCESSED
+
+
+def _committed(mesh: cfg.Mesh) -> store.Committed:
+    """Asks the warehouse of a staged sync's target whether that sync committed."""
+    def committed(sync_id: str, target: str) -> bool:
+        from meshkit.backends import store_for
+
+        try:
+            _, warehouse = store_for(mesh, target)
+        except MeshError:  # the target left mesh.yml: its sync cannot be finished
+            return False
+        return warehouse.committed(sync_id)
+    return committed
+
+
+def recover(mesh: cfg.Mesh) -> None:
+    """Finish or undo what a killed sync left, if no sync is running (for readers of the
+    catalog, so the next command sees entirely the old or entirely the new catalog)."""
+    if not any(mesh.catalog_dir.parent.glob(f".{mesh.catalog_dir.name}.*")) and not any(
+            mesh.catalog_dir.glob(f".{store.HISTORY_FILE}.tmp-*")):
+        return
+    with store.sync_lock(mesh.catalog_dir, wait=-1) as locked:
+        if locked:
+            store.recover(mesh.catalog_dir, _committed(mesh))
+
+
 def sync(
     mesh: cfg.Mesh,
     *,
@@ -235,59 +324,69 @@ def sync(
     dry_run: bool = False,
     now: datetime | None = None,
     on_domain: Callable[[DomainSync], None] | None = None,
+    wait: float = 0.0,
 ) -> SyncResult:
     """Build the catalog from every domain's artifacts and write it (unless ``dry_run``).
 
     Domains whose artifacts are unchanged since the last sync are not re-read. With ``domains``,
-    only those are read; the others keep their previous projection. Raises
-    :class:`~meshkit.errors.ArtifactError` / :class:`~meshkit.errors.ConfigError` on bad input,
-    in which case nothing is written.
+    only those are read; the others keep their previous projection. A domain whose artifacts
+    cannot be read keeps its last good projection, marked stale, and is listed in
+    ``failures`` while the rest of the mesh syncs. Raises :class:`~meshkit.errors.ConfigError`
+    on bad mesh-wide input (and a cycle of domains), in which case nothing is written.
+
+    The whole sync holds the catalog's lock (waiting up to ``wait`` seconds for another sync):
+    what it reads of the previous catalog is what it replaces.
     """
+    cfg.check_domain_projects(mesh)
+    selected = {mesh.config.domain(n).name for n in domains} if domains else None
+    if dry_run:
+        return _sync(mesh, target, selected, True, now, on_domain)
+    with store.sync_lock(mesh.catalog_dir, wait=wait):
+        faults.point("sync:locked")
+        store.recover(mesh.catalog_dir, _committed(mesh))
+        return _sync(mesh, target, selected, False, now, on_domain)
+
+
+def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run: bool,
+          now: datetime | None, on_domain: Callable[[DomainSync], None] | None) -> SyncResult:
     clock = time.perf_counter()
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    selected = {mesh.config.domain(n).name for n in domains} if domains else None
     from meshkit.backends import store_for  # backends import the catalog, not the reverse
+    from meshkit.lineage import LineageCache
 
     target_name, warehouse = store_for(mesh, target)
     catalog_dir = mesh.catalog_dir
-    if not dry_run:
-        store.recover(catalog_dir)
 
     projections: list[DomainProjection] = []
     producers = ProducerColumns(mesh, catalog_dir)
-    from meshkit.lineage import LineageCache
-
     lineage_cache = LineageCache(None if dry_run else mesh.root / LINEAGE_CACHE_DIR)
     # Each domain's catalog/state file, taken before assemble() fills the projections in:
     # the bytes of a domain read now, the previous file of one left as it was.
     states: dict[str, bytes | Path] = {}
     statuses: list[DomainSync] = []
+    failures: list[ArtifactError] = []
     for domain in mesh.config.domains:
         t0 = time.perf_counter()
         old = store.load_projection(catalog_dir, domain.name)
-        status = PROCESSED
         if selected is not None and domain.name not in selected and old is not None:
             proj, status = old, KEPT
         else:
-            raw = read_raw(LocalArtifacts(mesh.artifacts_path(domain)),
-                           hint="dbt build" if domain.path else "dbt build` or `dbt parse")
-            content_hash = _domain_hash(mesh, domain, raw.content_hash)
-            if (old is not None and old.content_hash == content_hash
-                    and not producers.stale(old)):
-                proj, status = old, SKIPPED
-            else:
-                arts = parse_artifacts(raw)
-                del raw
-                arts = _with_warehouse_counts(mesh, target, domain, arts)
-                proj = project_domain(mesh, domain, arts, content_hash,
-                                      foreign_columns=producers, lineage_cache=lineage_cache)
-                del arts
+            try:
+                proj, status = _read_domain(mesh, domain, target, old, producers,
+                                            lineage_cache)
+            except ArtifactError as exc:
+                failures.append(exc)
+                error = SyncError(message=exc.message, fix=exc.fix,
+                                  file=None if exc.file is None else str(exc.file))
+                proj, status = stale_projection(mesh, domain, old, error), STALE
         producers.add(proj)
         del old
         if not dry_run:
-            states[domain.name] = (store.projection_bytes(proj) if status == PROCESSED else
-                                   store.state_file(catalog_dir, domain.name))
+            if status == PROCESSED:
+                states[domain.name] = store.projection_bytes(proj)
+            elif store.state_file(catalog_dir, domain.name).is_file():
+                states[domain.name] = store.state_file(catalog_dir, domain.name)
         projections.append(proj)
         d = DomainSync(
             name=domain.name, status=status, products=len(proj.domain.products),
@@ -301,19 +400,42 @@ def sync(
     # A domain read before a producer that changed in this sync traced its columns against the
     # producer's previous datasets: project it again, now that every producer is current.
     for i, (domain, proj) in enumerate(zip(mesh.config.domains, projections, strict=True)):
-        if statuses[i].status == KEPT or not producers.stale(proj):
+        if statuses[i].status in (KEPT, STALE) or not producers.stale(proj):
             continue
-        raw = read_raw(LocalArtifacts(mesh.artifacts_path(domain)))
-        arts = _with_warehouse_counts(mesh, target, domain, parse_artifacts(raw))
-        projections[i] = project_domain(mesh, domain, arts, _domain_hash(
-            mesh, domain, raw.content_hash), foreign_columns=producers,
-            lineage_cache=lineage_cache)
+        try:
+            previous = store.load_projection(catalog_dir, domain.name)
+            projections[i], _ = _read_domain(mesh, domain, target, previous, producers,
+                                             lineage_cache)
+        except ArtifactError as exc:  # read a moment ago: changed under the sync
+            failures.append(exc)
+            error = SyncError(message=exc.message, fix=exc.fix,
+                              file=None if exc.file is None else str(exc.file))
+            projections[i] = stale_projection(mesh, domain, proj, error)
+            statuses[i] = dataclasses.replace(statuses[i], status=STALE)
+            continue
         statuses[i] = dataclasses.replace(statuses[i], status=PROCESSED)
         if not dry_run:
             states[domain.name] = store.projection_bytes(projections[i])
 
+    cycle = domain_cycle(projections)
+    if cycle is not None:
+        names = [cycle[0].upstream_domain, *(e.downstream_domain for e in cycle)]
+        first = cycle[-1]
+        raise ArtifactError(
+            f"domains read each other in a cycle: {' -> '.join(names)} "
+            f"({first.downstream} reads {first.upstream})",
+            file=mesh.artifacts_path(mesh.config.domain(first.downstream_domain)) / MANIFEST,
+            location=first.downstream,
+            fix="a domain may not read, directly or not, itself: remove one of these "
+                "cross-domain refs (or move the shared model into one domain)",
+        )
     catalog = assemble(mesh, projections, now=start)  # consumes the projections
     del projections
+    dupes = duplicate_ids(catalog)
+    if dupes:  # cannot happen with one project per domain; the tables would be corrupt
+        raise ArtifactError(f"ids given twice in the catalog: {', '.join(dupes[:5])}",
+                            file=mesh.file,
+                            fix="give each domain its own dbt project, named as the domain")
     # No domain read anew: the catalog may still be that of the last sync. Health depends on
     # the time of the sync, so only its bytes tell. (Otherwise they are streamed to the file.)
     data = (store.catalog_bytes(catalog)
@@ -332,9 +454,9 @@ def sync(
         sync_id=sync_id, started_at=_iso(start), finished_at=_iso(finished),
         target=target_name, dry_run=dry_run, catalog_dir=str(catalog_dir),
         warehouse=None if dry_run else warehouse.location, catalog=catalog,
-        domains=statuses, changes=changes, violations=len(ledger.report.violations),
-        report=ledger.report, published=[e.key for e in ledger.published],
-        refused=ledger.refused,
+        domains=statuses, changes=changes, failures=failures,
+        violations=len(ledger.report.violations), report=ledger.report,
+        published=[e.key for e in ledger.published], refused=ledger.refused,
     )
     if not dry_run:
         processed = sum(s.status == PROCESSED for s in statuses)
@@ -349,19 +471,23 @@ def sync(
                    "domains": {s.name: s.status for s in statuses}, "changes": changes,
                    # product success over time (meshkit.catalog.metrics)
                    metrics.OBSERVATIONS_KEY: metrics.observe(catalog)}
-        # The warehouse first: if its transaction fails, the folder is not swapped either.
-        with store.sync_lock(catalog_dir):
-            if unchanged:
-                # Same catalog as the last sync, to the byte: its files and snapshot tables
-                # stay; the sync is still recorded (a sync_runs row, a history line).
-                warehouse.append_run(catalog, run)
-                store.append_history(catalog_dir, history)
-            else:
-                warehouse.write(catalog, run, {
-                    "contracts": list(ledger.contract_rows()),
-                    "violations": list(ledger.violation_rows(sync_id))})
-                store.write_catalog_dir(catalog_dir, catalog, states, history,
-                                        None if data is None else [data],
-                                        {**publish.carried_files(catalog_dir), **ledger_files})
+        # Files staged, then the warehouse transaction (the commit point), then the files
+        # swapped in: a kill anywhere is rolled back or forward by store.recover().
+        if unchanged:
+            # Same catalog as the last sync, to the byte: its files and snapshot tables
+            # stay; the sync is still recorded (a sync_runs row, a history line).
+            staged = store.stage_history(catalog_dir, history)
+            warehouse.append_run(catalog, run)
+            faults.point("history:committed")
+            store.commit_history(catalog_dir, staged)
+        else:
+            folder = store.stage_catalog_dir(
+                catalog_dir, catalog, states, history, None if data is None else [data],
+                {**publish.carried_files(catalog_dir), **ledger_files})
+            warehouse.write(catalog, run, {
+                "contracts": list(ledger.contract_rows()),
+                "violations": list(ledger.violation_rows(sync_id))})
+            store.swap_in(catalog_dir, folder, sync_id)
+        faults.point("sync:done")
     result.seconds = time.perf_counter() - clock
     return result

@@ -52,8 +52,7 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             _print_build(mesh, result, console)
             if not result.domains:
                 console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
-            if not no_sync and (not result.domains
-                                or any(d.status.value == "success" for d in result.domains)):
+            if not no_sync:
                 sync_console.print(f"syncing [bold]{mesh.config.name}[/] "
                                f"({len(mesh.config.domains)} domains)")
 

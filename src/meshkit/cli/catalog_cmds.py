@@ -3,7 +3,6 @@ render its result as text or JSON."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,24 +33,29 @@ def _health(status: str) -> str:
 @click.option("--domain", "-d", "domains", multiple=True,
               help="Only re-read this domain (repeatable); others keep their last sync.")
 @click.option("--dry-run", is_flag=True, help="Build the catalog but write nothing.")
+@click.option("--wait", default=0.0, show_default=True, metavar="SECONDS",
+              help="Wait this long for another mesh-sync of the catalog to finish.")
 @json_option
 @handle_errors
 def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry_run: bool,
-              as_json: bool) -> None:
+              wait: float, as_json: bool) -> None:
     """Read every domain's dbt artifacts and write the mesh catalog (catalog/ and the
-    mesh_catalog tables), atomically; unchanged domains are skipped."""
+    mesh_catalog tables), atomically; unchanged domains are skipped.
+
+    A domain whose artifacts cannot be read keeps its last good entry, marked stale, while the
+    rest of the mesh syncs; the command then exits 1 naming it."""
     console = render.console(stderr=as_json, quiet=as_json, highlight=False)
     mesh = load(mesh_file)
     console.print(f"syncing [bold]{mesh.config.name}[/] ({len(mesh.config.domains)} domains)"
                   + (" [dim](dry run)[/]" if dry_run else ""))
     result = mesh.sync(target=target, domains=domains, dry_run=dry_run,
-                       on_domain=sync_progress(console))
+                       on_domain=sync_progress(console), wait=wait)
     if as_json:
         _echo_json(result.summary())
     else:
         print_sync(result, console)
     if result.exit_code:
-        sys.exit(result.exit_code)
+        raise SystemExit(result.exit_code)
 
 
 def sync_progress(console: Any) -> Callable[[DomainSync], None]:
@@ -84,6 +88,13 @@ def print_sync(result: SyncResult, console: Any) -> None:
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(where)
+    from meshkit.cli.errors import report
+
+    for failure in result.failures:
+        report(failure)
+    if result.failures:
+        console.print(f"{len(result.failures)} domain(s) kept their last good entry, marked "
+                      "stale; the rest of the mesh is synced")
 
 
 @click.group("catalog")

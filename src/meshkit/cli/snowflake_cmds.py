@@ -50,12 +50,13 @@ def apply(mesh_file: Path, target: str, as_json: bool, dry_run: bool) -> None:
         click.get_current_context().invoke(plan, mesh_file=mesh_file, target=target,
                                            as_json=as_json)
         return
-    from meshkit.backends.snowflake.apply import Outcome, StatementResult
+    from meshkit.backends.snowflake.apply import Outcome, StatementResult, secrets_of
     from meshkit.backends.snowflake.profiles import SnowflakeSettings
 
     mesh = load(mesh_file)
     the_plan = mesh.plan(target=target)
     settings = SnowflakeSettings.from_env()
+    secrets_of(the_plan)  # a missing secret stops the run before it connects
     for note in the_plan.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
     colours = {Outcome.ok: "green", Outcome.failed: "red", Outcome.skipped: "yellow"}

@@ -57,12 +57,16 @@ def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: st
     whose contract changed since its last entry, unless an error violation names it (a breaking
     change, a policy): then its last good entry stays and the violation is recorded."""
     registry = ContractRegistry.load(catalog_dir)
-    ctx = CheckContext(mesh, registry=registry)
+    # A domain whose artifacts cannot be read keeps its last good catalog entry (the sync goes
+    # on without it): its contracts stay as last published.
+    ctx = CheckContext(mesh, registry=registry, partial=True)
     report = run_checks(ctx, default_rules(stage=Stage.SYNC))
     blocked = {v.node for v in report.violations if v.severity is Severity.ERROR and v.node}
     candidates = []
     refused = []
     for d in mesh.config.domains:
+        if not ctx.has_artifacts(d.name):
+            continue
         for contract in current_contracts(ctx, d.name).values():
             if not contract.is_published:
                 continue

@@ -133,7 +133,9 @@ def _statements(customers: int) -> list[str]:
             place.country as country,
             case when is_eu then 'EU' else 'US' end as region,
             date '2012-01-01' + cast(floor(u(customer_id, 'signup') * 4900) as integer)
-                as signup_date
+                as signup_date,
+            -- US residents who opted out of the sharing of their data (CCPA)
+            not is_eu and u(customer_id, 'ccpa_opt_out') < 0.06 as ccpa_opt_out
         from drawn
         order by customer_id
         """,

@@ -177,22 +177,28 @@ def test_a_changed_domain_is_reprocessed_alone(fixture_mesh: Path) -> None:
     assert "~ product fx_risk.risk_scores: health healthy → degraded" in again.changes
 
 
-def test_bad_input_exits_2_and_leaves_the_catalog_untouched(fixture_mesh: Path) -> None:
+def test_a_bad_manifest_isolates_its_domain_and_the_rest_syncs(fixture_mesh: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(mesh_sync, ["--mesh", str(fixture_mesh)])
     assert ok.exit_code == 0, ok.output
-    catalog_dir = fixture_mesh.parent / "catalog"
-    before = _files(catalog_dir)
+    before = _catalog(fixture_mesh)
     warehouse = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
     runs_before = list(read_table(warehouse, "sync_runs"))
 
     manifest = fixture_mesh.parent / "fx_risk" / "target" / "manifest.json"
     manifest.write_bytes(manifest.read_bytes()[:1000])  # truncated, as by a killed dbt
     bad = runner.invoke(mesh_sync, ["--mesh", str(fixture_mesh)])
-    assert bad.exit_code == 2
-    assert f"error: {manifest}: not valid JSON" in bad.output
-    assert _files(catalog_dir) == before
-    assert list(read_table(warehouse, "sync_runs")) == runs_before
+    assert bad.exit_code == 1, bad.output
+    assert f"error: {manifest}: domain 'fx_risk': not valid JSON" in bad.output
+    assert "fix: regenerate it" in bad.output
+    after = _catalog(fixture_mesh)
+    old_risk, new_risk = before.domains[1], after.domains[1]
+    assert new_risk.stale is not None and "not valid JSON" in new_risk.stale.message
+    assert new_risk.stale.file == str(manifest)
+    assert new_risk.model_copy(update={"stale": None}) == old_risk  # the last good entry
+    assert [d for d in after.domains if d.name != "fx_risk"] == [
+        d for d in before.domains if d.name != "fx_risk"]
+    assert len(list(read_table(warehouse, "sync_runs"))) == len(runs_before) + 1
     assert not list(fixture_mesh.parent.glob(".catalog.*"))
 
 

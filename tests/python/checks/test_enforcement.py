@@ -73,7 +73,7 @@ def test_breaking_change_refused_everywhere(demo_copy: Path) -> None:
     assert violation["file"].endswith("_consumer_demographics.yml") and violation["line"]
 
     sync = CliRunner().invoke(cli, ["sync", "--mesh", str(demo_copy), "--json"])
-    assert sync.exit_code == 1, sync.output
+    assert sync.exit_code == 1, (sync.output, sync.exception)
     summary = json.loads(sync.output)
     assert summary["refused"] == [V2] and summary["errors"] == 1
     registry = ContractRegistry.load(root / "catalog")

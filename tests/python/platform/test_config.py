@@ -78,3 +78,34 @@ def test_unknown_role_points_at_its_line(tmp_path: Path) -> None:
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "raeder" in text)
     assert info.value.location == str(line)
     assert "domains.2.reads_as.1" in str(info.value)
+
+
+def test_a_duplicate_key_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "    description: Retail accounts",
+                    "    description: first\n    description: Retail accounts")
+    with pytest.raises(ConfigError) as info:
+        load_mesh(path)
+    lines = path.read_text().splitlines()
+    second = next(i for i, text in enumerate(lines, 1) if "description: Retail accounts" in text)
+    assert info.value.location == str(second) and info.value.file == path
+    assert f"duplicate key 'description' (first given at line {second - 1})" in str(info.value)
+    assert "fix: keep one `description:`" in str(info.value)
+    result = CliRunner().invoke(cli, ["sync", "--mesh", str(path)])
+    assert result.exit_code == 2 and not (tmp_path / "catalog").exists()
+
+
+def test_a_duplicate_domain_key_is_refused(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "  - name: risk\n", "  - name: risk\n    name: risk\n")
+    with pytest.raises(ConfigError, match="duplicate key 'name'"):
+        load_mesh(path)
+
+
+def test_a_cycle_of_role_inheritance_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "  - name: analyst\n", "  - name: analyst\n    inherits: [risk_analyst]\n")
+    with pytest.raises(ConfigError) as info:
+        load_mesh(path)
+    text = str(info.value)
+    assert "roles inherit in a cycle: analyst -> risk_analyst -> analyst" in text
+    line = path.read_text().splitlines().index("    inherits: [risk_analyst]") + 1
+    assert info.value.location == str(line)
+    assert "fix: break the cycle: e.g. remove 'risk_analyst' from the `inherits:` of role" in text

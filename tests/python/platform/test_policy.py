@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 import sqlglot
@@ -68,3 +70,37 @@ def test_type_families() -> None:
     assert type_family("VARCHAR") == "string"
     assert type_family("decimal(18,2)") == "number"
     assert type_family("timestamp with time zone") == "timestamp"
+
+
+@pytest.mark.parametrize(("data_type", "exact"), [
+    ("NUMBER", "NUMBER(38,0)"), ("numeric(10)", "NUMBER(10,0)"), ("Decimal(6, 4)", "NUMBER(6,4)"),
+    ("byteint", "NUMBER(38,0)"), ("double precision", "FLOAT"), ("float4", "FLOAT"),
+    ("string", "VARCHAR"), ("character(10)", "VARCHAR"), ("nvarchar2(5)", "VARCHAR"),
+    ("varbinary(16)", "BINARY"), ("datetime", "TIMESTAMP_NTZ(9)"), ("timestamp(3)",
+                                                                       "TIMESTAMP_NTZ(3)"),
+    ("timestamp_ltz(0)", "TIMESTAMP_LTZ(0)"), ("TIME", "TIME(9)"), ("variant", "VARIANT"),
+    ("geometry", "GEOMETRY"),
+])
+def test_exact_snowflake_types(data_type: str, exact: str) -> None:
+    from meshkit.column_types import snowflake_type
+
+    assert snowflake_type(data_type).sql == exact
+
+
+@pytest.mark.parametrize(("data_type", "why"), [
+    ("vector(float, 256)", "do not take VECTOR"),
+    ("number(40)", "precision 1-38"),
+    ("number(5, 6)", "precision 1-38"),
+    ("time(10)", "0-9"),
+    ("array(number)", "does not take these parameters"),
+    ("integer(5)", "does not take these parameters"),
+    ("varchar(max)", "does not take these parameters"),
+    ("hugeint", "not a Snowflake type"),
+    ("timestamp with time zone", "not a Snowflake type"),
+    ("number(12", "not a type name"),
+])
+def test_types_without_an_exact_policy_are_refused(data_type: str, why: str) -> None:
+    from meshkit.column_types import UnsupportedType, snowflake_type
+
+    with pytest.raises(UnsupportedType, match=re.escape(why)):
+        snowflake_type(data_type)

@@ -24,6 +24,14 @@ class Dataset:
     internal: str
     columns: dict[str, str]  # column -> classification
     row_filter: str | None
+    opt_out: str | None = None
+
+    @property
+    def shared(self) -> str:
+        """The internal rows the view serves: without those that opted out (CCPA)."""
+        if self.opt_out is None:
+            return self.internal
+        return f'(select * from {self.internal} where not coalesce("{self.opt_out}", false))'
 
 
 def public_datasets(mesh: Mesh) -> list[Dataset]:
@@ -43,7 +51,8 @@ def public_datasets(mesh: Mesh) -> list[Dataset]:
                     classified[name] = meta["classification"]
             out.append(Dataset(domain.name, f"{db}.{schema}.{alias}",
                                f"{db}.internal.{schema}__{alias}", classified,
-                               cfg.get("meta", {}).get("row_filter")))
+                               cfg.get("meta", {}).get("row_filter"),
+                               cfg.get("meta", {}).get("opt_out_column")))
     return out
 
 
@@ -94,7 +103,7 @@ def test_cleared_roles_see_raw_values(mesh: Mesh) -> None:
             roles = [*rule.cleared, "eu_data_reader"]
             with connect(mesh, roles) as con:
                 seen = _values(con, f'select distinct "{column}" from {ds.view}')
-                raw = _values(con, f'select distinct "{column}" from {ds.internal}')
+                raw = _values(con, f'select distinct "{column}" from {ds.shared}')
             assert seen == raw, f"{ds.view}.{column} ({cls}) as {roles}"
 
 
@@ -107,11 +116,23 @@ def test_row_filter_hides_and_shows_the_right_rows(mesh: Mesh) -> None:
         count = f"select count(*) from {{}} where {rf.column} in ({restricted})"
         others = f"select count(*) from {{}} where {rf.column} not in ({restricted})"
         with connect(mesh, ["compliance_officer"]) as admin:
-            raw_restricted = admin.execute(count.format(ds.internal)).fetchone()[0]
-            raw_others = admin.execute(others.format(ds.internal)).fetchone()[0]
+            raw_restricted = admin.execute(count.format(ds.shared)).fetchone()[0]
+            raw_others = admin.execute(others.format(ds.shared)).fetchone()[0]
         assert raw_restricted > 0 and raw_others > 0, ds.internal
         for roles, expect_restricted in (([], 0), (["analyst"], 0), (["pii_reader"], 0),
                                          ([rf.cleared[0]], raw_restricted)):
             with connect(mesh, roles) as con:
                 assert con.execute(count.format(ds.view)).fetchone()[0] == expect_restricted
                 assert con.execute(others.format(ds.view)).fetchone()[0] == raw_others
+
+
+def test_ccpa_opt_outs_are_shared_with_no_consumer_but_seen_by_their_domain(mesh: Mesh) -> None:
+    flagged = [ds for ds in public_datasets(mesh) if ds.opt_out]
+    assert flagged
+    for ds in flagged:
+        opted = f'select count(*) from {{}} where "{ds.opt_out}"'
+        with connect(mesh, ["compliance_officer"]) as admin:
+            assert admin.execute(opted.format(ds.internal)).fetchone()[0] > 0, ds.internal
+            assert admin.execute(opted.format(ds.view)).fetchone()[0] == 0, ds.view
+        with connect(mesh, [f"{ds.domain}_engineer", "eu_data_reader"]) as own:
+            assert own.execute(opted.format(ds.view)).fetchone()[0] > 0, ds.view

@@ -3,12 +3,14 @@
 ``FakeSnowflake`` patches the connector with ``fakesnow.patch`` and wraps fakesnow's cursor so
 that every statement the adapter (or ``mesh apply``) sends is recorded before fakesnow sees it.
 
-What fakesnow cannot run is handled in exactly two ways, both visible here:
+What fakesnow cannot run is handled in exactly three ways, all visible here:
 
 * ``NOP_PATTERNS``: roles, database roles, grants, masking / row access policies, tags and
   warehouses succeed without effect (fakesnow's ``nop_regexes``).
 * ``executable()``: a ``CREATE SECURE VIEW`` with inline masking / row access policies, tags and
   ``COPY GRANTS`` is executed as the plain ``CREATE VIEW ... AS <same select>``.
+* ``IS_ROLE_IN_SESSION(...)`` in a statement (the CCPA opt-out view of a dataset lets its own
+  domain's roles through) runs as ``TRUE``: fakesnow has no roles, and its policies are no-ops.
 
 The capture always keeps the statement as sent, so the golden files and the ordering checks see
 exactly what a real account would receive.
@@ -29,12 +31,13 @@ from support import REPO
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
+TYPE_FIXTURES = HERE / "type_fixtures"
 GOLDEN = HERE / "golden"
 UPDATE_GOLDEN = os.environ.get("MESH_UPDATE_GOLDEN") == "1"
 
 NOP_PATTERNS = [
     r"\s*(grant|revoke)\s",
-    r"\s*(create|alter|drop)\s+(or\s+replace\s+)?(database\s+role|role|masking\s+policy|"
+    r"\s*(create|alter|drop)\s+(or\s+(replace|alter)\s+)?(database\s+role|role|masking\s+policy|"
     r"row\s+access\s+policy|tag|warehouse)\b",
     r"\s*use\s+(role|warehouse|secondary\s+roles)\b",
 ]
@@ -50,8 +53,26 @@ ENV = {
 }
 
 
+# fakesnow (DuckDB) cannot create or describe GEOGRAPHY / GEOMETRY; VARCHAR stands in for them
+# when executing (their values in the fixtures are NULL).
+SPATIAL = re.compile(r"(?<![a-z])(geography|geometry)\b", re.IGNORECASE)  # to_geography( too
+PLAIN_VIEW = re.compile(r"create\s+or\s+replace\s+view\b", re.IGNORECASE)
+
+
 def executable(sql: str) -> str:
-    """The form of ``sql`` fakesnow can run: a secure view with policies -> a plain view."""
+    """The form of ``sql`` fakesnow can run: a secure view with policies -> a plain view, and
+    GEOGRAPHY / GEOMETRY -> VARCHAR."""
+    sql = SPATIAL.sub("varchar", sql)
+    if "is_role_in_session" in sql.lower() and PLAIN_VIEW.search(sql):
+        import sqlglot
+        from sqlglot import exp
+
+        def no_roles(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Anonymous) and str(node.this).upper() == "IS_ROLE_IN_SESSION":
+                return exp.true()
+            return node
+
+        sql = sqlglot.parse_one(sql, read="snowflake").transform(no_roles).sql("snowflake")
     if not SECURE_VIEW.match(sql):
         return sql
     import sqlglot
@@ -127,11 +148,11 @@ class FakeSnowflake:
             conn.close()
 
 
-def copy_fixture_mesh(dest: Path) -> Path:
+def copy_fixture_mesh(dest: Path, fixtures: Path = FIXTURES) -> Path:
     """The fixture mesh with the repository's root dbt project (the platform macros) beside it,
     as a mesh is laid out; returns its mesh.yml."""
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(FIXTURES, dest, dirs_exist_ok=True)
+    shutil.copytree(fixtures, dest, dirs_exist_ok=True)
     shutil.copy2(REPO / "dbt_project.yml", dest / "dbt_project.yml")
     shutil.copytree(REPO / "macros", dest / "macros")
     return dest / "mesh.yml"
@@ -192,3 +213,113 @@ def load_raw_tables(mesh: Any, cursor: Any) -> None:
                 select = ", ".join(f'"{c}" as {c}' for c in names)
                 cursor.execute(f"create or replace table {d.name}.raw.{t['name']} as "
                                f"select {select} from read_parquet('{f}')")
+
+
+# --- masking policy signatures against the columns they are attached to ---------------------------
+
+# Snowflake's documented data type synonyms and defaults ("Summary of data types"), written out
+# here apart from meshkit.column_types: the oracle every generated signature is held against.
+# A bare TIMESTAMP follows TIMESTAMP_TYPE_MAPPING, whose default (assumed) is TIMESTAMP_NTZ.
+_FIXED = {"NUMBER", "DECIMAL", "DEC", "NUMERIC"}
+_INTEGER = {"INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "BYTEINT"}
+_FLOAT = {"FLOAT", "FLOAT4", "FLOAT8", "DOUBLE", "DOUBLE PRECISION", "REAL"}
+_TEXT = {"VARCHAR", "STRING", "TEXT", "NVARCHAR", "NVARCHAR2", "CHAR VARYING", "NCHAR VARYING"}
+_CHAR = {"CHAR", "CHARACTER", "NCHAR"}  # CHAR without a length is VARCHAR(1)
+_TIMES = {"TIME": "TIME", "TIMESTAMP": "TIMESTAMP_NTZ", "DATETIME": "TIMESTAMP_NTZ",
+          "TIMESTAMP_NTZ": "TIMESTAMP_NTZ", "TIMESTAMP_LTZ": "TIMESTAMP_LTZ",
+          "TIMESTAMP_TZ": "TIMESTAMP_TZ",
+          # sqlglot's spellings, as it regenerates a parsed column definition
+          "TIMESTAMPNTZ": "TIMESTAMP_NTZ", "TIMESTAMPLTZ": "TIMESTAMP_LTZ",
+          "TIMESTAMPTZ": "TIMESTAMP_TZ"}
+
+
+def documented_type(data_type: str) -> str:
+    """A Snowflake type as Snowflake stores it, e.g. ``int`` -> ``NUMBER(38,0)``, ``text`` ->
+    ``VARCHAR(16777216)``, ``char(4)`` -> ``VARCHAR(4)``, ``time`` -> ``TIME(9)``."""
+    m = re.fullmatch(r"\s*([a-z_][a-z0-9_ ]*?)\s*(?:\(([^)]*)\))?\s*", data_type.lower())
+    assert m, data_type
+    name, args = m.group(1).upper(), [a.strip() for a in (m.group(2) or "").split(",") if a.strip()]
+    if name in _FIXED:
+        p, s = (args + ["38", "0"][len(args):])[:2]
+        return f"NUMBER({p},{s})"
+    if name in _INTEGER:
+        return "NUMBER(38,0)"
+    if name in _FLOAT:
+        return "FLOAT"
+    if name in _TEXT:
+        return f"VARCHAR({args[0] if args else 16777216})"
+    if name in _CHAR:
+        return f"VARCHAR({args[0] if args else 1})"
+    if name in ("BINARY", "VARBINARY"):
+        return f"BINARY({args[0] if args else 8388608})"
+    if name in _TIMES:
+        return f"{_TIMES[name]}({args[0] if args else 9})"
+    assert not args, data_type
+    return name
+
+
+POLICY_DEF = re.compile(
+    r"^CREATE MASKING POLICY IF NOT EXISTS (\S+) AS \(val (.+?)\) RETURNS (.+?) -> ")
+
+
+def policy_signatures(statements: list[str]) -> dict[str, tuple[str, str]]:
+    """Masking policy name -> (argument type, return type) of the plan's CREATE statements."""
+    return {m.group(1).lower(): (m.group(2), m.group(3))
+            for s in statements if (m := POLICY_DEF.match(s))}
+
+
+def masked_view_columns(ddl: list[str]) -> list[tuple[str, str, str, str]]:
+    """(view, column, masking policy, the column's type as declared or cast) of every masked
+    column of the captured secure views, from the internal tables' CREATE and the views' select."""
+    import sqlglot
+    from sqlglot import exp
+
+    tables: dict[str, dict[str, str]] = {}
+    out = []
+    for sql in ddl:
+        if re.match(r"create or replace transient table", sql, re.IGNORECASE):
+            create = sqlglot.parse_one(sql, read="snowflake")
+            name = create.this.this.sql("snowflake").lower().removesuffix("__dbt_tmp")
+            tables[name] = {c.name.lower(): c.args["kind"].sql("snowflake")
+                            for c in create.this.expressions if isinstance(c, exp.ColumnDef)}
+        elif SECURE_VIEW.match(sql):
+            create = sqlglot.parse_one(sql, read="snowflake")
+            if not isinstance(create.this, exp.Schema):
+                continue
+            view = create.this.this.sql("snowflake").lower()
+            select = create.expression
+            source = tables.get(select.args["from_"].this.sql("snowflake").lower(), {})
+            projections = {e.alias_or_name.lower(): e for e in select.expressions}
+            for column in create.this.expressions:
+                if not isinstance(column, exp.ColumnDef):
+                    continue  # a bare identifier: no policy
+                policies = [c.kind.this.sql("snowflake").lower() for c in column.constraints
+                            if isinstance(c.kind, exp.MaskingPolicyColumnConstraint)]
+                if not policies:
+                    continue
+                expr = projections[column.name.lower()]
+                expr = expr.this if isinstance(expr, exp.Alias) else expr
+                if isinstance(expr, exp.Cast):
+                    column_type = expr.to.sql("snowflake")
+                else:
+                    column_type = source.get(column.name.lower(), "")  # a view over a view: none
+                out.append((view, column.name.lower(), policies[0], column_type))
+    return out
+
+
+def assert_signatures_equal_column_types(plan_statements: list[str], ddl: list[str]) -> int:
+    """Every masking policy a captured view attaches is created by the plan, and its signature
+    (argument and return type) is the column's type, as Snowflake documents the types. Returns
+    how many masked columns were checked."""
+    signatures = policy_signatures(plan_statements)
+    checked = 0
+    for view, column, policy, column_type in masked_view_columns(ddl):
+        assert policy in signatures, f"{view}.{column}: {policy} is not created by the plan"
+        argument, returns = signatures[policy]
+        assert column_type, f"{view}.{column}: no type found"
+        expected = documented_type(column_type)
+        assert documented_type(argument) == documented_type(returns) == expected, (
+            f"{view}.{column} is {column_type} ({expected}) but {policy} takes {argument} "
+            f"and returns {returns}")
+        checked += 1
+    return checked

@@ -19,6 +19,7 @@ from sf_harness import (
     GRANT_ON_VIEW,
     FakeSnowflake,
     assert_no_exposure_window,
+    assert_signatures_equal_column_types,
     check_golden,
     copy_fixture_mesh,
     normalise,
@@ -102,7 +103,7 @@ def test_mesh_sync_writes_the_catalog_to_snowflake(built: Built) -> None:
     """`mesh-sync --target prod` wrote mesh_governance.mesh_catalog: tables created (DDL commits
     implicitly on Snowflake), then every row replaced in one transaction."""
     sync = built.sync_statements
-    assert sync[0] == "CREATE SCHEMA IF NOT EXISTS mesh_governance.mesh_catalog"
+    assert sync[:2] == ["USE ROLE mesh_catalog_writer", "USE WAREHOUSE mesh_catalog_wh"]
     begin, commit = sync.index("BEGIN"), sync.index("COMMIT")
     for i, sql in enumerate(sync):
         if sql.startswith(("DELETE", "INSERT")):
@@ -125,17 +126,81 @@ def test_policies_are_in_force_before_any_grant(built: Built) -> None:
     grants = [s for s in ddl if GRANT_ON_VIEW.match(s)]
     assert len(grants) == len(created) == 4  # customers_v1, customers_v2, customers, scorecard
     v2 = created["sf_bank.customer_profile.customers_v2"]
-    for column, policy in [("full_name", "mask_pii_string"), ("email", "mask_pii_string"),
-                           ("credit_limit", "mask_confidential_number"),
-                           ("card_number", "mask_sensitive_string")]:
+    for column, policy in [("full_name", "mask_pii_varchar"), ("email", "mask_pii_varchar"),
+                           ("credit_limit", "mask_confidential_number_12_2"),
+                           ("card_number", "mask_sensitive_varchar")]:
         assert re.search(rf"\b{column} with masking policy mesh_governance\.policies\.{policy}\b",
                          v2), column
     assert "with row access policy mesh_governance.policies.rows_eu_residency on (region)" in v2
     assert "copy grants" in v2
     assert "customer_id with masking policy" not in v2  # internal: shown as is
     scorecard = created["sf_risk.risk_scores.scorecard"]
-    assert ("score with masking policy mesh_governance.policies.mask_confidential_number"
+    assert ("score with masking policy mesh_governance.policies.mask_confidential_number_18_5"
             in scorecard)
+    # the unversioned alias is tagged like its version, and carries no second policy
+    alias = created["sf_bank.customer_profile.customers"]
+    assert "email with tag (mesh_governance.policies.classification = 'pii')" in alias
+    assert "masking policy" not in alias
+
+
+def test_masked_strings_are_unbounded_in_the_view(built: Built) -> None:
+    """A mask never exceeds the column: masked strings are cast to VARCHAR in the view."""
+    v2 = assert_no_exposure_window(built.ddl())["sf_bank.customer_profile.customers_v2"]
+    assert "cast(email as varchar) as email" in v2
+    assert "cast(card_number as varchar) as card_number" in v2
+    assert " region," in v2 and "cast(region" not in v2  # unmasked: as declared
+
+
+def test_policy_signatures_equal_column_types(built: Built) -> None:
+    """The plan of the built mesh (masked columns read from its manifests) creates every policy
+    the views attach, each with the exact type of its column as its signature."""
+    from meshkit.backends.snowflake.plan import plan_mesh
+    from meshkit.config import load_mesh
+
+    plan = plan_mesh(load_mesh(built.mesh_file), "prod")
+    assert plan.notes == []
+    checked = assert_signatures_equal_column_types([s.sql for s in plan.statements], built.ddl())
+    assert checked == 6  # full_name (v1, v2), email, credit_limit, card_number, score
+
+
+def test_catalog_writer_is_granted_exactly_what_the_sync_runs(built: Built) -> None:
+    """`mesh-sync --target prod` runs as the plan's catalog writer; the privileges its captured
+    statements need are exactly the ones the plan grants that role."""
+    from meshkit.backends.snowflake.plan import CATALOG_WRITER, plan_mesh
+    from meshkit.config import load_mesh
+
+    needed: set[str] = set()
+    role = warehouse = None
+    for sql in built.sync_statements:
+        if m := re.match(r"^USE ROLE (\S+)$", sql):
+            role = m.group(1)
+        elif m := re.match(r"^USE WAREHOUSE (\S+)$", sql):
+            warehouse = m.group(1)
+            needed.add(f"USAGE ON WAREHOUSE {warehouse}")
+        elif m := re.match(r"^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+)\.\w+", sql):
+            db, schema = m.groups()
+            needed |= {f"USAGE ON DATABASE {db}", f"USAGE ON SCHEMA {db}.{schema}",
+                       f"CREATE TABLE ON SCHEMA {db}.{schema}"}
+        elif m := re.match(r"^(INSERT INTO|DELETE FROM) (\w+)\.(\w+)\.\w+", sql):
+            verb, db, schema = m.groups()
+            needed |= {f"USAGE ON DATABASE {db}", f"USAGE ON SCHEMA {db}.{schema}",
+                       f"{verb.split()[0]} ON TABLES IN SCHEMA {db}.{schema}"}
+        else:
+            assert sql in ("BEGIN", "COMMIT"), f"a statement the test does not know: {sql}"
+    assert role == CATALOG_WRITER and warehouse
+
+    granted: set[str] = set()
+    plan = plan_mesh(load_mesh(built.mesh_file), "prod")
+    for s in plan.statements:
+        m = re.match(rf"^GRANT (.+?) ON (ALL |FUTURE )?(.+) TO ROLE {CATALOG_WRITER}$", s.sql)
+        if m:
+            on = m.group(3)
+            for privilege in m.group(1).split(", "):
+                granted.add(f"{privilege} ON {on}")
+    assert granted == needed
+    # both the tables it will create and those another role created before
+    assert any("ON FUTURE TABLES" in s.sql and CATALOG_WRITER in s.sql for s in plan.statements)
+    assert any("ON ALL TABLES" in s.sql and CATALOG_WRITER in s.sql for s in plan.statements)
 
 
 def test_rows_land_in_fakesnow_behind_the_views(built: Built) -> None:

@@ -13,6 +13,7 @@ from sf_harness import FIXTURES, FakeSnowflake, check_golden, copy_fixture_mesh
 
 from meshkit.backends.snowflake.plan import (
     CONSUMER_WAREHOUSE,
+    MaskedColumn,
     Plan,
     Product,
     parse_snowflake,
@@ -28,10 +29,18 @@ FIXTURE_PRODUCTS = {
     "sf_bank": [Product("customer_profile", "active"), Product("card_lab", "draft")],
     "sf_risk": [Product("risk_scores", "active")],
 }
+# The masked columns of the fixture's secure views, as the manifests of a build list them.
+FIXTURE_MASKED = [
+    MaskedColumn("model.sf_bank.customers.v2", "full_name", "pii", "varchar"),
+    MaskedColumn("model.sf_bank.customers.v2", "email", "pii", "varchar"),
+    MaskedColumn("model.sf_bank.customers.v2", "credit_limit", "confidential", "number(12, 2)"),
+    MaskedColumn("model.sf_bank.customers.v2", "card_number", "sensitive", "varchar"),
+    MaskedColumn("model.sf_risk.scorecard", "score", "confidential", "number(18, 5)"),
+]
 
 
 def fixture_plan() -> Plan:
-    return plan_mesh(load_mesh(FIXTURES / "mesh.yml"), "prod", FIXTURE_PRODUCTS)
+    return plan_mesh(load_mesh(FIXTURES / "mesh.yml"), "prod", FIXTURE_PRODUCTS, FIXTURE_MASKED)
 
 
 def test_plan_matches_golden() -> None:
@@ -41,7 +50,7 @@ def test_plan_matches_golden() -> None:
 def test_plan_is_idempotent_ddl() -> None:
     idempotent = re.compile(
         r"^(USE ROLE \w+|CREATE \w+( \w+)*? IF NOT EXISTS |ALTER (MASKING|ROW ACCESS) POLICY \S+ "
-        r"SET BODY -> |GRANT )")
+        r"SET BODY -> |ALTER TAG \S+ SET ALLOWED_VALUES |GRANT )")
     for s in fixture_plan().statements:
         assert idempotent.match(s.sql), s.sql
         assert "OR REPLACE" not in s.sql  # nothing is dropped and recreated by a re-apply
@@ -59,10 +68,14 @@ def test_every_statement_parses_and_bodies_are_expressions() -> None:
 
 def test_masking_policy_per_classification_and_family() -> None:
     sql = fixture_plan().script()
-    assert ("CREATE MASKING POLICY IF NOT EXISTS mesh_governance.policies.mask_sensitive_string "
+    assert ("CREATE MASKING POLICY IF NOT EXISTS mesh_governance.policies.mask_sensitive_varchar "
             "AS (val VARCHAR) RETURNS VARCHAR -> CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') "
-            "THEN val ELSE CONCAT('****', RIGHT(val, 4)) END;") in sql
-    assert "mask_confidential_number AS (val NUMBER) RETURNS NUMBER" in sql
+            "THEN val WHEN LENGTH(val) > 4 THEN CONCAT('****', RIGHT(val, 4)) ELSE '****' END;"
+            ) in sql
+    # one policy per exact type: NUMBER(12,2) and NUMBER(18,5) are two signatures
+    assert "mask_confidential_number_12_2 AS (val NUMBER(12,2)) RETURNS NUMBER(12,2)" in sql
+    assert "mask_confidential_number_18_5 AS (val NUMBER(18,5)) RETURNS NUMBER(18,5)" in sql
+    assert sql.count("CREATE MASKING POLICY") == 4
     assert "mask_public_" not in sql  # mask: none needs no policy
     assert ("CREATE ROW ACCESS POLICY IF NOT EXISTS mesh_governance.policies.rows_eu_residency "
             "AS (region VARCHAR) RETURNS BOOLEAN -> NOT COALESCE(region, '') IN ('EU') "

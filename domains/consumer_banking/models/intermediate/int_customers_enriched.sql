@@ -35,5 +35,6 @@ select
     city,
     country,
     region,
-    signup_date
+    signup_date,
+    ccpa_opt_out
 from aged

@@ -14,7 +14,8 @@ renamed as (
         city,
         upper(country) as country,
         upper(region) as region,
-        cast(signup_date as date) as signup_date
+        cast(signup_date as date) as signup_date,
+        coalesce(cast(ccpa_opt_out as boolean), false) as ccpa_opt_out
     from source
 )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit import config as cfg
+from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
     APPENDED_TABLES,
@@ -124,13 +125,33 @@ class DuckDBCatalogStore:
                                 .sql(self.dialect))
                 if extra.get(table):
                     con.executemany(insert_sql(table, self.dialect, database=db), extra[table])
+            faults.point("warehouse:snapshot")
             con.execute(create_table_sql("sync_runs", self.dialect, if_not_exists=True,
                                          database=db))
             con.execute(insert_sql("sync_runs", self.dialect, database=db), run.row())
+            faults.point("warehouse:run")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
+        finally:
+            con.close()
+        faults.point("warehouse:committed")  # the commit point of the sync
+
+    def committed(self, sync_id: str) -> bool:
+        import duckdb
+        from sqlglot import exp
+
+        if not self.path.is_file():
+            return False
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            query = exp.select("count(*)").from_(table_ref("sync_runs", self.path.stem)).where(
+                exp.column("sync_id").eq(exp.Placeholder()))
+            row = con.execute(query.sql("duckdb"), [sync_id]).fetchone()
+            return bool(row and row[0])
+        except duckdb.CatalogException:  # no sync_runs table: nothing committed here
+            return False
         finally:
             con.close()
 

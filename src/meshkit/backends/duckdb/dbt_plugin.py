@@ -16,7 +16,12 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from meshkit.backends.duckdb.session import set_roles_sql
+from meshkit.backends.duckdb.session import (
+    set_roles_sql,
+    set_salt,
+    set_token_key_sql,
+    token_key_from_env,
+)
 
 
 class Plugin(BasePlugin):
@@ -26,5 +31,22 @@ class Plugin(BasePlugin):
             raise ValueError("meshkit.backends.duckdb.dbt_plugin: `roles` must be a list of role names")
         self._sql = set_roles_sql([r.lower() for r in roles])
 
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
+        # An analyst's `mesh query` holds the domain's file (read-only) for the length of one
+        # query: dbt then retries opening it (dbt-duckdb waits 1, 2, 4 ... s between attempts)
+        # instead of failing the model.
+        if creds.retries is None:
+            from dbt.adapters.duckdb.credentials import Retries
+
+            creds.retries = Retries(connect_attempts=CONNECT_ATTEMPTS)
+
     def configure_cursor(self, cursor: Any) -> None:
         cursor.execute(self._sql)
+        set_salt(cursor)
+        # The tokenize key, read from the environment per cursor and never written anywhere.
+        key = token_key_from_env()
+        if key:
+            cursor.execute(set_token_key_sql(key))
+
+
+CONNECT_ATTEMPTS = 6

@@ -42,6 +42,7 @@ ALLOWED_TABLE_FUNCTIONS: dict[str, str] = {
 # oracle on the rows the filter hides.
 REFUSED_FUNCTIONS: dict[str, str] = {
     "error": "it raises a chosen error, an oracle on rows the row filter hides",
+    "getvariable": "it reads the session's variables, the hash mask's secret salt among them",
 }
 FIX_READS = "query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -76,7 +77,12 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     import duckdb
     from sqlglot import exp
 
-    from meshkit.backends.duckdb.session import set_roles_sql
+    from meshkit.backends.duckdb.session import (
+        set_roles_sql,
+        set_salt,
+        set_token_key_sql,
+        token_key_from_env,
+    )
 
     known = set(mesh.config.all_role_names)
     for role in roles:
@@ -96,19 +102,45 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
             this=exp.alias_(exp.Literal.string(str(db)), name),
             expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
         )
-        con.execute(attach.sql("duckdb"))
+        _attach(con, attach.sql("duckdb"))
         attached += 1
     if not attached:
         con.close()
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
+    set_salt(con)
+    key = token_key_from_env()
+    if key:  # the tokenize mask's key: in this session's memory only
+        con.execute(set_token_key_sql(key))
     if locked:
         for setting in ("autoinstall_known_extensions", "autoload_known_extensions",
                         "enable_external_access"):
             con.execute(f"SET {setting} = false")
         con.execute("SET lock_configuration = true")
     return con
+
+
+# How long a query waits for a build that holds a domain's database file: DuckDB lets one
+# process write a file and no other open it meanwhile, so a query during `mesh build` waits for
+# the model being written, then sees the database as that model left it (old view or new).
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+def _attach(con: Any, sql: str) -> None:
+    import time
+
+    import duckdb
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            con.execute(sql)
+            return
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:

@@ -1,9 +1,26 @@
-"""A DuckDB session's mesh roles: the variable ``mesh_roles`` the secure views test.
+"""A DuckDB session's mesh roles: the variable ``mesh_roles`` the secure views test, and the
+hash mask's salt: the variable ``mesh_hash_salt`` they read.
 
 Kept apart from the dbt-duckdb plugin so that `mesh query` sets roles without importing dbt.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def set_salt(cursor: Any, env: Mapping[str, str] | None = None) -> bool:
+    """Give the session the hash mask's salt from ``$MESH_HASH_SALT``, bound as a parameter (so
+    it is in no SQL text or log). Without it, hashed values read NULL: fail closed. Returns
+    whether a salt was set."""
+    from meshkit.masking import DUCKDB_SALT_VARIABLE, HASH_SALT_ENV
+
+    salt = (os.environ if env is None else env).get(HASH_SALT_ENV, "")
+    if salt:
+        cursor.execute(f"SET VARIABLE {DUCKDB_SALT_VARIABLE} = ?", [salt])
+    return bool(salt)
 
 
 def set_roles_sql(roles: list[str]) -> str:
@@ -18,3 +35,23 @@ def set_roles_sql(roles: list[str]) -> str:
     if not roles:
         array = exp.cast(array, "VARCHAR[]")
     return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"
+
+
+def set_token_key_sql(key: str | None) -> str:
+    """``SET VARIABLE mesh_token_key = '...'`` (the tokenize mask's key, from MESH_TOKEN_KEY),
+    or ``RESET VARIABLE`` without one: tokenized columns then read as NULL (fail closed).
+
+    >>> set_token_key_sql(None)
+    'RESET VARIABLE mesh_token_key'
+    """
+    from sqlglot import exp
+
+    if not key:
+        return "RESET VARIABLE mesh_token_key"
+    return f"SET VARIABLE mesh_token_key = {exp.Literal.string(key).sql('duckdb')}"
+
+
+def token_key_from_env() -> str | None:
+    import os
+
+    return os.environ.get("MESH_TOKEN_KEY") or None

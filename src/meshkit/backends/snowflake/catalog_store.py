@@ -4,8 +4,13 @@ Same tables as every backend (:data:`meshkit.catalog.store.TABLES`, DDL generate
 the Snowflake dialect). Snowflake commits DDL implicitly, so the tables are created (if missing)
 first, and the replacement of their rows (DELETE + INSERT of the snapshot tables, one INSERT
 into ``sync_runs``) is one explicit transaction: a failed sync leaves the previous rows as they
-were. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan); consumer roles
-are not granted it.
+were.
+
+The sync runs as the catalog writer role of the plan (``mesh_catalog_writer``, on
+``mesh_catalog_wh``), which ``mesh apply`` grants exactly what is run here: usage of the
+database, the schema and the warehouse, CREATE TABLE in the schema, INSERT and DELETE on its
+tables. The schema itself is created by ``mesh apply`` (meshkit.backends.snowflake.plan);
+consumer roles are not granted it.
 
 The connection comes from the ``SNOWFLAKE_*`` environment variables
 (:mod:`meshkit.backends.snowflake.profiles`).
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshkit import config as cfg
+from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
     APPENDED_TABLES,
@@ -42,15 +48,16 @@ class SnowflakeCatalogStore:
     def location(self) -> str:
         return f"snowflake:{self.database}.{SCHEMA}"
 
+    def session(self) -> list[str]:
+        """The role and warehouse the sync runs as (the plan's catalog writer)."""
+        from meshkit.backends.snowflake.plan import CATALOG_WAREHOUSE, CATALOG_WRITER, ident
+
+        return [f"USE ROLE {ident(CATALOG_WRITER)}", f"USE WAREHOUSE {ident(CATALOG_WAREHOUSE)}"]
+
     def statements(self) -> list[str]:
         """The DDL run before the transaction (idempotent)."""
-        from sqlglot import exp
-
-        schema = exp.Create(kind="SCHEMA", exists=True, this=exp.Table(
-            db=exp.to_identifier(SCHEMA), catalog=exp.to_identifier(self.database)))
-        return [schema.sql(DIALECT)] + [
-            create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
-            for t in TABLES]
+        return [create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
+                for t in TABLES]
 
     def write(self, catalog: Catalog, run: SyncRun,
               extra: Mapping[str, list[tuple[Any, ...]]] | None = None) -> None:
@@ -67,7 +74,7 @@ class SnowflakeCatalogStore:
         connection = connect()
         try:
             cursor = connection.cursor()
-            for sql in self.statements():
+            for sql in self.session() + self.statements():
                 cursor.execute(sql)
             cursor.execute("BEGIN")
             try:
@@ -82,11 +89,36 @@ class SnowflakeCatalogStore:
                         cursor.execute(f"DELETE FROM {self._table(table)}")
                     if extra.get(table):
                         cursor.executemany(self._insert(table), extra[table])
+                faults.point("warehouse:snapshot")
                 cursor.execute(self._insert("sync_runs"), run.row())
+                faults.point("warehouse:run")
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+        finally:
+            connection.close()
+        faults.point("warehouse:committed")
+
+    def committed(self, sync_id: str) -> bool:
+        from sqlglot import exp
+
+        from meshkit.backends.snowflake.profiles import connect
+
+        query = exp.select("count(*)").from_(
+            exp.table_("sync_runs", db=SCHEMA, catalog=self.database)).where(
+            exp.column("sync_id").eq(exp.Placeholder()))
+        connection = connect()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(query.sql(DIALECT).replace("?", "%s"), (sync_id,))
+            except Exception as exc:  # no sync_runs table yet: nothing committed here
+                if "does not exist" in str(exc).lower():
+                    return False
+                raise
+            row = cursor.fetchone()
+            return bool(row and row[0])
         finally:
             connection.close()
 

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meshkit.column_types import SnowflakeType, UnsupportedType, snowflake_type
 from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
-from meshkit.masking import VALUE, compile_policy
+from meshkit.masking import SALT_TABLE, VALUE, PolicyNames, compile_policy, uses_hash
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -44,18 +45,14 @@ POLICY_SCHEMA = "policies"
 CATALOG_SCHEMA = "mesh_catalog"
 CLASSIFICATION_TAG = "classification"
 CONSUMER_WAREHOUSE = "mesh_consumers_wh"
+# The role `mesh-sync --target prod` writes the catalog as (meshkit.backends.snowflake.catalog_store),
+# with its own warehouse: it holds nothing but the catalog schema.
+CATALOG_WRITER = "mesh_catalog_writer"
+CATALOG_WAREHOUSE = "mesh_catalog_wh"
+WAREHOUSE_SIZE = "XSMALL"  # a documented spelling (unquoted; quoted it is 'X-SMALL')
 # The statuses whose products consumer roles may read; a draft product's readers role exists
 # but is granted to no consumer until the product is released.
 READABLE_STATUSES = ("active", "deprecated")
-# Masking policy signature per type family (meshkit.masking.TYPE_FAMILIES).
-FAMILY_TYPES = {
-    "string": "VARCHAR",
-    "number": "NUMBER",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP_NTZ",
-    "boolean": "BOOLEAN",
-    "other": "VARIANT",
-}
 POLICY_ARG = "val"
 SYSADMIN = "SYSADMIN"
 SECURITYADMIN = "SECURITYADMIN"
@@ -74,12 +71,25 @@ class Product:
 
 
 @dataclass(frozen=True)
+class MaskedColumn:
+    """A column a secure view masks: its classification and its contract's data type."""
+
+    node: str  # the model's unique_id
+    column: str
+    classification: str
+    data_type: str
+
+
+@dataclass(frozen=True)
 class Statement:
     """One DDL statement of the plan. ``kind`` is the object kind it creates or grants."""
 
     kind: str
     sql: str
     role: str  # the role that runs it (the plan switches with USE ROLE)
+    # Values bound to the statement's ``?`` at apply time, by name of the environment variable
+    # they are read from: a secret never appears in the plan, its output or the query history.
+    secret_params: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,14 +102,17 @@ class Plan:
         """The plan as one SQL script: notes as comments, one statement a line."""
         lines = [f"-- meshkit plan for target {self.target}"]
         lines += [f"-- note: {n}" for n in self.notes]
-        lines += [f"{s.sql};" for s in self.statements]
+        lines += [f"{s.sql};" + "".join(f" -- ? is ${p} at apply" for p in s.secret_params)
+                  for s in self.statements]
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target,
             "notes": self.notes,
-            "statements": [{"kind": s.kind, "role": s.role, "sql": s.sql} for s in self.statements],
+            "statements": [{"kind": s.kind, "role": s.role, "sql": s.sql}
+                           | ({"secret_params": list(s.secret_params)} if s.secret_params else {})
+                           for s in self.statements],
         }
 
 
@@ -128,6 +141,18 @@ def reader_role(domain: str, product: str) -> str:
 
 def warehouse_of(domain: str) -> str:
     return f"{domain}_wh"
+
+
+def masked_type(c: MaskedColumn) -> SnowflakeType:
+    """The exact type of a masked column, or the build error naming it (see column_types)."""
+    try:
+        return snowflake_type(c.data_type)
+    except UnsupportedType as exc:
+        raise ArtifactError(
+            f"{c.node}: column {c.column!r} is classified {c.classification!r} (masked) but its "
+            f"type {c.data_type!r} has no exact Snowflake masking policy ({exc})",
+            fix="declare one of the types listed in docs/snowflake-runbook.md (masking policies "
+                "per type), or classify the column public or internal") from None
 
 
 # --- statement construction -------------------------------------------------------------
@@ -219,6 +244,7 @@ class _Context:
     governance_db: str
     products: Mapping[str, list[Product]]
     policy: Mapping[str, Any]
+    masked: tuple[MaskedColumn, ...] = ()
 
     @property
     def domains(self) -> list[Domain]:
@@ -231,13 +257,20 @@ class _Context:
     def tag(self) -> str:
         return qualified(self.governance_db, POLICY_SCHEMA, CLASSIFICATION_TAG)
 
-    def mask_policies(self) -> list[tuple[str, str, str, str]]:
-        """(policy name, family, snowflake body) of every masking policy."""
-        out = []
-        for cname, families in sorted(self.policy["masks"].items()):
-            for family, rule in sorted(families.items()):
-                out.append((cname, family, rule["snowflake_policy"], rule["snowflake"]))
-        return out
+    def mask_policies(self) -> list[tuple[str, SnowflakeType, str]]:
+        """(policy name, exact type, Snowflake body) of every masking policy: one per
+        classification and exact type of the columns it masks, sorted by name."""
+        names = PolicyNames(self.governance_db)
+        out: dict[str, tuple[str, SnowflakeType, str]] = {}
+        for c in self.masked:
+            column_type = masked_type(c)
+            name = names.mask(c.classification, column_type)
+            body = self.policy["masks"][c.classification][column_type.family]["snowflake"]
+            out[name] = (name, column_type, body)
+        return [out[n] for n in sorted(out)]
+
+    def salt_table(self) -> str:
+        return qualified(self.governance_db, POLICY_SCHEMA, SALT_TABLE)
 
     def row_policies(self) -> list[tuple[str, str, str]]:
         return [(rf["column"], rf["snowflake_policy"], rf["snowflake"])
@@ -248,7 +281,7 @@ def _warehouses(ctx: _Context) -> Iterable[str]:
     from sqlglot import exp
 
     props = {
-        "WAREHOUSE_SIZE": exp.Literal.string("XSMALL"),
+        "WAREHOUSE_SIZE": exp.var(WAREHOUSE_SIZE),
         "AUTO_SUSPEND": exp.Literal.number(60),
         "AUTO_RESUME": exp.true(),
         "INITIALLY_SUSPENDED": exp.true(),
@@ -256,6 +289,7 @@ def _warehouses(ctx: _Context) -> Iterable[str]:
     for d in ctx.domains:
         yield _create("WAREHOUSE", _table(ident(warehouse_of(d.name))), props)
     yield _create("WAREHOUSE", _table(ident(CONSUMER_WAREHOUSE)), props)
+    yield _create("WAREHOUSE", _table(ident(CATALOG_WAREHOUSE)), props)
 
 
 def _databases(ctx: _Context) -> Iterable[str]:
@@ -275,19 +309,52 @@ def _schemas(ctx: _Context) -> Iterable[str]:
 
 
 def _tags(ctx: _Context) -> Iterable[str]:
-    # Written out: sqlglot's CREATE TAG node drops the qualified name.
-    from meshkit.config import CLASSIFICATION_NAMES
+    # Written out: sqlglot's CREATE TAG node drops the qualified name. CREATE TAG IF NOT EXISTS
+    # never changes an existing tag, so the allowed values are set on every apply by ALTER TAG.
+    # (Not CREATE OR ALTER TAG: sqlglot reads it as CREATE OR REPLACE TAG without its qualifier.)
+    from sqlglot import exp
 
-    values = ", ".join(f"'{c}'" for c in CLASSIFICATION_NAMES)
-    yield checked(f"CREATE TAG IF NOT EXISTS {ctx.tag()} ALLOWED_VALUES {values} "
+    values = ", ".join(exp.Literal.string(c).sql("snowflake")
+                       for c in ctx.mesh.config.classifications)
+    yield checked(f"CREATE TAG IF NOT EXISTS {ctx.tag()} "
                   "COMMENT = 'meshkit: column classification of output datasets'")
+    if values:
+        yield checked(f"ALTER TAG {ctx.tag()} SET ALLOWED_VALUES {values}")
+
+
+def _salt(ctx: _Context) -> Iterable[str | Statement]:
+    """The hash mask's secret salt: a one-row table only the policies' owner reads, written
+    with a bound parameter from the environment (so the plan never contains it)."""
+    if not uses_hash(ctx.mesh.config):
+        return
+    from sqlglot import exp
+
+    from meshkit.masking import HASH_SALT_ENV
+
+    table = ctx.salt_table()
+    create = exp.Create(kind="TABLE", exists=True, this=exp.Schema(
+        this=exp.to_table(table, dialect="snowflake"),
+        expressions=[exp.ColumnDef(this=exp.to_identifier("salt"),
+                                   kind=exp.DataType.build("VARCHAR"),
+                                   constraints=[exp.ColumnConstraint(
+                                       kind=exp.NotNullColumnConstraint())])]))
+    yield checked(create.sql("snowflake"))
+    # Replaced in one transaction: a policy never reads an empty table (an unsalted hash).
+    yield checked("BEGIN")
+    yield checked(exp.delete(table, dialect="snowflake").sql("snowflake"))
+    insert = exp.insert(exp.values([(exp.Placeholder(),)]), table, columns=["salt"],
+                        dialect="snowflake")
+    yield Statement("salt", checked(insert.sql("snowflake")), SYSADMIN,
+                    secret_params=(HASH_SALT_ENV,))
+    yield checked("COMMIT")
 
 
 def _masking_policies(ctx: _Context) -> Iterable[str]:
     # CREATE OR REPLACE fails while a policy is attached to a column, so a policy is created
     # once and its body kept current with ALTER ... SET BODY: the pair is idempotent.
-    for _, family, name, body in ctx.mask_policies():
-        sql_type = FAMILY_TYPES[family]
+    # The signature is the exact type of the columns the policy is attached to.
+    for name, column_type, body in ctx.mask_policies():
+        sql_type = column_type.sql
         expr = policy_body(body, POLICY_ARG)
         yield checked(f"CREATE MASKING POLICY IF NOT EXISTS {name} AS ({POLICY_ARG} {sql_type}) "
                       f"RETURNS {sql_type} -> {expr}")
@@ -344,7 +411,7 @@ def _engineer_grants(ctx: _Context) -> Iterable[str]:
         yield checked(f"GRANT USAGE ON DATABASE {gov} TO ROLE {role}")
         yield checked(f"GRANT USAGE ON SCHEMA {pol} TO ROLE {role}")
         yield checked(f"GRANT APPLY ON TAG {ctx.tag()} TO ROLE {role}")
-        for _, _, name, _ in ctx.mask_policies():
+        for name, _, _ in ctx.mask_policies():
             yield checked(f"GRANT APPLY ON MASKING POLICY {name} TO ROLE {role}")
         for _, name, _ in ctx.row_policies():
             yield checked(f"GRANT APPLY ON ROW ACCESS POLICY {name} TO ROLE {role}")
@@ -373,12 +440,34 @@ def _consumer_grants(ctx: _Context) -> Iterable[str]:
         yield checked(f"GRANT USAGE ON WAREHOUSE {ident(CONSUMER_WAREHOUSE)} TO ROLE {ident(r)}")
 
 
+def _catalog_writer_role(ctx: _Context) -> Iterable[str]:
+    yield checked(f"CREATE ROLE IF NOT EXISTS {ident(CATALOG_WRITER)}")
+    # Like the domain roles, it rolls up to SYSADMIN; it holds no clearance and no data.
+    yield checked(f"GRANT ROLE {ident(CATALOG_WRITER)} TO ROLE {SYSADMIN}")
+
+
+def _catalog_writer_grants(ctx: _Context) -> Iterable[str]:
+    """Exactly what ``mesh-sync --target prod`` runs (meshkit.backends.snowflake.catalog_store):
+    CREATE TABLE IF NOT EXISTS, then DELETE and INSERT, in the catalog schema, on its
+    warehouse (``test_sf_dbt.py`` holds the grants against the captured statements)."""
+    role = ident(CATALOG_WRITER)
+    schema = qualified(ctx.governance_db, CATALOG_SCHEMA)
+    yield checked(f"GRANT USAGE ON WAREHOUSE {ident(CATALOG_WAREHOUSE)} TO ROLE {role}")
+    yield checked(f"GRANT USAGE ON DATABASE {ident(ctx.governance_db)} TO ROLE {role}")
+    yield checked(f"GRANT USAGE ON SCHEMA {schema} TO ROLE {role}")
+    yield checked(f"GRANT CREATE TABLE ON SCHEMA {schema} TO ROLE {role}")
+    # Tables it creates it owns; these cover tables another role created (an earlier sync).
+    for which in ("ALL", "FUTURE"):
+        yield checked(f"GRANT INSERT, DELETE ON {which} TABLES IN SCHEMA {schema} TO ROLE {role}")
+
+
 # Object kind -> (role that runs it, statements). Order matters: objects before their grants.
-STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str]]]] = [
+STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str | Statement]]]] = [
     ("warehouse", SYSADMIN, _warehouses),
     ("database", SYSADMIN, _databases),
     ("schema", SYSADMIN, _schemas),
     ("tag", SYSADMIN, _tags),
+    ("salt", SYSADMIN, _salt),
     ("masking_policy", SYSADMIN, _masking_policies),
     ("row_access_policy", SYSADMIN, _row_access_policies),
     ("database_role", SYSADMIN, _database_roles),
@@ -387,6 +476,8 @@ STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str]]]] = [
     ("engineer_grant", SECURITYADMIN, _engineer_grants),
     ("reader_grant", SECURITYADMIN, _reader_grants),
     ("consumer_grant", SECURITYADMIN, _consumer_grants),
+    ("catalog_writer_role", SECURITYADMIN, _catalog_writer_role),
+    ("catalog_writer_grant", SECURITYADMIN, _catalog_writer_grants),
 ]
 
 
@@ -403,10 +494,23 @@ def snowflake_target(mesh: Mesh, target: str | None) -> tuple[str, SnowflakeTarg
 
 def products_from_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[str]]:
     """Each domain's products (dbt groups) from its manifest, and notes on domains without one."""
+    products, _, notes = read_manifests(mesh)
+    return products, notes
+
+
+def read_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[MaskedColumn], list[str]]:
+    """Each domain's products (dbt groups) and masked columns (of its secure views) from its
+    manifest, and notes on domains without one."""
     from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
 
     products: dict[str, list[Product]] = {}
+    masked: list[MaskedColumn] = []
     notes: list[str] = []
+    # The classifications that mask (and so need policies), and the one a column without any
+    # is masked as (the platform macros' rule, from the compiled policy) when the mesh has one.
+    policy = compile_policy(mesh)
+    masking = set(policy["masks"])  # type: ignore[call-overload]
+    default = policy.get("default_classification")
     for d in mesh.config.domains:
         path = mesh.artifacts_path(d)
         try:
@@ -423,26 +527,39 @@ def products_from_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[
                                     fix="rename the group: it names a Snowflake schema")
             found.append(Product(g.name, str(g.meta.get("status") or "draft")))
         products[d.name] = found
-    return products, notes
+        for node in sorted(artifacts.nodes.values(), key=lambda n: n.unique_id):
+            if node.package_name != d.name or node.materialized != "secure_view":
+                continue  # dbt-loom's upstream nodes are planned with their own domain
+            for c in node.columns:
+                effective = c.classification if c.classification is not None else default
+                if isinstance(effective, str) and effective in masking:
+                    masked.append(MaskedColumn(node.unique_id, c.name, effective,
+                                               c.data_type or ""))
+    return products, masked, notes
 
 
 def plan_mesh(mesh: Mesh, target: str | None = None,
-              products: Mapping[str, list[Product]] | None = None) -> Plan:
-    """The plan of ``target`` (default ``prod``); products read from manifests unless given."""
+              products: Mapping[str, list[Product]] | None = None,
+              masked: Iterable[MaskedColumn] | None = None) -> Plan:
+    """The plan of ``target`` (default ``prod``); products and masked columns (whose exact
+    types give the masking policies) read from the domains' manifests unless given."""
     name, t = snowflake_target(mesh, target)
     notes: list[str] = []
-    if products is None:
-        products, notes = products_from_manifests(mesh)
+    if products is None or masked is None:
+        read_products, read_masked, notes = read_manifests(mesh)
+        products = read_products if products is None else products
+        masked = read_masked if masked is None else masked
     ctx = _Context(mesh=mesh, governance_db=t.governance_database, products=products,
-                   policy=compile_policy(mesh))
+                   policy=compile_policy(mesh), masked=tuple(masked))
     plan = Plan(target=name, notes=notes)
     current_role = None
     for kind, role, step in STEPS:
-        for sql in step(ctx):
+        for item in step(ctx):
             if role != current_role:
                 plan.statements.append(Statement("use_role", f"USE ROLE {role}", role))
                 current_role = role
-            plan.statements.append(Statement(kind, sql, role))
+            plan.statements.append(item if isinstance(item, Statement)
+                                   else Statement(kind, item, role))
     return plan
 
 

@@ -111,12 +111,13 @@ class SnowflakeSettings:
         return f"{self.user}@{self.account} (role {self.role or 'default'}, {auth})"
 
 
-def connect(settings: SnowflakeSettings | None = None) -> Any:
-    """A snowflake-connector-python connection from the environment."""
+def connect(settings: SnowflakeSettings | None = None, **options: Any) -> Any:
+    """A snowflake-connector-python connection from the environment (``options``: further
+    connection parameters, e.g. ``paramstyle="qmark"`` for server-side binding)."""
     import snowflake.connector
 
     settings = settings or SnowflakeSettings.from_env()
-    return snowflake.connector.connect(**settings.connect_args())
+    return snowflake.connector.connect(**settings.connect_args(), **options)
 
 
 def dbt_prod_output(database: str, threads: int = 4) -> dict[str, Any]:

@@ -14,7 +14,8 @@ final as (
         city,
         country,
         region,
-        signup_date
+        signup_date,
+        ccpa_opt_out
     from customers
 )
 

@@ -1,0 +1,41 @@
+-- Two rows: every masked value and a NULL of each type.
+select
+    id,
+    cast(c_number as decimal(12, 2)) as c_number,
+    cast(c_decimal as decimal(6, 4)) as c_decimal,
+    cast(c_bigint as bigint) as c_bigint,
+    cast(c_float as float) as c_float,
+    cast(c_double as double) as c_double,
+    cast(c_pii6 as varchar(6)) as c_pii6,
+    cast(c_sensitive_short as char(4)) as c_sensitive_short,
+    cast(c_sensitive_long as text) as c_sensitive_long,
+    cast(c_hashed32 as varchar(32)) as c_hashed32,
+    cast(c_boolean as boolean) as c_boolean,
+    cast(c_date as date) as c_date,
+    cast(c_time as time) as c_time,
+    cast(c_timestamp as timestamp) as c_timestamp,
+    cast(c_timestamp_ntz as timestamp) as c_timestamp_ntz,
+    cast(c_timestamp_ltz as timestamptz) as c_timestamp_ltz,
+    cast(c_timestamp_tz as timestamptz) as c_timestamp_tz,
+    cast(c_binary as blob) as c_binary,
+    cast(c_variant as variant) as c_variant,
+    cast(c_object as json) as c_object,
+    cast(c_array as integer[]) as c_array,
+    cast(c_geography as uuid) as c_geography,
+    cast(c_geometry as hugeint) as c_geometry
+from (
+    values
+        (1, 1234567890.12, 0.1234, 42, 1.5, 2.5, 'Ada Lo', 'abc', '4111111111111111',
+         'ada@example.com', true, date '2024-01-02', time '03:04:05',
+         timestamp '2024-01-02 03:04:05', timestamp '2024-01-02 03:04:05',
+         timestamptz '2024-01-02 03:04:05+00', timestamptz '2024-01-02 03:04:05+01',
+         '\xAA'::blob, 1::variant, '{"a": 1}', [1, 2], uuid(), 170141183460469231731687303715884105727::hugeint),
+        (2, -1.00, 0.0001, -1, -0.5, 1e300, 'Bo', 'abcd', 'abcde',
+         'b@x.io', false, date '1999-12-31', time '23:59:59',
+         timestamp '1999-12-31 23:59:59', timestamp '1999-12-31 23:59:59',
+         timestamptz '1999-12-31 23:59:59+00', timestamptz '1999-12-31 23:59:59-05',
+         '\x00'::blob, 'x'::variant, '[]', [], uuid(), 0::hugeint)
+) as t (id, c_number, c_decimal, c_bigint, c_float, c_double, c_pii6, c_sensitive_short,
+        c_sensitive_long, c_hashed32, c_boolean, c_date, c_time, c_timestamp, c_timestamp_ntz,
+        c_timestamp_ltz, c_timestamp_tz, c_binary, c_variant, c_object, c_array, c_geography,
+        c_geometry)
