@@ -146,8 +146,6 @@ class ConsumerColumns(Rule):
     scope = Scope.MESH
 
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
-        from sqlglot import exp
-        from sqlglot.optimizer.qualify import qualify
         from sqlglot.optimizer.scope import traverse_scope
 
         relations = MeshRelations(ctx)
@@ -166,29 +164,15 @@ class ConsumerColumns(Rule):
                     read[key] = relations.products[key]
             if not read:
                 continue
-            schema: dict[str, Any] = {}
-            for (db, sch, name), view in read.items():
-                schema.setdefault(db, {}).setdefault(sch, {})[name] = {
-                    c.name.lower(): c.data_type or "text" for c in view.contract.columns}
-            try:
-                qualified = qualify(tree.copy(), schema=schema, dialect=_dialect(ctx, domain),
-                                    validate_qualify_columns=False, quote_identifiers=False,
-                                    identify=False)
-            except Exception:  # SQL sqlglot cannot qualify: nothing to say about it here
-                continue
             missing: dict[tuple[str, str], ProductView] = {}
-            for scope in traverse_scope(qualified):
-                sources = {alias: src for alias, src in scope.sources.items()
-                           if isinstance(src, exp.Table)}
+            # Scopes of the SQL as written: a `select *` CTE passes its source's columns through,
+            # which _lacking follows (qualify would refuse an unknown column outright).
+            for scope in traverse_scope(tree):
                 for column in scope.columns:
-                    src = sources.get(column.table) if column.table else (
-                        next(iter(sources.values())) if len(scope.sources) == 1 and sources
-                        else None)
-                    if src is None:
-                        continue
-                    key = (src.catalog.lower(), src.db.lower(), src.name.lower())
-                    hit = read.get(key)
-                    if hit is not None and hit.contract.column(column.name) is None:
+                    source = scope.sources.get(column.table) if column.table else (
+                        next(iter(scope.sources.values())) if len(scope.sources) == 1 else None)
+                    hit = _lacking(source, column.name, read)
+                    if hit is not None:
                         missing[(column.name.lower(), hit.contract.key)] = hit
             for (col, _), view in sorted(missing.items()):
                 dataset = view.contract.dataset_id or view.contract.key
@@ -200,6 +184,26 @@ class ConsumerColumns(Rule):
                     node=node.unique_id, domain=domain,
                     file=ctx.file_of(domain, node.original_file_path),
                     line=ctx.line_of(domain, node.original_file_path, rf"\b{re.escape(col)}\b"))
+
+
+def _lacking(source: Any, name: str, read: dict[tuple[str, str, str], ProductView],
+             depth: int = 0) -> ProductView | None:
+    """The product dataset a column read from ``source`` should come from but that lacks it:
+    the table itself, or, through CTEs and subqueries that select from one source (dbt's
+    ``select * from {{ ref(...) }}`` import CTEs), the product table at the end of the
+    chain."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import Scope as SqlScope
+
+    if isinstance(source, exp.Table):
+        view = read.get((source.catalog.lower(), source.db.lower(), source.name.lower()))
+        return view if view is not None and view.contract.column(name) is None else None
+    if isinstance(source, SqlScope) and depth < 20:
+        outputs = {n.lower() for n in getattr(source.expression, "named_selects", [])}
+        if (name.lower() in outputs and "*" not in outputs) or len(source.sources) != 1:
+            return None
+        return _lacking(next(iter(source.sources.values())), name, read, depth + 1)
+    return None
 
 
 def _dialect(ctx: CheckContext, domain: str) -> str:

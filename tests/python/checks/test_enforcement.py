@@ -111,3 +111,41 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         ("contract.consumer_reads", "model.risk.int_hardcoded", "int_hardcoded.sql", 2),
         ("contract.consumer_reads", "model.risk.int_raw", "int_raw.sql", 2),
     }
+
+
+def test_contract_diff_and_odcs_export(demo_copy: Path, tmp_path: Path) -> None:
+    import jsonschema
+    import yaml
+    from open_data_contract_standard.model import OpenDataContractStandard
+
+    mesh = Mesh.load(demo_copy)
+    synced = mesh.sync()
+    schema = json.loads(OpenDataContractStandard.json_schema())  # type: ignore[no-untyped-call]
+    datasets = [ds.id for ds in synced.catalog.datasets()]
+    assert len(datasets) == 8
+    for dataset in datasets:
+        out = tmp_path / f"{dataset}.yml"
+        result = CliRunner().invoke(cli, ["contract", "export", dataset, "--mesh", str(demo_copy),
+                                          "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        doc = OpenDataContractStandard.from_file(str(out))
+        jsonschema.validate(yaml.safe_load(out.read_text()), schema)
+        assert doc.name == dataset and doc.schema_ and doc.schema_[0].properties
+    v1 = yaml.safe_load((tmp_path / "consumer_banking.consumer_demographics."
+                         "consumer_demographics_v1.yml").read_text())
+    assert v1["status"] == "deprecated"
+    pii = [p for p in v1["schema"][0]["properties"] if p.get("classification") == "pii"]
+    assert {p["name"] for p in pii} >= {"first_name", "last_name"}
+
+    address = "consumer_banking.consumer_demographics.consumer_demographics"
+    same = CliRunner().invoke(cli, ["contract", "diff", address, "--mesh", str(demo_copy), "--json"])
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.output)["changes"] == []
+    versions = CliRunner().invoke(cli, ["contract", "diff", address, "--against", "1",
+                                        "--mesh", str(demo_copy), "--json"])
+    assert versions.exit_code == 1, versions.output
+    kinds = {(c["kind"], c["breaking"]) for c in json.loads(versions.output)["changes"]}
+    assert ("column_added", False) in kinds and ("column_removed", True) in kinds
+    unknown = CliRunner().invoke(cli, ["contract", "diff", address + "_v9", "--mesh",
+                                       str(demo_copy)])
+    assert unknown.exit_code == 2 and "did you mean" in unknown.output
