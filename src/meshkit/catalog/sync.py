@@ -441,7 +441,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     data = (store.catalog_bytes(catalog)
             if not dry_run and all(s.status != PROCESSED for s in statuses) else None)
     # Contracts to publish and the violations to record, decided before anything is written.
-    ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=_iso(start))
+    ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=_iso(start),
+                             stale=frozenset(s.name for s in statuses if s.status == STALE))
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and not ledger.published

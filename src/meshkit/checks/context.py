@@ -29,7 +29,8 @@ class CheckContext:
     producer). ``today`` fixes the date for deprecation windows; ``registry`` replaces the
     published contracts of the catalog folder (e.g. those a sync is about to write). With
     ``partial`` (a build in progress), a domain without artifacts yet is left out instead of
-    being bad input.
+    being bad input; ``exclude`` leaves domains out whatever their artifacts (a sync's domains
+    whose artifacts it could not read: they keep their last good entry).
 
     >>> from meshkit.config import MeshConfig
     >>> ctx = CheckContext(Mesh(config=MeshConfig(name="m", domains=[]), file=Path("mesh.yml")))
@@ -40,14 +41,15 @@ class CheckContext:
     def __init__(self, mesh: Mesh, *, domains: list[str] | None = None,
                  artifacts: Mapping[str, DomainArtifacts] | None = None,
                  today: date | None = None, registry: ContractRegistry | None = None,
-                 partial: bool = False) -> None:
+                 partial: bool = False, exclude: frozenset[str] = frozenset()) -> None:
         self.mesh = mesh
         self.selected = frozenset(mesh.config.domain(d).name for d in domains) if domains else None
         self._artifacts: dict[str, DomainArtifacts] = dict(artifacts or {})
         self.today = today or datetime.now(UTC).date()
         self._files: dict[Path, list[str]] = {}
         self._registry = registry
-        self.partial = partial
+        self.partial = partial or bool(exclude)
+        self.exclude = exclude
 
     @property
     def config(self) -> MeshConfig:
@@ -66,6 +68,9 @@ class CheckContext:
     def artifacts(self, domain: str) -> DomainArtifacts:
         """One domain's artifact projection; a missing or invalid manifest raises
         :class:`~meshkit.errors.ArtifactError` (bad input: the gate cannot decide)."""
+        if domain in self.exclude:
+            raise ArtifactError(f"domain {domain!r} is left out of this check",
+                                fix="check it once its artifacts can be read")
         if domain not in self._artifacts:
             d = self.config.domain(domain)
             self._artifacts[domain] = read_domain_artifacts(
@@ -75,6 +80,8 @@ class CheckContext:
     def has_artifacts(self, domain: str) -> bool:
         """Whether the domain's artifacts can be read (always True unless ``partial``: then a
         missing manifest raises when a rule reads it)."""
+        if domain in self.exclude:
+            return False
         if not self.partial or domain in self._artifacts:
             return True
         try:

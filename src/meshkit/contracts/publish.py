@@ -52,14 +52,16 @@ class Ledger:
                    v.message, v.fix)
 
 
-def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: str) -> Ledger:
+def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: str,
+            stale: frozenset[str] = frozenset()) -> Ledger:
     """Run the sync's rules and decide what to publish: every public, contracted dataset version
     whose contract changed since its last entry, unless an error violation names it (a breaking
-    change, a policy): then its last good entry stays and the violation is recorded."""
+    change, a policy): then its last good entry stays and the violation is recorded. ``stale``
+    domains (artifacts the sync could not read) are left out: their entries stay as they are."""
     registry = ContractRegistry.load(catalog_dir)
     # A domain whose artifacts cannot be read keeps its last good catalog entry (the sync goes
     # on without it): its contracts stay as last published.
-    ctx = CheckContext(mesh, registry=registry, partial=True)
+    ctx = CheckContext(mesh, registry=registry, partial=True, exclude=stale)
     report = run_checks(ctx, default_rules(stage=Stage.SYNC))
     blocked = {v.node for v in report.violations if v.severity is Severity.ERROR and v.node}
     candidates = []

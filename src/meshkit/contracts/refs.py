@@ -45,6 +45,8 @@ class RefToProduct(Rule):
 
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
         for domain, node, producer, up in cross_domain_reads(ctx):
+            if not ctx.has_artifacts(producer):
+                continue
             target = producer_node(ctx, producer, up)
             if target is None:
                 yield self.violation(
@@ -80,7 +82,7 @@ class UnpinnedRef(Rule):
             for ref in node.refs:
                 if ref.package is None or ref.package == domain or ref.version is not None:
                     continue
-                if ref.package not in ctx.domain_names:
+                if ref.package not in ctx.domain_names or not ctx.has_artifacts(ref.package):
                     continue
                 versions = sorted({n.version for n in ctx.artifacts(ref.package).nodes.values()
                                    if n.name == ref.name and n.version is not None}, key=_vkey)

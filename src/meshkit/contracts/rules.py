@@ -119,6 +119,8 @@ class DeprecatedVersion(Rule):
 
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
         for domain, node, producer, up in cross_domain_reads(ctx):
+            if not ctx.has_artifacts(producer):
+                continue
             target = producer_node(ctx, producer, up)
             if target is None:
                 continue
