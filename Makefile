@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # own duckdb and sqlglot pins, and needs snowflake-connector-python below 5).
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test bench lint typecheck clean
+.PHONY: install browser demo test bench lint typecheck clean
 
 install: $(INSTALLED)
 
@@ -26,7 +26,15 @@ demo: install
 	echo "  $(BIN)/mesh query \"select * from consumer_banking.consumer_demographics.consumer_demographics limit 5\"   # no role: masked" && \
 	echo "  catalog/catalog.json, warehouse/*.duckdb"
 
-test: install
+# The marketplace's page tests run in Debian's chromium (Playwright drives the system browser; it
+# never downloads one). Installed here when missing and we may (root); otherwise they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed: the browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: install browser
 	$(BIN)/pytest
 
 # Every performance figure as a ratio to a baseline of the same run; writes bench/RESULTS.md.

@@ -135,6 +135,10 @@
   "file": "Snowflake masking policies do not take FILE values",
   "vector": "Snowflake masking policies do not take VECTOR values"
  },
+ "product_clearance": {
+  "duckdb": "LIST_CONTAINS(COALESCE(GETVARIABLE('mesh_cleared_products'), CAST([] AS TEXT[])), '__mesh_product__')",
+  "product_placeholder": "__mesh_product__"
+ },
  "row_filters": {
   "eu_residency": {
    "column": "region",

@@ -18,15 +18,22 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
-    {% do adapter.drop_relation(intermediate) %}
+    {#- The data table is replaced so that the view always has one to read: at once where the
+        adapter's CREATE TABLE AS replaces atomically, else built aside and swapped in. -#}
+    {%- set in_place = mesh_platform.replaces_table_atomically() -%}
     {% do adapter.create_schema(data_relation) %}
+    {% if not in_place %}{% do adapter.drop_relation(intermediate) %}{% endif %}
     {% call statement('main') -%}
-        {{ get_create_table_as_sql(False, intermediate, sql) }}
+        {{ get_create_table_as_sql(False, data_relation if in_place else intermediate, sql) }}
     {%- endcall %}
-    {% if existing_data is not none %}
-        {% do adapter.drop_relation(existing_data) %}
+    {% if not in_place %}
+        {#- DuckDB: inside dbt's transaction (BEGIN .. COMMIT below), so another session sees the
+            old table or the new one. -#}
+        {% if existing_data is not none %}
+            {% do adapter.drop_relation(existing_data) %}
+        {% endif %}
+        {% do adapter.rename_relation(intermediate, data_relation) %}
     {% endif %}
-    {% do adapter.rename_relation(intermediate, data_relation) %}
 
     {#- A model switched to secure_view from a table leaves a table where the view goes. -#}
     {%- set existing_at_view = load_cached_relation(view_relation) -%}
@@ -149,6 +156,21 @@
 {% macro default__validate_secure_view(view_relation, columns, row_filter) -%}
 {%- endmacro %}
 
+{#- Whether CREATE TABLE AS replaces an existing table atomically. Snowflake commits every DDL
+    on its own, so a drop then a rename would leave the view without its table in between; its
+    CREATE OR REPLACE TABLE swaps in one statement. -#}
+{% macro replaces_table_atomically() -%}
+    {{ return(adapter.dispatch('replaces_table_atomically', 'mesh_platform')()) }}
+{%- endmacro %}
+
+{% macro default__replaces_table_atomically() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro snowflake__replaces_table_atomically() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
 {% macro create_secure_view(view_relation, data_relation, columns, row_filter) -%}
     {{ return(adapter.dispatch('create_secure_view', 'mesh_platform')(view_relation, data_relation, columns, row_filter)) }}
 {%- endmacro %}
@@ -162,13 +184,18 @@
 {%- endmacro %}
 
 {#- Adapters without secure views or policies (DuckDB): masking and filtering are inlined in the
-    view, evaluated per query against the session's mesh_roles. -#}
+    view, evaluated per query against the session's mesh_roles. A session cleared on the view's
+    product by an approved access request (mesh_cleared_products, set by `mesh query`) sees it
+    whole; with the variable unset it is cleared on nothing. -#}
 {% macro default__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
+    {%- set clearance = mesh_platform.mesh_policy().product_clearance -%}
+    {%- set cleared = clearance.duckdb | replace(clearance.product_placeholder,
+          (view_relation.database ~ '.' ~ view_relation.schema) | lower) -%}
     create or replace view {{ view_relation }} as
     select
     {%- for c in columns %}
         {% if c.rule -%}
-            {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} as {{ c.quoted }}
+            case when {{ cleared }} then {{ c.quoted }} else {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} end as {{ c.quoted }}
         {%- else -%}
             {{ c.quoted }}
         {%- endif -%}{{ "," if not loop.last }}
@@ -177,7 +204,7 @@
     {%- endfor %}
     from {{ data_relation }}
     {%- if row_filter %}
-    where {{ row_filter.duckdb }}
+    where {{ cleared }} or ({{ row_filter.duckdb }})
     {%- endif %}
 {%- endmacro %}
 

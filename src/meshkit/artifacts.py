@@ -160,6 +160,12 @@ class NodeInfo:
     materialized: str | None = None
 
     @property
+    def row_filter(self) -> str | None:
+        """``meta.row_filter``: the mesh.yml row filter the dataset's secure view applies."""
+        value = self.meta.get("row_filter")
+        return None if value is None else str(value)
+
+    @property
     def relation_key(self) -> tuple[str, str, str]:
         """(database, schema, identifier), lowercased, to match SQL table references."""
         return ((self.database or "").lower(), (self.schema or "").lower(),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 import graphlib
 import hashlib
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +122,54 @@ def dbt_env(mesh: Mesh, target_name: str) -> dict[str, str]:
     return env
 
 
+_ENV_DEFAULT = re.compile(r"""env_var\(\s*['"](MESH_[A-Z_]+)['"]\s*,\s*['"]([^'"]*)['"]\s*\)""")
+
+
+def domain_env(env: dict[str, str], project: Path) -> dict[str, str]:
+    """``env`` less the variables a hand-run ``dbt build`` in ``project`` would resolve alike.
+
+    dbt keeps its partial-parse state only while the environment variables a project reads keep
+    their values: a variable that `mesh build` sets but a domain engineer's shell does not makes
+    each of them parse the project from scratch after the other. So a variable is left out when
+    the caller's environment does not set it either and every default the project's files give it
+    (``env_var('MESH_WAREHOUSE', '../../warehouse')``) points at the same place; otherwise (no
+    default, another default, or a shell that sets it) it is passed as computed.
+    """
+    defaults: dict[str, set[str]] = {}
+    files = [project / "profiles.yml", project / "dbt_project.yml",
+             *(project / "models").rglob("*.yml")]
+    for f in files:
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        for name, default in _ENV_DEFAULT.findall(text):
+            defaults.setdefault(name, set()).add(default)
+    out = dict(env)
+    for name, value in env.items():
+        found = defaults.get(name)
+        if name in os.environ or not found:
+            continue
+        if all((project / d).resolve() == Path(value).resolve() for d in found):
+            del out[name]
+    return out
+
+
+def target_arg(project: Path, target: str) -> str | None:
+    """``target``, or None when it is the default target of the domain's own profiles.yml.
+
+    dbt hashes the ``--target`` *argument* into its partial-parse state, so naming the default
+    target explicitly would make `mesh build` and a hand-run `dbt build` re-parse after each other.
+    """
+    try:
+        profiles = yaml.safe_load((project / "profiles.yml").read_text()) or {}
+        project_file = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
+        default = profiles[project_file["profile"]]["target"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return target
+    return None if default == target else target
+
+
 def _needs_deps(project: Path) -> bool:
     """True when packages.yml changed since the last `dbt deps` (or never ran)."""
     packages = project / "packages.yml"
@@ -200,7 +250,7 @@ def build(
         # missing variable is named instead of surfacing as a Snowflake login error mid-build.
         SnowflakeSettings.from_env()
     write_policy_macro(mesh)
-    env = dbt_env(mesh, target_name)
+    base_env = dbt_env(mesh, target_name)
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)
     results: dict[str, DomainBuild] = {}
@@ -219,9 +269,11 @@ def build(
                               file=mesh.file, location=f"domains.{domain.name}.path",
                               fix="point `path` at the domain's dbt project")
         seconds = 0.0
+        env = domain_env(base_env, project)
+        dbt_target = target_arg(project, target_name)
         if _needs_deps(project):
             notify(domain.name, "dbt deps")
-            deps = run_dbt(project, ["deps"], target=target_name, env=env)
+            deps = run_dbt(project, ["deps"], target=dbt_target, env=env)
             seconds += deps.seconds
             if not deps.success:
                 results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
@@ -239,7 +291,7 @@ def build(
             notify(domain.name, "failed")
             continue
         notify(domain.name, "dbt build")
-        run = run_dbt(project, ["build"], target=target_name, env=env)
+        run = run_dbt(project, ["build"], target=dbt_target, env=env)
         status = Status.success if run.success else Status.failed
         results[domain.name] = DomainBuild(
             domain.name, status, seconds + run.seconds, run.models, run.tests,

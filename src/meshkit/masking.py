@@ -49,6 +49,11 @@ TOKEN_KEY_VARIABLE = "mesh_token_key"
 TOKEN_PREFIX = "tok_"
 TOKEN_LENGTH = 32
 GENERATED_MACRO = Path("macros/_generated/mesh_policy.sql")
+# DuckDB: the session variable listing the products (``<domain>.<product>``) the session is
+# cleared on by approved access requests (meshkit.access), and the placeholder of the product
+# in the test the secure views make of it.
+CLEARED_PRODUCTS_VARIABLE = "mesh_cleared_products"
+PRODUCT = "__mesh_product__"
 # The hash mask's secret salt (see hash_salt_sql): never in mesh.yml, the plan, the catalog or logs.
 HASH_SALT_ENV = "MESH_HASH_SALT"
 HASH_SALT_MIN_LENGTH = 16
@@ -217,6 +222,26 @@ def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:
     return with_token_key(body, key).transform(resolve_role).sql("duckdb")
 
 
+def product_clearance_duckdb() -> str:
+    """The DuckDB test "the session is cleared on this product" (an approved access request).
+
+    Unset, the variable is an empty list: cleared on nothing (fail closed).
+
+    >>> product_clearance_duckdb()
+    "LIST_CONTAINS(COALESCE(GETVARIABLE('mesh_cleared_products'), CAST([] AS TEXT[])), '__mesh_product__')"
+    """
+    from sqlglot import exp
+
+    session_products = exp.func(
+        "COALESCE",
+        exp.Anonymous(this="getvariable",
+                      expressions=[exp.Literal.string(CLEARED_PRODUCTS_VARIABLE)]),
+        exp.cast(exp.Array(expressions=[]), "VARCHAR[]"),
+    )
+    return exp.Anonymous(this="list_contains", expressions=[
+        session_products, exp.Literal.string(PRODUCT)]).sql("duckdb")
+
+
 @dataclass(frozen=True)
 class PolicyNames:
     """Names of the Snowflake policy objects in the governance database."""
@@ -288,7 +313,9 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
                                "snowflake": _cleared([d.engineer_role]).sql("snowflake")}}
         for d in config.domains
     }
+    product_clearance = {"duckdb": product_clearance_duckdb(), "product_placeholder": PRODUCT}
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,
+            "product_clearance": product_clearance,
             "domains": domains, "governance_database": governance_db,
             "type_prefixes": [[family, list(prefixes)] for family, prefixes in TYPE_PREFIXES],
             "snowflake_types": type_table(), "no_exact_policy": NO_EXACT_POLICY,

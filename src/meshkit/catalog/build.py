@@ -37,6 +37,7 @@ from meshkit.catalog.model import (
     Port,
     Product,
     Quality,
+    RowFilter,
     Sla,
     Source,
     SyncError,
@@ -147,6 +148,19 @@ class _Projector:
             op.last_success_at = r.completed_at or self.arts.results_generated_at
         return op
 
+    def row_filter(self, node: NodeInfo) -> RowFilter | None:
+        """The row filter the dataset declares, as mesh.yml defines it (roles that inherit a
+        cleared role see the rows too, so they are listed)."""
+        if node.row_filter is None:
+            return None
+        rf = self.mesh.config.row_filters.get(node.row_filter)
+        if rf is None:  # the build refuses it; the catalog still says rows are filtered
+            return RowFilter(name=node.row_filter)
+        cleared = sorted({h for r in rf.cleared for h in self.mesh.config.roles_granting(r)})
+        return RowFilter(name=node.row_filter, column=rf.column,
+                         restricted_values=list(rf.restricted_values), cleared=cleared,
+                         description=rf.description.strip())
+
     # -- the projection --------------------------------------------------------------------------
 
     def project(self, content_hash: str) -> DomainProjection:
@@ -199,6 +213,7 @@ class _Projector:
                     relation=_relation(node), deprecation_date=node.deprecation_date,
                     description=node.description, contract_enforced=node.contract_enforced,
                     tags=sorted(node.tags), columns=_columns(node, wh),
+                    row_filter=self.row_filter(node),
                     quality=self.quality(node.unique_id),
                     operational=self.operational(node.unique_id),
                 )
@@ -453,7 +468,7 @@ def dataset_health(ds: Dataset, sla_hours: float | None, now: datetime) -> Healt
     q, op = ds.quality, ds.operational
     if q.failed:
         degraded.append(f"{q.failed} failing test(s)")
-    if op.last_build_status in ("error", "fail"):
+    if op.last_build_status in ("error", "fail", "skipped"):  # skipped: an upstream failed
         degraded.append(f"last build {op.last_build_status}")
     elif op.last_build_status is None:
         caution.append("no build results")

@@ -107,6 +107,17 @@ class Consumer(Strict):
     owner: Person | None = None
 
 
+class RowFilter(Strict):
+    """The rows a dataset's secure view shows only to some roles (mesh.yml ``row_filters``)."""
+
+    name: str
+    column: str | None = None
+    restricted_values: list[str] = Field(default_factory=list)
+    cleared: list[str] = Field(
+        default_factory=list, description="Roles that see the restricted rows (and roles holding them)")
+    description: str = ""
+
+
 class Dataset(Strict):
     """One output dataset (one version of a public model of a product)."""
 
@@ -123,6 +134,8 @@ class Dataset(Strict):
     contract_enforced: bool = False
     tags: list[str] = Field(default_factory=list)
     columns: list[Column] = Field(default_factory=list)
+    row_filter: RowFilter | None = Field(
+        default=None, description="Rows filtered by role: `operational.row_count` counts them all")
     consumers: list[Consumer] = Field(default_factory=list)
     quality: Quality = Field(default_factory=Quality)
     operational: Operational = Field(default_factory=Operational)

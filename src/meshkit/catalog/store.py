@@ -37,6 +37,7 @@ CATALOG_FILE = "catalog.json"
 HISTORY_FILE = "history.jsonl"
 PRODUCTS_DIR = "products"
 STATE_DIR = "state"
+SITE_DIR = "site"
 SCHEMA = "mesh_catalog"
 SCHEMA_FILE_NAME = "catalog.schema.json"
 DESCRIPTOR_VERSION = "1.0.0"
@@ -261,9 +262,13 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                       states: Mapping[str, bytes | Path],
                       history_entry: dict[str, Any],
                       catalog_data: Iterable[bytes] | None = None,
+                      site: Mapping[str, bytes] | None = None,
                       extra_files: Mapping[str, bytes | Path] | None = None) -> Path:
     """Write the whole new folder into a temporary sibling (returned); :func:`swap_in` puts it
     in place once the warehouse committed.
+
+    ``site`` is the marketplace (:func:`meshkit.marketplace.site.render_site`), written under
+    ``site/`` inside the same swap.
 
     ``states`` maps each domain to its ``state/<domain>.json``: the bytes of a projection read
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
@@ -292,16 +297,20 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                 shutil.copyfile(state, file)
             else:
                 file.write_bytes(state)
-        for rel, content in (extra_files or {}).items():
+        for rel, content in (site or {}).items():
+            file = tmp / SITE_DIR / rel
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(content)
+        for rel, extra in (extra_files or {}).items():
             file = tmp / rel
             file.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, Path):
+            if isinstance(extra, Path):
                 try:
-                    os.link(content, file)
+                    os.link(extra, file)
                 except OSError:
-                    shutil.copyfile(content, file)
+                    shutil.copyfile(extra, file)
             else:
-                file.write_bytes(content)
+                file.write_bytes(extra)
         faults.point("stage:states")
         previous = catalog_dir / HISTORY_FILE
         history = previous.read_bytes() if previous.is_file() else b""
@@ -348,6 +357,22 @@ def catalog_dir_holds(catalog_dir: Path, catalog: Catalog, data: bytes,
             and products == {f"{p.address}.json" for p in catalog.products()})
 
 
+def site_holds(catalog_dir: Path, site: Mapping[str, bytes]) -> bool:
+    """Whether ``catalog/site/`` holds exactly these files, byte for byte."""
+    folder = catalog_dir / SITE_DIR
+    try:
+        present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+        return present == set(site) and all(
+            (folder / rel).read_bytes() == content for rel, content in site.items())
+    except OSError:
+        return False
+
+
+def append_history(catalog_dir: Path, history_entry: dict[str, Any]) -> None:
+    """Add the sync's line to ``history.jsonl`` of an otherwise unchanged folder, atomically:
+    the new file is written and flushed to disk beside the old one, then renamed over it, so a
+    crash leaves the old history or the new one, never a torn line (:func:`recover` drops the
+    temporary file)."""
 def stage_history(catalog_dir: Path, history_entry: dict[str, Any]) -> Path:
     """The new ``history.jsonl`` of an otherwise unchanged folder, written beside the old one
     (returned); :func:`commit_history` renames it over the old once the warehouse committed."""

@@ -127,6 +127,9 @@ def _domain_hash(mesh: cfg.Mesh, domain: cfg.Domain, artifacts_hash: str) -> str
     h = hashlib.sha256()
     h.update(f"{CATALOG_FORMAT}\0{_code_hash()}\0{artifacts_hash}\0".encode())
     h.update(domain.model_dump_json().encode())
+    # Row filters are resolved into the projection (cleared roles through inheritance).
+    h.update(json.dumps([mesh.config.model_dump(mode="json", include={"row_filters", "roles"})],
+                        sort_keys=True).encode())
     h.update(",".join(sorted(d.name for d in mesh.config.domains)).encode())
     h.update(str(mesh.root).encode())
     return h.hexdigest()
@@ -197,6 +200,20 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
     if not counts:
         return arts
     return dataclasses.replace(arts, row_counts={**counts, **arts.row_counts})
+
+
+def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
+    """The folder of the query audit log (``mesh query`` runs on DuckDB targets only)."""
+    _, target_config = mesh.config.target(target)
+    if not isinstance(target_config, cfg.DuckDBTarget):
+        return None
+    return (mesh.root / target_config.path).resolve()
+
+
+def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None) -> dict[str, bytes]:
+    from meshkit.marketplace.site import gather_inputs, render_site
+
+    return render_site(mesh, catalog, gather_inputs(mesh, query_log_dir))
 
 
 LINEAGE_CACHE_DIR = ".catalog-cache/lineage"
@@ -440,15 +457,19 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # the time of the sync, so only its bytes tell. (Otherwise they are streamed to the file.)
     data = (store.catalog_bytes(catalog)
             if not dry_run and all(s.status != PROCESSED for s in statuses) else None)
+    # The marketplace shows access decisions and reads too, which change without the catalog.
+    query_log_dir = _query_log_dir(mesh, target)
+    site = None if dry_run else _render_site(mesh, catalog, query_log_dir)
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=_iso(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE))
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
+                 and store.catalog_dir_holds(catalog_dir, catalog, data, states)
+                 and site is not None and store.site_holds(catalog_dir, site)
                  and not ledger.published
                  and publish.previous_violations(catalog_dir) == ledger_files[
-                     publish.VIOLATIONS_FILE]
-                 and store.catalog_dir_holds(catalog_dir, catalog, data, states))
+                     publish.VIOLATIONS_FILE])
     changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
@@ -484,11 +505,19 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         else:
             folder = store.stage_catalog_dir(
                 catalog_dir, catalog, states, history, None if data is None else [data],
-                {**publish.carried_files(catalog_dir), **ledger_files})
+                site=site, extra_files={**publish.carried_files(catalog_dir), **ledger_files})
             warehouse.write(catalog, run, {
                 "contracts": list(ledger.contract_rows()),
                 "violations": list(ledger.violation_rows(sync_id))})
             store.swap_in(catalog_dir, folder, sync_id)
+        # The query audit log's queryable copy: the file stays the record, so this commits
+        # after the catalog, in its own transaction (rebuilt in full by the next sync anyway).
+        from meshkit.backends.duckdb.catalog_store import DuckDBCatalogStore
+
+        if query_log_dir is not None and isinstance(warehouse, DuckDBCatalogStore):
+            from meshkit import query_log
+
+            query_log.load_into_warehouse(warehouse.path, query_log.read_log(query_log_dir))
         faults.point("sync:done")
     result.seconds = time.perf_counter() - clock
     return result

@@ -112,9 +112,14 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
     elif fmt == "csv":
         render.echo_csv(result.columns, result.rows)
     else:
-        caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
-        render.console().print(render.table(result.columns, result.rows, caption=caption,
-                                            literal=True))
+        print_result(result, list(roles))
+
+
+def print_result(result: Any, roles: list[str]) -> None:
+    """A query result as a table (``mesh query`` and ``mesh shell``: the same output)."""
+    caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
+    render.console().print(render.table(result.columns, result.rows, caption=caption,
+                                        literal=True))
 
 
 @click.command()

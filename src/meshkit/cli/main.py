@@ -25,6 +25,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "Generate the demo's raw data (deterministic, scalable)."),
     "sync": ("meshkit.cli.catalog_cmds:mesh_sync", "Same as mesh-sync."),
     "catalog": ("meshkit.cli.catalog_cmds:catalog", "Discover products: list, show, search."),
+    "serve": ("meshkit.cli.marketplace_cmds:serve",
+              "Browse the marketplace site on http://127.0.0.1 (loopback only)."),
+    "shell": ("meshkit.cli.marketplace_cmds:shell",
+              "Interactive SQL prompt on the mesh, as a role (same guard as query)."),
+    "access": ("meshkit.cli.marketplace_cmds:access",
+               "Access requests to products: request, approve, deny, list (audited)."),
     "plan": ("meshkit.cli.snowflake_cmds:plan", "Print the Snowflake DDL of the utility plane."),
     "apply": ("meshkit.cli.snowflake_cmds:apply", "Run the Snowflake DDL of the utility plane."),
     "contract": ("meshkit.cli.contract_cmds:contract",
@@ -78,3 +84,7 @@ def cli() -> None:
 def mesh_sync() -> None:
     """Entry point of the ``mesh-sync`` script."""
     load_command("sync")(prog_name="mesh-sync")
+
+
+if __name__ == "__main__":  # `python -m meshkit.cli.main` (tests drive it in a pseudo-terminal)
+    cli()

@@ -4,6 +4,7 @@ recognizable password, on fakesnow where a connection is made."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sf_harness import FakeSnowflake, copy_fixture_mesh
 
+from meshkit.backends import store_for
 from meshkit.catalog.store import SNAPSHOT_TABLES
 from meshkit.cli.main import cli
+from meshkit.config import load_mesh
 
 pytestmark = pytest.mark.snowflake
 
@@ -23,6 +26,7 @@ def test_the_snowflake_password_never_leaks(tmp_path: Path) -> None:
     mesh_file = copy_fixture_mesh(tmp_path / "mesh")
     fake = FakeSnowflake(tmp_path / "fakesnow")
     outputs: dict[str, str] = {}
+    stdouts: dict[str, str] = {}
     with fake.running():
         os.environ["SNOWFLAKE_PASSWORD"] = SECRET  # fake.running() restores it after
         runner = CliRunner()
@@ -38,8 +42,13 @@ def test_the_snowflake_password_never_leaks(tmp_path: Path) -> None:
             result = runner.invoke(cli, [*args, "--mesh", str(mesh_file)])
             assert result.exit_code == 0, (name, result.output, result.exc_info)
             outputs[name] = result.output + (result.stderr if result.stderr_bytes else "")
+            stdouts[name] = result.stdout
         tables = {t: fake.query(f"select * from mesh_governance.mesh_catalog.{t}")
                   for t in [*SNAPSHOT_TABLES, "sync_runs"]}
+        # The commit record recovery asks Snowflake for (meshkit.catalog.store.recover).
+        _, store = store_for(load_mesh(mesh_file), "prod")
+        last = json.loads(stdouts["mesh-sync --target prod --json"])["sync_id"]
+        assert store.committed(last) and not store.committed("20000101T000000-00000000")
     assert tables["products"], "the catalog reached Snowflake"
     assert any(s.lower().startswith("create") for s in fake.statements)
     for name, text in outputs.items():

@@ -78,6 +78,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     from sqlglot import exp
 
     from meshkit.backends.duckdb.session import (
+        set_cleared_products_sql,
         set_roles_sql,
         set_salt,
         set_token_key_sql,
@@ -109,6 +110,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     con.execute(set_roles_sql(roles))
+    con.execute(set_cleared_products_sql(cleared_products_of(mesh, roles)))
     set_salt(con)
     key = token_key_from_env()
     if key:  # the tokenize mask's key: in this session's memory only
@@ -119,6 +121,13 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
             con.execute(f"SET {setting} = false")
         con.execute("SET lock_configuration = true")
     return con
+
+
+def cleared_products_of(mesh: Mesh, roles: list[str]) -> list[str]:
+    """Products the roles are cleared on by approved access requests (:mod:`meshkit.access`)."""
+    from meshkit.access import cleared_products
+
+    return cleared_products(mesh, roles)
 
 
 # How long a query waits for a build that holds a domain's database file: DuckDB lets one
@@ -385,11 +394,39 @@ def run_sql(con: Any, sql: str) -> QueryResult:
                          ) from None
 
 
-def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None) -> QueryResult:
-    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows."""
-    check_reads(sql, secure_views(mesh))
-    con = connect(mesh, roles, target)
+def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None, *,
+          views: set[tuple[str, str, str]] | None = None, client: str = "query") -> QueryResult:
+    """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows.
+
+    Every call is written to the query audit log (:mod:`meshkit.query_log`) before it returns,
+    refused ones too; ``views`` saves re-reading the manifests (``mesh shell`` passes them).
+    """
+    import time
+
+    from meshkit import query_log
+
+    views = secure_views(mesh) if views is None else views
+    folder = warehouse_dir(mesh, target)
+    entry = query_log.QueryLogEntry(
+        at=query_log.now_iso(), user=query_log.current_user(), roles=list(roles), datasets=[],
+        rows=None, seconds=0.0, status="ok", sql=sql, client=client)
+    start = time.perf_counter()
     try:
-        return run_sql(con, sql)
-    finally:
-        con.close()
+        check_reads(sql, views)
+        entry.datasets = query_log.datasets_read(sql, views)
+        entry.cleared_products = cleared_products_of(mesh, roles)
+        con = connect(mesh, roles, target)
+        try:
+            result = run_sql(con, sql)
+        finally:
+            con.close()
+    except Exception as exc:
+        entry.status = "refused" if isinstance(exc, UsageError) else "error"
+        entry.error = str(getattr(exc, "message", exc))[:500]
+        entry.seconds = round(time.perf_counter() - start, 4)
+        query_log.record(folder, entry)
+        raise
+    entry.rows = len(result.rows)
+    entry.seconds = round(time.perf_counter() - start, 4)
+    query_log.record(folder, entry)
+    return result

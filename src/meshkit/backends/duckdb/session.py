@@ -37,6 +37,22 @@ def set_roles_sql(roles: list[str]) -> str:
     return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"
 
 
+def set_cleared_products_sql(products: list[str]) -> str:
+    """``SET VARIABLE mesh_cleared_products = [...]``: the products the session is cleared on by
+    approved access requests (:mod:`meshkit.access`); product addresses are data, not SQL.
+
+    >>> set_cleared_products_sql([])
+    'SET VARIABLE mesh_cleared_products = CAST([] AS TEXT[])'
+    """
+    from sqlglot import exp
+
+    from meshkit.masking import CLEARED_PRODUCTS_VARIABLE
+
+    array = exp.cast(exp.Array(expressions=[exp.Literal.string(p) for p in products]),
+                     "VARCHAR[]")
+    return f"SET VARIABLE {CLEARED_PRODUCTS_VARIABLE} = {array.sql('duckdb')}"
+
+
 def set_token_key_sql(key: str | None) -> str:
     """``SET VARIABLE mesh_token_key = '...'`` (the tokenize mask's key, from MESH_TOKEN_KEY),
     or ``RESET VARIABLE`` without one: tokenized columns then read as NULL (fail closed).

@@ -244,6 +244,8 @@ class _Context:
     governance_db: str
     products: Mapping[str, list[Product]]
     policy: Mapping[str, Any]
+    # (domain, product, role) of every approved access request (meshkit.access).
+    access_grants: tuple[tuple[str, str, str], ...] = ()
     masked: tuple[MaskedColumn, ...] = ()
 
     @property
@@ -435,6 +437,15 @@ def _reader_grants(ctx: _Context) -> Iterable[str]:
                     yield checked(f"GRANT DATABASE ROLE {reader} TO ROLE {ident(r)}")
 
 
+def _access_grants(ctx: _Context) -> Iterable[str]:
+    """Approved access requests: the product's reader database role to the requested role,
+    whatever the product's status (a draft product is read by approved roles only)."""
+    planned = {(d, p.name) for d, products in ctx.products.items() for p in products}
+    for domain, product, role in ctx.access_grants:
+        if (domain, product) in planned:
+            yield checked(f"GRANT DATABASE ROLE {reader_role(domain, product)} TO ROLE {ident(role)}")
+
+
 def _consumer_grants(ctx: _Context) -> Iterable[str]:
     for r in ctx.consumer_roles:
         yield checked(f"GRANT USAGE ON WAREHOUSE {ident(CONSUMER_WAREHOUSE)} TO ROLE {ident(r)}")
@@ -475,6 +486,7 @@ STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str | Statement]]]] = 
     ("role_grant", SECURITYADMIN, _role_hierarchy),
     ("engineer_grant", SECURITYADMIN, _engineer_grants),
     ("reader_grant", SECURITYADMIN, _reader_grants),
+    ("access_grant", SECURITYADMIN, _access_grants),
     ("consumer_grant", SECURITYADMIN, _consumer_grants),
     ("catalog_writer_role", SECURITYADMIN, _catalog_writer_role),
     ("catalog_writer_grant", SECURITYADMIN, _catalog_writer_grants),
@@ -549,8 +561,15 @@ def plan_mesh(mesh: Mesh, target: str | None = None,
         read_products, read_masked, notes = read_manifests(mesh)
         products = read_products if products is None else products
         masked = read_masked if masked is None else masked
+    from meshkit.access import effective_grants
+
+    grants = effective_grants(mesh)
+    notes += [f"access request {g.id}: role {g.role} reads {g.product}, approved by "
+              f"{g.decided_by} at {g.decided_at}" for g in grants]
+    access = tuple(sorted((g.product.split(".", 1)[0], g.product.split(".", 1)[1], g.role)
+                          for g in grants))
     ctx = _Context(mesh=mesh, governance_db=t.governance_database, products=products,
-                   policy=compile_policy(mesh), masked=tuple(masked))
+                   policy=compile_policy(mesh), masked=tuple(masked), access_grants=access)
     plan = Plan(target=name, notes=notes)
     current_role = None
     for kind, role, step in STEPS:

@@ -1,0 +1,323 @@
+"""The marketplace: a static site of the catalog, written by ``mesh-sync`` into ``catalog/site/``.
+
+Plain HTML from Jinja2 templates (autoescape on for every template: names and descriptions are
+user input), one stylesheet, one small script for client-side search over an index loaded as a
+script file (so the site works from ``file://`` as well as from any static host or ``mesh
+serve``). Nothing is loaded from elsewhere: no CDN, no web fonts.
+
+:func:`render_site` returns the files as ``{relative path: bytes}``, byte-stable for the same
+input, so the sync writes them inside its atomic folder swap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from meshkit.catalog.model import Catalog, Dataset, Product
+from meshkit.config import MaskRule, Mesh
+from meshkit.marketplace.lineage_svg import Node, domain_colours, render_svg
+
+SITE_DIR = "site"
+ASSETS = ("style.css", "app.js")
+MAX_READS = 50
+MAX_AUDIT = 100
+
+
+@dataclass
+class SiteInputs:
+    """What the site shows besides the catalog (each part optional)."""
+
+    grants: Mapping[str, list[Any]] = field(default_factory=dict)  # product -> approved requests
+    requests: Mapping[str, list[Any]] = field(default_factory=dict)  # product -> all requests
+    audit: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # product -> events
+    reads: Mapping[str, list[Any]] = field(default_factory=dict)  # product -> QueryLogEntry
+
+
+def gather_inputs(mesh: Mesh, warehouse: Any | None) -> SiteInputs:
+    """Access requests, their audit events and the query log, read from the mesh."""
+    from meshkit import access, query_log
+    from meshkit.errors import MeshError
+
+    inputs = SiteInputs()
+    try:
+        requests = access.load_requests(mesh).requests
+        grants = access.effective_grants(mesh)
+    except MeshError:
+        requests, grants = [], []
+    by_product: dict[str, list[Any]] = defaultdict(list)
+    for r in requests:
+        by_product[r.product].append(r)
+    granted: dict[str, list[Any]] = defaultdict(list)
+    for g in grants:
+        granted[g.product].append(g)
+    audit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in access.audit_log(mesh):
+        audit[str(e.get("product"))].append(e)
+    inputs.requests, inputs.grants, inputs.audit = by_product, granted, audit
+    if warehouse is not None:
+        inputs.reads = query_log.reads_by_product(query_log.read_log(warehouse))
+    return inputs
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("meshkit.marketplace", "templates"),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.ChainableUndefined,  # fields other engineers add may be absent
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:.0%}"
+    env.filters["page"] = product_page
+    return env
+
+
+def product_page(address: str) -> str:
+    return f"products/{address}.html"
+
+
+def domain_page(name: str) -> str:
+    return f"domains/{name}.html"
+
+
+# --- what each page shows -----------------------------------------------------------------------
+
+
+def clearances(mesh: Mesh, product: Product, grants: list[Any]) -> list[dict[str, Any]]:
+    """Per classification used by the product: the mask and the roles that see it raw."""
+    config = mesh.config
+    used: dict[str, list[str]] = defaultdict(list)
+    for ds in product.datasets:
+        for c in ds.columns:
+            used[c.classification or ""].append(f"{ds.relation}.{c.name}")
+    granted = sorted({g.role for g in grants})
+    out = []
+    for name in sorted(used):
+        rule = config.classifications.get(name) if name else None
+        if not name or rule is None:
+            mask, roles, note = "masked (fail closed)", [], (
+                "no classification" if not name else "not defined in mesh.yml")
+        elif rule.mask is MaskRule.none:
+            mask, roles, note = "none", ["everyone"], ""
+        else:
+            mask = rule.mask.value
+            roles = sorted({h for r in rule.cleared for h in config.roles_granting(r)})
+            note = ""
+        out.append({"classification": name or "unclassified", "mask": mask, "roles": roles,
+                    "granted": granted if mask != "none" else [], "columns": used[name],
+                    "note": note})
+    return out
+
+
+def _dataset_node_id(edge_dataset: str | None, uid: str) -> str:
+    return edge_dataset or uid
+
+
+def lineage_graph(catalog: Catalog, focus: Product | None = None,
+                  root: str = "") -> tuple[list[Node], list[tuple[str, str]]]:
+    """Dataset-level cross-domain lineage (all of it, or around ``focus``)."""
+    datasets = {ds.id: (p, ds) for p in catalog.products() for ds in p.datasets}
+    by_uid = {ds.unique_id: ds.id for p in catalog.products() for ds in p.datasets}
+    nodes: dict[str, Node] = {}
+    edges: list[tuple[str, str]] = []
+
+    def node_for(ref: str, domain: str, product: str | None) -> str:
+        if ref in nodes:
+            return ref
+        if ref in datasets:
+            p, ds = datasets[ref]
+            nodes[ref] = Node(ref, ds.relation, p.domain, sublabel=p.address,
+                              href=root + product_page(p.address),
+                              highlight=focus is not None and p.address == focus.address)
+        else:
+            label = ref.split(".")[-1]
+            nodes[ref] = Node(ref, label, domain, sublabel=product or f"{domain} (model)",
+                              href=root + product_page(product) if product else None)
+        return ref
+
+    for e in catalog.lineage:
+        up = _dataset_node_id(e.upstream_dataset, e.upstream)
+        down = _dataset_node_id(e.downstream_dataset or by_uid.get(e.downstream), e.downstream)
+        if focus is not None:
+            up_prod = ".".join(up.split(".")[:2]) if up in datasets else None
+            if focus.address not in (up_prod, e.downstream_product):
+                continue
+        up_product = datasets[up][0].address if up in datasets else None
+        node_for(up, e.upstream_domain, up_product)
+        node_for(down, e.downstream_domain, e.downstream_product)
+        if (up, down) not in edges:
+            edges.append((up, down))
+    if focus is not None:
+        for ds in focus.datasets:
+            node_for(ds.id, focus.domain, focus.address)
+        for c in focus.consumers:
+            if c.kind == "exposure":
+                ref = f"exposure:{c.ref}"
+                nodes.setdefault(ref, Node(ref, c.ref, c.domain, sublabel=f"{c.type or ''} exposure"))
+                for ds in focus.datasets:
+                    if any(x.unique_id == c.unique_id for x in ds.consumers):
+                        edges.append((ds.id, ref))
+    return list(nodes.values()), edges
+
+
+def column_lineage_graph(catalog: Catalog, focus: Product | None = None,
+                         ) -> tuple[list[Node], list[tuple[str, str]]]:
+    by_uid: dict[str, tuple[str, str]] = {}
+    for p in catalog.products():
+        for ds in p.datasets:
+            by_uid[ds.unique_id] = (ds.id, p.domain)
+    nodes: dict[str, Node] = {}
+    edges = []
+    for e in catalog.column_lineage:
+        up_ds, up_dom = by_uid.get(e.upstream, (e.upstream, e.upstream.split(".")[1]))
+        down_ds, down_dom = by_uid.get(e.downstream, (e.downstream, e.downstream.split(".")[1]))
+        if focus is not None and not (up_ds.startswith(focus.address + ".")
+                                      or down_ds.startswith(focus.address + ".")):
+            continue
+        up, down = f"{up_ds}:{e.upstream_column}", f"{down_ds}:{e.downstream_column}"
+        nodes.setdefault(up, Node(up, e.upstream_column, up_dom, sublabel=up_ds))
+        nodes.setdefault(down, Node(down, e.downstream_column, down_dom, sublabel=down_ds))
+        edges.append((up, down))
+    return list(nodes.values()), edges
+
+
+def sample_query(ds: Dataset) -> str:
+    return f"select * from {ds.address if ds.is_latest else ds.id} limit 10;"
+
+
+def _classes(p: Product) -> list[str]:
+    return sorted({c.classification or "unclassified" for ds in p.datasets for c in ds.columns})
+
+
+def search_index(catalog: Catalog) -> list[dict[str, Any]]:
+    """What the home page's search looks through: products, datasets and domains."""
+    entries: list[dict[str, Any]] = []
+    for d in catalog.domains:
+        entries.append({"k": "domain", "t": d.name, "u": domain_page(d.name), "d": d.name,
+                        "x": d.description[:200], "f": [f"owner: {d.owner.name or ''}"],
+                        "s": "", "h": "", "c": [],
+                        "q": " ".join([d.name, d.description, d.owner.name or "",
+                                       d.owner.email or ""]).lower()})
+        for p in d.products:
+            regs = sorted({r for ds in p.datasets for c in ds.columns for r in c.regulations})
+            cols = sorted({c.name for ds in p.datasets for c in ds.columns})
+            entries.append({
+                "k": "product", "t": p.address, "u": product_page(p.address), "d": d.name,
+                "s": p.status, "h": p.health.status.value, "c": _classes(p),
+                "x": p.description[:200],
+                "f": [f"owner: {p.owner.name or p.owner.email or ''}", *(f"tag: {t}" for t in p.tags),
+                      *(f"regulation: {r}" for r in regs)],
+                "q": " ".join([p.address, p.description, p.owner.name or "", p.owner.email or "",
+                               " ".join(p.tags), " ".join(regs), " ".join(cols),
+                               " ".join(p.use_cases), " ".join(p.kpis), p.support or "",
+                               " ".join(_classes(p))]).lower(),
+            })
+            for ds in p.datasets:
+                entries.append({
+                    "k": "dataset", "t": ds.id, "u": f"{product_page(p.address)}#{ds.relation}",
+                    "d": d.name, "s": p.status, "h": ds.health.status.value,
+                    "c": sorted({c.classification or "unclassified" for c in ds.columns}),
+                    "x": ds.description[:200],
+                    "f": [f"column: {c.name}" for c in ds.columns],
+                    "q": " ".join([ds.id, ds.description, " ".join(ds.tags),
+                                   *(f"{c.name} {c.classification or ''} {' '.join(c.regulations)}"
+                                     for c in ds.columns)]).lower(),
+                })
+    return entries
+
+
+def _governance(catalog: Catalog) -> dict[str, Any]:
+    """Violations and waivers, if the catalog records them (fields added by the governance and
+    contracts work); rendered generically so new fields show without a template change."""
+    def rows(value: Any) -> list[dict[str, Any]]:
+        out = []
+        for item in value or []:
+            if hasattr(item, "model_dump"):
+                item = item.model_dump(mode="json")
+            if isinstance(item, dict):
+                out.append(item)
+        return out
+
+    violations = rows(getattr(catalog, "violations", None))
+    for d in catalog.domains:
+        violations += rows(getattr(d, "violations", None))
+        for p in d.products:
+            violations += rows(getattr(p, "violations", None))
+    waivers = rows(getattr(catalog, "waivers", None))
+    by_domain: dict[str, int] = defaultdict(int)
+    by_policy: dict[str, int] = defaultdict(int)
+    for v in violations:
+        by_domain[str(v.get("domain") or "—")] += 1
+        by_policy[str(v.get("rule") or v.get("policy") or "—")] += 1
+    return {"violations": violations, "waivers": waivers, "by_domain": dict(sorted(by_domain.items())),
+            "by_policy": dict(sorted(by_policy.items())), "recorded": any(
+                hasattr(catalog, f) for f in ("violations", "waivers"))}
+
+
+def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) -> dict[str, bytes]:
+    """Every file of the site, as ``{relative path: bytes}``."""
+    inputs = inputs or SiteInputs()
+    env = _env()
+    colours = domain_colours(d.name for d in catalog.domains)
+    products = catalog.products()
+    governance = _governance(catalog)
+    classes = {p.address: _classes(p) for p in products}
+    common = {"catalog": catalog, "mesh": mesh.config, "colours": colours,
+              "domains": catalog.domains, "governance": governance, "classes": classes}
+    files: dict[str, bytes] = {}
+
+    def page(path: str, template: str, **context: Any) -> None:
+        root = "../" * path.count("/")
+        html = env.get_template(template).render(root=root, **common, **context)
+        files[path] = html.encode()
+
+    filters = {
+        "domain": sorted(d.name for d in catalog.domains),
+        "status": sorted({p.status for p in products}),
+        "health": sorted({p.health.status.value for p in products}),
+        "classification": sorted({c for p in products for c in _classes(p)}),
+    }
+    page("index.html", "index.html.j2", products=products, filters=filters)
+    nodes, edges = lineage_graph(catalog, root="")
+    col_nodes, col_edges = column_lineage_graph(catalog)
+    page("lineage.html", "lineage.html.j2",
+         svg=render_svg(nodes, edges, title="Cross-domain lineage of datasets", colours=colours),
+         column_svg=render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
+                               colours=colours),
+         column_edges=catalog.column_lineage)
+    page("governance.html", "governance.html.j2", products=products)
+    for d in catalog.domains:
+        page(domain_page(d.name), "domain.html.j2", domain=d)
+    for p in products:
+        grants = inputs.grants.get(p.address, [])
+        nodes, edges = lineage_graph(catalog, focus=p, root="../")
+        col_nodes, col_edges = column_lineage_graph(catalog, focus=p)
+        page(product_page(p.address), "product.html.j2", product=p,
+             clearances=clearances(mesh, p, grants), grants=grants,
+             requests=inputs.requests.get(p.address, []),
+             audit=list(reversed(inputs.audit.get(p.address, [])))[:MAX_AUDIT],
+             reads=inputs.reads.get(p.address, [])[:MAX_READS],
+             reads_total=len(inputs.reads.get(p.address, [])),
+             sample_query=sample_query, consumer_role=_example_role(mesh),
+             svg=render_svg(nodes, edges, title=f"Lineage of {p.address}", colours=colours),
+             column_svg=render_svg(col_nodes, col_edges, title=f"Column lineage of {p.address}",
+                                   colours=colours))
+    index = json.dumps(search_index(catalog), sort_keys=True, ensure_ascii=False)
+    # A script, not a fetched JSON file: fetch() is refused on file:// pages. "</" is escaped so
+    # no description can close the script element.
+    files["assets/search-index.js"] = (
+        "window.MESH_INDEX = " + index.replace("</", "<\\/") + ";\n").encode()
+    for name in ASSETS:
+        files[f"assets/{name}"] = (resources.files("meshkit.marketplace") / "static" / name
+                                   ).read_bytes()
+    return files
+
+
+def _example_role(mesh: Mesh) -> str:
+    return mesh.config.roles[0].name if mesh.config.roles else "analyst"

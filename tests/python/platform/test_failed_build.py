@@ -1,0 +1,43 @@
+"""A failed `mesh build` still syncs: the failed product keeps its last success time and is
+degraded, the products of other domains reading it are at risk (the real demo, rebuilt with dbt)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from meshkit.mesh import Mesh
+
+_SKIP = shutil.ignore_patterns("dbt_packages", "logs", "*.msgpack", "*.gpickle")
+MODEL = "domains/consumer_banking/models/marts/consumer_demographics/consumer_demographics_v2.sql"
+
+
+def test_a_failed_build_syncs_keeping_the_last_success(built_demo: Path, tmp_path: Path) -> None:
+    shutil.copytree(built_demo.parent, tmp_path / "demo", ignore=_SKIP)
+    mesh = Mesh.load(tmp_path / "demo" / "mesh.yml")
+    before = mesh.sync().catalog
+    product = "consumer_banking.consumer_demographics"
+    last_success = {ds.id: ds.operational.last_success_at for p in before.products()
+                    if p.address == product for ds in p.datasets}
+    assert all(last_success.values())
+    model = tmp_path / "demo" / MODEL
+    # Fails when it runs (a conversion error), not when it compiles.
+    model.write_text(model.read_text().replace(
+        "select * from final", "select * from final where cast(full_name || 'x' as integer) > 0"))
+
+    result = mesh.build(domains=["consumer_banking"])
+    assert result.exit_code == 1
+    assert [d.status.value for d in result.build.domains] == ["failed"]
+    assert result.sync is not None and result.sync.failures == []
+    after = mesh.catalog()
+    failed = next(p for p in after.products() if p.address == product)
+    assert failed.health.status == "degraded"
+    v2 = next(ds for ds in failed.datasets if ds.version == "2")
+    assert v2.operational.last_build_status == "error"
+    assert v2.operational.last_success_at == last_success[v2.id]
+    risk = [p for p in after.products() if p.domain == "risk"]
+    assert risk and all(
+        f"at risk: upstream product {product} is degraded" in p.health.reasons
+        and p.health.status != "healthy" for p in risk
+        if any(port.ref.startswith(product) for port in p.input_ports))
+    assert any(port.ref.startswith(product) for p in risk for port in p.input_ports)
