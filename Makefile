@@ -13,7 +13,7 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dev]'
 	touch $@
 
 demo: install
@@ -24,7 +24,9 @@ demo: install
 	echo "  $(BIN)/mesh catalog list" && \
 	echo "  $(BIN)/mesh query --role risk_analyst \"select * from risk.credit_risk_scorecard.credit_risk_scorecard limit 5\"" && \
 	echo "  $(BIN)/mesh query \"select * from consumer_banking.consumer_demographics.consumer_demographics limit 5\"   # no role: masked" && \
-	echo "  catalog/catalog.json, warehouse/*.duckdb"
+	echo "  $(BIN)/mesh shell --role risk_analyst                        # interactive SQL" && \
+	echo "  $(BIN)/mesh serve                                             # the marketplace on http://127.0.0.1:8000/" && \
+	echo "  catalog/catalog.json, catalog/site/index.html, warehouse/*.duckdb"
 
 # The marketplace's page tests run in Debian's chromium (Playwright drives the system browser; it
 # never downloads one). Installed here when missing and we may (root); otherwise they skip.

@@ -195,12 +195,17 @@ def _dbt() -> str:
     return str(exe) if exe.exists() else "dbt"
 
 
-def compile_domain(proj: Path) -> None:
+def compile_domain(proj: Path, attempts: int = 2) -> None:
     env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    proc = subprocess.run([_dbt(), "compile", "--project-dir", str(proj), "--profiles-dir", str(proj),
-                           "--quiet"], cwd=proj, env=env, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt compile failed in {proj}:\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}")
+    for attempt in range(attempts):
+        proc = subprocess.run([_dbt(), "compile", "--project-dir", str(proj), "--profiles-dir",
+                               str(proj)], cwd=proj, env=env, capture_output=True, text=True,
+                              timeout=3600)
+        if proc.returncode == 0:
+            break
+        if attempt == attempts - 1:
+            raise RuntimeError(f"dbt compile failed in {proj} (see its logs/dbt.log):\n"
+                               f"{proc.stdout[-4000:]}{proc.stderr[-4000:]}")
     shutil.rmtree(proj / "target" / "compiled", ignore_errors=True)
     shutil.rmtree(proj / "target" / "run", ignore_errors=True)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -600,18 +600,3 @@ def read_domain_artifacts(source: ArtifactSource) -> DomainArtifacts:
     unsupported schema version.
     """
     return parse_artifacts(read_raw(source))
-
-
-def upstream_closure(start: Iterable[str], parents: Mapping[str, Iterable[str]],
-                     stop: Any = lambda uid: False) -> set[str]:
-    """Every node reachable upstream of ``start`` (exclusive), not walking past ``stop`` nodes."""
-    seen: set[str] = set()
-    stack = [p for s in start for p in parents.get(s, ())]
-    while stack:
-        uid = stack.pop()
-        if uid in seen:
-            continue
-        seen.add(uid)
-        if not stop(uid):
-            stack.extend(parents.get(uid, ()))
-    return seen

@@ -15,12 +15,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from meshkit.checks.model import Violation
-from meshkit.config import Domain, DuckDBTarget, Mesh
+from meshkit.config import Domain, Mesh
 from meshkit.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from meshkit.dbt_runner import DbtRun
 
 LOOM_CONFIG = "dbt_loom.config.yml"
 
@@ -111,15 +115,12 @@ def build_order(mesh: Mesh, only: list[str] | None = None, upstream: bool = Fals
     return [buildable[n] for n in order if n in selected]
 
 
-def dbt_env(mesh: Mesh, target_name: str) -> dict[str, str]:
-    """Environment the domains' profiles read: where the warehouse and the raw data are."""
-    _, target = mesh.config.target(target_name)
-    env = {"MESH_ROOT": str(mesh.root), "MESH_DATA": str(mesh.root / "data" / "raw")}
-    if isinstance(target, DuckDBTarget):
-        warehouse = (mesh.root / target.path).resolve()
-        warehouse.mkdir(parents=True, exist_ok=True)
-        env["MESH_WAREHOUSE"] = str(warehouse)
-    return env
+def dbt_env(mesh: Mesh, target_name: str | None) -> dict[str, str]:
+    """Environment the domains' profiles and packages.yml read: where the platform, the
+    warehouse and the raw data are (from the target's engine)."""
+    from meshkit.backends import engine_for
+
+    return engine_for(mesh, target_name).dbt_env()
 
 
 _ENV_DEFAULT = re.compile(r"""env_var\(\s*['"](MESH_[A-Z_]+)['"]\s*,\s*['"]([^'"]*)['"]\s*\)""")
@@ -170,21 +171,28 @@ def target_arg(project: Path, target: str) -> str | None:
     return None if default == target else target
 
 
-def _needs_deps(project: Path) -> bool:
-    """True when packages.yml changed since the last `dbt deps` (or never ran)."""
-    packages = project / "packages.yml"
-    if not packages.is_file():
-        return False
-    stamp = project / "dbt_packages" / ".meshkit-deps"
-    digest = hashlib.sha256(packages.read_bytes()).hexdigest()
-    return not stamp.is_file() or stamp.read_text() != digest
+def _deps_digest(project: Path, env: dict[str, str]) -> str:
+    # The platform's folder counts: a new meshkit install (another venv) needs a new link.
+    packages = (project / "packages.yml").read_bytes()
+    return hashlib.sha256(packages + env.get("MESH_PLATFORM", "").encode()).hexdigest()
 
 
-def _mark_deps(project: Path) -> None:
-    packages = project / "packages.yml"
+def ensure_deps(project: Path, env: dict[str, str], target: str | None = None) -> DbtRun | None:
+    """``dbt deps`` when packages.yml (or the platform's folder) changed since the last one;
+    None when nothing had to run."""
+    from meshkit.dbt_runner import run_dbt
+
+    if not (project / "packages.yml").is_file():
+        return None
     stamp = project / "dbt_packages" / ".meshkit-deps"
-    stamp.parent.mkdir(exist_ok=True)
-    stamp.write_text(hashlib.sha256(packages.read_bytes()).hexdigest())
+    digest = _deps_digest(project, env)
+    if stamp.is_file() and stamp.read_text() == digest:
+        return None
+    run = run_dbt(project, ["deps"], target=target, env=env)
+    if run.success:
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    return run
 
 
 ProgressHook = Callable[[str, str], None]
@@ -204,7 +212,7 @@ class Precheck:
     violations: list[Violation] = field(default_factory=list)
 
 
-def precheck(mesh: Mesh, domain: Domain, target: str, env: dict[str, str]) -> Precheck:
+def precheck(mesh: Mesh, domain: Domain, target: str | None, env: dict[str, str]) -> Precheck:
     """Parse the domain (nothing is built) and run the check engine's build-stage rules on the
     parsed manifest, with the other domains as last built and the published contracts: an error
     located in this domain (a breaking change, a read of another domain's internals) fails it
@@ -239,18 +247,15 @@ def build(
     on_progress: ProgressHook | None = None,
 ) -> BuildResult:
     """Build the selected domains in order; a failure skips only the domains that read it."""
+    from meshkit.backends import engine_for
     from meshkit.dbt_runner import run_dbt
     from meshkit.masking import write_policy_macro
 
-    target_name, target_config = mesh.config.target(target)
-    if target_config.type == "snowflake":
-        from meshkit.backends.snowflake.profiles import SnowflakeSettings
-
-        # dbt's profile cannot say "one of password / key file / browser": check up front so a
-        # missing variable is named instead of surfacing as a Snowflake login error mid-build.
-        SnowflakeSettings.from_env()
+    engine = engine_for(mesh, target)
+    target_name = engine.name
+    engine.check_ready()
     write_policy_macro(mesh)
-    base_env = dbt_env(mesh, target_name)
+    base_env = engine.dbt_env()
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)
     results: dict[str, DomainBuild] = {}
@@ -271,18 +276,17 @@ def build(
         seconds = 0.0
         env = domain_env(base_env, project)
         dbt_target = target_arg(project, target_name)
-        if _needs_deps(project):
-            notify(domain.name, "dbt deps")
-            deps = run_dbt(project, ["deps"], target=dbt_target, env=env)
+        notify(domain.name, "dbt deps")
+        deps = ensure_deps(project, env, dbt_target)
+        if deps is not None:
             seconds += deps.seconds
             if not deps.success:
                 results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
                                                    reason="dbt deps failed", errors=deps.errors)
                 notify(domain.name, "failed")
                 continue
-            _mark_deps(project)
         notify(domain.name, "dbt parse + checks")
-        gate = precheck(mesh, domain, target_name, env)
+        gate = precheck(mesh, domain, dbt_target, env)
         seconds += gate.seconds
         if not gate.passed:
             results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from meshkit import config as cfg
 
 if TYPE_CHECKING:
+    from meshkit.backends import Engine
     from meshkit.backends.duckdb.query import QueryResult
     from meshkit.backends.snowflake.apply import ApplyResult, StatementResult
     from meshkit.backends.snowflake.plan import Plan
@@ -183,9 +184,18 @@ class Mesh(cfg.Mesh):
     def query(self, sql: str, *, roles: Sequence[str] = (), target: str | None = None) -> QueryResult:
         """Run ``sql`` as ``roles`` (none: the most restrictive view) against the secure views
         of the mesh, on a DuckDB target; anything else it reads is refused."""
-        from meshkit.backends.duckdb.query import query
+        return self.engine(target).query(sql, list(roles))
 
-        return query(self, sql, list(roles), target)
+    def engine(self, target: str | None = None) -> Engine:
+        """The engine of a target of mesh.yml (default ``dev``), with its capability flags."""
+        from meshkit.backends import engine_for
+
+        return engine_for(self, target)
+
+    def dbt_env(self, target: str | None = None) -> dict[str, str]:
+        """What the domains' dbt profiles and packages.yml read (the platform's folder, the
+        warehouse, the raw data): set it to run ``dbt`` in a domain by hand."""
+        return self.engine(target).dbt_env()
 
     # --- generation and provisioning ----------------------------------------------------------
 

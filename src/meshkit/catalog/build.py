@@ -42,12 +42,16 @@ from meshkit.catalog.model import (
     Source,
     SyncError,
     TestResult,
+    product_status,
+    timestamp,
 )
 from meshkit.lineage import ForeignColumns, LineageCache
 
+NO_COMPILED_SQL = ("none: the artifacts carry no compiled SQL (`dbt parse` only); run `dbt compile` "
+                   "or `dbt build` to get column lineage")
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
-_STATUSES = ("draft", "active", "deprecated")
 
 
 def duration_hours(text: str | None) -> float | None:
@@ -176,12 +180,11 @@ class _Projector:
             sla = meta.get("sla") or {}
             freshness = str(sla.get("freshness")) if isinstance(sla, Mapping) and sla.get(
                 "freshness") is not None else None
-            status = str(meta.get("status") or "active")
             products[g.name] = Product(
                 address=f"{name}.{g.name}", domain=name, name=g.name,
                 owner=Person(name=g.owner_name, email=g.owner_email),
                 description=g.description,
-                status=status if status in _STATUSES else "draft",  # type: ignore[arg-type]
+                status=product_status(meta),
                 tier=None if meta.get("tier") is None else str(meta.get("tier")),
                 sla=Sla(freshness=freshness, freshness_hours=duration_hours(freshness)),
                 tags=sorted(_as_list(meta.get("tags"))),
@@ -258,6 +261,7 @@ class _Projector:
             name=name, owner=Person(name=d.owner.name, email=d.owner.email),
             description=d.description.strip(), artifacts=_relpath(arts.location, self.mesh.root),
             dbt_version=arts.dbt_version, manifest_schema=arts.manifest_schema_version,
+            column_lineage=self.lineage_gap(),
             products=list(products.values()), adhoc_datasets=adhoc, sources=sources,
             exposures=exposures,
         )
@@ -267,6 +271,13 @@ class _Projector:
             lineage=sorted(lineage, key=lambda e: (e.downstream, e.upstream)),
             column_lineage=column_lineage, foreign_inputs=foreign_inputs,
         )
+
+    def lineage_gap(self) -> str | None:
+        """Why no column lineage can be read from these artifacts, or None when it can."""
+        models = [n for n in self.arts.nodes.values() if self.own(n) and n.resource_type == "model"]
+        if not models or any(n.compiled_code for n in models):
+            return None
+        return NO_COMPILED_SQL
 
     def input_ports(self, product: Product, parents: Mapping[str, Iterable[str]]) -> list[Port]:
         """Sources and upstream products the product's models read (walked within the domain)."""
@@ -451,10 +462,6 @@ def _parse_time(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _worst(*healths: Health) -> HealthStatus:
     return max((h.status for h in healths), key=HEALTH_ORDER.__getitem__,
                default=HealthStatus.healthy)
@@ -541,7 +548,7 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
                 built = _parse_time(ds.operational.last_success_at)
                 if built is not None and sla_hours is not None:
                     stale_after = built + timedelta(hours=sla_hours)
-                    ds.operational.stale_after = _iso(stale_after)
+                    ds.operational.stale_after = timestamp(stale_after)
                     ds.operational.fresh = now <= stale_after
                 ds.health = dataset_health(ds, sla_hours, now)
             product.consumers.sort(key=lambda c: (c.kind, c.ref))

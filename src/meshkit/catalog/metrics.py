@@ -260,12 +260,8 @@ def mesh_reads(mesh: Any, target: str | None = None) -> list[Read]:
 
     _, target_config = mesh.config.target(target)
     if isinstance(target_config, DuckDBTarget):
-        import importlib
+        from meshkit import query_log
 
-        try:
-            query_log: Any = importlib.import_module("meshkit.query_log")
-        except ImportError:  # a meshkit without the query audit: no reads recorded
-            return []
         entries = query_log.read_log((mesh.root / target_config.path).resolve())
         return reads_from_query_log(entries)
     from meshkit.backends.snowflake.profiles import SnowflakeSettings, connect

@@ -82,39 +82,29 @@ def projection_bytes(projection: DomainProjection) -> bytes:
 
 @contextmanager
 def sync_lock(catalog_dir: Path, *, wait: float = 0.0) -> Iterator[bool]:
-    """One writer at a time: an advisory lock beside the catalog, freed when the process ends
-    (also when it is killed), so a crashed sync never leaves a stale lock behind.
+    """One writer at a time: a lock file beside the catalog, held by the OS (freed when the
+    process ends, also when it is killed), so a crashed sync never leaves a stale lock behind.
 
     Waits up to ``wait`` seconds for another holder, then raises :class:`UsageError`; with
     ``wait < 0`` it does not raise but yields False (a reader that goes on without recovering).
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; concurrent syncs are the user's to avoid
-        yield True
-        return
-    import time
+    from filelock import FileLock, Timeout
 
     catalog_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(catalog_dir.parent / f".{catalog_dir.name}-sync.lock", "w") as handle:
-        deadline = time.monotonic() + max(wait, 0.0)
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if wait < 0:
-                    yield False
-                    return
-                if time.monotonic() >= deadline:
-                    raise UsageError("another mesh-sync is writing this catalog",
-                                     file=catalog_dir,
-                                     fix="wait for it to finish, then retry") from None
-                time.sleep(0.05)
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    lock = FileLock(catalog_dir.parent / f".{catalog_dir.name}-sync.lock")
+    try:
+        # filelock: a timeout of 0 tries once (a negative one would wait forever).
+        lock.acquire(timeout=max(wait, 0.0), poll_interval=0.05)
+    except Timeout:
+        if wait < 0:
+            yield False
+            return
+        raise UsageError("another mesh-sync is writing this catalog",
+                         file=catalog_dir, fix="wait for it to finish, then retry") from None
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 # --- recovery -----------------------------------------------------------------------------------
@@ -368,11 +358,6 @@ def site_holds(catalog_dir: Path, site: Mapping[str, bytes]) -> bool:
         return False
 
 
-def append_history(catalog_dir: Path, history_entry: dict[str, Any]) -> None:
-    """Add the sync's line to ``history.jsonl`` of an otherwise unchanged folder, atomically:
-    the new file is written and flushed to disk beside the old one, then renamed over it, so a
-    crash leaves the old history or the new one, never a torn line (:func:`recover` drops the
-    temporary file)."""
 def stage_history(catalog_dir: Path, history_entry: dict[str, Any]) -> Path:
     """The new ``history.jsonl`` of an otherwise unchanged folder, written beside the old one
     (returned); :func:`commit_history` renames it over the old once the warehouse committed."""

@@ -32,7 +32,13 @@ from meshkit.catalog.build import (
     project_domain,
     stale_projection,
 )
-from meshkit.catalog.model import CATALOG_FORMAT, Catalog, DomainProjection, SyncError
+from meshkit.catalog.model import (
+    CATALOG_FORMAT,
+    Catalog,
+    DomainProjection,
+    SyncError,
+    timestamp,
+)
 from meshkit.checks import CheckReport
 from meshkit.contracts import publish
 from meshkit.errors import ArtifactError, MeshError
@@ -53,6 +59,7 @@ class DomainSync:
     datasets: int
     adhoc: int
     seconds: float
+    note: str = ""  # e.g. why the domain has no column lineage
 
 
 @dataclass
@@ -182,21 +189,16 @@ def _last_target(catalog_dir: Path) -> str | None:
     return target if isinstance(target, str) else None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain,
                            arts: DomainArtifacts) -> DomainArtifacts:
-    """Add row counts from the domain's DuckDB file where catalog.json gave none."""
-    _, target_config = mesh.config.target(target)
-    if not isinstance(target_config, cfg.DuckDBTarget):
-        return arts
-    from meshkit.backends.duckdb.row_counts import duckdb_row_counts
+    """Add row counts from the target's warehouse where catalog.json gave none."""
+    from meshkit.backends import engine_for
 
-    db_file = (mesh.root / target_config.path / f"{domain.name}.duckdb").resolve()
+    engine = engine_for(mesh, target)
+    if not engine.capabilities.row_counts:
+        return arts
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
-    counts = duckdb_row_counts(db_file, own)
+    counts = engine.row_counts(domain, own)
     if not counts:
         return arts
     return dataclasses.replace(arts, row_counts={**counts, **arts.row_counts})
@@ -369,10 +371,11 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     clock = time.perf_counter()
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
-    from meshkit.backends import store_for  # backends import the catalog, not the reverse
+    from meshkit.backends import engine_for  # backends import the catalog, not the reverse
     from meshkit.lineage import LineageCache
 
-    target_name, warehouse = store_for(mesh, target)
+    engine = engine_for(mesh, target)
+    target_name, warehouse = engine.name, engine.catalog_store()
     catalog_dir = mesh.catalog_dir
 
     projections: list[DomainProjection] = []
@@ -409,6 +412,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             name=domain.name, status=status, products=len(proj.domain.products),
             datasets=sum(len(p.datasets) for p in proj.domain.products),
             adhoc=len(proj.domain.adhoc_datasets), seconds=round(time.perf_counter() - t0, 3),
+            note=f"column lineage {proj.domain.column_lineage}" if proj.domain.column_lineage else "",
         )
         statuses.append(d)
         if on_domain is not None:
@@ -461,7 +465,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     query_log_dir = _query_log_dir(mesh, target)
     site = None if dry_run else _render_site(mesh, catalog, query_log_dir)
     # Contracts to publish and the violations to record, decided before anything is written.
-    ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=_iso(start),
+    ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE))
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
@@ -473,7 +477,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
-        sync_id=sync_id, started_at=_iso(start), finished_at=_iso(finished),
+        sync_id=sync_id, started_at=timestamp(start), finished_at=timestamp(finished),
         target=target_name, dry_run=dry_run, catalog_dir=str(catalog_dir),
         warehouse=None if dry_run else warehouse.location, catalog=catalog,
         domains=statuses, changes=changes, failures=failures,

@@ -62,7 +62,9 @@ def sync_progress(console: Any) -> Callable[[DomainSync], None]:
     """A sync's per-domain progress line."""
     def progress(d: DomainSync) -> None:
         console.print(f"  {d.name}: {d.status} ({d.products} products, {d.datasets} datasets, "
-                      f"{d.adhoc} ad-hoc) in {d.seconds:.2f}s")
+                      f"{d.adhoc} ad-hoc) in {d.seconds:.2f}s", markup=False)
+        if d.note:
+            console.print(f"    {d.note}", style="yellow", markup=False)
 
     return progress
 
@@ -185,7 +187,14 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
             q, op = ds.quality, ds.operational
             rate = f"{q.pass_rate:.0%}" if q.pass_rate is not None else "n/a"
             console.print(f"tests: {q.passed}/{len(q.tests)} passed ({rate})   last success: "
-                          f"{op.last_success_at}   rows: {op.row_count}")
+                          f"{op.last_success_at}   rows: {op.row_count}"
+                          + (" in the table" if ds.row_filter else ""))
+            if ds.row_filter:
+                rf = ds.row_filter
+                console.print(f"rows filtered by role ({rf.name}): {rf.column} in "
+                              f"{', '.join(rf.restricted_values)} only for "
+                              f"{', '.join(rf.cleared)}; other roles see fewer rows",
+                              markup=False)
             for c in ds.consumers:
                 of = f" (product {c.product})" if c.product else ""
                 console.print(f"consumer: {c.kind} {c.ref}{of}")

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("meshkit.cli.build_cmds:query", "Run SQL as a role against the mesh (DuckDB)."),
     "generate": ("meshkit.cli.build_cmds:generate",
                  "Regenerate the platform's policy macro from mesh.yml."),
+    "env": ("meshkit.cli.build_cmds:env",
+            "Print the environment for dbt in a domain (the installed platform, the warehouse)."),
     "demo-data": ("meshkit.cli.build_cmds:demo_data",
                   "Generate the demo's raw data (deterministic, scalable)."),
     "sync": ("meshkit.cli.catalog_cmds:mesh_sync", "Same as mesh-sync."),

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from typing import Any
 
@@ -36,6 +37,7 @@ class SiteInputs:
     requests: Mapping[str, list[Any]] = field(default_factory=dict)  # product -> all requests
     audit: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # product -> events
     reads: Mapping[str, list[Any]] = field(default_factory=dict)  # product -> QueryLogEntry
+    waivers: list[dict[str, Any]] = field(default_factory=list)  # governance/waivers.yml
 
 
 def gather_inputs(mesh: Mesh, warehouse: Any | None) -> SiteInputs:
@@ -59,9 +61,38 @@ def gather_inputs(mesh: Mesh, warehouse: Any | None) -> SiteInputs:
     for e in access.audit_log(mesh):
         audit[str(e.get("product"))].append(e)
     inputs.requests, inputs.grants, inputs.audit = by_product, granted, audit
+    inputs.waivers = read_waivers(mesh)
     if warehouse is not None:
         inputs.reads = query_log.reads_by_product(query_log.read_log(warehouse))
     return inputs
+
+
+WAIVERS_FILE = "governance/waivers.yml"
+
+
+def read_waivers(mesh: Mesh, today: date | None = None) -> list[dict[str, Any]]:
+    """The reviewed waivers of ``governance/waivers.yml`` with days left to their expiry (the
+    governance rules judge them; the site only shows them)."""
+    import yaml
+
+    file = mesh.root / WAIVERS_FILE
+    try:
+        data = yaml.safe_load(file.read_text()) if file.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return []
+    today = today or date.today()
+    out = []
+    for w in (data or {}).get("waivers") or [] if isinstance(data, dict) else []:
+        if not isinstance(w, dict):
+            continue
+        w = {str(k): v for k, v in w.items()}
+        expires = w.get("expires")
+        try:
+            left = (date.fromisoformat(str(expires)) - today).days if expires else None
+        except ValueError:
+            left = None
+        out.append({**w, "expires": str(expires or ""), "days_left": left})
+    return out
 
 
 def _env() -> Any:
@@ -174,7 +205,7 @@ def column_lineage_graph(catalog: Catalog, focus: Product | None = None,
             by_uid[ds.unique_id] = (ds.id, p.domain)
     nodes: dict[str, Node] = {}
     edges = []
-    for e in catalog.column_lineage:
+    for e in cross_domain_columns(catalog):
         up_ds, up_dom = by_uid.get(e.upstream, (e.upstream, e.upstream.split(".")[1]))
         down_ds, down_dom = by_uid.get(e.downstream, (e.downstream, e.downstream.split(".")[1]))
         if focus is not None and not (up_ds.startswith(focus.address + ".")
@@ -185,6 +216,18 @@ def column_lineage_graph(catalog: Catalog, focus: Product | None = None,
         nodes.setdefault(down, Node(down, e.downstream_column, down_dom, sublabel=down_ds))
         edges.append((up, down))
     return list(nodes.values()), edges
+
+
+MAX_COLUMN_EDGES = 80  # beyond this a column graph is unreadable: the table says it all
+
+
+def cross_domain_columns(catalog: Catalog) -> list[Any]:
+    """Column lineage edges whose two ends are in different domains."""
+    def domain(uid: str) -> str:
+        parts = uid.split(".")
+        return parts[1] if len(parts) > 2 else ""
+
+    return [e for e in catalog.column_lineage if domain(e.upstream) != domain(e.downstream)]
 
 
 def sample_query(ds: Dataset) -> str:
@@ -232,7 +275,7 @@ def search_index(catalog: Catalog) -> list[dict[str, Any]]:
     return entries
 
 
-def _governance(catalog: Catalog) -> dict[str, Any]:
+def _governance(catalog: Catalog, extra_waivers: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """Violations and waivers, if the catalog records them (fields added by the governance and
     contracts work); rendered generically so new fields show without a template change."""
     def rows(value: Any) -> list[dict[str, Any]]:
@@ -249,7 +292,7 @@ def _governance(catalog: Catalog) -> dict[str, Any]:
         violations += rows(getattr(d, "violations", None))
         for p in d.products:
             violations += rows(getattr(p, "violations", None))
-    waivers = rows(getattr(catalog, "waivers", None))
+    waivers = rows(getattr(catalog, "waivers", None)) or list(extra_waivers)
     by_domain: dict[str, int] = defaultdict(int)
     by_policy: dict[str, int] = defaultdict(int)
     for v in violations:
@@ -266,7 +309,7 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
     env = _env()
     colours = domain_colours(d.name for d in catalog.domains)
     products = catalog.products()
-    governance = _governance(catalog)
+    governance = _governance(catalog, inputs.waivers)
     classes = {p.address: _classes(p) for p in products}
     common = {"catalog": catalog, "mesh": mesh.config, "colours": colours,
               "domains": catalog.domains, "governance": governance, "classes": classes}
@@ -288,9 +331,9 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
     col_nodes, col_edges = column_lineage_graph(catalog)
     page("lineage.html", "lineage.html.j2",
          svg=render_svg(nodes, edges, title="Cross-domain lineage of datasets", colours=colours),
-         column_svg=render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
-                               colours=colours),
-         column_edges=catalog.column_lineage)
+         column_svg=(render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
+                                colours=colours) if len(col_edges) <= MAX_COLUMN_EDGES else ""),
+         column_edges=cross_domain_columns(catalog))
     page("governance.html", "governance.html.j2", products=products)
     for d in catalog.domains:
         page(domain_page(d.name), "domain.html.j2", domain=d)
@@ -306,13 +349,18 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
              reads_total=len(inputs.reads.get(p.address, [])),
              sample_query=sample_query, consumer_role=_example_role(mesh),
              svg=render_svg(nodes, edges, title=f"Lineage of {p.address}", colours=colours),
-             column_svg=render_svg(col_nodes, col_edges, title=f"Column lineage of {p.address}",
-                                   colours=colours))
+             column_svg=(render_svg(col_nodes, col_edges, title=f"Column lineage of {p.address}",
+                                    colours=colours) if len(col_edges) <= MAX_COLUMN_EDGES else ""))
     index = json.dumps(search_index(catalog), sort_keys=True, ensure_ascii=False)
     # A script, not a fetched JSON file: fetch() is refused on file:// pages. "</" is escaped so
     # no description can close the script element.
     files["assets/search-index.js"] = (
         "window.MESH_INDEX = " + index.replace("</", "<\\/") + ";\n").encode()
+    # Domain colours as classes: the served site's content security policy allows no inline
+    # style (domain names are identifiers, safe as class names).
+    files["assets/domains.css"] = "".join(
+        f".d-{name} {{ background: {colour}; }}\n" for name, colour in sorted(colours.items())
+    ).encode()
     for name in ASSETS:
         files[f"assets/{name}"] = (resources.files("meshkit.marketplace") / "static" / name
                                    ).read_bytes()

@@ -26,6 +26,8 @@ from meshkit.config import load_mesh
 BEFORE_COMMIT = ("sync:locked", "stage:catalog", "stage:products", "stage:states", "stage:done",
                  "warehouse:snapshot", "warehouse:run")
 AFTER_COMMIT = ("warehouse:committed", "swap:old-moved", "swap:new-in", "sync:done")
+# Points after which one more sync is run too (each costs a process start).
+RESUMED = ("stage:done", "warehouse:run", "swap:old-moved")
 
 
 def _mesh_cmd(mesh_file: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,7 +89,9 @@ def test_a_sync_killed_at_each_write_step_leaves_old_or_new_never_a_mix(
         assert (history, health) == ([first.sync_id], "healthy")
     else:
         assert len(history) == 2 and history[0] == first.sync_id and health == "degraded"
-    again = _mesh_cmd(fixture_mesh, "sync")
+    if point not in RESUMED:
+        return
+    again = _mesh_cmd(fixture_mesh, "sync")  # a sync after the kill lands as any other
     assert again.returncode == 0, again.stderr
     history, health = _state(fixture_mesh)
     assert health == "degraded" and len(history) == (2 if point in BEFORE_COMMIT else 3)

@@ -39,6 +39,13 @@ def test_jaffle_shop_catalogs_as_13_adhoc_models_and_no_products(jaffle_mesh: Pa
     assert domain.products == []
     assert len(domain.adhoc_datasets) == 13
     assert {a.name for a in domain.adhoc_datasets} >= {"customers", "orders", "stg_customers"}
+    # Those artifacts carry no compiled SQL: the catalog and the sync output say why there is
+    # no column lineage instead of leaving it silently empty.
+    assert domain.column_lineage is not None and "dbt compile" in domain.column_lineage
+    assert result.catalog.column_lineage == [] or all(
+        not e.downstream.startswith("model.jaffle_shop.") for e in result.catalog.column_lineage)
+    [status] = result.domains
+    assert status.note.startswith("column lineage none")
     written = (jaffle_mesh.parent / "catalog" / "catalog.json").read_bytes()
     golden = GOLDEN / "jaffle_shop.catalog.json"
     if not golden.exists():  # first run writes it; review it, then commit it
@@ -50,6 +57,7 @@ def test_products_datasets_ports_consumers_lineage(fixture_mesh: Path) -> None:
     cat = sync(load_mesh(fixture_mesh)).catalog
     bank = cat.domains[0]
     assert bank.name == "fx_bank"
+    assert bank.column_lineage is None  # built with dbt build: compiled SQL, lineage read
     [product] = bank.products
     assert product.address == "fx_bank.customer_profile"
     assert (product.owner.name, product.owner.email) == ("Jane Doe", "jane@example.com")

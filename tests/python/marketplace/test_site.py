@@ -20,7 +20,7 @@ def test_every_page_is_written_and_nothing_is_loaded_from_elsewhere(market: Path
     files = site_files(market)
     catalog = require_catalog(load_mesh(market).catalog_dir)
     expected = {"index.html", "lineage.html", "governance.html", "assets/style.css",
-                "assets/app.js", "assets/search-index.js",
+                "assets/app.js", "assets/search-index.js", "assets/domains.css",
                 *(f"products/{p.address}.html" for p in catalog.products()),
                 *(f"domains/{d.name}.html" for d in catalog.domains)}
     assert set(files) == expected

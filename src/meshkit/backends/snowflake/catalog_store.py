@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshkit import config as cfg
 from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
@@ -131,7 +130,3 @@ class SnowflakeCatalogStore:
         # The connector's default paramstyle is pyformat: %s, not sqlglot's ``?``.
         return insert_sql(table, DIALECT, database=self.database).replace("?", "%s")
 
-
-def snowflake_store(mesh: cfg.Mesh, target: Any) -> SnowflakeCatalogStore:
-    """Factory for :data:`meshkit.backends.CATALOG_STORES` (``type: snowflake``)."""
-    return SnowflakeCatalogStore(database=target.governance_database)
