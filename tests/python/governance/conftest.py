@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 FIXTURE = Path(__file__).parent / "fixtures"
 IGNORE = shutil.ignore_patterns("target", "dbt_packages", "logs", "*.duckdb", "*.wal",
@@ -24,9 +25,26 @@ def governance_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     root = tmp_path_factory.mktemp("governance_mesh")
     shutil.copytree(FIXTURE, root, dirs_exist_ok=True, ignore=IGNORE)
+    governed = (root / "mesh.yml").read_text()
+    # Enforced at build: the planted error violations fail gv_bank before anything is built
+    # (its consumer is skipped).
+    refused = build(load_mesh(root / "mesh.yml"))
+    by_domain = {d.domain: d for d in refused.domains}
+    assert by_domain["gv_bank"].status.value == "failed"
+    assert any("product.owner" in e for e in by_domain["gv_bank"].errors)
+    assert by_domain["gv_shop"].status.value == "skipped"
+    assert not (root / "warehouse" / "gv_bank.duckdb").exists()
+    # Built without governance (no `policies:`), to plant what only a built warehouse shows.
+    data = yaml.safe_load(governed)
+    data.pop("policies")
+    for d in data["domains"]:
+        d.pop("policies", None)
+    (root / "mesh.yml").write_text(yaml.safe_dump(data, sort_keys=False))
     mesh = load_mesh(root / "mesh.yml")
     result = build(mesh)
     assert result.success, [(d.domain, d.errors) for d in result.domains]
+    (root / "mesh.yml").write_text(governed)
+    mesh = load_mesh(root / "mesh.yml")
     yaml_file = root / "domains/gv_bank/models/customers/_customers.yml"
     text = yaml_file.read_text()
     planted = ("PLANTED masking.verified - classified pii after the view was built.\n"
