@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from meshkit.config import Domain, DuckDBTarget, Mesh
+from meshkit.config import Domain, DuckDBTarget, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
 
 LOOM_CONFIG = "dbt_loom.config.yml"
@@ -206,6 +206,8 @@ def build(
         # dbt's profile cannot say "one of password / key file / browser": check up front so a
         # missing variable is named instead of surfacing as a Snowflake login error mid-build.
         SnowflakeSettings.from_env()
+    # A domain built as a dbt project of another name would land under the wrong database.
+    check_domain_projects(mesh)
     write_policy_macro(mesh)
     base_env = dbt_env(mesh, target_name)
     order = build_order(mesh, only, upstream)
