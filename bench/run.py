@@ -196,33 +196,42 @@ def synthetic(tmp: Path, sizes: Sizes) -> Path:
     return root
 
 
+def _cold_figures(root: Path, files: Path, rounds: int, cold: tuple[str, str],
+                  parser: tuple[str, str]) -> list[Figure]:
+    """Cold sync ÷ the parse floor and dbt-artifacts-parser ÷ cold sync, from the same rounds."""
+    floors, syncs, parses = [], [], []
+    for _ in range(rounds):
+        floors.append(_run(_FLOOR, str(files))[0])
+        syncs.append(_sync_cold(root))
+        parses.append(_run(_PARSER, str(files))[0])
+    over_floor = [s / f for s, f in zip(syncs, floors, strict=True)]
+    over_sync = [p / s for p, s in zip(parses, syncs, strict=True)]
+    med = statistics.median
+    return [
+        Figure(cold[0], cold[1], "<= 2.0", med(over_floor), (min(over_floor), max(over_floor)),
+               med(syncs), med(floors)),
+        Figure(parser[0], parser[1], ">= 5.0", med(over_sync), (min(over_sync), max(over_sync)),
+               med(parses), med(syncs)),
+    ]
+
+
 def fig_sync_cold(tmp: Path, sizes: Sizes) -> list[Figure]:
     root = synthetic(tmp, sizes)
-    files = _artifact_list(root, tmp)
-    ratio, spread, s, b = _rounds(sizes.rounds, lambda: _sync_cold(root),
-                                  lambda: _run(_FLOOR, str(files))[0])
-    f1 = Figure("sync_cold", f"cold `mesh-sync`, {sizes.domains} x {sizes.models} synthetic mesh "
-                "÷ `orjson.loads` of the same files", "<= 2.0", ratio, spread, s, b)
-    ratio, spread, s, b = _rounds(sizes.rounds, lambda: _run(_PARSER, str(files))[0],
-                                  lambda: _sync_cold(root))
-    f2 = Figure("parser_vs_sync", "same mesh, `dbt-artifacts-parser` ÷ `mesh-sync`", ">= 5.0",
-                ratio, spread, s, b)
-    return [f1, f2]
+    return _cold_figures(
+        root, _artifact_list(root, tmp), sizes.rounds,
+        ("sync_cold", f"cold `mesh-sync`, {sizes.domains} x {sizes.models} synthetic mesh "
+                      "÷ `orjson.loads` of the same files"),
+        ("parser_vs_sync", "same mesh, `dbt-artifacts-parser` ÷ `mesh-sync`"))
 
 
 def fig_real(tmp: Path, sizes: Sizes) -> list[Figure]:
     d, m = sizes.real
     root = realmesh.generate(realmesh.Shape(d, m))
-    files = _artifact_list(root, tmp)
-    ratio, spread, s, b = _rounds(sizes.rounds, lambda: _sync_cold(root),
-                                  lambda: _run(_FLOOR, str(files))[0])
-    f1 = Figure("real_cold", f"{d} real {m}-model manifests from `dbt compile` (column lineage "
-                "runs) ÷ floor", "<= 2.0", ratio, spread, s, b)
-    ratio, spread, s, b = _rounds(sizes.rounds, lambda: _run(_PARSER, str(files))[0],
-                                  lambda: _sync_cold(root))
-    f2 = Figure("real_parser_vs_sync", "same, `dbt-artifacts-parser` ÷ `mesh-sync`", ">= 5.0",
-                ratio, spread, s, b)
-    return [f1, f2]
+    return _cold_figures(
+        root, _artifact_list(root, tmp), sizes.rounds,
+        ("real_cold", f"{d} real {m}-model manifests from `dbt compile` (column lineage runs) "
+                      "÷ floor"),
+        ("real_parser_vs_sync", "same, `dbt-artifacts-parser` ÷ `mesh-sync`"))
 
 
 def fig_one_changed(tmp: Path, sizes: Sizes) -> list[Figure]:
@@ -286,7 +295,10 @@ def _domains_in_order(root: Path) -> list[str]:
 
 def fig_build(tmp: Path, sizes: Sizes) -> list[Figure]:
     root = demo_mesh(tmp, 1)
-    env = {"MESH_WAREHOUSE": str(root / "warehouse")}
+    # What a domain engineer sets with `eval "$(mesh env)"`: the installed platform, the warehouse.
+    from meshkit.platform_project import platform_dir
+
+    env = {"MESH_WAREHOUSE": str(root / "warehouse"), "MESH_PLATFORM": str(platform_dir())}
 
     def by_hand() -> float:
         _demo_clean(root)

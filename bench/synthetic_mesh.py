@@ -119,7 +119,8 @@ class _DomainWriter:
         self.public = [s for s in self.slots if s.public]
 
     def upstreams(self, i: int) -> list[int]:
-        return [(i - k) % self.n for k in range(1, UPSTREAMS + 1) if (i - k) % self.n != i]
+        # Only lower-numbered domains: a mesh's cross-domain refs form no cycle (the sync refuses one).
+        return [i - k for k in range(1, UPSTREAMS + 1) if i - k >= 0]
 
     def write(self, i: int, dest: Path, *, run_tag: str = "") -> None:
         dom = domain_name(i)

@@ -3,7 +3,7 @@
 
 {#- The classifications that mesh.yml masks (mask other than none): the "classified" columns. -#}
 {% macro masked_classifications() -%}
-    {{ return(mesh_platform.mesh_policy().masks.keys() | list | sort) }}
+    {{ return(mesh_policy.mesh_policy().masks.keys() | list | sort) }}
 {%- endmacro %}
 
 {#- `classification in ('confidential', 'pii', ...)` for the masked classifications. -#}

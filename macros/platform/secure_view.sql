@@ -73,7 +73,7 @@
     order. `rule` holds the masking bodies of the column's classification and family (and the
     prefix of its Snowflake policies' names), or none when the column is shown as is. -#}
 {% macro secure_columns(model) -%}
-    {%- set policy = mesh_platform.mesh_policy() -%}
+    {%- set policy = mesh_policy.mesh_policy() -%}
     {%- set out = [] -%}
     {%- for name, column in model.columns.items() -%}
         {%- set meta = column.get('meta') or {} -%}
@@ -109,7 +109,7 @@
             path={'identifier': data_relation.identifier ~ '__opted_in'}, type='view') -%}
     {% call statement('opted_in') -%}
         create or replace view {{ opted_in }} as
-        {%- set own = mesh_platform.mesh_policy().domains[model.package_name].own_roles %}
+        {%- set own = mesh_policy.mesh_policy().domains[model.package_name].own_roles %}
         select * from {{ data_relation }}
         where not coalesce({{ flag }}, false)
             or {{ own.snowflake if target.type == 'snowflake' else own.duckdb }}
@@ -122,7 +122,7 @@
 {% macro row_filter_of(model) -%}
     {%- set name = model.config.get('meta', {}).get('row_filter') -%}
     {%- if not name -%}{{ return(none) }}{%- endif -%}
-    {%- set rules = mesh_platform.mesh_policy().row_filters -%}
+    {%- set rules = mesh_policy.mesh_policy().row_filters -%}
     {%- if name not in rules -%}
         {{ exceptions.raise_compiler_error(
             "model " ~ model.unique_id ~ " declares meta.row_filter '" ~ name ~ "', which mesh.yml does not define; "
@@ -136,7 +136,7 @@
     mesh_policy() (the same table its Python type_family reads). -#}
 {% macro type_family(data_type) -%}
     {%- set t = data_type | trim | lower -%}
-    {%- for family, prefixes in mesh_platform.mesh_policy().type_prefixes -%}
+    {%- for family, prefixes in mesh_policy.mesh_policy().type_prefixes -%}
         {%- for prefix in prefixes if t.startswith(prefix) -%}{{ return(family) }}{%- endfor -%}
     {%- endfor -%}
     {{ return('other') }}
@@ -145,7 +145,7 @@
 
 {#- Substitute the quoted column for the value placeholder of a compiled policy body. -#}
 {% macro apply_body(body, quoted_column) -%}
-    {{ return(body | replace(mesh_platform.mesh_policy().value_placeholder, quoted_column)) }}
+    {{ return(body | replace(mesh_policy.mesh_policy().value_placeholder, quoted_column)) }}
 {%- endmacro %}
 
 
@@ -188,7 +188,7 @@
     product by an approved access request (mesh_cleared_products, set by `mesh query`) sees it
     whole; with the variable unset it is cleared on nothing. -#}
 {% macro default__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set clearance = mesh_platform.mesh_policy().product_clearance -%}
+    {%- set clearance = mesh_policy.mesh_policy().product_clearance -%}
     {%- set cleared = clearance.duckdb | replace(clearance.product_placeholder,
           (view_relation.database ~ '.' ~ view_relation.schema) | lower) -%}
     create or replace view {{ view_relation }} as

@@ -40,7 +40,7 @@
 
 
 {% macro snowflake__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    {%- set classification_tag = mesh_policy.mesh_policy().governance_database ~ '.policies.classification' -%}
     {%- set types = {} -%}
     {%- for c in columns if c.rule -%}
         {%- do types.update({c.name: mesh_platform.snowflake_type(c.data_type)}) -%}
@@ -78,7 +78,7 @@
     meshkit.column_types.snowflake_type (compiled into mesh_policy()):
     {sql, slug, unbounded}, or {error: why} when no exact masking policy can take it. -#}
 {% macro snowflake_type(data_type) -%}
-    {%- set policy = mesh_platform.mesh_policy() -%}
+    {%- set policy = mesh_policy.mesh_policy() -%}
     {%- set t = (data_type | lower).split() | join(' ') -%}
     {%- set name = t.split('(')[0] | trim -%}
     {%- set args = [] -%}
@@ -119,7 +119,7 @@
     (whose policies already apply: none here, or a hash would be hashed twice), carrying the same
     classification tags, granted to the same product readers in the same request. -#}
 {% macro snowflake__create_latest_alias(alias_relation, view_relation, columns) -%}
-    {%- set classification_tag = mesh_platform.mesh_policy().governance_database ~ '.policies.classification' -%}
+    {%- set classification_tag = mesh_policy.mesh_policy().governance_database ~ '.policies.classification' -%}
     create or replace secure view {{ alias_relation }}
     {%- if columns %} (
     {%- for c in columns %}

@@ -37,8 +37,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from meshkit.config import Mesh, _did_you_mean
-from meshkit.errors import ConfigError, MeshError, UsageError
+from meshkit.config import Mesh
+from meshkit.errors import ConfigError, MeshError, UsageError, did_you_mean
 
 ACCESS_DIR = Path("access")
 REQUESTS_FILE = ACCESS_DIR / "requests.yml"
@@ -178,7 +178,7 @@ def _product_owner(mesh: Mesh, product: str) -> tuple[str, str | None]:
     catalog = require_catalog(mesh.catalog_dir)
     products = {p.address: p for p in catalog.products()}
     if product not in products:
-        raise UsageError(f"no product {product!r}{_did_you_mean(product, products)}",
+        raise UsageError(f"no product {product!r}{did_you_mean(product, products)}",
                          fix="name it as <domain>.<product>; `mesh catalog list` shows them")
     return product, products[product].owner.email
 
@@ -186,7 +186,7 @@ def _product_owner(mesh: Mesh, product: str) -> tuple[str, str | None]:
 def _check_role(mesh: Mesh, role: str) -> None:
     known = mesh.config.all_role_names
     if role not in known:
-        raise UsageError(f"unknown role {role!r}{_did_you_mean(role, known)}", file=mesh.file,
+        raise UsageError(f"unknown role {role!r}{did_you_mean(role, known)}", file=mesh.file,
                          location="roles", fix="request a role mesh.yml declares under `roles:`")
 
 
@@ -218,7 +218,7 @@ def decide(mesh: Mesh, request_id: str, *, approve: bool, user: str,
         by_id = {r.id: r for r in requests.requests}
         request = by_id.get(request_id)
         if request is None:
-            raise UsageError(f"no access request {request_id!r}{_did_you_mean(request_id, by_id)}",
+            raise UsageError(f"no access request {request_id!r}{did_you_mean(request_id, by_id)}",
                              file=mesh.root / REQUESTS_FILE, fix="`mesh access list` shows them")
         if request.status != "pending":
             raise UsageError(f"request {request_id} is already {request.status} "

@@ -15,11 +15,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from meshkit.config import Domain, DuckDBTarget, Mesh, check_domain_projects
+from meshkit.checks.model import Violation
+from meshkit.config import Domain, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from meshkit.dbt_runner import DbtRun
 
 LOOM_CONFIG = "dbt_loom.config.yml"
 
@@ -39,6 +44,8 @@ class DomainBuild:
     tests: int = 0
     reason: str = ""
     errors: list[str] = field(default_factory=list)
+    # What the pre-build checks found in the domain (warnings of a built domain included).
+    violations: list[Violation] = field(default_factory=list)
 
 
 @dataclass
@@ -108,15 +115,12 @@ def build_order(mesh: Mesh, only: list[str] | None = None, upstream: bool = Fals
     return [buildable[n] for n in order if n in selected]
 
 
-def dbt_env(mesh: Mesh, target_name: str) -> dict[str, str]:
-    """Environment the domains' profiles read: where the warehouse and the raw data are."""
-    _, target = mesh.config.target(target_name)
-    env = {"MESH_ROOT": str(mesh.root), "MESH_DATA": str(mesh.root / "data" / "raw")}
-    if isinstance(target, DuckDBTarget):
-        warehouse = (mesh.root / target.path).resolve()
-        warehouse.mkdir(parents=True, exist_ok=True)
-        env["MESH_WAREHOUSE"] = str(warehouse)
-    return env
+def dbt_env(mesh: Mesh, target_name: str | None) -> dict[str, str]:
+    """Environment the domains' profiles and packages.yml read: where the platform, the
+    warehouse and the raw data are (from the target's engine)."""
+    from meshkit.backends import engine_for
+
+    return engine_for(mesh, target_name).dbt_env()
 
 
 _ENV_DEFAULT = re.compile(r"""env_var\(\s*['"](MESH_[A-Z_]+)['"]\s*,\s*['"]([^'"]*)['"]\s*\)""")
@@ -167,24 +171,71 @@ def target_arg(project: Path, target: str) -> str | None:
     return None if default == target else target
 
 
-def _needs_deps(project: Path) -> bool:
-    """True when packages.yml changed since the last `dbt deps` (or never ran)."""
-    packages = project / "packages.yml"
-    if not packages.is_file():
-        return False
-    stamp = project / "dbt_packages" / ".meshkit-deps"
-    digest = hashlib.sha256(packages.read_bytes()).hexdigest()
-    return not stamp.is_file() or stamp.read_text() != digest
+def _deps_digest(project: Path, env: dict[str, str]) -> str:
+    # The platform's folder counts: a new meshkit install (another venv) needs a new link.
+    packages = (project / "packages.yml").read_bytes()
+    return hashlib.sha256(packages + env.get("MESH_PLATFORM", "").encode()).hexdigest()
 
 
-def _mark_deps(project: Path) -> None:
-    packages = project / "packages.yml"
+def ensure_deps(project: Path, env: dict[str, str], target: str | None = None) -> DbtRun | None:
+    """``dbt deps`` when packages.yml (or the platform's folder) changed since the last one;
+    None when nothing had to run."""
+    from meshkit.dbt_runner import run_dbt
+
+    if not (project / "packages.yml").is_file():
+        return None
     stamp = project / "dbt_packages" / ".meshkit-deps"
-    stamp.parent.mkdir(exist_ok=True)
-    stamp.write_text(hashlib.sha256(packages.read_bytes()).hexdigest())
+    digest = _deps_digest(project, env)
+    if stamp.is_file() and stamp.read_text() == digest:
+        return None
+    run = run_dbt(project, ["deps"], target=target, env=env)
+    if run.success:
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    return run
 
 
 ProgressHook = Callable[[str, str], None]
+# `dbt parse` before the build writes here (inside the domain's target/), so the manifest the
+# consumers' dbt-loom reads stays the last built one when the checks refuse the domain.
+PARSE_TARGET = "target/meshkit_parse"
+
+
+@dataclass
+class Precheck:
+    """The gate before a domain's `dbt build`: its manifest parsed, the build-stage rules run."""
+
+    passed: bool
+    seconds: float
+    reason: str = ""
+    errors: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+
+def precheck(mesh: Mesh, domain: Domain, target: str | None, env: dict[str, str]) -> Precheck:
+    """Parse the domain (nothing is built) and run the check engine's build-stage rules on the
+    parsed manifest, with the other domains as last built and the published contracts: an error
+    located in this domain (a breaking change, a read of another domain's internals) fails it
+    before anything is built, so its views and its consumers stay as they were."""
+    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+    from meshkit.checks import CheckContext, Severity, Stage, default_rules, run_checks
+    from meshkit.dbt_runner import run_dbt
+
+    project = mesh.domain_path(domain)
+    assert project is not None
+    parse = run_dbt(project, ["parse", "--target-path", PARSE_TARGET], target=target, env=env)
+    if not parse.success:
+        return Precheck(False, parse.seconds, "dbt parse failed", parse.errors)
+    parsed = read_domain_artifacts(LocalArtifacts(project / PARSE_TARGET))
+    ctx = CheckContext(mesh, domains=[domain.name], artifacts={domain.name: parsed},
+                       partial=True)
+    report = run_checks(ctx, default_rules(stage=Stage.BUILD))
+    found = [v for v in report.violations if v.domain == domain.name]
+    errors = [v for v in found if v.severity is Severity.ERROR]
+    if errors:
+        return Precheck(False, parse.seconds, f"{len(errors)} contract/policy violation(s)",
+                        [f"{v.rule}: {v.message}\n  fix: {v.fix}" for v in errors], found)
+    return Precheck(True, parse.seconds, violations=found)
 
 
 def build(
@@ -196,20 +247,17 @@ def build(
     on_progress: ProgressHook | None = None,
 ) -> BuildResult:
     """Build the selected domains in order; a failure skips only the domains that read it."""
+    from meshkit.backends import engine_for
     from meshkit.dbt_runner import run_dbt
     from meshkit.masking import write_policy_macro
 
-    target_name, target_config = mesh.config.target(target)
-    if target_config.type == "snowflake":
-        from meshkit.backends.snowflake.profiles import SnowflakeSettings
-
-        # dbt's profile cannot say "one of password / key file / browser": check up front so a
-        # missing variable is named instead of surfacing as a Snowflake login error mid-build.
-        SnowflakeSettings.from_env()
+    engine = engine_for(mesh, target)
+    target_name = engine.name
+    engine.check_ready()
     # A domain built as a dbt project of another name would land under the wrong database.
     check_domain_projects(mesh)
     write_policy_macro(mesh)
-    base_env = dbt_env(mesh, target_name)
+    base_env = engine.dbt_env()
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)
     results: dict[str, DomainBuild] = {}
@@ -230,23 +278,31 @@ def build(
         seconds = 0.0
         env = domain_env(base_env, project)
         dbt_target = target_arg(project, target_name)
-        if _needs_deps(project):
-            notify(domain.name, "dbt deps")
-            deps = run_dbt(project, ["deps"], target=dbt_target, env=env)
+        notify(domain.name, "dbt deps")
+        deps = ensure_deps(project, env, dbt_target)
+        if deps is not None:
             seconds += deps.seconds
             if not deps.success:
                 results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
                                                    reason="dbt deps failed", errors=deps.errors)
                 notify(domain.name, "failed")
                 continue
-            _mark_deps(project)
+        notify(domain.name, "dbt parse + checks")
+        gate = precheck(mesh, domain, dbt_target, env)
+        seconds += gate.seconds
+        if not gate.passed:
+            results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
+                                               reason=gate.reason, errors=gate.errors,
+                                               violations=gate.violations)
+            notify(domain.name, "failed")
+            continue
         notify(domain.name, "dbt build")
         run = run_dbt(project, ["build"], target=dbt_target, env=env)
         status = Status.success if run.success else Status.failed
         results[domain.name] = DomainBuild(
             domain.name, status, seconds + run.seconds, run.models, run.tests,
             reason="" if run.success else f"{len(run.failed_nodes) or 'some'} node(s) failed",
-            errors=run.errors,
+            errors=run.errors, violations=gate.violations,
         )
         notify(domain.name, status.value)
     return BuildResult(target=target_name, domains=[results[d.name] for d in order])

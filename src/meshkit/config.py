@@ -6,7 +6,6 @@ and the key path of the offending value, plus a hint ("Did you mean ...?" for mi
 
 from __future__ import annotations
 
-import difflib
 import re
 from enum import StrEnum
 from functools import cached_property
@@ -16,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from meshkit.errors import ConfigError
+from meshkit.errors import ConfigError, did_you_mean
 
 DEFAULT_MESH_FILE = "mesh.yml"
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
@@ -161,7 +160,7 @@ class MeshConfig(Strict):
         unknown = sorted(set(self.classifications) - set(CLASSIFICATION_NAMES))
         if unknown:
             raise ValueError(
-                f"unknown classification {unknown[0]!r}{_did_you_mean(unknown[0], CLASSIFICATION_NAMES)}; "
+                f"unknown classification {unknown[0]!r}{did_you_mean(unknown[0], CLASSIFICATION_NAMES)}; "
                 f"the classifications are {', '.join(CLASSIFICATION_NAMES)}"
             )
         return self
@@ -193,7 +192,7 @@ class MeshConfig(Strict):
                 return d
         known = [d.name for d in self.domains]
         raise ConfigError(
-            f"no domain named {name!r}{_did_you_mean(name, known)}",
+            f"no domain named {name!r}{did_you_mean(name, known)}",
             fix=f"use one of: {', '.join(known)}",
         )
 
@@ -201,7 +200,7 @@ class MeshConfig(Strict):
         name = name or "dev"
         if name not in self.targets:
             raise ConfigError(
-                f"no target named {name!r}{_did_you_mean(name, self.targets)}",
+                f"no target named {name!r}{did_you_mean(name, self.targets)}",
                 fix=f"use one of: {', '.join(self.targets)}, or add it under `targets:` in mesh.yml",
             )
         return name, self.targets[name]
@@ -289,7 +288,7 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
         if role not in known_roles:
             line = _line_of(node, loc)
             raise ConfigError(
-                f"{'.'.join(str(p) for p in loc)}: unknown role {role!r}{_did_you_mean(role, known_roles)}",
+                f"{'.'.join(str(p) for p in loc)}: unknown role {role!r}{did_you_mean(role, known_roles)}",
                 file=file, location=str(line) if line else None,
                 fix="declare it under `roles:` or use one of: " + ", ".join(sorted(known_roles)),
             )
@@ -400,7 +399,7 @@ def config_error_from_validation(exc: ValidationError, file: Path, node: Any) ->
     if err["type"] == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(loc[:-1])
-        msg = f"unknown key {key!r}{_did_you_mean(key, allowed)}"
+        msg = f"unknown key {key!r}{did_you_mean(key, allowed)}"
         fix = f"remove it, or use one of: {', '.join(sorted(allowed))}" if allowed else "remove it"
     elif err["type"] == "missing":
         fix = f"add `{loc[-1]}:`"
@@ -456,11 +455,6 @@ def _inner_model(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _did_you_mean(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def is_identifier(name: str) -> bool:

@@ -91,20 +91,11 @@ def run_dbt(
 
 
 def _release_duckdb() -> None:
-    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
-
-    dbt-duckdb caches its environment (and the open database file) at class level, so after an
-    in-process build the domain's file stays attached, and the next domain that attaches it
-    read-only, or `mesh query`, fails with a file-handle conflict.
-    """
     try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from meshkit.backends.duckdb.dbt_plugin import release_database
     except ImportError:  # dbt-duckdb not installed: nothing is cached
         return
-    env = getattr(DuckDBConnectionManager, "_ENV", None)
-    if env is not None:
-        env.close()
-        DuckDBConnectionManager._ENV = None
+    release_database()
 
 
 def _count(run: DbtRun, result: Any) -> None:

@@ -7,6 +7,7 @@ Every error names where the problem is (a file, and a place in it: a line, a key
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -64,3 +65,20 @@ class ViolationsFound(MeshError):
     """Contract or policy violations of error severity were found."""
 
     exit_code = 1
+
+
+def did_you_mean(word: str, options: Iterable[str], *, quote: bool = True) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options``, or ``""``: the one hint of
+    every "unknown name" error.
+
+    >>> did_you_mean("risk_analist", ["risk_analyst", "analyst"])
+    " (did you mean 'risk_analyst'?)"
+    >>> did_you_mean("a.b.cc", ["a.b.c"], quote=False), did_you_mean("zzz", ["a"])
+    (' (did you mean a.b.c?)', '')
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1)
+    if not close:
+        return ""
+    return f" (did you mean {close[0]!r}?)" if quote else f" (did you mean {close[0]}?)"

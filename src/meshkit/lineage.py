@@ -16,11 +16,11 @@ checksum of the compiled SQL, the dialect and the columns it was resolved agains
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from meshkit.artifacts import DomainArtifacts, NodeInfo
+from meshkit.files import atomic_write
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -117,15 +118,12 @@ class LineageCache:
     def close(self) -> None:
         path = self._file(self._shard) if self._shard else None
         if path is not None and set(self._used) != self._loaded:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(orjson.dumps({
+            # A cache that cannot be written only costs time.
+            with contextlib.suppress(OSError):
+                atomic_write(path, orjson.dumps({
                     "format": CACHE_FORMAT,
-                    "entries": {k: _to_json(v) for k, v in sorted(self._used.items())}}))
-                os.replace(tmp, path)
-            except OSError:
-                pass  # a cache that cannot be written only costs time
+                    "entries": {k: _to_json(v) for k, v in sorted(self._used.items())}}),
+                    durable=False)
         self._shard, self._used, self._loaded = None, {}, set()
 
 

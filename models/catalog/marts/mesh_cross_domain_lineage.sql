@@ -17,6 +17,9 @@ model_edges as (
 
     select * from lineage
     where lineage_level = 'model'
+        -- reads of another domain's published datasets; a cross-domain read of a model that is
+        -- in no product has no dataset (a contract violation reported by the checks, not a row)
+        and upstream_dataset_id is not null
 
 ),
 

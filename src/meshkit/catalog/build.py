@@ -42,6 +42,8 @@ from meshkit.catalog.model import (
     Source,
     SyncError,
     TestResult,
+    product_status,
+    timestamp,
 )
 from meshkit.lineage import ForeignColumns, LineageCache
 
@@ -50,7 +52,6 @@ NO_COMPILED_SQL = ("none: the artifacts carry no compiled SQL (`dbt parse` only)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
-_STATUSES = ("draft", "active", "deprecated")
 
 
 def duration_hours(text: str | None) -> float | None:
@@ -179,12 +180,11 @@ class _Projector:
             sla = meta.get("sla") or {}
             freshness = str(sla.get("freshness")) if isinstance(sla, Mapping) and sla.get(
                 "freshness") is not None else None
-            status = str(meta.get("status") or "active")
             products[g.name] = Product(
                 address=f"{name}.{g.name}", domain=name, name=g.name,
                 owner=Person(name=g.owner_name, email=g.owner_email),
                 description=g.description,
-                status=status if status in _STATUSES else "draft",  # type: ignore[arg-type]
+                status=product_status(meta),
                 tier=None if meta.get("tier") is None else str(meta.get("tier")),
                 sla=Sla(freshness=freshness, freshness_hours=duration_hours(freshness)),
                 tags=sorted(_as_list(meta.get("tags"))),
@@ -462,10 +462,6 @@ def _parse_time(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _worst(*healths: Health) -> HealthStatus:
     return max((h.status for h in healths), key=HEALTH_ORDER.__getitem__,
                default=HealthStatus.healthy)
@@ -552,7 +548,7 @@ def assemble(mesh: cfg.Mesh, projections: Iterable[DomainProjection],
                 built = _parse_time(ds.operational.last_success_at)
                 if built is not None and sla_hours is not None:
                     stale_after = built + timedelta(hours=sla_hours)
-                    ds.operational.stale_after = _iso(stale_after)
+                    ds.operational.stale_after = timestamp(stale_after)
                     ds.operational.fresh = now <= stale_after
                 ds.health = dataset_health(ds, sla_hours, now)
             product.consumers.sort(key=lambda c: (c.kind, c.ref))

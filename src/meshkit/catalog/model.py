@@ -8,6 +8,8 @@ across domains. ``catalog.json`` is this model dumped with sorted keys.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -15,6 +17,33 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CATALOG_FORMAT = 1
+
+
+ProductStatus = Literal["draft", "active", "deprecated"]
+PRODUCT_STATUSES: tuple[ProductStatus, ...] = ("draft", "active", "deprecated")
+
+
+def product_status(meta: Mapping[str, object]) -> ProductStatus:
+    """A group's ``meta.status``; a missing or unknown one is ``draft`` (fail closed: consumers
+    are granted a product only once it is declared active), in the catalog as in the plan.
+
+    >>> product_status({"status": "active"}), product_status({}), product_status({"status": "x"})
+    ('active', 'draft', 'draft')
+    """
+    value = meta.get("status")
+    for status in PRODUCT_STATUSES:
+        if value == status:
+            return status
+    return "draft"
+
+
+def timestamp(moment: datetime) -> str:
+    """The one timestamp format of the catalog: UTC, ISO 8601, milliseconds, ``Z``.
+
+    >>> timestamp(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC))
+    '2026-01-02T03:04:05.678Z'
+    """
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "catalog.schema.json"
 
 

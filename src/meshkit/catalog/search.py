@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from meshkit.catalog.model import AdhocDataset, Catalog, Dataset, Product
-from meshkit.errors import UsageError
+from meshkit.errors import UsageError, did_you_mean
 
 # How much a match in each field counts.
 _WEIGHTS = {"name": 5, "address": 4, "owner": 3, "tags": 3, "column": 2, "description": 1,
@@ -108,8 +107,6 @@ def find(catalog: Catalog, ref: str) -> Product | list[Dataset] | AdhocDataset:
         raise UsageError(f"{ref!r} is ambiguous: {', '.join(options)}",
                          fix="give the full address")
     known = [p.address for p in products] + [ds.address for ds in datasets]
-    close = difflib.get_close_matches(ref, known + [p.name for p in products] +
-                                      [ds.name for ds in datasets], n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(ref, known + [p.name for p in products] + [ds.name for ds in datasets])
     raise UsageError(f"no product or dataset {ref!r} in the catalog{hint}",
                      fix="see `mesh catalog list` or `mesh catalog search TEXT`")

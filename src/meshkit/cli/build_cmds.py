@@ -153,3 +153,15 @@ def demo_data(mesh_file: Path, scale: float, seed: int) -> None:
     for table, n in counts.items():
         click.echo(f"{table:>20} {n:>10,} rows")
     click.echo(f"wrote {out}")
+
+
+@click.command("env")
+@mesh_option
+@target_option()
+@handle_errors
+def env(mesh_file: Path, target: str | None) -> None:
+    """Print the environment dbt needs in a domain: eval "$(mesh env)" && dbt deps && dbt build."""
+    import shlex
+
+    for key, value in sorted(load(mesh_file).dbt_env(target).items()):
+        click.echo(f"export {key}={shlex.quote(value)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -12,9 +13,15 @@ from typing import Any
 import click
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.time):  # datetime too: ISO 8601, as JSON readers expect
+        return value.isoformat()
+    return str(value)  # Decimal, UUID, Path, ...
+
+
 def echo_json(data: Any, *, sort_keys: bool = False) -> None:
-    """Print ``data`` as indented JSON on stdout (dates and paths as strings)."""
-    click.echo(json.dumps(data, indent=2, sort_keys=sort_keys, default=str))
+    """Print ``data`` as indented JSON on stdout (dates in ISO 8601, other values as strings)."""
+    click.echo(json.dumps(data, indent=2, sort_keys=sort_keys, default=_jsonable))
 
 
 def echo_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

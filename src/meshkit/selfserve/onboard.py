@@ -25,12 +25,7 @@ from meshkit.config import Mesh, is_identifier, load_mesh
 from meshkit.errors import ConfigError, UsageError
 from meshkit.selfserve import meshfile
 from meshkit.selfserve.render import Written, render, write_new, write_text
-from meshkit.selfserve.scaffold import (
-    PLATFORM_PROJECT,
-    _warehouse,
-    platform_dir,
-    platform_local_path,
-)
+from meshkit.selfserve.scaffold import PLATFORM_PROJECT, _warehouse, policy_local_path
 
 LOOM_CONFIG = "dbt_loom.config.yml"
 SHIM_FILE = "_mesh_platform.sql"
@@ -257,22 +252,34 @@ def _write_profiles(mesh: Mesh, project: Path, name: str, profile: str, reads: l
     write_text(file, text)
 
 
+PLATFORM_ENTRY = "{{ env_var('MESH_PLATFORM') }}"
+
+
 def _add_platform_package(mesh: Mesh, project: Path, written: Written) -> None:
+    """packages.yml installs the platform (through ``MESH_PLATFORM``) and the mesh's policy."""
+    from meshkit.masking import POLICY_PACKAGE
+
     file = project / "packages.yml"
-    local = platform_local_path(mesh, project)
+    policy = policy_local_path(mesh, project)
     if not file.is_file():
-        write_new(project, {"packages.yml": render("domain/packages.yml.j2", platform=local)},
+        write_new(project, {"packages.yml": render("domain/packages.yml.j2", policy=policy)},
                   written)
         return
     doc = meshfile.load_document(file) or {}
     packages = doc.setdefault("packages", [])
-    platform = platform_dir()
-    for entry in packages:
-        if "local" in entry and (project / str(entry["local"])).resolve() == platform:
-            return
+    locals_ = [str(entry["local"]) for entry in packages if "local" in entry]
+    wanted = []
+    if not any("MESH_PLATFORM" in local for local in locals_):
+        wanted.append(PLATFORM_ENTRY)
+    if not any((project / local).resolve() == (mesh.root / POLICY_PACKAGE).resolve()
+               for local in locals_ if "{{" not in local):
+        wanted.append(policy)
+    if not wanted:
+        return
     from ruamel.yaml.comments import CommentedMap
 
-    packages.append(CommentedMap(local=local))
+    for local in wanted:
+        packages.append(CommentedMap(local=local))
     write_text(file, meshfile.dump_document(doc))
     written.changed.append(file)
 
@@ -316,21 +323,22 @@ def _disable_platform_models(project_file: Path, written: Written) -> None:
 def _parse(mesh: Mesh, name: str, written: Written) -> Any:
     """``dbt deps`` and ``dbt parse`` of the onboarded project, for the readiness report (and
     for the domains that read it: its target/manifest.json is what their dbt-loom loads)."""
-    from meshkit.build import _mark_deps, dbt_env
+    from meshkit.build import dbt_env, ensure_deps
     from meshkit.dbt_runner import run_dbt
+    from meshkit.masking import write_policy_macro
 
     domain = mesh.config.domain(name)
     project = mesh.domain_path(domain)
     assert project is not None
+    write_policy_macro(mesh)  # the mesh_policy package the domain's packages.yml installs
     env = dbt_env(mesh, "dev")
     for command in (["deps"], ["parse"]):
-        run = run_dbt(project, command, env=env)
-        if not run.success:
+        run = ensure_deps(project, env) if command == ["deps"] else run_dbt(project, command,
+                                                                            env=env)
+        if run is not None and not run.success:
             written.notes.append(f"`dbt {command[0]}` failed, so the readiness report is "
                                  f"incomplete: {'; '.join(run.errors)[:400]}")
             return None
-        if command == ["deps"]:
-            _mark_deps(project)
     return read_domain_artifacts(LocalArtifacts(mesh.artifacts_path(domain)))
 
 

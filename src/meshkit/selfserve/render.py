@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.errors import UsageError
+from meshkit.files import atomic_write
 
 TEMPLATE_SUFFIX = ".j2"
 
@@ -83,7 +83,4 @@ def write_new(dest: Path, files: Mapping[str, str], written: Written) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write a file whole or not at all (temporary file beside it, then renamed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, text)

@@ -41,28 +41,12 @@ def default_name(folder: Path) -> str:
 # --- the platform ---------------------------------------------------------------------------
 
 
-def platform_dir() -> Path:
-    """Where the platform dbt project (``mesh_platform``) is installed."""
-    import meshkit
+def policy_local_path(mesh: Mesh, project: Path) -> str:
+    """The ``local:`` path of the mesh's policy package in a domain's packages.yml (the
+    platform itself is found through ``MESH_PLATFORM``, :mod:`meshkit.platform_project`)."""
+    from meshkit.masking import POLICY_PACKAGE
 
-    package = Path(meshkit.__file__).resolve().parent
-    for candidate in (package / "platform", package.parents[1]):
-        if (candidate / "dbt_project.yml").is_file():
-            return candidate
-    raise UsageError("the platform dbt project is not installed with meshkit",
-                     file=package, fix="reinstall meshkit")
-
-
-def platform_local_path(mesh: Mesh, project: Path) -> str:
-    """The ``local:`` path of the platform package in a domain's packages.yml.
-
-    Relative when the platform is the mesh's own root project (this repository's demo mesh),
-    else the installed package's folder.
-    """
-    platform = platform_dir()
-    if platform == mesh.root.resolve():
-        return os.path.relpath(platform, project)
-    return str(platform)
+    return os.path.relpath(mesh.root / POLICY_PACKAGE, project)
 
 
 # --- mesh init ------------------------------------------------------------------------------
@@ -114,7 +98,7 @@ def new_domain(mesh: Mesh, name: str, owner_email: str, *, owner_name: str | Non
         "name": name, "profile": name, "reads": reads, "manifest_paths": manifest_paths,
         "warehouse_default": os.path.relpath(_warehouse(mesh), project),
         "data_default": os.path.relpath(mesh.root / "data" / "raw", project),
-        "platform": platform_local_path(mesh, project),
+        "policy": policy_local_path(mesh, project),
     }
     files = render_tree("domain", **context)
     example = files.pop(f"data/{EXAMPLE_DATA}")

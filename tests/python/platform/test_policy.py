@@ -23,7 +23,7 @@ from support import REPO
 def test_generated_macro_is_in_step_with_mesh_yml() -> None:
     mesh = load_mesh(REPO / "mesh.yml")
     assert (REPO / GENERATED_MACRO).read_text() == render_policy_macro(mesh), (
-        "macros/_generated/mesh_policy.sql is stale: run `mesh generate`"
+        f"{GENERATED_MACRO} is stale: run `mesh generate`"
     )
 
 

@@ -36,9 +36,10 @@ def test_new_mesh_domain_product_build_and_catalog(tmp_path: Path) -> None:
     _run("new", "product", "sales", "orders", "--mesh", mesh_file)
     _run("new", "domain", "finance", "--owner", "fin@acme.example", "--reads", "sales",
          "--mesh", mesh_file)
-    # every scaffolded YAML file is valid YAML
+    # every scaffolded YAML file is valid YAML (target/: build output, e.g. the catalog marts')
     for file in root.rglob("*.yml"):
-        yaml.safe_load(file.read_text())
+        if "target" not in file.relative_to(root).parts:
+            yaml.safe_load(file.read_text())
     out = _run("build", "--mesh", mesh_file)
     assert "sales.orders" in out
     catalog = require_catalog(root / "catalog")

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support import REPO
-
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 TYPE_FIXTURES = HERE / "type_fixtures"
@@ -149,12 +147,10 @@ class FakeSnowflake:
 
 
 def copy_fixture_mesh(dest: Path, fixtures: Path = FIXTURES) -> Path:
-    """The fixture mesh with the repository's root dbt project (the platform macros) beside it,
-    as a mesh is laid out; returns its mesh.yml."""
+    """A fixture mesh (its domains use the platform as installed with meshkit, and the policy
+    `mesh build` generates from its mesh.yml); returns its mesh.yml."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(fixtures, dest, dirs_exist_ok=True)
-    shutil.copy2(REPO / "dbt_project.yml", dest / "dbt_project.yml")
-    shutil.copytree(REPO / "macros", dest / "macros")
     return dest / "mesh.yml"
 
 

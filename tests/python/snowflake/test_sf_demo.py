@@ -9,7 +9,6 @@ golden one (test_sf_dbt.py). These tests check what must hold for any mesh.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,20 +34,6 @@ class DemoOnSnowflake:
         return [s for s in (normalise(x) for x in self.fake.statements) if DDL.match(s)]
 
 
-@contextlib.contextmanager
-def _snowflake_catalog_store() -> Iterator[None]:
-    from meshkit import backends as store
-    from meshkit.backends.snowflake.catalog_store import snowflake_store
-
-    registered = "snowflake" in store.CATALOG_STORES
-    store.CATALOG_STORES.setdefault("snowflake", snowflake_store)
-    try:
-        yield
-    finally:
-        if not registered:
-            del store.CATALOG_STORES["snowflake"]
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOnSnowflake]:
     from meshkit.backends.snowflake.profiles import connect
@@ -61,7 +46,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoOnSnowflake]:
     generate(root / "data" / "raw", scale=0.05)
     mesh = load_mesh(mesh_file)
     fake = FakeSnowflake(root / "fakesnow")
-    with fake.running(), _snowflake_catalog_store():
+    with fake.running():
         applied = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file)])
         assert applied.exit_code == 0, applied.output
         connection = connect()

@@ -50,3 +50,18 @@ class Plugin(BasePlugin):
 
 
 CONNECT_ATTEMPTS = 6
+
+
+def release_database() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the life of the process.
+
+    dbt-duckdb caches its environment (and the open database file) at class level, so after an
+    in-process build the domain's file stays attached, and the next domain that attaches it
+    read-only, or `mesh query`, fails with a file-handle conflict.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = getattr(DuckDBConnectionManager, "_ENV", None)
+    if env is not None:
+        env.close()
+        DuckDBConnectionManager._ENV = None

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.config import DuckDBTarget, Mesh
-from meshkit.errors import UsageError
+from meshkit.errors import UsageError, did_you_mean
 
 # Table functions that produce rows from their arguments alone (which are checked like any other
 # expression): they read no table, file, setting or catalog. Everything else in FROM that is a
@@ -88,10 +88,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     known = set(mesh.config.all_role_names)
     for role in roles:
         if role not in known:
-            import difflib
-
-            close = difflib.get_close_matches(role, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(role, sorted(known))
             raise UsageError(f"unknown role {role!r}{hint}",
                              file=mesh.file, location="roles",
                              fix=f"use one of: {', '.join(sorted(known))}")
@@ -231,12 +228,8 @@ def _parse_one(sql: str) -> Any:
 
 
 def _refuse_read(parts: list[str], views: set[tuple[str, str, str]]) -> UsageError:
-    import difflib
-
     shown = ".".join(p for p in parts if p)
-    addresses = sorted(".".join(v) for v in views)
-    close = difflib.get_close_matches(shown.lower(), addresses, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    hint = did_you_mean(shown.lower(), sorted(".".join(v) for v in views), quote=False)
     return UsageError(f"reads {shown}, which is not a data product's secure view{hint}",
                       fix=FIX_READS)
 

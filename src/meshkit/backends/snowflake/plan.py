@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from meshkit.catalog.model import product_status
 from meshkit.column_types import SnowflakeType, UnsupportedType, snowflake_type
 from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
@@ -537,7 +538,7 @@ def read_manifests(mesh: Mesh) -> tuple[dict[str, list[Product]], list[MaskedCol
                 raise ArtifactError(f"group {g.name!r} is not a lowercase identifier",
                                     file=path / "manifest.json",
                                     fix="rename the group: it names a Snowflake schema")
-            found.append(Product(g.name, str(g.meta.get("status") or "draft")))
+            found.append(Product(g.name, product_status(g.meta)))
         products[d.name] = found
         for node in sorted(artifacts.nodes.values(), key=lambda n: n.unique_id):
             if node.package_name != d.name or node.materialized != "secure_view":

@@ -118,25 +118,3 @@ def connect(settings: SnowflakeSettings | None = None, **options: Any) -> Any:
 
     settings = settings or SnowflakeSettings.from_env()
     return snowflake.connector.connect(**settings.connect_args(), **options)
-
-
-def dbt_prod_output(database: str, threads: int = 4) -> dict[str, Any]:
-    """The ``prod`` output of a domain's profiles.yml: the same variables, read by dbt.
-
-    >>> dbt_prod_output("risk")["database"], dbt_prod_output("risk")["account"]
-    ('risk', "{{ env_var('SNOWFLAKE_ACCOUNT') }}")
-    """
-    return {
-        "type": "snowflake",
-        "account": "{{ env_var('SNOWFLAKE_ACCOUNT') }}",
-        "user": "{{ env_var('SNOWFLAKE_USER') }}",
-        "role": "{{ env_var('SNOWFLAKE_ROLE') }}",
-        "warehouse": "{{ env_var('SNOWFLAKE_WAREHOUSE') }}",
-        "password": "{{ env_var('SNOWFLAKE_PASSWORD', '') }}",
-        "private_key_path": "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PATH', '') }}",
-        "private_key_passphrase": "{{ env_var('SNOWFLAKE_PRIVATE_KEY_PASSPHRASE', '') }}",
-        "authenticator": "{{ env_var('SNOWFLAKE_AUTHENTICATOR', 'snowflake') }}",
-        "database": database,
-        "schema": "internal",
-        "threads": threads,
-    }
