@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from meshkit.checks.model import Violation
-from meshkit.config import Domain, Mesh
+from meshkit.config import Domain, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -254,6 +254,8 @@ def build(
     engine = engine_for(mesh, target)
     target_name = engine.name
     engine.check_ready()
+    # A domain built as a dbt project of another name would land under the wrong database.
+    check_domain_projects(mesh)
     write_policy_macro(mesh)
     base_env = engine.dbt_env()
     order = build_order(mesh, only, upstream)

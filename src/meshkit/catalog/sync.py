@@ -206,10 +206,10 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
 
 def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
     """The folder of the query audit log (``mesh query`` runs on DuckDB targets only)."""
-    _, target_config = mesh.config.target(target)
-    if not isinstance(target_config, cfg.DuckDBTarget):
-        return None
-    return (mesh.root / target_config.path).resolve()
+    from meshkit.backends import engine_for
+
+    engine = engine_for(mesh, target)
+    return engine.local_dir if engine.capabilities.query else None
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None) -> dict[str, bytes]:

@@ -215,4 +215,4 @@ SCENARIOS: list[Scenario] = [
       versioned=True),
 ]
 # The consumer domain reads these (by contract key) and an exposure reads s20.
-CONSUMED = {"s02": "v=None", "s36": "v=1"}
+CONSUMED = {"s02": "v=None", "s36": "v=1", "s33": "v=None"}

@@ -100,7 +100,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         registry.entries[entry.key] = [entry]
     ctx = CheckContext(load_mesh(root / "mesh.yml"), artifacts={"shop": after, "ops": consumer},
                        registry=registry)
-    yield {"ctx": ctx, "registry": registry}
+    yield {"ctx": ctx, "registry": registry, "mesh": root / "mesh.yml",
+           "artifacts": {"shop": after, "ops": consumer}}
 
 
 def _keys(s: Scenario) -> list[str]:
@@ -140,3 +141,21 @@ def test_consumers_are_named(corpus: dict[str, Any]) -> None:
     v = by_node["model.shop.s02"]
     assert (v.file, v.domain) == ("shop/models/models.yml", "shop") and v.line is not None
     assert "column removed: amount" in v.message
+
+
+@pytest.mark.parametrize(("today", "severity", "text"), [
+    ("2029-12-01", "warn", "31 day(s) left"),
+    ("2030-02-01", "error", "deprecated since 2030-01-01 (31 day(s) ago)"),
+])
+def test_deprecated_version_warns_then_fails(corpus: dict[str, Any], today: str, severity: str,
+                                             text: str) -> None:
+    from datetime import date
+
+    from meshkit.contracts.rules import DeprecatedVersion
+
+    ctx = CheckContext(load_mesh(corpus["mesh"]), artifacts=corpus["artifacts"],
+                       registry=corpus["registry"], today=date.fromisoformat(today))
+    [v] = run_checks(ctx, [DeprecatedVersion()]).violations
+    assert (v.node, v.severity.value, v.file, v.line) == (
+        "model.ops.reads_s33", severity, "ops/models/reads_s33.sql", 1)
+    assert text in v.message
