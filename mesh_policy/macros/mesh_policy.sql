@@ -40,6 +40,48 @@
    ]
   }
  },
+ "governance": {
+  "checks": {
+   "asset_management": [
+    "dataset.contract",
+    "dataset.columns_classified",
+    "personal_data.by_name"
+   ],
+   "consumer_banking": [
+    "dataset.contract",
+    "dataset.columns_classified",
+    "personal_data.by_name"
+   ],
+   "risk": [
+    "dataset.contract",
+    "dataset.columns_classified",
+    "personal_data.by_name"
+   ]
+  },
+  "masked_classifications": [
+   "confidential",
+   "pii",
+   "sensitive"
+  ],
+  "personal_patterns": {
+   "account number": "(^|_)(account_number|account_num|account_no|acct_number|acct_no|routing_number|bank_account)($|_)",
+   "address": "(^|_)(address|street|postcode|postal_code|zip|zipcode|zip_code)($|_)",
+   "birth date": "(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date",
+   "card number": "(^|_)(pan|card_number|card_num|card_no|credit_card|cc_number|cc_num)($|_)",
+   "email": "(^|_)e_?mail($|_)|email_address",
+   "iban": "(^|_)iban($|_)",
+   "national id": "(^|_)(ssn|social_security|national_id|nin|nino|passport|tax_id|tin|sin|id_number|personal_id)($|_)",
+   "person name": "(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_)",
+   "phone": "(^|_)(phone|mobile|msisdn|cell|telephone|tel|fax)($|_)"
+  },
+  "waivers": [
+   [
+    "classification.propagation",
+    "model.risk.credit_risk_band_summary",
+    "2027-11-30"
+   ]
+  ]
+ },
  "governance_database": "mesh_governance",
  "masks": {
   "confidential": {

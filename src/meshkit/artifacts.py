@@ -116,6 +116,16 @@ class ColumnInfo:
 
 
 @dataclass(frozen=True)
+class RefInfo:
+    """One ``ref()`` of a model as written: ``package`` is set for a cross-project ref, ``version``
+    when the ref pins one (``v=N``)."""
+
+    name: str
+    package: str | None
+    version: str | None
+
+
+@dataclass(frozen=True)
 class NodeInfo:
     """A model (or seed/snapshot) of the manifest, including nodes injected by dbt-loom."""
 
@@ -137,6 +147,13 @@ class NodeInfo:
     columns: tuple[ColumnInfo, ...]
     tags: tuple[str, ...]
     compiled_code: str | None
+    # Relative to the project: the SQL file, and the YAML that declares the model's properties
+    # (dbt writes it as ``<project>://models/x.yml``; the prefix is dropped).
+    original_file_path: str | None = None
+    patch_path: str | None = None
+    refs: tuple[RefInfo, ...] = ()
+    # Model-level constraints, e.g. ``primary_key(customer_id)``.
+    constraints: tuple[str, ...] = ()
     # The model's meta (``meta`` and ``config.meta`` merged): row_filter, retention, opt-out...
     meta: Mapping[str, Any] = field(default_factory=dict)
     # config.materialized as dbt resolved it (SQL config() over YAML over dbt_project.yml).
@@ -235,6 +252,8 @@ class DomainArtifacts:
     # Column names and types in the warehouse, from catalog.json (``dbt docs generate``).
     warehouse_columns: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
+    # Models the manifest lists as disabled (``enabled: false``), by unique_id.
+    disabled: frozenset[str] = frozenset()
 
 
 def manifest_schema_version(manifest: Mapping[str, Any], file: str) -> int:
@@ -327,6 +346,8 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         groups = {g["name"]: _group(g) for g in manifest.get("groups", {}).values()}
         exposures = tuple(_exposure(uid, e) for uid, e in manifest.get("exposures", {}).items())
         sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
+        disabled = frozenset(uid for uid in manifest.get("disabled") or {}
+                             if uid.startswith("model."))
         adapter_type = _str_or_none(meta.get("adapter_type"))
     except _MALFORMED as exc:
         raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
@@ -354,6 +375,7 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         row_counts=row_counts,
         warehouse_columns=warehouse_columns,
         source_freshness=freshness,
+        disabled=disabled,
     )
 
 
@@ -438,9 +460,34 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
         compiled_code=n.get("compiled_code"),
+        original_file_path=n.get("original_file_path"),
+        patch_path=_project_path(n.get("patch_path")),
+        refs=tuple(_ref(r) for r in n.get("refs") or ()),
+        constraints=tuple(_model_constraint(c) for c in n.get("constraints") or ()),
         meta=_meta(n),
         materialized=_str_or_none(config.get("materialized")),
     )
+
+
+def _model_constraint(c: Mapping[str, Any]) -> str:
+    columns = c.get("columns") or ()
+    if columns:
+        return f"{c.get('type')}({', '.join(str(x) for x in columns)})"
+    return _constraint(c)
+
+
+def _ref(r: Any) -> RefInfo:
+    if isinstance(r, list):  # manifests before v11 wrote refs as [package?, name]
+        return RefInfo(name=str(r[-1]), package=str(r[0]) if len(r) > 1 else None, version=None)
+    return RefInfo(name=str(r["name"]), package=_str_or_none(r.get("package")),
+                   version=_str_or_none(r.get("version")))
+
+
+def _project_path(path: str | None) -> str | None:
+    """``models/x.yml`` of dbt's ``<project>://models/x.yml``."""
+    if not path:
+        return None
+    return path.split("://", 1)[-1]
 
 
 def _group(g: Mapping[str, Any]) -> GroupInfo:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from meshkit.config import Domain, DuckDBTarget, Mesh
+from meshkit.checks.model import Violation
+from meshkit.config import Domain, DuckDBTarget, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class DomainBuild:
     tests: int = 0
     reason: str = ""
     errors: list[str] = field(default_factory=list)
+    # What the pre-build checks found in the domain (warnings of a built domain included).
+    violations: list[Violation] = field(default_factory=list)
 
 
 @dataclass
@@ -193,6 +196,46 @@ def ensure_deps(project: Path, env: dict[str, str], target: str | None = None) -
 
 
 ProgressHook = Callable[[str, str], None]
+# `dbt parse` before the build writes here (inside the domain's target/), so the manifest the
+# consumers' dbt-loom reads stays the last built one when the checks refuse the domain.
+PARSE_TARGET = "target/meshkit_parse"
+
+
+@dataclass
+class Precheck:
+    """The gate before a domain's `dbt build`: its manifest parsed, the build-stage rules run."""
+
+    passed: bool
+    seconds: float
+    reason: str = ""
+    errors: list[str] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+
+def precheck(mesh: Mesh, domain: Domain, target: str | None, env: dict[str, str]) -> Precheck:
+    """Parse the domain (nothing is built) and run the check engine's build-stage rules on the
+    parsed manifest, with the other domains as last built and the published contracts: an error
+    located in this domain (a breaking change, a read of another domain's internals) fails it
+    before anything is built, so its views and its consumers stay as they were."""
+    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+    from meshkit.checks import CheckContext, Severity, Stage, default_rules, run_checks
+    from meshkit.dbt_runner import run_dbt
+
+    project = mesh.domain_path(domain)
+    assert project is not None
+    parse = run_dbt(project, ["parse", "--target-path", PARSE_TARGET], target=target, env=env)
+    if not parse.success:
+        return Precheck(False, parse.seconds, "dbt parse failed", parse.errors)
+    parsed = read_domain_artifacts(LocalArtifacts(project / PARSE_TARGET))
+    ctx = CheckContext(mesh, domains=[domain.name], artifacts={domain.name: parsed},
+                       partial=True)
+    report = run_checks(ctx, default_rules(stage=Stage.BUILD))
+    found = [v for v in report.violations if v.domain == domain.name]
+    errors = [v for v in found if v.severity is Severity.ERROR]
+    if errors:
+        return Precheck(False, parse.seconds, f"{len(errors)} contract/policy violation(s)",
+                        [f"{v.rule}: {v.message}\n  fix: {v.fix}" for v in errors], found)
+    return Precheck(True, parse.seconds, violations=found)
 
 
 def build(
@@ -211,6 +254,8 @@ def build(
     engine = engine_for(mesh, target)
     target_name = engine.name
     engine.check_ready()
+    # A domain built as a dbt project of another name would land under the wrong database.
+    check_domain_projects(mesh)
     write_policy_macro(mesh)
     _, target_config = mesh.config.target(target_name)
     if isinstance(target_config, DuckDBTarget):
@@ -249,13 +294,22 @@ def build(
                                                    reason="dbt deps failed", errors=deps.errors)
                 notify(domain.name, "failed")
                 continue
+        notify(domain.name, "dbt parse + checks")
+        gate = precheck(mesh, domain, dbt_target, env)
+        seconds += gate.seconds
+        if not gate.passed:
+            results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
+                                               reason=gate.reason, errors=gate.errors,
+                                               violations=gate.violations)
+            notify(domain.name, "failed")
+            continue
         notify(domain.name, "dbt build")
         run = run_dbt(project, ["build"], target=dbt_target, env=env)
         status = Status.success if run.success else Status.failed
         results[domain.name] = DomainBuild(
             domain.name, status, seconds + run.seconds, run.models, run.tests,
             reason="" if run.success else f"{len(run.failed_nodes) or 'some'} node(s) failed",
-            errors=run.errors,
+            errors=run.errors, violations=gate.violations,
         )
         notify(domain.name, status.value)
     return BuildResult(target=target_name, domains=[results[d.name] for d in order])

@@ -159,9 +159,14 @@ class MeshConfig(Strict):
     # classification, or (unset) as UNCLASSIFIED, the most restrictive level: masked for every
     # role but the owning domain's own.
     default_classification: str | None = None
-    # Governance policies by rule id (see README "Governance"): every built-in policy runs at its
-    # default severity unless configured here.
-    policies: dict[PolicyId, PolicyConfig] = Field(default_factory=dict)
+    # Governance policies by rule id (see README "Governance"). With the key (even empty), every
+    # built-in policy runs, at its default severity unless configured here; a mesh without it
+    # has not adopted governance policies and runs none.
+    policies: dict[PolicyId, PolicyConfig] | None = None
+
+    @property
+    def governed(self) -> bool:
+        return self.policies is not None
 
     @model_validator(mode="after")
     def _unique_and_known_names(self) -> MeshConfig:

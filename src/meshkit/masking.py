@@ -43,7 +43,16 @@ from meshkit.column_types import (
     type_family,
     type_table,
 )
-from meshkit.config import UNCLASSIFIED, Classification, MaskRule, Mesh, MeshConfig, RowFilter
+from meshkit.config import (
+    UNCLASSIFIED,
+    Classification,
+    Domain,
+    MaskRule,
+    Mesh,
+    MeshConfig,
+    PolicyConfig,
+    RowFilter,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -435,10 +444,53 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
             "default_classification": config.default_classification or UNCLASSIFIED,
             "product_clearance": product_clearance,
             "domains": domains, "governance_database": governance_db,
+            "governance": _domain_checks(mesh),
             "type_prefixes": [[family, list(prefixes)] for family, prefixes in TYPE_PREFIXES],
             "snowflake_types": type_table(), "no_exact_policy": NO_EXACT_POLICY,
             "type_max_params": MAX_PARAMS,
             "unbounded_types": list(UNBOUNDED)}
+
+
+# The policies a domain's own `dbt build` also enforces, through the platform package's
+# singular test (tests/dbt/domain/mesh_domain_governance.sql): those its manifest alone decides.
+DBT_ENFORCED_POLICIES = ("dataset.contract", "dataset.columns_classified", "personal_data.by_name")
+
+
+def _domain_checks(mesh: Mesh) -> dict[str, object]:
+    """What the domain-side governance test needs: per domain, the policies of
+    :data:`DBT_ENFORCED_POLICIES` it runs at error severity (global entry, then the domain's);
+    the classifications that mask; the personal-data name patterns; the waivers. A mesh without
+    ``policies:`` runs none. Read from mesh.yml alone (these policies default to error)."""
+    from meshkit.governance.patterns import NAME_PATTERNS
+    from meshkit.governance.waiver_file import read_waivers
+
+    config = mesh.config
+    if not config.governed:
+        return {"checks": {}, "masked_classifications": [], "personal_patterns": {}, "waivers": []}
+    global_policies = config.policies or {}
+
+    def enforced(rid: str, domain: Domain) -> bool:
+        enabled, severity = True, "error"
+        for entry in (global_policies.get(rid), domain.policies.get(rid)):
+            if entry is not None:
+                enabled = entry.enabled
+                severity = entry.severity.value if entry.severity else severity
+                scope = entry.scope
+                if scope.products or scope.tiers or (scope.domains and
+                                                     domain.name not in scope.domains):
+                    return False  # scoped finer than a domain: left to `mesh check`
+        return enabled and severity == "error"
+
+    extra = (global_policies.get("personal_data.by_name") or PolicyConfig()).params.get(
+        "extra_patterns") or {}
+    return {
+        "checks": {d.name: [rid for rid in DBT_ENFORCED_POLICIES if enforced(rid, d)]
+                   for d in config.domains},
+        "masked_classifications": sorted(n for n, c in config.classifications.items()
+                                         if c.mask is not MaskRule.none),
+        "personal_patterns": {**NAME_PATTERNS, **dict(extra)},
+        "waivers": [[w.policy, w.node, w.expires.isoformat()] for w in read_waivers(mesh)],
+    }
 
 
 def render_policy_macro(mesh: Mesh) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from meshkit import config as cfg
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from meshkit.catalog.metrics import ProductMetrics
     from meshkit.catalog.model import Catalog
     from meshkit.catalog.sync import DomainSync, SyncResult
+    from meshkit.checks import CheckReport
     from meshkit.dbt_runner import DbtRun
     from meshkit.selfserve.onboard import OnboardResult
     from meshkit.selfserve.render import Written
@@ -54,7 +55,7 @@ class MeshBuildResult:
     @property
     def success(self) -> bool:
         return (self.build.success and (self.marts is None or self.marts.success)
-                and (self.sync is None or not self.sync.failures))
+                and (self.sync is None or self.sync.exit_code == 0))
 
     @property
     def exit_code(self) -> int:
@@ -165,15 +166,18 @@ class Mesh(cfg.Mesh):
 
     # --- checking -----------------------------------------------------------------------------
 
-    def check(self, *, domains: Sequence[str] = (), rules: Any = None) -> Any:
+    def check(self, *, domains: Sequence[str] = (), rules: Sequence[str] = ()) -> CheckReport:
         """Contracts and governance rules over the mesh; writes nothing (the CI gate).
 
-        The hook of the check engine (:mod:`meshkit.checks`): returns its ``CheckReport``.
+        Runs every registered rule of the check engine (:mod:`meshkit.checks`), or those
+        ``rules`` names (ids or dotted prefixes such as ``contract``), over the domains'
+        artifacts and the catalog's published contracts; ``domains`` limits the report to
+        violations located there. ``report.exit_code`` is 1 when one is an error.
         """
-        from meshkit.checks.context import CheckContext
-        from meshkit.checks.engine import run_checks
+        from meshkit.checks import CheckContext, default_rules, run_checks
 
-        return run_checks(CheckContext(self, domains=list(domains) or None), rules)
+        return run_checks(CheckContext(self, domains=list(domains) or None),
+                          default_rules(rules or None))
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meshkit import config as cfg
@@ -47,6 +48,12 @@ class Engine:
         self.mesh = mesh
         self.name = name
         self.target = target
+
+    @property
+    def local_dir(self) -> Path | None:
+        """The folder of the target's files on this machine (databases, the query audit log);
+        None for an engine that keeps nothing locally."""
+        return None
 
     def dbt_env(self) -> dict[str, str]:
         """The environment the domains' dbt profiles and packages.yml read."""

@@ -252,7 +252,8 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                       states: Mapping[str, bytes | Path],
                       history_entry: dict[str, Any],
                       catalog_data: Iterable[bytes] | None = None,
-                      site: Mapping[str, bytes] | None = None) -> Path:
+                      site: Mapping[str, bytes] | None = None,
+                      extra_files: Mapping[str, bytes | Path] | None = None) -> Path:
     """Write the whole new folder into a temporary sibling (returned); :func:`swap_in` puts it
     in place once the warehouse committed.
 
@@ -263,6 +264,8 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
     filled it in) or the path of the unchanged file of the previous sync, copied as it is.
     ``catalog_data`` is ``catalog.json`` if the caller has it already (else it is dumped here).
+    ``extra_files`` are more files by path inside the folder: bytes, or a file to carry over
+    (hard-linked where the filesystem allows: the contract registry's entries never change).
     The history is written last: a staged folder with the sync's history line is complete.
     """
     sync_id = str(history_entry["id"])
@@ -288,6 +291,16 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
             file = tmp / SITE_DIR / rel
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_bytes(content)
+        for rel, extra in (extra_files or {}).items():
+            file = tmp / rel
+            file.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(extra, Path):
+                try:
+                    os.link(extra, file)
+                except OSError:
+                    shutil.copyfile(extra, file)
+            else:
+                file.write_bytes(extra)
         faults.point("stage:states")
         previous = catalog_dir / HISTORY_FILE
         history = previous.read_bytes() if previous.is_file() else b""
@@ -415,8 +428,24 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("products", "INT"), ("datasets", "INT"), ("changes", "INT"),
     ],
 }
-# Tables rewritten on every sync; sync_runs keeps one row per sync.
-SNAPSHOT_TABLES = [t for t in TABLES if t != "sync_runs"]
+TABLES["contracts"] = [
+    ("contract_key", "VARCHAR"), ("revision", "INT"), ("dataset_id", "VARCHAR"),
+    ("domain", "VARCHAR"), ("published_at", "VARCHAR"), ("sync_id", "VARCHAR"),
+    ("fingerprint", "VARCHAR"), ("breaking", "BOOLEAN"), ("changes", "VARCHAR"),
+    ("contract", "VARCHAR"),
+]
+TABLES["violations"] = [
+    ("sync_id", "VARCHAR"), ("rule", "VARCHAR"), ("severity", "VARCHAR"), ("domain", "VARCHAR"),
+    ("node", "VARCHAR"), ("file", "VARCHAR"), ("line", "INT"), ("message", "VARCHAR"),
+    ("fix", "VARCHAR"),
+]
+# Rows a sync adds besides the catalog's (meshkit.contracts.publish.Ledger): the published
+# contracts are appended (a published entry is never changed), the violations replaced.
+APPENDED_TABLES = ("contracts",)
+REPLACED_TABLES = ("violations",)
+# Tables rewritten from the catalog on every sync; sync_runs keeps one row per sync.
+SNAPSHOT_TABLES = [t for t in TABLES
+                   if t not in ("sync_runs", *APPENDED_TABLES, *REPLACED_TABLES)]
 
 
 def table_ref(table: str, database: str | None) -> Any:
@@ -562,7 +591,11 @@ class CatalogStore(Protocol):
     @property
     def location(self) -> str: ...
 
-    def write(self, catalog: Catalog, run: SyncRun) -> None: ...
+    def write(self, catalog: Catalog, run: SyncRun,
+              extra: Mapping[str, list[tuple[Any, ...]]] | None = None) -> None:
+        """Replace the snapshot tables, add the run; ``extra`` rows by table: appended to
+        :data:`APPENDED_TABLES`, replacing those of :data:`REPLACED_TABLES`."""
+        ...
 
     def append_run(self, catalog: Catalog, run: SyncRun) -> None:
         """Add the ``sync_runs`` row of a sync whose catalog the snapshot tables already hold

@@ -39,6 +39,8 @@ from meshkit.catalog.model import (
     SyncError,
     timestamp,
 )
+from meshkit.checks import CheckReport
+from meshkit.contracts import publish
 from meshkit.errors import ArtifactError, MeshError
 
 PROCESSED = "processed"
@@ -78,11 +80,19 @@ class SyncResult:
     seconds: float = 0.0
     # Domains whose artifacts could not be read: each kept its last good entry, marked stale.
     failures: list[ArtifactError] = field(default_factory=list)
+    # The sync's check report; contract keys published now, and those refused (kept at their
+    # last good entry because an error violation names them).
+    report: CheckReport | None = None
+    published: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        """1 when a domain kept a stale entry (its artifacts could not be read), else 0."""
-        return 1 if self.failures else 0
+        """1 when a domain kept a stale entry (its artifacts could not be read) or the sync's
+        checks found an error violation (SPEC.md's exit codes), else 0."""
+        if self.failures:
+            return 1
+        return self.report.exit_code if self.report is not None else 0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -93,6 +103,10 @@ class SyncResult:
             "products": len(self.catalog.products()),
             "datasets": len(self.catalog.datasets()),
             "changes": self.changes, "violations": self.violations,
+            "errors": self.report.errors if self.report else 0,
+            "violation_list": [v.model_dump(mode="json") for v in self.report.violations]
+            if self.report else [],
+            "published": self.published, "refused": self.refused,
             "seconds": round(self.seconds, 3),
             "failures": [{"message": f.message, "file": None if f.file is None else str(f.file),
                           "fix": f.fix} for f in self.failures],
@@ -192,10 +206,10 @@ def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domai
 
 def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
     """The folder of the query audit log (``mesh query`` runs on DuckDB targets only)."""
-    _, target_config = mesh.config.target(target)
-    if not isinstance(target_config, cfg.DuckDBTarget):
-        return None
-    return (mesh.root / target_config.path).resolve()
+    from meshkit.backends import engine_for
+
+    engine = engine_for(mesh, target)
+    return engine.local_dir if engine.capabilities.query else None
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None) -> dict[str, bytes]:
@@ -450,9 +464,16 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # The marketplace shows access decisions and reads too, which change without the catalog.
     query_log_dir = _query_log_dir(mesh, target)
     site = None if dry_run else _render_site(mesh, catalog, query_log_dir)
+    # Contracts to publish and the violations to record, decided before anything is written.
+    ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
+                             stale=frozenset(s.name for s in statuses if s.status == STALE))
+    ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
-                 and site is not None and store.site_holds(catalog_dir, site))
+                 and site is not None and store.site_holds(catalog_dir, site)
+                 and not ledger.published
+                 and publish.previous_violations(catalog_dir) == ledger_files[
+                     publish.VIOLATIONS_FILE])
     changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
@@ -460,6 +481,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         target=target_name, dry_run=dry_run, catalog_dir=str(catalog_dir),
         warehouse=None if dry_run else warehouse.location, catalog=catalog,
         domains=statuses, changes=changes, failures=failures,
+        violations=len(ledger.report.violations), report=ledger.report,
+        published=[e.key for e in ledger.published], refused=ledger.refused,
     )
     if not dry_run:
         processed = sum(s.status == PROCESSED for s in statuses)
@@ -484,9 +507,12 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             faults.point("history:committed")
             store.commit_history(catalog_dir, staged)
         else:
-            folder = store.stage_catalog_dir(catalog_dir, catalog, states, history,
-                                             None if data is None else [data], site=site)
-            warehouse.write(catalog, run)
+            folder = store.stage_catalog_dir(
+                catalog_dir, catalog, states, history, None if data is None else [data],
+                site=site, extra_files={**publish.carried_files(catalog_dir), **ledger_files})
+            warehouse.write(catalog, run, {
+                "contracts": list(ledger.contract_rows()),
+                "violations": list(ledger.violation_rows(sync_id))})
             store.swap_in(catalog_dir, folder, sync_id)
         # The query audit log's queryable copy: the file stays the record, so this commits
         # after the catalog, in its own transaction (rebuilt in full by the next sync anyway).

@@ -81,6 +81,12 @@ def print_sync(result: SyncResult, console: Any) -> None:
         console.print(f"  {change}")
     if len(result.changes) > 20:
         console.print(f"  ... and {len(result.changes) - 20} more")
+    if result.report is not None and result.report.violations:
+        from meshkit.checks.render import print_table
+
+        print_table(result.report, console, title="violations (recorded in the catalog)")
+    for key in result.refused:
+        console.print(f"  [red]not published[/] {key}: its last published contract stays")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(where)

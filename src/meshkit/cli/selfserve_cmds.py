@@ -87,17 +87,26 @@ def new_product(domain: str, name: str, dataset: str | None, owner_email: str | 
 @click.option("--owner", "owner_email", default=None, help="The domain owner's email.")
 @click.option("--owner-name", default=None)
 @json_option
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the readiness report as JUnit XML to this file.")
 @mesh_option
 @handle_errors
 def onboard(path: Path | None, artifacts: Path | None, owner_email: str | None,
-            owner_name: str | None, as_json: bool, mesh_file: Path) -> None:
+            owner_name: str | None, as_json: bool, junit: Path | None, mesh_file: Path) -> None:
     """Make an existing dbt project (PATH) a domain of the mesh, and report what it lacks to
     publish data products. Its models are not changed."""
     mesh = load(mesh_file)
     result = mesh.onboard(path, artifacts=artifacts, owner_email=owner_email,
                           owner_name=owner_name)
+    from meshkit.checks.render import junit_xml, print_table, report_json
+
+    title = f"what {result.domain} lacks to publish data products"
+    if junit is not None and result.report is not None:
+        from meshkit.files import atomic_write
+
+        atomic_write(junit, junit_xml(result.report, name=title))
     if as_json:
-        report = result.report.model_dump(mode="json") if result.report is not None else None
+        report = report_json(result.report) if result.report is not None else None
         render.echo_json({"domain": result.domain, "reads": result.reads,
                           "notes": result.written.notes, "report": report})
         return
@@ -105,19 +114,9 @@ def onboard(path: Path | None, artifacts: Path | None, owner_email: str | None,
     click.echo(f"domain {result.domain} registered in {mesh.file.name}"
                + (f" (reads {', '.join(result.reads)})" if result.reads else ""))
     if result.report is not None:
-        _print_report(result.report, f"what {result.domain} lacks to publish data products")
+        print_table(result.report, title=title)
     click.echo("Next: mesh build" + ("" if artifacts else f" --domain {result.domain}")
                + f"; mesh suggest products {result.domain}")
-
-
-def _print_report(report: Any, title: str) -> None:
-    if not report.violations:
-        click.echo(f"{title}: nothing")
-        return
-    rows = [(v.rule, v.location or v.node or "", v.message, v.fix) for v in report.violations]
-    render.console(highlight=False).print(render.table(
-        ("rule", "where", "message", "fix"), rows, literal=True,
-        title=f"{title}: {len(report.violations)}"))
 
 
 @click.group("suggest")

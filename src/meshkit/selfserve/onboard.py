@@ -345,10 +345,7 @@ def _parse(mesh: Mesh, name: str, written: Written) -> Any:
 def _readiness(mesh: Mesh, name: str, arts: Any) -> Any:
     if arts is None:
         return None
-    try:
-        from meshkit.checks import CheckContext, run_checks
-    except ImportError:  # the check engine lands separately; until then no report
-        return None
+    from meshkit.checks import CheckContext, run_checks
     from meshkit.selfserve.readiness import readiness_rules
 
     ctx = CheckContext(mesh, domains=[name], artifacts={name: arts})

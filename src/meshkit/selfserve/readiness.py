@@ -1,4 +1,3 @@
-# mypy: disable-error-code="misc"
 """What a domain lacks to publish data products: rules of the check engine.
 
 ``mesh onboard`` runs them over the project it registers (a dbt project that has never seen the

@@ -207,3 +207,13 @@ def test_a_failed_build_keeps_the_last_success_and_puts_downstream_at_risk(
     assert bank.health.status == "degraded"
     assert risk.health.status == "caution"
     assert "at risk: upstream product fx_bank.customer_profile is degraded" in risk.health.reasons
+
+
+def test_a_build_refuses_a_domain_named_unlike_its_dbt_project(fixture_mesh: Path) -> None:
+    from meshkit.build import build
+    from meshkit.errors import ConfigError
+
+    project = fixture_mesh.parent / "fx_risk" / "dbt_project.yml"
+    project.write_text(project.read_text().replace("name: fx_risk", "name: risk_core"))
+    with pytest.raises(ConfigError, match="domain 'fx_risk' is the dbt project 'risk_core'"):
+        build(load_mesh(fixture_mesh))

@@ -69,6 +69,12 @@ def test_a_mesh_outside_the_repository_uses_the_installed_platform(installed: Pa
     _run(mesh, "new", "domain", "sales", "--owner", "sales@acme.example", cwd=mesh_dir, env=env)
     _run(mesh, "new", "product", "sales", "orders", cwd=mesh_dir, env=env)
     _run(mesh, "build", cwd=mesh_dir, env=env)
+    # Self-serve acceptance (issue 11): a sync on its own, then the product in the catalog.
+    _run(installed / "mesh-sync", cwd=mesh_dir, env=env)
+    shown = json.loads(_run(mesh, "catalog", "show", "sales.orders", "--json", cwd=mesh_dir,
+                            env=env))
+    assert shown["address"] == "sales.orders" and shown["status"] == "draft"
+    assert [ds["id"] for ds in shown["datasets"]] == ["sales.orders.orders"]
 
     # The domain installed the wheel's platform and the mesh's own policy, copying neither.
     packages = mesh_dir / "domains" / "sales" / "dbt_packages"

@@ -3,7 +3,6 @@ DuckDB) and of the real jaffle_shop artifacts; `mesh suggest products` over both
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -24,8 +23,6 @@ from meshkit.selfserve.scaffold import init_mesh
 from meshkit.selfserve.suggest import suggest_products
 
 PAIR = Path(__file__).resolve().parent / "fixtures" / "loom_pair"
-# The readiness report is made by the check engine (meshkit.checks), landed separately.
-HAVE_CHECKS = importlib.util.find_spec("meshkit.checks") is not None
 
 
 def _run(*args: str, code: int = 0) -> str:
@@ -42,36 +39,42 @@ def test_onboard_a_dbt_loom_pair_builds_both_and_reports_gaps(tmp_path: Path) ->
                      if p.is_file()}
 
     out = _run("onboard", str(tmp_path / "projects" / "revenue"), "--owner", "rev@x.example",
-               "--mesh", mesh_file, "--json")
+               "--mesh", mesh_file, "--json", "--junit", str(tmp_path / "readiness.xml"))
     revenue = json.loads(out)
-    if HAVE_CHECKS:
-        rules = {v["rule"]: v for v in revenue["report"]["violations"]}
-        # what the producer lacks to publish, with where and how
-        assert {"publish.no_products", "publish.public_without_group",
-                "publish.sql_config"} <= set(rules)
-        sql_config = rules["publish.sql_config"]
-        assert sql_config["file"].endswith("models/marts/payments.sql")
-        assert sql_config["line"] == 1
-        assert "materialized" in sql_config["message"] and "YAML" in sql_config["fix"]
+    assert "publish.sql_config" in (tmp_path / "readiness.xml").read_text()
+    rules = {v["rule"]: v for v in revenue["report"]["violations"]}
+    # what the producer lacks to publish, with where and how
+    assert {"publish.no_products", "publish.public_without_group",
+            "publish.sql_config"} <= set(rules)
+    sql_config = rules["publish.sql_config"]
+    assert sql_config["file"].endswith("models/marts/payments.sql")
+    assert sql_config["line"] == 1
+    assert "materialized" in sql_config["message"] and "YAML" in sql_config["fix"]
 
     consumer = onboard(load_mesh(mesh_file), tmp_path / "projects" / "customer_success")
     assert consumer.reads == ["revenue"]
     assert any("marketing" in n for n in consumer.written.notes)  # the unused optional entry
     loom = yaml.safe_load((tmp_path / "projects/customer_success/dbt_loom.config.yml").read_text())
     assert [m["name"] for m in loom["manifests"]] == ["revenue"]
-    if HAVE_CHECKS:
-        gaps = {v.rule: v for v in consumer.report.violations}
-        assert "publish.cross_domain_ref" in gaps  # it reads a model that is in no product
-        assert gaps["publish.cross_domain_ref"].node == "model.customer_success.customer_revenue"
-    # the project's models are untouched
+    gaps = {v.rule: v for v in consumer.report.violations}
+    assert "publish.cross_domain_ref" in gaps  # it reads a model that is in no product
+    assert gaps["publish.cross_domain_ref"].node == "model.customer_success.customer_revenue"
+    # onboarding left the projects' models untouched
     assert models_before == {p: p.read_text() for p in (tmp_path / "projects").rglob("models/**/*")
                              if p.is_file() and p in models_before}
 
-    # The consumer reads a model of the producer that is in no product: refused, naming the ref
-    # and how to publish it (issue 7: cross-domain refs reach products only).
-    refused = "".join(_run("build", "--mesh", mesh_file, code=1).split())
-    assert "refs'revenue.payments'" in refused and "notadataproduct'soutputdataset" in refused
-    _publish_payments(tmp_path / "projects" / "revenue")
+    # The mesh refuses the consumer while what it reads is no product (fail closed) ...
+    refused = _run("build", "--mesh", mesh_file, code=1)
+    assert "contract.ref_not_product" in refused
+    # ... so the producer follows its report: the model's SQL config() goes (YAML decides), and
+    # the suggested contract publishes it as a product.
+    payments_sql = tmp_path / "projects/revenue/models/marts/payments.sql"
+    (revenue_candidate,) = suggest_products(load_mesh(mesh_file), "revenue",
+                                            only=["payments"], write=False).candidates
+    assert any("config() sets materialized" in b for b in revenue_candidate.blockers)
+    payments_sql.write_text(payments_sql.read_text().replace(
+        "{{ config(materialized='table') }}\n", ""))
+    suggest_products(load_mesh(mesh_file), "revenue", only=["payments"])
     _run("build", "--mesh", mesh_file)
     warehouse = tmp_path / "mesh" / "warehouse"
     con = duckdb.connect(str(warehouse / "customer_success.duckdb"), read_only=True)
@@ -85,6 +88,8 @@ def test_onboard_a_dbt_loom_pair_builds_both_and_reports_gaps(tmp_path: Path) ->
     catalog = require_catalog(tmp_path / "mesh" / "catalog")
     assert {d.name for d in catalog.domains} == {"revenue", "customer_success"}
     assert any(e.upstream == "model.revenue.payments" for e in catalog.lineage)
+    payments = next(p for p in catalog.products() if p.address == "revenue.payments")
+    assert [c.domain for c in payments.consumers] == ["customer_success"]
 
     # A suggestion for the consumer, written into its project: a re-run of build publishes it.
     suggestion = suggest_products(load_mesh(mesh_file), "customer_success")
@@ -96,27 +101,6 @@ def test_onboard_a_dbt_loom_pair_builds_both_and_reports_gaps(tmp_path: Path) ->
     product = next(p for p in catalog.products() if p.domain == "customer_success")
     assert product.status == "draft" and product.datasets[0].contract_enforced
     assert product.datasets[0].quality.failed == 0
-
-
-def _publish_payments(project: Path) -> None:
-    """What the readiness report asks of the producer: payments as a product's output dataset."""
-    marts = project / "models" / "marts"
-    (marts / "payments.sql").write_text(
-        "select payment_id, customer_id, amount, paid_at\nfrom {{ ref('stg_payments') }}\n")
-    (marts / "payments.yml").write_text("""\
-groups:
-  - name: payments_product
-    owner: {name: Revenue, email: rev@x.example}
-models:
-  - name: payments
-    description: One row per payment received.
-    config: {group: payments_product, access: public, materialized: secure_view}
-    columns:
-      - {name: payment_id, data_type: bigint, config: {meta: {classification: public}}}
-      - {name: customer_id, data_type: bigint, config: {meta: {classification: public}}}
-      - {name: amount, data_type: double, config: {meta: {classification: internal}}}
-      - {name: paid_at, data_type: date, config: {meta: {classification: internal}}}
-""")
 
 
 def test_onboard_jaffle_shop_by_artifacts_and_suggest(tmp_path: Path) -> None:
@@ -132,8 +116,7 @@ def test_onboard_jaffle_shop_by_artifacts_and_suggest(tmp_path: Path) -> None:
     copy_jaffle(folder)
     result = onboard(mesh, artifacts=folder, owner_email="jaffle@x.example")
     assert result.domain == "jaffle_shop"
-    if HAVE_CHECKS:
-        assert [v.rule for v in result.report.violations] == ["publish.no_products"]
+    assert [v.rule for v in result.report.violations] == ["publish.no_products"]
 
     mesh_file = str(tmp_path / "mesh" / "mesh.yml")
     _run("build", "--mesh", mesh_file)  # nothing to build here: the sync reads the artifacts

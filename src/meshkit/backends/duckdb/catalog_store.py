@@ -6,7 +6,7 @@ Same tables as every backend (:data:`meshkit.catalog.store.TABLES`); rows go in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from meshkit import config as cfg
 from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
+    APPENDED_TABLES,
+    REPLACED_TABLES,
     SCHEMA,
     SNAPSHOT_TABLES,
     TABLES,
@@ -80,13 +82,15 @@ class DuckDBCatalogStore:
     def location(self) -> str:
         return f"{self.path}:{SCHEMA}"
 
-    def write(self, catalog: Catalog, run: SyncRun) -> None:
-        self._write(catalog, run, snapshot=True)
+    def write(self, catalog: Catalog, run: SyncRun,
+              extra: Mapping[str, list[tuple[Any, ...]]] | None = None) -> None:
+        self._write(catalog, run, snapshot=True, extra=extra or {})
 
     def append_run(self, catalog: Catalog, run: SyncRun) -> None:
-        self._write(catalog, run, snapshot=False)
+        self._write(catalog, run, snapshot=False, extra={})
 
-    def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool) -> None:
+    def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool,
+               extra: Mapping[str, list[tuple[Any, ...]]]) -> None:
         import duckdb
         from sqlglot import exp
 
@@ -113,6 +117,14 @@ class DuckDBCatalogStore:
                 for columns in column_batches(catalog, table):
                     con.execute(insert, columns)
                     del columns
+            for table in (*APPENDED_TABLES, *REPLACED_TABLES):
+                con.execute(create_table_sql(table, self.dialect, if_not_exists=True,
+                                             database=db))
+                if table in REPLACED_TABLES and snapshot:
+                    con.execute(exp.delete(exp.table_(table, db=SCHEMA, catalog=db))
+                                .sql(self.dialect))
+                if extra.get(table):
+                    con.executemany(insert_sql(table, self.dialect, database=db), extra[table])
             faults.point("warehouse:snapshot")
             con.execute(create_table_sql("sync_runs", self.dialect, if_not_exists=True,
                                          database=db))

@@ -27,6 +27,10 @@ class DuckDBEngine(Engine):
         """The folder of the domains' database files."""
         return (self.mesh.root / self.target.path).resolve()
 
+    @property
+    def local_dir(self) -> Path:
+        return self.warehouse
+
     def database(self, name: str) -> Path:
         return self.warehouse / f"{name}.duckdb"
 

@@ -18,11 +18,15 @@ The connection comes from the ``SNOWFLAKE_*`` environment variables
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from meshkit import faults
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
+    APPENDED_TABLES,
+    REPLACED_TABLES,
     SCHEMA,
     SNAPSHOT_TABLES,
     TABLES,
@@ -54,14 +58,16 @@ class SnowflakeCatalogStore:
         return [create_table_sql(t, DIALECT, if_not_exists=True, database=self.database)
                 for t in TABLES]
 
-    def write(self, catalog: Catalog, run: SyncRun) -> None:
-        self._write(catalog, run, snapshot=True)
+    def write(self, catalog: Catalog, run: SyncRun,
+              extra: Mapping[str, list[tuple[Any, ...]]] | None = None) -> None:
+        self._write(catalog, run, snapshot=True, extra=extra or {})
 
     def append_run(self, catalog: Catalog, run: SyncRun) -> None:
         # The tables exist (statements() creates them) and hold the last sync's rows.
-        self._write(catalog, run, snapshot=False)
+        self._write(catalog, run, snapshot=False, extra={})
 
-    def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool) -> None:
+    def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool,
+               extra: Mapping[str, list[tuple[Any, ...]]]) -> None:
         from meshkit.backends.snowflake.profiles import connect
 
         connection = connect()
@@ -77,6 +83,11 @@ class SnowflakeCatalogStore:
                     if rows:
                         cursor.executemany(self._insert(table), rows)
                     del rows
+                for table in (*APPENDED_TABLES, *REPLACED_TABLES):
+                    if table in REPLACED_TABLES and snapshot:
+                        cursor.execute(f"DELETE FROM {self._table(table)}")
+                    if extra.get(table):
+                        cursor.executemany(self._insert(table), extra[table])
                 faults.point("warehouse:snapshot")
                 cursor.execute(self._insert("sync_runs"), run.row())
                 faults.point("warehouse:run")

@@ -1,0 +1,41 @@
+"""``run_checks``: every rule over one :class:`CheckContext`, into one :class:`CheckReport`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from meshkit.checks.context import CheckContext
+from meshkit.checks.model import CheckReport, RuleRun, Violation
+from meshkit.checks.registry import Rule, default_rules
+
+
+def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
+               keep: Callable[[Violation], bool] | None = None) -> CheckReport:
+    """Run ``rules`` (default: every registered rule) and report their violations.
+
+    Violations located outside the context's selected domains are dropped, as are those ``keep``
+    rejects (e.g. waived ones). A rule raising :class:`~meshkit.errors.MeshError` (bad input)
+    stops the run: the gate cannot decide on input it cannot read.
+
+    >>> from pathlib import Path
+    >>> from meshkit.config import Mesh, MeshConfig
+    >>> class NoDomains(Rule):
+    ...     '''A mesh has at least one domain.'''
+    ...     id = "example.no_domains"
+    ...     def check(self, ctx):
+    ...         if not ctx.config.domains:
+    ...             yield self.violation("the mesh has no domain", fix="add one under `domains:`")
+    >>> ctx = CheckContext(Mesh(config=MeshConfig(name="m", domains=[]), file=Path("mesh.yml")))
+    >>> report = run_checks(ctx, [NoDomains()])
+    >>> report.exit_code, report.violations[0].message
+    (1, 'the mesh has no domain')
+    """
+    violations: list[Violation] = []
+    runs: list[RuleRun] = []
+    for r in default_rules() if rules is None else rules:
+        found = [v for v in r.check(ctx)
+                 if ctx.in_scope(v.domain) and (keep is None or keep(v))]
+        violations += found
+        runs.append(RuleRun(id=r.id, summary=r.summary, severity=r.severity,
+                            violations=len(found)))
+    return CheckReport.of(violations, runs)

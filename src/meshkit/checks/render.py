@@ -1,0 +1,85 @@
+"""A :class:`~meshkit.checks.model.CheckReport` as a terminal table, JSON, or JUnit XML (for CI)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from itertools import groupby
+from typing import Any
+
+from meshkit.checks.model import CheckReport, Severity
+
+_STYLE = {Severity.ERROR: "red", Severity.WARN: "yellow"}
+
+
+def report_json(report: CheckReport) -> dict[str, Any]:
+    """The report as JSON-ready data: ``violations``, ``rules``, ``errors``, ``warnings``,
+    ``exit_code``."""
+    return report.model_dump(mode="json")
+
+
+def print_table(report: CheckReport, console: Any = None, *, title: str = "mesh check") -> None:
+    """Violations as a rich table (with the fix under each message), then a summary line."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(highlight=False)
+    if report.violations:
+        table = Table(title=title, show_lines=True)
+        for col in ("severity", "rule", "where", "message"):
+            table.add_column(col, overflow="fold")
+        for v in report.violations:
+            where = v.location
+            if v.file is not None and v.node is not None:
+                where = f"{v.node}\n{where}"
+            table.add_row(f"[{_STYLE[v.severity]}]{v.severity.value}[/]", v.rule, where,
+                          f"{v.message}\n[dim]fix: {v.fix}[/]")
+        console.print(table)
+    colour = "red" if report.errors else ("yellow" if report.warnings else "green")
+    console.print(f"[{colour}]{report.errors} error(s), {report.warnings} warning(s)[/] "
+                  f"from {len(report.rules)} rule(s)")
+
+
+def junit_xml(report: CheckReport, *, name: str = "mesh check") -> str:
+    """JUnit XML: a ``testsuite`` per rule, a ``testcase`` per violation (an error is a
+    ``failure``; a warning passes and carries its message in ``system-out``), and one passing
+    ``testcase`` for a rule that found nothing, so CI shows every rule that ran.
+
+    >>> from meshkit.checks.model import RuleRun
+    >>> xml = junit_xml(CheckReport.of([], [RuleRun(id="r", summary="s", severity="error",
+    ...                                                 violations=0)]))
+    >>> 'tests="1"' in xml and 'failures="0"' in xml
+    True
+    """
+    suites = ET.Element("testsuites", name=name, tests="0", failures=str(report.errors))
+    by_rule = {rid: list(vs) for rid, vs in groupby(sorted(report.violations, key=lambda v: v.rule),
+                                                     key=lambda v: v.rule)}
+    runs = {r.id: r for r in report.rules}
+    total = 0
+    for rid in sorted(set(runs) | set(by_rule)):
+        violations = by_rule.get(rid, [])
+        failures = sum(v.severity is Severity.ERROR for v in violations)
+        suite = ET.SubElement(suites, "testsuite", name=rid, tests=str(max(1, len(violations))),
+                              failures=str(failures), errors="0", skipped="0")
+        if rid in runs:
+            ET.SubElement(suite, "properties").append(
+                ET.Element("property", name="summary", value=runs[rid].summary))
+        if not violations:
+            ET.SubElement(suite, "testcase", classname=rid, name=rid)
+            total += 1
+            continue
+        for v in violations:
+            case = ET.SubElement(suite, "testcase", classname=rid, name=v.location or rid)
+            if v.file is not None:
+                case.set("file", v.file)
+                if v.line is not None:
+                    case.set("line", str(v.line))
+            text = f"{v.message}\nfix: {v.fix}"
+            if v.severity is Severity.ERROR:
+                failure = ET.SubElement(case, "failure", message=v.message, type=v.severity.value)
+                failure.text = text
+            else:
+                ET.SubElement(case, "system-out").text = f"warning: {text}"
+            total += 1
+    suites.set("tests", str(total))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,208 @@
+"""What the governance policies read, worked out once per check run: the catalog built in memory
+from the current artifacts (products, datasets, columns, tests, column lineage across domains),
+each classification's unmasked audience from mesh.yml, and where each model is declared."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from meshkit.config import MaskRule
+
+if TYPE_CHECKING:
+    from meshkit.artifacts import DomainArtifacts, NodeInfo
+    from meshkit.catalog.model import Catalog, ColumnLineageEdge, Dataset, Product
+    from meshkit.checks import CheckContext
+
+EVERYONE = "*"  # the audience of an unmasked column
+
+
+@dataclass
+class Facts:
+    ctx: CheckContext
+    _yaml_lines: dict[str, tuple[str, int] | None] = field(default_factory=dict)
+
+    @property
+    def mesh(self) -> Any:
+        return self.ctx.mesh
+
+    def artifacts(self, domain: str) -> DomainArtifacts:
+        arts: DomainArtifacts = self.ctx.artifacts(domain)
+        return arts
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from meshkit.catalog.build import assemble, project_domain
+
+        # Every domain with artifacts (during a build, those not built yet are left out).
+        arts = {d.name: a for d, a in self.ctx.all_artifacts()}
+
+        def foreign(uid: str) -> list[tuple[str, str]] | None:
+            parts = uid.split(".")
+            producer = arts.get(parts[1]) if len(parts) > 2 else None
+            node = producer.nodes.get(uid) if producer is not None else None
+            return [(c.name, c.data_type or "") for c in node.columns] if node else None
+
+        projections = [project_domain(self.mesh, d, arts[d.name], "", foreign_columns=foreign)
+                       for d in self.mesh.config.domains if d.name in arts]
+        return assemble(self.mesh, projections)
+
+    @cached_property
+    def datasets(self) -> dict[str, tuple[Product, Dataset]]:
+        """Product datasets by unique_id."""
+        return {ds.unique_id: (p, ds) for p in self.catalog.products() for ds in p.datasets}
+
+    def product_of(self, node: str) -> Product | None:
+        hit = self.datasets.get(node)
+        if hit is not None:
+            return hit[0]
+        for p in self.catalog.products():
+            if node == p.address or node in p.internals or any(ds.id == node for ds in p.datasets):
+                return p
+        return None
+
+    def products(self, domain: str) -> list[Product]:
+        return [p for p in self.catalog.products() if p.domain == domain]
+
+    @cached_property
+    def domains(self) -> list[str]:
+        """The domains with artifacts (all of them, except during a build)."""
+        return [d.name for d, _ in self.ctx.all_artifacts()]
+
+    def node(self, unique_id: str) -> NodeInfo | None:
+        parts = unique_id.split(".")
+        if len(parts) < 3 or parts[1] not in self.domains:
+            return None
+        return self.artifacts(parts[1]).nodes.get(unique_id)
+
+    # --- classification ---------------------------------------------------------------------
+
+    @cached_property
+    def _audiences(self) -> dict[str, frozenset[str]]:
+        cfg = self.mesh.config
+        out: dict[str, frozenset[str]] = {}
+        for name, c in cfg.classifications.items():
+            if c.mask is MaskRule.none:
+                out[name] = frozenset({EVERYONE})
+                continue
+            roles: set[str] = set()
+            for r in c.cleared:
+                roles |= cfg.roles_granting(r)
+            out[name] = frozenset(roles)
+        return out
+
+    def audience(self, classification: str | None) -> frozenset[str]:
+        """Roles that see a column of this classification unmasked (``*``: everyone). A column
+        with no classification, or one mesh.yml does not define, counts as unmasked here: the
+        policies flag it rather than trust a default."""
+        if classification is None:
+            default = getattr(self.mesh.config, "default_classification", None)
+            if default is None:
+                return frozenset({EVERYONE})
+            classification = default
+        return self._audiences.get(classification, frozenset({EVERYONE}))
+
+    def masks(self, classification: str | None) -> bool:
+        return EVERYONE not in self.audience(classification)
+
+    def at_least_as_protected(self, down: str | None, up: str | None) -> bool:
+        """No role sees ``down`` unmasked that may not see ``up`` unmasked."""
+        a_down, a_up = self.audience(down), self.audience(up)
+        if EVERYONE in a_up:
+            return True
+        return EVERYONE not in a_down and a_down <= a_up
+
+    def column_classification(self, unique_id: str, column: str) -> str | None:
+        node = self.node(unique_id)
+        if node is None:
+            return None
+        for c in node.columns:
+            if c.name.lower() == column.lower():
+                return c.classification
+        return None
+
+    # --- lineage ----------------------------------------------------------------------------
+
+    @cached_property
+    def upstream_edges(self) -> dict[tuple[str, str], list[ColumnLineageEdge]]:
+        out: dict[tuple[str, str], list[ColumnLineageEdge]] = {}
+        for e in self.catalog.column_lineage:
+            out.setdefault((e.downstream, e.downstream_column.lower()), []).append(e)
+        return out
+
+    def classified_origins(self, unique_id: str, column: str, *, through_aggregates: bool
+                           ) -> Iterator[tuple[str, str, str, list[str]]]:
+        """Every classified upstream column of ``unique_id.column``, in any domain, through any
+        number of models: (node, column, classification, path of nodes)."""
+        seen: set[tuple[str, str]] = set()
+        stack: list[tuple[str, str, list[str]]] = [(unique_id, column.lower(), [unique_id])]
+        while stack:
+            uid, col, path = stack.pop()
+            for e in self.upstream_edges.get((uid, col), ()):
+                if e.transform == "aggregate" and not through_aggregates:
+                    continue
+                key = (e.upstream, e.upstream_column.lower())
+                if key in seen:
+                    continue
+                seen.add(key)
+                cls = self.column_classification(e.upstream, e.upstream_column)
+                if cls is not None:
+                    yield e.upstream, e.upstream_column, cls, [*path, e.upstream]
+                stack.append((e.upstream, e.upstream_column.lower(), [*path, e.upstream]))
+
+    # --- where things are declared -----------------------------------------------------------
+
+    def declared_at(self, domain: str, model: str, column: str | None = None
+                    ) -> tuple[str | None, int | None]:
+        """The YAML file (relative to the mesh) and line declaring a model (or its column)."""
+        key = f"{domain}\0{model}\0{column}"
+        if key not in self._yaml_lines:
+            self._yaml_lines[key] = self._find(domain, model, column)
+        hit = self._yaml_lines[key]
+        return (hit[0], hit[1]) if hit else (None, None)
+
+    def _find(self, domain: str, model: str, column: str | None) -> tuple[str, int] | None:
+        project = self.ctx.project_dir(domain)
+        if project is None:
+            return None
+        model_re = re.compile(rf"^\s*-\s*name:\s*['\"]?{re.escape(model)}['\"]?\s*$")
+        col_re = re.compile(rf"^\s*-\s*name:\s*['\"]?{re.escape(column)}['\"]?\s*$") \
+            if column else None
+        first: tuple[str, int] | None = None
+        for file in sorted(project.glob("models/**/*.yml")):
+            lines = file.read_text(errors="replace").splitlines()
+            rel = file.relative_to(self.mesh.root).as_posix()
+            for i, text in enumerate(lines):
+                if not model_re.match(text):
+                    continue
+                first = first or (rel, i + 1)
+                if col_re is None:
+                    # A group and its model often share a name: prefer the model's entry.
+                    if any(re.match(r"^\s*(config:|columns:|latest_version:)", t)
+                           for t in lines[i + 1:i + 4]):
+                        return rel, i + 1
+                    continue
+                indent = len(text) - len(text.lstrip())
+                for j in range(i + 1, len(lines)):
+                    line = lines[j]
+                    if line.strip() and len(line) - len(line.lstrip()) <= indent and \
+                            line.lstrip().startswith("- "):
+                        break  # the next entry at the model's level
+                    if col_re.match(line):
+                        return rel, j + 1
+        return first
+
+
+_FACTS_ATTR = "_meshkit_governance_facts"
+
+
+def facts_of(ctx: CheckContext) -> Facts:
+    """The facts of a check run, computed once and shared by every policy of the run."""
+    facts = getattr(ctx, _FACTS_ATTR, None)
+    if facts is None:
+        facts = Facts(ctx)
+        setattr(ctx, _FACTS_ATTR, facts)
+    return facts

@@ -1,0 +1,271 @@
+"""Personal data: found by column name and by sampled values, and masking verified by querying
+the secure views as roles without clearance. Values read from the warehouse are only counted and
+matched, never printed or kept."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from meshkit.checks import Violation, rule
+from meshkit.checks.registry import Stage
+from meshkit.governance.facts import EVERYONE, Facts
+from meshkit.governance.patterns import NAME_PATTERNS as NAME_PATTERNS
+from meshkit.governance.patterns import personal_kind as personal_kind
+from meshkit.governance.policy import Policy
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _iban(text: str) -> bool:
+    s = text.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", s):
+        return False
+    moved = s[4:] + s[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+VALUE_DETECTORS: dict[str, Any] = {
+    "email": lambda v: re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}", v) is not None,
+    "card number": lambda v: (d := re.sub(r"[ -]", "", v)).isdigit() and 13 <= len(d) <= 19
+                             and _luhn(d),
+    "iban": _iban,
+    "national id": lambda v: re.fullmatch(r"\d{3}-\d{2}-\d{4}", v) is not None,
+    "phone": lambda v: re.fullmatch(r"\+?[\d\s().-]{7,20}", v) is not None
+                       and sum(ch.isdigit() for ch in v) >= 9 and re.search(r"[\s().+-]", v)
+                       is not None,
+}
+
+
+def value_kind(values: list[str], min_share: float) -> tuple[str, int] | None:
+    """The kind of personal data most sampled values look like, with how many, if at least
+    ``min_share`` of them do.
+
+    >>> value_kind(["a@b.io", "c@d.org", "n/a"], 0.5)
+    ('email', 2)
+    >>> value_kind(["4111 1111 1111 1111", "12"], 0.5)
+    ('card number', 1)
+    """
+    if not values:
+        return None
+    best: tuple[str, int] | None = None
+    for kind, detect in VALUE_DETECTORS.items():
+        hits = sum(1 for v in values if detect(v.strip()))
+        if hits and hits / len(values) >= min_share and (best is None or hits > best[1]):
+            best = (kind, hits)
+    return best
+
+
+def _located(facts: Facts, domain: str, model: str, column: str) -> dict[str, Any]:
+    file, line = facts.declared_at(domain, model, column)
+    return {"file": file, "line": line, "domain": domain}
+
+
+@rule
+class PersonalDataByName(Policy):
+    """Columns named like personal data carry a classification that masks them."""
+
+    id = "personal_data.by_name"
+    defaults: ClassVar[Mapping[str, Any]] = {"extra_patterns": {}}
+
+    def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
+        patterns = {**NAME_PATTERNS, **dict(params["extra_patterns"])}
+        for p in facts.products(domain):
+            for ds in p.datasets:
+                for c in ds.columns:
+                    kind = personal_kind(c.name, patterns)
+                    if kind is None or facts.masks(c.classification):
+                        continue
+                    yield self.violation(
+                        f"column {c.name} of {ds.id} looks like {kind} but is "
+                        f"{'unclassified' if c.classification is None else c.classification!r}"
+                        f", shown unmasked",
+                        fix=f"classify `{c.name}` with a masking classification (e.g. pii)",
+                        node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
+
+
+# Rules that read the built warehouse: not run on a freshly parsed manifest before a build.
+WAREHOUSE_STAGES: frozenset[Stage] = frozenset({Stage.CHECK, Stage.SYNC})
+
+
+def _connection(facts: Facts, domain: str) -> Any:
+    """A read-only platform session on the DuckDB warehouse, or None (not built, not DuckDB)."""
+    from meshkit.config import DuckDBTarget
+
+    cache = facts.__dict__.setdefault("_duckdb", {})
+    if "con" not in cache:
+        cache["con"] = None
+        _, target = facts.mesh.config.target(None)
+        if isinstance(target, DuckDBTarget):
+            folder = (facts.mesh.root / target.path).resolve()
+            if any((folder / f"{d.name}.duckdb").is_file() for d in facts.mesh.config.domains):
+                from meshkit.backends.duckdb.query import connect
+
+                cache["con"] = connect(facts.mesh, [], None, locked=True)
+    con = cache["con"]
+    if con is None:
+        return None
+    attached = {r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()}
+    return con if domain in attached else None
+
+
+def _relations(ds_node: Any) -> tuple[Any, Any]:
+    """The secure view and the internal table of a product dataset, as sqlglot tables."""
+    from sqlglot import exp
+
+    db, schema, name = ds_node.relation_key
+    view = exp.table_(name, db=schema, catalog=db, quoted=True)
+    internal = exp.table_(f"{schema}__{name}", db="internal", catalog=db, quoted=True)
+    return view, internal
+
+
+@rule
+class PersonalDataByValue(Policy):
+    """Unmasked text columns whose sampled values look personal (emails, card numbers, IBANs,
+    national ids, phone numbers) are flagged; the values are never shown."""
+
+    id = "personal_data.by_value"
+    stages = WAREHOUSE_STAGES
+    defaults: ClassVar[Mapping[str, Any]] = {"sample_rows": 200, "min_share": 0.3}
+    stricter_when_larger: ClassVar[Mapping[str, bool]] = {"sample_rows": True, "min_share": False}
+
+    def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
+        import duckdb
+        from sqlglot import exp
+
+        con = _connection(facts, domain)
+        if con is None:
+            return
+        from meshkit.masking import type_family
+
+        for p in facts.products(domain):
+            for ds in p.datasets:
+                node = facts.node(ds.unique_id)
+                if node is None:
+                    continue
+                _, internal = _relations(node)
+                for c in ds.columns:
+                    # Columns named like personal data are personal_data.by_name's to report.
+                    if facts.masks(c.classification) or personal_kind(c.name) is not None or \
+                            type_family(c.data_type or "varchar") != "string":
+                        continue
+                    column = exp.column(c.name, quoted=True)
+                    sql = (exp.select(exp.cast(column, "VARCHAR")).from_(internal)
+                           .where(column.is_(exp.null()).not_())
+                           .limit(int(params["sample_rows"])).sql("duckdb"))
+                    try:
+                        values = [r[0] for r in con.execute(sql).fetchall()]
+                    except duckdb.CatalogException:  # not built yet: nothing to sample
+                        continue
+                    found = value_kind(values, float(params["min_share"]))
+                    del values
+                    if found is None:
+                        continue
+                    yield self.violation(
+                        f"column {c.name} of {ds.id}: {found[1]} of the sampled values look like "
+                        f"{found[0]}, shown unmasked",
+                        fix=f"classify `{c.name}` with a masking classification (e.g. pii), or "
+                            f"stop publishing the values",
+                        node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
+
+
+@rule
+class MaskingVerified(Policy):
+    """Classified columns are masked, and restricted rows hidden, for roles without clearance:
+    checked by querying the secure views (DuckDB) against the internal tables."""
+
+    id = "masking.verified"
+    stages = WAREHOUSE_STAGES
+
+    def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
+        import duckdb
+        from sqlglot import exp
+
+        from meshkit.backends.duckdb.session import set_roles_sql
+
+        con = _connection(facts, domain)
+        if con is None:
+            return
+        cfg = facts.mesh.config
+        consumer_roles = [r.name for r in cfg.roles]
+        try:
+            for p in facts.products(domain):
+                for ds in p.datasets:
+                    node = facts.node(ds.unique_id)
+                    if node is None:
+                        continue
+                    view, internal = _relations(node)
+                    for c in ds.columns:
+                        audience = facts.audience(c.classification)
+                        if EVERYONE in audience:
+                            continue
+                        column = exp.column(c.name, quoted=True)
+                        raw = exp.select(column).from_(internal).where(
+                            column.is_(exp.null()).not_())
+                        leak = exp.select(exp.func("count", exp.Star())).from_(view).where(
+                            exp.and_(column.is_(exp.null()).not_(),
+                                     exp.In(this=column.copy(), query=raw.subquery())))
+                        sessions: list[list[str]] = [
+                            [], *([r] for r in consumer_roles if r not in audience)]
+                        for roles in sessions:
+                            con.execute(set_roles_sql(roles))
+                            try:
+                                n = con.execute(leak.sql("duckdb")).fetchone()[0]
+                            except duckdb.CatalogException:  # not built: nothing to verify
+                                break
+                            if n:
+                                who = roles[0] if roles else "a session without roles"
+                                yield self.violation(
+                                    f"column {c.name} of {ds.id} ({c.classification}) shows {n} "
+                                    f"raw value(s) to {who}",
+                                    fix="rebuild the domain so its secure view masks the column "
+                                        "(`mesh build --domain ...`), and check its data_type",
+                                    node=ds.unique_id,
+                                    **_located(facts, domain, ds.name, c.name))
+                                break
+                    yield from self._rows(con, facts, domain, ds, node, view, consumer_roles)
+        finally:
+            con.execute(set_roles_sql([]))
+
+    def _rows(self, con: Any, facts: Facts, domain: str, ds: Any, node: Any, view: Any,
+              consumer_roles: list[str]) -> Iterator[Violation]:
+        import duckdb
+        from sqlglot import exp
+
+        from meshkit.backends.duckdb.session import set_roles_sql
+
+        name = node.meta.get("row_filter")
+        rf = facts.mesh.config.row_filters.get(str(name)) if name else None
+        if rf is None:
+            return
+        cleared: set[str] = set()
+        for r in rf.cleared:
+            cleared |= facts.mesh.config.roles_granting(r)
+        column = exp.column(rf.column, quoted=True)
+        seen = exp.select(exp.func("count", exp.Star())).from_(view).where(
+            exp.In(this=column, expressions=[exp.Literal.string(v)
+                                              for v in rf.restricted_values]))
+        sessions: list[list[str]] = [[], *([r] for r in consumer_roles if r not in cleared)]
+        for roles in sessions:
+            con.execute(set_roles_sql(roles))
+            try:
+                n = con.execute(seen.sql("duckdb")).fetchone()[0]
+            except duckdb.CatalogException:  # not built: nothing to verify
+                return
+            if n:
+                file, line = facts.declared_at(domain, ds.name)
+                yield self.violation(
+                    f"{ds.id} shows {n} row(s) restricted by {name} to "
+                    f"{roles[0] if roles else 'a session without roles'}",
+                    fix="rebuild the domain so its secure view filters the rows",
+                    node=ds.unique_id, domain=domain, file=file, line=line)
+                return

@@ -1,0 +1,55 @@
+"""``governance/waivers.yml``: reviewed exceptions to policies, read without the check engine
+(the platform's policy macro compiles them too)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from meshkit.config import Mesh, config_error_from_validation
+from meshkit.errors import ConfigError
+
+WAIVERS_FILE = Path("governance/waivers.yml")
+
+
+class Waiver(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: str
+    node: str
+    reason: str = Field(min_length=10)
+    approver: str = Field(min_length=3)
+    expires: dt.date
+
+
+class WaiversFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+def read_waivers(mesh: Mesh) -> list[Waiver]:
+    """The waivers of ``governance/waivers.yml`` (none without the file); a file that is not
+    valid YAML or not of this shape is a ConfigError naming its line."""
+    file = mesh.root / WAIVERS_FILE
+    if not file.is_file():
+        return []
+    text = file.read_text()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
+                          location=str(mark.line + 1) if mark else None,
+                          fix="correct the YAML syntax at that line") from None
+    try:
+        waivers = WaiversFile.model_validate(data).waivers
+    except ValidationError as exc:
+        err = config_error_from_validation(exc, file, node)
+        err.fix = "each waiver has policy, node, reason, approver and expires (YYYY-MM-DD)"
+        raise err from None
+    return waivers

@@ -1,0 +1,84 @@
+"""Waivers: reviewed exceptions to policies, in ``governance/waivers.yml`` of the mesh.
+
+Each waiver names a policy (rule id), a node (a dbt unique_id, a dataset id or a product
+address), why, who approved it and until when. A waived violation is not reported; an expired
+waiver is itself a violation, so exceptions are revisited rather than forgotten.
+
+.. code-block:: yaml
+
+    waivers:
+      - policy: classification.propagation
+        node: model.risk.credit_risk_band_summary
+        reason: Band labels of a per-band summary reveal no customer's band.
+        approver: Governance council (Ines Laurent)
+        expires: 2027-11-30
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from meshkit.checks import Violation, rule
+from meshkit.config import Mesh, line_in_file
+from meshkit.errors import ConfigError
+from meshkit.governance.facts import Facts
+from meshkit.governance.policy import Policy
+from meshkit.governance.waiver_file import WAIVERS_FILE, Waiver, read_waivers
+
+
+def load_waivers(mesh: Mesh) -> list[Waiver]:
+    """The mesh's waivers (none if the file is absent); invalid ones, or one naming a policy no
+    rule has, are a ConfigError."""
+    waivers = read_waivers(mesh)
+    file = mesh.root / WAIVERS_FILE
+    from meshkit.checks import registered_rules
+
+    rules = registered_rules()
+    for i, w in enumerate(waivers):
+        if w.policy not in rules:
+            import difflib
+
+            close = difflib.get_close_matches(w.policy, list(rules), n=1)
+            line = line_in_file(file, ["waivers", i, "policy"])
+            raise ConfigError(
+                f"waivers.{i}.policy: unknown policy {w.policy!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else ""),
+                file=file, location=str(line) if line else None,
+                fix="use a rule id of `mesh check --list-rules`")
+    return waivers
+
+
+def waived(mesh: Mesh, today: dt.date | None = None) -> Callable[[Violation], bool]:
+    """A ``keep`` filter for :func:`~meshkit.checks.run_checks`: False for a violation a current
+    waiver covers."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    current = {(w.policy, w.node) for w in load_waivers(mesh) if w.expires >= today}
+
+    def keep(v: Violation) -> bool:
+        return (v.rule, v.node or "") not in current
+
+    return keep
+
+
+@rule
+class WaiverExpired(Policy):
+    """Waivers are current: an expired waiver is a violation until it is renewed or removed."""
+
+    id = "governance.waiver_expired"
+
+    def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
+        today = facts.ctx.today
+        file = facts.mesh.root / WAIVERS_FILE
+        for i, w in enumerate(load_waivers(facts.mesh)):
+            owner = w.node.split(".")[1] if w.node.startswith(("model.", "seed.", "snapshot.")) \
+                else w.node.split(".")[0]
+            if owner != domain or w.expires >= today:
+                continue
+            line = line_in_file(file, ["waivers", i, "expires"])
+            yield self.violation(
+                f"the waiver of {w.policy} for {w.node} expired on {w.expires.isoformat()} "
+                f"(approved by {w.approver})",
+                fix="fix what it waived and remove the waiver, or have it reviewed and renewed",
+                node=w.node, domain=domain, file=WAIVERS_FILE.as_posix(), line=line)

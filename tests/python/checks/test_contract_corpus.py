@@ -1,0 +1,161 @@
+"""The contract corpus: every scenario of ``contract_corpus.SCENARIOS`` is a real edit to a model
+of a tiny producer, parsed by real dbt (one parse before, one after, for all scenarios), and
+judged by the real rule against contracts published from the first parse; a consumer domain,
+parsed through dbt-loom, reads some of them and must be named when they break."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from contract_corpus import CONSUMED, DELETE, SCENARIOS, Scenario, base_model, versioned_model
+
+from meshkit.artifacts import DomainArtifacts, LocalArtifacts, read_domain_artifacts
+from meshkit.checks import CheckContext, run_checks
+from meshkit.config import load_mesh
+from meshkit.contracts.model import contract_of
+from meshkit.contracts.registry import ContractRegistry
+from meshkit.contracts.rules import BreakingChange, changes_since
+from meshkit.dbt_runner import run_dbt
+
+PROFILE = """{name}:
+  target: dev
+  outputs:
+    dev: {{type: duckdb, path: "{path}", threads: 1}}
+"""
+SQL = ("select 1::integer as order_id, 'a@b.c' as customer_email, 1.5::decimal(10,2) as amount, "
+       "'new' as status, 0.5::float as score\n")
+
+
+def _write_producer(project: Path, models: list[dict[str, Any]]) -> None:
+    shutil.rmtree(project / "models", ignore_errors=True)
+    (project / "models").mkdir(parents=True)
+    for m in models:
+        versions = [v["v"] for v in m.get("versions", [])]
+        for name in [f"{m['name']}_v{v}" for v in versions] or [m["name"]]:
+            (project / "models" / f"{name}.sql").write_text(SQL)
+    (project / "models" / "models.yml").write_text(yaml.safe_dump({
+        "groups": [{"name": g, "owner": {"name": "Shop team"}} for g in ("orders", "returns")],
+        "models": models,
+    }, sort_keys=False))
+
+
+def _models(edited: bool) -> list[dict[str, Any]]:
+    out = []
+    for s in SCENARIOS:
+        m = versioned_model(s.id) if s.versioned else base_model(s.id)
+        if edited and s.edit == DELETE:
+            continue
+        if edited and callable(s.edit):
+            s.edit(m)
+        out.append(m)
+    return out
+
+
+def _parse(project: Path) -> DomainArtifacts:
+    run = run_dbt(project, ["parse"])
+    assert run.success, run.errors
+    return read_domain_artifacts(LocalArtifacts(project / "target"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("corpus")
+    (root / "mesh.yml").write_text(yaml.safe_dump({"name": "corpus", "domains": [
+        {"name": "shop", "path": "shop", "owner": {"name": "Shop team"}},
+        {"name": "ops", "path": "ops", "owner": {"name": "Ops team"}}]}))
+    shop, ops = root / "shop", root / "ops"
+    for project, name in ((shop, "shop"), (ops, "ops")):
+        project.mkdir()
+        (project / "dbt_project.yml").write_text(
+            f"name: {name}\nversion: '1.0'\nprofile: {name}\nconfig-version: 2\n")
+        (project / "profiles.yml").write_text(PROFILE.format(name=name, path=root / f"{name}.duckdb"))
+    _write_producer(shop, _models(edited=False))
+    before = _parse(shop)
+    shutil.copytree(shop / "target", root / "published")
+    # The consumer: two models and an exposure reading the producer through dbt-loom.
+    (ops / "dbt_loom.config.yml").write_text(yaml.safe_dump({"manifests": [
+        {"name": "shop", "type": "file",
+         "config": {"path": str(root / "published" / "manifest.json")}}]}))
+    (ops / "models").mkdir()
+    for sid, pin in CONSUMED.items():
+        version = "" if pin == "v=None" else f", {pin}"
+        (ops / "models" / f"reads_{sid}.sql").write_text(
+            f"select order_id, amount from {{{{ ref('shop', '{sid}'{version}) }}}}\n")
+    (ops / "models" / "exposures.yml").write_text(yaml.safe_dump({"exposures": [
+        {"name": "dash", "type": "dashboard", "owner": {"name": "Ops"},
+         "depends_on": ["ref('shop', 's20')"]}]}))
+    consumer = _parse(ops)
+    _write_producer(shop, _models(edited=True))
+    after = _parse(shop)
+
+    registry = ContractRegistry()
+    contracts = [contract_of("shop", n) for n in before.nodes.values() if n.package_name == "shop"]
+    for entry in registry.pending(contracts, sync_id="base", published_at="2026-01-01T00:00:00Z",
+                                  order=["public", "internal", "confidential", "pii", "sensitive"]):
+        registry.entries[entry.key] = [entry]
+    ctx = CheckContext(load_mesh(root / "mesh.yml"), artifacts={"shop": after, "ops": consumer},
+                       registry=registry)
+    yield {"ctx": ctx, "registry": registry, "mesh": root / "mesh.yml",
+           "artifacts": {"shop": after, "ops": consumer}}
+
+
+def _keys(s: Scenario) -> list[str]:
+    return [f"shop.{s.id}.v1", f"shop.{s.id}.v2"] if s.versioned else [f"shop.{s.id}"]
+
+
+def test_corpus_has_enough_scenarios() -> None:
+    assert len(SCENARIOS) >= 30
+    assert len({s.id for s in SCENARIOS}) == len(SCENARIOS)
+    assert {True, False} == {s.breaking for s in SCENARIOS}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.id}-{s.title}" for s in SCENARIOS])
+def test_verdict(corpus: dict[str, Any], scenario: Scenario) -> None:
+    ctx, registry = corpus["ctx"], corpus["registry"]
+    report = run_checks(ctx, [BreakingChange()])
+    flagged = {v.node for v in report.violations}
+    kinds: set[str] = set()
+    breaking = False
+    for key in _keys(scenario):
+        entry = registry.latest(key)
+        assert entry is not None, f"{key} was not published from the base parse"
+        changes, _ = changes_since(ctx, entry)
+        kinds |= {c.kind.value for c in changes}
+        breaking |= entry.contract.unique_id in flagged
+    assert breaking is scenario.breaking, f"{scenario.title}: kinds {sorted(kinds)}"
+    assert kinds == set(scenario.kinds), scenario.title
+
+
+def test_consumers_are_named(corpus: dict[str, Any]) -> None:
+    report = run_checks(corpus["ctx"], [BreakingChange()])
+    by_node = {v.node: v for v in report.violations}
+    assert "ops model model.ops.reads_s02" in by_node["model.shop.s02"].message
+    assert "ops model model.ops.reads_s36" in by_node["model.shop.s36.v1"].message
+    assert "ops exposure exposure.ops.dash" in by_node["model.shop.s20"].message
+    assert "no consumer reads it yet" in by_node["model.shop.s05"].message
+    v = by_node["model.shop.s02"]
+    assert (v.file, v.domain) == ("shop/models/models.yml", "shop") and v.line is not None
+    assert "column removed: amount" in v.message
+
+
+@pytest.mark.parametrize(("today", "severity", "text"), [
+    ("2029-12-01", "warn", "31 day(s) left"),
+    ("2030-02-01", "error", "deprecated since 2030-01-01 (31 day(s) ago)"),
+])
+def test_deprecated_version_warns_then_fails(corpus: dict[str, Any], today: str, severity: str,
+                                             text: str) -> None:
+    from datetime import date
+
+    from meshkit.contracts.rules import DeprecatedVersion
+
+    ctx = CheckContext(load_mesh(corpus["mesh"]), artifacts=corpus["artifacts"],
+                       registry=corpus["registry"], today=date.fromisoformat(today))
+    [v] = run_checks(ctx, [DeprecatedVersion()]).violations
+    assert (v.node, v.severity.value, v.file, v.line) == (
+        "model.ops.reads_s33", severity, "ops/models/reads_s33.sql", 1)
+    assert text in v.message

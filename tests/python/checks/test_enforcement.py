@@ -1,0 +1,151 @@
+"""Contracts enforced on the real demo: a breaking change in a producer is refused by `mesh build`
+(nothing built, consumers skipped, the warehouse untouched), named with its consumer by
+`mesh check`, and not published by `mesh-sync`; consumer-side reads checked over compiled SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from meshkit.build import Status, build, dbt_env
+from meshkit.cli.main import cli
+from meshkit.config import load_mesh
+from meshkit.contracts.registry import ContractRegistry
+from meshkit.dbt_runner import run_dbt
+from meshkit.mesh import Mesh
+
+V2 = "consumer_banking.consumer_demographics.v2"
+
+
+def _dbt(mesh_file: Path, domain: str, *commands: str) -> None:
+    mesh = load_mesh(mesh_file)
+    project = mesh.domain_path(mesh.config.domain(domain))
+    assert project is not None
+    for command in ("deps", *commands):
+        run = run_dbt(project, [command], env=dbt_env(mesh, "dev"))
+        assert run.success, run.errors
+
+
+def _digest(file: Path) -> str:
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def _remove_age_band(root: Path) -> None:
+    folder = root / "domains/consumer_banking/models/marts/consumer_demographics"
+    yml = folder / "_consumer_demographics.yml"
+    yml.write_text(yml.read_text().replace("exclude: [first_name, last_name]",
+                                           "exclude: [first_name, last_name, age_band]"))
+    sql = folder / "consumer_demographics_v2.sql"
+    sql.write_text(sql.read_text().replace("        age_band,\n", ""))
+
+
+def test_breaking_change_refused_everywhere(demo_copy: Path) -> None:
+    root = demo_copy.parent
+    mesh = Mesh.load(demo_copy)
+    first = mesh.sync()
+    assert first.exit_code == 0 and V2 in first.published
+    warehouse = {name: _digest(root / "warehouse" / f"{name}.duckdb")
+                 for name in ("consumer_banking", "risk")}
+
+    _remove_age_band(root)
+    result = build(mesh)
+    status = {d.domain: d for d in result.domains}
+    assert status["consumer_banking"].status is Status.failed
+    assert status["consumer_banking"].models == 0
+    assert [v.rule for v in status["consumer_banking"].violations] == ["contract.breaking_change"]
+    assert status["risk"].status is Status.skipped
+    assert status["asset_management"].status is Status.success
+    # Nothing of the producer nor of its consumer was rebuilt.
+    assert {n: _digest(root / "warehouse" / f"{n}.duckdb") for n in warehouse} == warehouse
+
+    # The CI gate after the producer's own `dbt parse`: the dataset, the change, the consumer.
+    _dbt(demo_copy, "consumer_banking", "parse")
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert check.exit_code == 1, check.output
+    [violation] = json.loads(check.output)["violations"]
+    assert violation["rule"] == "contract.breaking_change"
+    assert "consumer_banking.consumer_demographics.consumer_demographics_v2" in violation["message"]
+    assert "column removed: age_band" in violation["message"]
+    assert "risk model model.risk.int_customer_risk_features" in violation["message"]
+    assert violation["file"].endswith("_consumer_demographics.yml") and violation["line"]
+
+    sync = CliRunner().invoke(cli, ["sync", "--mesh", str(demo_copy), "--json"])
+    assert sync.exit_code == 1, (sync.output, sync.exception)
+    summary = json.loads(sync.output)
+    assert summary["refused"] == [V2] and summary["errors"] == 1
+    registry = ContractRegistry.load(root / "catalog")
+    assert [e.revision for e in registry.entries[V2]] == [1]  # the last good contract stays
+    age_band = registry.latest(V2).contract.column("age_band")  # type: ignore[union-attr]
+    assert age_band is not None
+    recorded = json.loads((root / "catalog" / "violations.json").read_text())
+    assert recorded["refused"] == [V2]
+    assert recorded["violations"][0]["rule"] == "contract.breaking_change"
+
+
+def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
+    models = demo_copy.parent / "domains/risk/models/intermediate"
+    features = models / "int_customer_risk_features.sql"
+    features.write_text(features.read_text().replace(
+        "    customers.age_band,\n", "    customers.age_band,\n    customers.first_name,\n"))
+    (models / "int_bypass.sql").write_text(
+        "select customer_id\nfrom consumer_banking.internal.int_customers_enriched\n")
+    (models / "int_hardcoded.sql").write_text(
+        "select customer_id\nfrom consumer_banking.consumer_demographics.consumer_demographics_v2\n")
+    (models / "int_raw.sql").write_text(
+        "select *\nfrom read_parquet('" + str(demo_copy.parent / "data/raw/customers.parquet")
+        + "')\n")
+    _dbt(demo_copy, "risk", "compile")
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
+                                     "--rule", "contract.consumer_reads",
+                                     "--rule", "contract.consumer_columns"])
+    assert check.exit_code == 1, check.output
+    found = {(v["rule"], v["node"], v["file"].rsplit("/", 1)[-1], v["line"])
+             for v in json.loads(check.output)["violations"]}
+    assert found == {
+        ("contract.consumer_columns", "model.risk.int_customer_risk_features",
+         "int_customer_risk_features.sql", 22),
+        ("contract.consumer_reads", "model.risk.int_bypass", "int_bypass.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_hardcoded", "int_hardcoded.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_raw", "int_raw.sql", 2),
+    }
+
+
+def test_contract_diff_and_odcs_export(demo_copy: Path, tmp_path: Path) -> None:
+    import jsonschema
+    import yaml
+    from open_data_contract_standard.model import OpenDataContractStandard
+
+    mesh = Mesh.load(demo_copy)
+    synced = mesh.sync()
+    schema = json.loads(OpenDataContractStandard.json_schema())  # type: ignore[no-untyped-call]
+    datasets = [ds.id for ds in synced.catalog.datasets()]
+    assert len(datasets) == 8
+    for dataset in datasets:
+        out = tmp_path / f"{dataset}.yml"
+        result = CliRunner().invoke(cli, ["contract", "export", dataset, "--mesh", str(demo_copy),
+                                          "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        doc = OpenDataContractStandard.from_file(str(out))
+        jsonschema.validate(yaml.safe_load(out.read_text()), schema)
+        assert doc.name == dataset and doc.schema_ and doc.schema_[0].properties
+    v1 = yaml.safe_load((tmp_path / "consumer_banking.consumer_demographics."
+                         "consumer_demographics_v1.yml").read_text())
+    assert v1["status"] == "deprecated"
+    pii = [p for p in v1["schema"][0]["properties"] if p.get("classification") == "pii"]
+    assert {p["name"] for p in pii} >= {"first_name", "last_name"}
+
+    address = "consumer_banking.consumer_demographics.consumer_demographics"
+    same = CliRunner().invoke(cli, ["contract", "diff", address, "--mesh", str(demo_copy), "--json"])
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.output)["changes"] == []
+    versions = CliRunner().invoke(cli, ["contract", "diff", address, "--against", "1",
+                                        "--mesh", str(demo_copy), "--json"])
+    assert versions.exit_code == 1, versions.output
+    kinds = {(c["kind"], c["breaking"]) for c in json.loads(versions.output)["changes"]}
+    assert ("column_added", False) in kinds and ("column_removed", True) in kinds
+    unknown = CliRunner().invoke(cli, ["contract", "diff", address + "_v9", "--mesh",
+                                       str(demo_copy)])
+    assert unknown.exit_code == 2 and "did you mean" in unknown.output

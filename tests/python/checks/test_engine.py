@@ -1,0 +1,192 @@
+"""The check engine: violations, reports, the registry, renderers, and `mesh check` on the demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pydantic import ValidationError
+
+import meshkit.checks.registry as rule_module
+from meshkit.build import dbt_env
+from meshkit.checks import (
+    CheckContext,
+    CheckReport,
+    Rule,
+    Severity,
+    Violation,
+    get_rule,
+    registered_rules,
+    rule,
+    run_checks,
+)
+from meshkit.checks.render import junit_xml, report_json
+from meshkit.cli.main import cli
+from meshkit.config import Mesh, MeshConfig, load_mesh
+from meshkit.dbt_runner import run_dbt
+from meshkit.errors import UsageError
+
+
+def _v(rule_id: str, severity: str, domain: str | None = None, message: str = "m") -> Violation:
+    return Violation(rule=rule_id, severity=Severity(severity), message=message, fix="f",
+                     domain=domain)
+
+
+def test_violation_is_strict_and_frozen() -> None:
+    v = _v("a.b", "error")
+    with pytest.raises(ValidationError):
+        Violation(rule="a", severity="error", message="m", fix="f", extra="x")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        v.message = "changed"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        Violation(rule="a", severity="fatal", message="m", fix="f")  # type: ignore[arg-type]
+
+
+def test_report_sorts_errors_first_and_counts() -> None:
+    report = CheckReport.of([_v("z.rule", "warn", "a"), _v("b.rule", "error", "b"),
+                             _v("a.rule", "error", "b"), _v("a.rule", "error", "b")], [])
+    assert [(v.rule, v.severity.value) for v in report.violations] == [
+        ("a.rule", "error"), ("b.rule", "error"), ("z.rule", "warn")]  # duplicates folded
+    assert (report.errors, report.warnings, report.exit_code) == (2, 1, 1)
+    only_warnings = CheckReport.of([_v("z.rule", "warn")], [])
+    assert only_warnings.exit_code == 0
+    assert report_json(report)["errors"] == 2
+
+
+class _Planted(Rule):
+    """Every domain is reported once."""
+
+    id = "test.planted"
+
+    def check(self, ctx: CheckContext) -> Iterator[Violation]:
+        for d in ctx.config.domains:
+            yield self.violation(f"domain {d.name}", fix="none", domain=d.name)
+
+
+def _mesh(*names: str) -> Mesh:
+    return Mesh(config=MeshConfig.model_validate({"name": "m", "domains": [
+        {"name": n, "artifacts": n, "owner": {"name": "o"}} for n in names]}),
+        file=Path("mesh.yml"))
+
+
+def test_run_checks_limits_to_selected_domains_and_severity_override() -> None:
+    ctx = CheckContext(_mesh("a", "b"), domains=["b"])
+    report = run_checks(ctx, [_Planted(severity="warn")])
+    assert [(v.domain, v.severity) for v in report.violations] == [("b", Severity.WARN)]
+    assert report.exit_code == 0
+    assert report.rules[0].summary == "Every domain is reported once."
+    kept = run_checks(CheckContext(_mesh("a", "b")), [_Planted()], keep=lambda v: v.domain != "a")
+    assert [v.domain for v in kept.violations] == ["b"]
+
+
+def test_registry_rejects_bad_ids_and_duplicates_and_suggests() -> None:
+    with pytest.raises(TypeError, match="dotted lowercase"):
+        type("Bad", (Rule,), {"id": "Not-An-Id", "__doc__": "x"})
+    registered_rules()
+    with pytest.raises(TypeError, match="taken"):
+        rule(type("Other", (Rule,), {"id": "contract.unpinned_ref", "__doc__": "x"}))
+    with pytest.raises(UsageError, match=r"did you mean 'contract\.unpinned_ref'"):
+        get_rule("contract.unpined_ref")
+
+
+def test_entry_point_rules_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A third-party package's rules, found through its installed entry point."""
+    (tmp_path / "acme_rules.py").write_text(
+        "from meshkit.checks import Rule, rule\n"
+        "@rule\n"
+        "class Acme(Rule):\n"
+        "    '''Acme's own policy.'''\n"
+        "    id = 'acme.policy'\n"
+        "    def check(self, ctx):\n"
+        "        return []\n")
+    dist = tmp_path / "acme_rules-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[meshkit.rules]\nacme = acme_rules\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(rule_module, "_loaded", False)
+    monkeypatch.setattr(rule_module, "_REGISTRY", dict(rule_module._REGISTRY))
+    rules = registered_rules()
+    assert rules["acme.policy"].summary_text() == "Acme's own policy."
+    assert "contract.ref_not_product" in rules
+    sys.modules.pop("acme_rules", None)
+
+
+def test_junit_has_a_suite_per_rule_and_a_failure_per_error() -> None:
+    ctx = CheckContext(_mesh("a", "b"))
+    report = run_checks(ctx, [_Planted(), _Clean()])
+    root = ET.fromstring(junit_xml(report))
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"test.planted", "test.clean"}
+    assert suites["test.planted"].get("failures") == "2"
+    assert len(suites["test.clean"].findall("testcase/failure")) == 0
+    assert root.get("tests") == "3"
+
+
+class _Clean(Rule):
+    """Finds nothing."""
+
+    id = "test.clean"
+
+    def check(self, ctx: CheckContext) -> Iterator[Violation]:
+        return iter(())
+
+
+# --- real dbt: the built demo ---------------------------------------------------------------------
+
+
+def test_demo_passes_mesh_check_clean(built_demo: Path, tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    before = sorted(p.name for p in built_demo.parent.rglob("*") if p.is_file())
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(built_demo), "--json",
+                                      "--junit", str(junit)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["violations"] == [] and data["exit_code"] == 0
+    assert {r["id"] for r in data["rules"]} >= {"contract.ref_not_product", "contract.unpinned_ref"}
+    assert ET.fromstring(junit.read_text()).get("failures") == "0"
+    assert sorted(p.name for p in built_demo.parent.rglob("*") if p.is_file()) == before
+
+
+def _parse(mesh_file: Path, domain: str) -> None:
+    mesh = load_mesh(mesh_file)
+    project = mesh.domain_path(mesh.config.domain(domain))
+    assert project is not None
+    for args in (["deps"], ["parse"]):
+        run = run_dbt(project, args, env=dbt_env(mesh, "dev"))
+        assert run.success, run.errors
+
+
+def test_unpinned_and_non_product_refs_found_in_a_real_parse(demo_copy: Path) -> None:
+    root = demo_copy.parent
+    # dbt itself refuses a ref to another project's protected model; a public model outside any
+    # group is let through by dbt, and is not a product.
+    staging = root / "domains/consumer_banking/models/staging/_staging.yml"
+    staging.write_text(staging.read_text().replace(
+        "  - name: stg_customers\n", "  - name: stg_customers\n    config: {access: public}\n"))
+    sql = root / "domains/risk/models/intermediate/int_customer_risk_features.sql"
+    sql.write_text(sql.read_text().replace("'consumer_demographics', v=2", "'consumer_demographics'"))
+    loans = root / "domains/risk/models/intermediate/int_customer_loans.sql"
+    loans.write_text(loans.read_text().replace(
+        "select * from {{ ref('stg_loans') }}",
+        "select * from {{ ref('stg_loans') }}\n    -- {{ ref('consumer_banking', 'stg_customers') }}"))
+    _parse(demo_copy, "consumer_banking")
+    _parse(demo_copy, "risk")
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert result.exit_code == 1, result.output
+    found = {(v["rule"], v["severity"], v["file"], v["line"])
+             for v in json.loads(result.output)["violations"]}
+    assert found == {
+        ("contract.unpinned_ref", "warn",
+         "domains/risk/models/intermediate/int_customer_risk_features.sql", 3),
+        ("contract.ref_not_product", "error",
+         "domains/risk/models/intermediate/int_customer_loans.sql", 4),
+    }
+    table = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--domain", "asset_management"])
+    assert table.exit_code == 0, table.output
+    assert "0 error(s), 0 warning(s)" in table.output

@@ -1,0 +1,146 @@
+"""Governance policies over a fixture mesh with planted violations: every planted violation is
+reported, and nothing else (one table, one build per session)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("meshkit.checks", reason="the check engine (issue 8) is not installed")
+
+from meshkit.checks import CheckContext, registered_rules, run_checks
+from meshkit.config import load_mesh
+from meshkit.errors import ConfigError
+from meshkit.governance.policy import Policy, configured_policies
+
+TODAY = dt.date(2026, 11, 27)
+BANK, SHOP = "model.gv_bank", "model.gv_shop"
+
+# (rule, node, severity, a fragment of the message): one row per planted violation.
+PLANTED = [
+    ("product.owner", "gv_bank.accounts", "error", "no owner with an email"),
+    ("product.description", "gv_bank.accounts", "error", "no description of 20+"),
+    ("product.status", "gv_bank.accounts", "error", "no valid status"),
+    ("product.sla", "gv_bank.accounts", "error", "no readable SLA"),
+    ("dataset.contract", f"{BANK}.account_list", "warn", "no enforced contract"),
+    ("dataset.columns_documented", f"{BANK}.account_events", "error", "column event_note"),
+    ("dataset.columns_classified", f"{BANK}.account_events", "warn", "column channel"),
+    ("dataset.primary_key", f"{BANK}.account_events", "error", "no primary-key test"),
+    ("naming.conventions", f"{BANK}.tmp_balances", "error", "'tmp_balances'"),
+    ("personal_data.by_name", f"{BANK}.customer_profile", "warn", "column iban"),
+    # the name hides it: found from the sampled values (never printed)
+    ("personal_data.by_value", f"{BANK}.customer_profile", "error", "column contact"),
+    ("masking.verified", f"{BANK}.customer_profile", "error", "column nickname"),
+    # a classification lost across the domain boundary
+    ("classification.propagation", f"{SHOP}.customer_orders", "error",
+     "column contact_host of gv_shop.orders.customer_orders is internal but derives across "
+     "domains from pii column email of model.gv_bank.customer_profile"),
+    # warn by default; gv_shop made it an error for itself
+    ("consumer.masked_predicate", f"{SHOP}.int_orders_by_card", "error", "on card_number"),
+    ("regulation.pci_dss", f"{BANK}.customer_profile", "error", "column card_token"),
+    ("regulation.gdpr", f"{BANK}.ledger", "error", "declares no retention"),
+    ("regulation.gdpr", f"{BANK}.ledger", "error", "filters no EU rows"),
+    ("regulation.hipaa", f"{BANK}.customer_profile", "error", "column diagnosis_code"),
+    ("regulation.ccpa", f"{BANK}.ledger", "error", "no boolean opt-out flag"),
+    ("governance.waiver_expired", f"{BANK}.account_list", "error", "expired on 2020-01-01"),
+]
+
+
+def test_every_planted_violation_and_nothing_else(governance_mesh: Path) -> None:
+    mesh = load_mesh(governance_mesh)
+    # The engine's own defaults (as `mesh check` runs them): each policy configures itself from
+    # mesh.yml and leaves out what a current waiver covers.
+    policies = [cls() for cls in registered_rules().values() if issubclass(cls, Policy)]
+    report = run_checks(CheckContext(mesh, today=TODAY), policies)
+    found = [(v.rule, v.node, v.severity.value, v.message) for v in report.violations]
+    unmatched = list(found)
+    for rule, node, severity, fragment in PLANTED:
+        hit = next((f for f in unmatched if f[:3] == (rule, node, severity) and fragment in f[3]),
+                   None)
+        assert hit is not None, (rule, node, fragment, found)
+        unmatched.remove(hit)
+    assert unmatched == [], unmatched
+    # every built-in policy is exercised by at least one planted violation
+    assert {p.id for p in policies} == {row[0] for row in PLANTED}
+    # the sampled values are never shown
+    assert not any("@" in v.message for v in report.violations)
+    assert report.exit_code == 1
+    for v in report.violations:
+        assert v.fix and v.domain in ("gv_bank", "gv_shop")
+        if v.node and v.node.startswith("model.") and v.rule != "governance.waiver_expired":
+            assert (v.file and v.file.endswith(".yml")) or v.rule == "consumer.masked_predicate", v
+
+
+def test_a_domain_sees_the_policies_in_its_own_dbt_build(governance_mesh: Path,
+                                                          tmp_path: Path) -> None:
+    """The platform package's governance test fails the domain's own `dbt test` on the
+    error-severity policies its manifest decides (here made errors), minus current waivers."""
+    import shutil
+
+    import duckdb
+    import yaml
+
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+    from meshkit.masking import write_policy_macro
+
+    root = tmp_path / "mesh"
+    # dbt_packages holds a symlink to the mesh root: never follow it
+    shutil.copytree(governance_mesh.parent, root, symlinks=True,
+                    ignore=shutil.ignore_patterns("*.wal", "dbt_packages", "target", "logs"))
+    data = yaml.safe_load((root / "mesh.yml").read_text())
+    for rule in ("dataset.contract", "dataset.columns_classified", "personal_data.by_name"):
+        data["policies"][rule] = {"severity": "error"}
+    (root / "mesh.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    mesh = load_mesh(root / "mesh.yml")
+    write_policy_macro(mesh)
+    project = root / "domains" / "gv_bank"
+    assert run_dbt(project, ["deps"], env=dbt_env(mesh, "dev")).success
+    run = run_dbt(project, ["test", "--select", "mesh_domain_governance", "--store-failures"],
+                  env=dbt_env(mesh, "dev"))
+    assert not run.success
+    con = duckdb.connect(str(root / "warehouse" / "gv_bank.duckdb"), read_only=True)
+    [(schema,)] = con.execute("select table_schema from information_schema.tables "
+                              "where table_name = 'mesh_domain_governance'").fetchall()
+    rows = set(con.execute(
+        f'select policy, node, violation from "{schema}".mesh_domain_governance').fetchall())
+    con.close()
+    assert rows == {
+        ("dataset.contract", f"{BANK}.account_list", "no enforced contract"),
+        ("dataset.columns_classified", f"{BANK}.account_events", "column channel has no classification"),
+        ("personal_data.by_name", f"{BANK}.customer_profile",
+         "column iban looks like iban but is not masked"),
+    }
+
+
+@pytest.mark.parametrize(("entry", "why"), [
+    ("{enabled: false}", "switches off a global policy"),
+    ("{severity: warn}", "lowers its severity from error to warn"),
+    ("{params: {min_length: 5}}", "makes parameter 'min_length' less strict"),
+    ("{scope: {tiers: [gold]}}", "narrows the scope of a global policy"),
+])
+def test_a_domain_may_not_weaken_a_global_policy(tmp_path: Path, entry: str, why: str) -> None:
+    text = (Path(__file__).parent / "fixtures" / "mesh.yml").read_text().replace(
+        "      consumer.masked_predicate: {severity: error}",
+        f"      consumer.masked_predicate: {{severity: error}}\n      product.description: {entry}")
+    (tmp_path / "mesh.yml").write_text(text)
+    mesh = load_mesh(tmp_path / "mesh.yml")
+    with pytest.raises(ConfigError) as info:
+        configured_policies(mesh)
+    err = info.value
+    line = text.splitlines().index(f"      product.description: {entry}") + 1
+    assert err.file == tmp_path / "mesh.yml" and err.location == str(line)
+    assert why in err.message and "gv_shop" in err.message
+
+
+def test_unknown_policies_and_parameters_are_config_errors(tmp_path: Path) -> None:
+    text = (Path(__file__).parent / "fixtures" / "mesh.yml").read_text()
+    for bad, said in (("  product.ownr: {}", "unknown policy 'product.ownr' (did you mean "
+                                             "'product.owner'?)"),
+                      ("  naming.conventions: {params: {patern: x}}", "unknown parameter 'patern'")):
+        (tmp_path / "mesh.yml").write_text(text.replace("\npolicies:\n", f"\npolicies:\n{bad}\n", 1))
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            configured_policies(load_mesh(tmp_path / "mesh.yml"))
