@@ -51,7 +51,7 @@ def test_marts_agree_with_catalog_json(synced_demo: Path) -> None:
     run = build_catalog_marts(mesh)
     assert run is not None
     assert run.success, run.errors
-    assert run.models == 10 and run.tests > 20 and not run.failed_nodes
+    assert run.models == 11 and run.tests > 20 and not run.failed_nodes
     catalog = Catalog.model_validate_json((synced_demo.parent / "catalog" / "catalog.json")
                                           .read_bytes())
 
@@ -66,6 +66,10 @@ def test_marts_agree_with_catalog_json(synced_demo: Path) -> None:
                                        p.quality.pass_rate, p.health.status.value,
                                        len(consumers)), p.address
     assert products["risk.credit_risk_scorecard"][-1] == 0
+    # The demo complies with every contract and governance policy (one reviewed waiver).
+    assert dict(_rows(synced_demo, """
+        select product_id, compliance from mesh_catalog.marts.mesh_product_compliance""")) == {
+        address: "compliant" for address in DEMO_PRODUCTS}
 
     datasets = {r[0]: r[1:] for r in _rows(synced_demo, """
         select dataset_id, contract_enforced, columns_count, versions_count, is_deprecated
