@@ -69,25 +69,51 @@
 {% endmaterialization %}
 
 
-{#- The view's columns: [{name, quoted, data_type, classification, family, rule}] in contract
-    order. `rule` holds the masking bodies of the column's classification and family (and the
-    prefix of its Snowflake policies' names), or none when the column is shown as is. -#}
+{#- The view's columns: [{name, quoted, data_type, classification, effective, family, rule}] in
+    contract order. Fails closed: a classification mesh.yml does not define stops the build, a
+    column without one is masked as mesh.yml's default_classification (unset: `unclassified`,
+    the most restrictive level), and a dataset must document its columns (the view enumerates
+    them, never `select *`). `rule` holds the masking bodies of the effective classification
+    and the column's family (and the prefix of its Snowflake policies' names), or none when the
+    column is shown as is. -#}
 {% macro secure_columns(model) -%}
     {%- set policy = mesh_policy.mesh_policy() -%}
+    {%- set where = model.unique_id ~ " (" ~ model.original_file_path ~ ")" -%}
+    {%- if not model.columns -%}
+        {{ exceptions.raise_compiler_error(
+            "public dataset " ~ where ~ " documents no columns; a secure view enumerates the "
+            ~ "columns it shows; fix: list every column with its data_type and "
+            ~ "config.meta.classification in the model's YAML (and enforce the contract)") }}
+    {%- endif -%}
     {%- set out = [] -%}
     {%- for name, column in model.columns.items() -%}
         {%- set meta = column.get('meta') or {} -%}
         {%- set config_meta = (column.get('config') or {}).get('meta') or {} -%}
-        {%- set classification = config_meta.get('classification', meta.get('classification')) -%}
+        {%- set declared = config_meta.get('classification', meta.get('classification')) -%}
+        {%- if declared is not none and declared not in policy.classifications -%}
+            {%- set wanted = (declared | string | lower) -%}
+            {%- set close = [] -%}
+            {%- for c in policy.classifications
+                  if c == wanted or c.startswith(wanted[:3]) or wanted.startswith(c[:3]) -%}
+                {%- do close.append(c) -%}
+            {%- endfor -%}
+            {{ exceptions.raise_compiler_error(
+                model.original_file_path ~ ": model " ~ model.unique_id ~ ", column '" ~ name
+                ~ "': classification '" ~ declared ~ "' is not defined in mesh.yml"
+                ~ (" (did you mean '" ~ close[0] ~ "'?)" if close else "")
+                ~ "; defined: " ~ (policy.classifications | join(', '))
+                ~ "; fix: use one of them, or define it under classifications: in mesh.yml") }}
+        {%- endif -%}
+        {%- set effective = declared if declared is not none else policy.default_classification -%}
         {%- set family = mesh_platform.type_family(column.get('data_type') or '') -%}
-        {%- set rule = policy.masks.get(classification, {}).get(family) if classification else none -%}
         {%- do out.append({
             'name': name,
             'quoted': adapter.quote(name),
             'data_type': column.get('data_type') or '',
-            'classification': classification,
+            'classification': declared,
+            'effective': effective,
             'family': family,
-            'rule': rule,
+            'rule': policy.masks.get(effective, {}).get(family),
         }) -%}
     {%- endfor -%}
     {{ return(out) }}
@@ -184,27 +210,30 @@
 {%- endmacro %}
 
 {#- Adapters without secure views or policies (DuckDB): masking and filtering are inlined in the
-    view, evaluated per query against the session's mesh_roles. A session cleared on the view's
-    product by an approved access request (mesh_cleared_products, set by `mesh query`) sees it
-    whole; with the variable unset it is cleared on nothing. -#}
+    view, evaluated per query against the session's mesh_roles and the clearances of the
+    governance database (attached read-only as mesh_governance by every session). The domain's
+    own engineer and owner roles see every value and row, and so does a session cleared on the
+    view's product by an approved access request (mesh_cleared_products, set by `mesh query`;
+    unset, it is cleared on nothing). -#}
 {% macro default__create_secure_view(view_relation, data_relation, columns, row_filter) -%}
-    {%- set clearance = mesh_policy.mesh_policy().product_clearance -%}
-    {%- set cleared = clearance.duckdb | replace(clearance.product_placeholder,
+    {%- set policy = mesh_policy.mesh_policy() -%}
+    {%- set own_roles = policy.domains.get(view_relation.database, {}).get('own_roles', {}).get('duckdb', 'false') -%}
+    {%- set clearance = policy.product_clearance -%}
+    {%- set product_cleared = clearance.duckdb | replace(clearance.product_placeholder,
           (view_relation.database ~ '.' ~ view_relation.schema) | lower) -%}
+    {%- set own = '(' ~ own_roles ~ ' or ' ~ product_cleared ~ ')' -%}
     create or replace view {{ view_relation }} as
     select
     {%- for c in columns %}
         {% if c.rule -%}
-            case when {{ cleared }} then {{ c.quoted }} else {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} end as {{ c.quoted }}
+            case when {{ own }} then {{ c.quoted }} else {{ mesh_platform.apply_body(c.rule.duckdb, c.quoted) }} end as {{ c.quoted }}
         {%- else -%}
             {{ c.quoted }}
         {%- endif -%}{{ "," if not loop.last }}
-    {%- else %}
-        *
     {%- endfor %}
     from {{ data_relation }}
     {%- if row_filter %}
-    where {{ cleared }} or ({{ row_filter.duckdb }})
+    where {{ own }} or ({{ row_filter.duckdb }})
     {%- endif %}
 {%- endmacro %}
 
@@ -214,4 +243,51 @@
 
 {#- Without roles, nothing to grant. -#}
 {% macro default__grant_product_readers(view_relation, model) -%}
+{%- endmacro %}
+
+
+{#- The `ref` of a mesh domain (each domain's macros/mesh.sql delegates its `ref` here).
+
+    A domain sees its own data whole: a ref to one of its own secure views reads the internal
+    table behind it, so its models and tests see every row and value (the view is for
+    consumers). A ref to another domain reaches only a data product's output dataset, compiled
+    to its secure view: anything else fails naming the ref and how to publish it, so nothing
+    compiles to another domain's internal schema. -#}
+{% macro mesh_ref() -%}
+    {%- set relation = builtins.ref(*varargs, **kwargs) -%}
+    {%- if not execute or relation is none or relation is string -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set found = namespace(node=none) -%}
+    {%- for node in graph.nodes.values()
+          if (node.database or '') | lower == (relation.database or '') | lower
+          and (node.schema or '') | lower == (relation.schema or '') | lower
+          and (node.alias or node.name) | lower == (relation.identifier or '') | lower -%}
+        {%- set found.node = node -%}
+    {%- endfor -%}
+    {%- set node = found.node -%}
+    {%- set own_database = (target.database or '') | lower -%}
+    {%- if node is not none and node.package_name == project_name -%}
+        {%- if node.config.get('materialized') == 'secure_view' -%}
+            {{ return(mesh_platform.internal_relation(relation)) }}
+        {%- endif -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- if node is none and (relation.database or '') | lower == own_database -%}
+        {{ return(relation) }}
+    {%- endif -%}
+    {%- set is_product = node is not none and node.get('access') == 'public' and node.get('group')
+          and (relation.schema or '') | lower == (node.get('group') or '') | lower
+          and (relation.schema or '') | lower != 'internal' -%}
+    {%- if not is_product -%}
+        {%- set name = varargs | join('.') -%}
+        {%- set producer = node.package_name if node is not none else relation.database -%}
+        {{ exceptions.raise_compiler_error(
+            model.unique_id ~ " refs '" ~ name ~ "' (" ~ relation ~ ") of domain " ~ producer
+            ~ ", which is not a data product's output dataset; other domains are read only "
+            ~ "through their products' secure views; fix: in " ~ producer ~ ", publish the model "
+            ~ "(config: group: <product>, access: public, materialized: secure_view, a contract "
+            ~ "with classified columns) and build it, or ref one of its products' datasets") }}
+    {%- endif -%}
+    {{ return(relation) }}
 {%- endmacro %}

@@ -11,7 +11,7 @@
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
 {#- What Snowflake would refuse, or what no policy can mask, refused before anything is built. -#}
 {% macro snowflake__validate_secure_view(view_relation, columns, row_filter) -%}
-    {%- if row_filter and columns and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
+    {%- if row_filter and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
             ~ "', which the dataset does not have; fix: add the column to the model's contract, "
@@ -21,7 +21,7 @@
     {%- for c in columns if row_filter and c.rule and c.name | lower == row_filter.column | lower -%}
         {{ exceptions.raise_compiler_error(
             "secure view " ~ view_relation ~ ": column '" ~ c.name ~ "' is classified '"
-            ~ c.classification ~ "' (masked) and is also the row filter's column; Snowflake allows "
+            ~ c.effective ~ "' (masked) and is also the row filter's column; Snowflake allows "
             ~ "only one of the two policies on a column; fix: classify it public or internal, or "
             ~ "filter on another column") }}
     {%- endfor %}
@@ -31,7 +31,7 @@
         {%- if t.error -%}
             {{ exceptions.raise_compiler_error(
                 "secure view " ~ view_relation ~ ": column '" ~ c.name ~ "' is classified '"
-                ~ c.classification ~ "' (masked) but its type '" ~ c.data_type ~ "' has no exact "
+                ~ c.effective ~ "' (masked) but its type '" ~ c.data_type ~ "' has no exact "
                 ~ "Snowflake masking policy (" ~ t.error ~ "); fix: declare one of the types listed in "
                 ~ "docs/snowflake-runbook.md (masking policies per type), or classify it public or internal") }}
         {%- endif -%}
@@ -46,7 +46,7 @@
         {%- do types.update({c.name: mesh_platform.snowflake_type(c.data_type)}) -%}
     {%- endfor %}
     create or replace secure view {{ view_relation }}
-    {%- if columns %} (
+    (
     {%- for c in columns %}
         {{ c.name }}
         {%- if c.rule %} with masking policy {{ c.rule.snowflake_policy_prefix ~ types[c.name].slug }}{% endif %}
@@ -54,7 +54,6 @@
         {{- "," if not loop.last }}
     {%- endfor %}
     )
-    {%- endif %}
     {%- if row_filter %}
     with row access policy {{ row_filter.snowflake_policy }} on ({{ row_filter.column }})
     {%- endif %}
@@ -67,8 +66,6 @@
         {%- else %}
         {{ c.name }}
         {%- endif %}{{ "," if not loop.last }}
-    {%- else %}
-        *
     {%- endfor %}
     from {{ data_relation }}
 {%- endmacro %}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from meshkit.checks.model import Violation
-from meshkit.config import Domain, Mesh, check_domain_projects
+from meshkit.config import Domain, DuckDBTarget, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -257,6 +257,13 @@ def build(
     # A domain built as a dbt project of another name would land under the wrong database.
     check_domain_projects(mesh)
     write_policy_macro(mesh)
+    _, target_config = mesh.config.target(target_name)
+    if isinstance(target_config, DuckDBTarget):
+        # Clearances are read by every view at query time: current for every domain, not only
+        # the ones rebuilt now.
+        from meshkit.masking import write_governance
+
+        write_governance(mesh, (mesh.root / target_config.path).resolve())
     base_env = engine.dbt_env()
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)

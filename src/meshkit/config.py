@@ -83,6 +83,12 @@ class Domain(Strict):
     def owner_role(self) -> str:
         return f"{self.name}_owner"
 
+    @property
+    def consumer_role(self) -> str:
+        """On Snowflake, the role that holds ``reads_as``: granted to the user dbt builds the
+        domain as (a secondary role), never to the engineer role, which rolls up to SYSADMIN."""
+        return f"{self.name}_consumer"
+
 
 class DuckDBTarget(Strict):
     type: Literal["duckdb"]
@@ -123,6 +129,8 @@ class Classification(Strict):
 
 
 CLASSIFICATION_NAMES = ("public", "internal", "confidential", "pii", "sensitive")
+# The masking level of a column no classification covers (see MeshConfig.default_classification).
+UNCLASSIFIED = "unclassified"
 REGULATIONS = ("gdpr", "ccpa", "hipaa", "pci_dss")
 
 
@@ -147,6 +155,10 @@ class MeshConfig(Strict):
     roles: list[Role] = Field(default_factory=list)
     classifications: dict[str, Classification] = Field(default_factory=dict)
     row_filters: dict[Identifier, RowFilter] = Field(default_factory=dict)
+    # How a column of an output dataset without meta.classification is masked: as this
+    # classification, or (unset) as UNCLASSIFIED, the most restrictive level: masked for every
+    # role but the owning domain's own.
+    default_classification: str | None = None
     # Governance policies by rule id (see README "Governance"). With the key (even empty), every
     # built-in policy runs, at its default severity unless configured here; a mesh without it
     # has not adopted governance policies and runs none.
@@ -167,6 +179,14 @@ class MeshConfig(Strict):
             raise ValueError(
                 f"unknown classification {unknown[0]!r}{did_you_mean(unknown[0], CLASSIFICATION_NAMES)}; "
                 f"the classifications are {', '.join(CLASSIFICATION_NAMES)}"
+            )
+        if self.default_classification is not None and (
+                self.default_classification not in self.classifications):
+            name = self.default_classification
+            raise ValueError(
+                f"default_classification {name!r} is not defined under classifications"
+                f"{did_you_mean(name, self.classifications)}; defined: "
+                f"{', '.join(sorted(self.classifications)) or 'none'}"
             )
         return self
 

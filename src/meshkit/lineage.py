@@ -442,6 +442,12 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
             cols = columns_of(parent)
             if cols:
                 schema[rel] = cols
+            # A domain reads its own secure views through their internal tables (mesh_ref).
+            behind = _internal_table(arts.nodes.get(parent))
+            if behind is not None and arts.nodes[parent].package_name == node.package_name:
+                by_relation[behind] = parent
+                if cols:
+                    schema[behind] = cols
         key = checksum(node.compiled_code, schema, dialect)
         hit, result = cache.get(key)
         if not hit:
@@ -470,6 +476,14 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
         columns={uid: tuple(c for c, _ in cols) for uid, cols in resolved.items()},
         foreign_inputs=dict(sorted(foreign_inputs.items())),
     )
+
+
+def _internal_table(node: NodeInfo | None) -> RelationKey | None:
+    """The internal table behind a secure view: <db>.internal.<product>__<dataset>."""
+    if node is None or node.materialized != "secure_view":
+        return None
+    db, schema, name = node.relation_key
+    return (db, "internal", f"{schema}__{name}")
 
 
 def _by_name(by_relation: Mapping[RelationKey, str], rel: RelationKey) -> str | None:

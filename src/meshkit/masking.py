@@ -1,10 +1,24 @@
-"""One policy model for both engines: masking and row-filter bodies.
+"""One policy model for both engines: masking and row-filter bodies, and who is cleared.
 
-Each body is written once, in Snowflake SQL (``IS_ROLE_IN_SESSION``), as a sqlglot expression.
-The DuckDB form is derived from it: sqlglot transpiles the body and ``IS_ROLE_IN_SESSION('R')``
-becomes a test of the session variable ``mesh_roles`` against every role that holds ``R``
-(role inheritance is resolved here, since DuckDB has no roles). A session with no ``mesh_roles``
-holds no role, so every classified value is masked: secure by default.
+Each body is written once, in Snowflake SQL, as a sqlglot expression. It names no role: it asks
+whether the session holds the *clearance*, a database role of the governance database per
+classification and per row filter (``IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII')``), and
+``mesh apply`` grants each clearance to exactly the roles mesh.yml declares. So a clearance
+granted or revoked in mesh.yml takes effect on every view at the next ``mesh apply``, without
+rebuilding a view.
+
+The DuckDB form is derived from the same body with sqlglot: the clearance test becomes a lookup of
+the session variable ``mesh_roles`` in one governance relation, ``mesh_governance.main.clearances``
+(clearance, role), with every role that holds a clearance directly or by inheritance (DuckDB has
+no role graph). ``mesh build`` (of any selection of domains) and ``mesh generate`` rewrite that
+relation from mesh.yml in ``<warehouse>/mesh_governance.duckdb``, which every session that reads
+views attaches read-only; the views are evaluated against it at query time, so a revoked
+clearance stops unmasking in every view at once. A session with no ``mesh_roles``, or one without
+the governance database, sees every classified value masked: secure by default.
+
+A domain sees its own data whole: the secure views of a domain also unmask, for its
+``<domain>_engineer`` and ``<domain>_owner`` roles, every value and row (on Snowflake they own the
+internal tables), and the domain's own dbt nodes read its products' internal tables.
 
 The result is compiled into the mesh's own small dbt package ``mesh_policy/`` (beside mesh.yml,
 installed into each domain next to the platform), where the platform macros read it
@@ -30,6 +44,7 @@ from meshkit.column_types import (
     type_table,
 )
 from meshkit.config import (
+    UNCLASSIFIED,
     Classification,
     Domain,
     MaskRule,
@@ -84,24 +99,34 @@ SALT_TABLE = "mask_salt"
 _SALT = "MESH_HASH_SALT"  # placeholder function in the bodies, resolved per engine
 
 
-def _cleared(roles: list[str]) -> exp.Expression:
+# The governance database of DuckDB sessions (a file in the warehouse folder) and its relation.
+GOVERNANCE_DB = "mesh_governance"
+CLEARANCES = "clearances"
+CLEARANCE_TEST = "IS_DATABASE_ROLE_IN_SESSION"
+
+
+def clearance_of_classification(name: str) -> str:
+    return f"cleared_{name}"
+
+
+def clearance_of_row_filter(name: str) -> str:
+    return f"cleared_rows_{name}"
+
+
+def _cleared(clearance: str) -> exp.Expression:
     from sqlglot import exp
 
-    if not roles:
-        return exp.false()
-    tests = [exp.Anonymous(this="IS_ROLE_IN_SESSION", expressions=[exp.Literal.string(r.upper())])
-             for r in roles]
-    return exp.or_(*tests) if len(tests) > 1 else tests[0]  # type: ignore[return-value]
+    return exp.Anonymous(this=CLEARANCE_TEST, expressions=[exp.Literal.string(clearance.upper())])
 
 
-def mask_body(classification: Classification, family: str) -> exp.Expression:
+def mask_body(name: str, classification: Classification, family: str) -> exp.Expression:
     """The Snowflake masking-policy body for one classification and type family.
 
     >>> from meshkit.config import Classification
-    >>> body = mask_body(Classification(mask="partial", cleared=["pci_reader"]), "string")
+    >>> body = mask_body("sensitive", Classification(mask="partial", cleared=["pci_reader"]), "string")
     >>> print(body.sql("snowflake", pretty=True))
     CASE
-      WHEN IS_ROLE_IN_SESSION('PCI_READER')
+      WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE')
       THEN __mesh_value__
       WHEN LENGTH(__mesh_value__) > 4
       THEN CONCAT('****', RIGHT(__mesh_value__, 4))
@@ -118,7 +143,7 @@ def mask_body(classification: Classification, family: str) -> exp.Expression:
     rule = classification.mask
     if rule is MaskRule.none:
         return value
-    cleared = exp.If(this=_cleared(classification.cleared), true=value)
+    cleared = exp.If(this=_cleared(clearance_of_classification(name)), true=value)
     ifs = [cleared]
     masked: exp.Expression
     if family == "string" and rule is MaskRule.redact:
@@ -139,7 +164,7 @@ def mask_body(classification: Classification, family: str) -> exp.Expression:
                                          expression=value.copy(), safe=False),
                           length=exp.Literal.number(256))
     elif family == "string" and rule is MaskRule.tokenize:
-        return _tokenize(classification, value)
+        return _tokenize(name, value)
     else:
         masked = exp.null()
     return exp.Case(ifs=ifs, default=masked)
@@ -174,7 +199,7 @@ def uses_hash(config: MeshConfig) -> bool:
     return any(c.mask is MaskRule.hash for c in config.classifications.values())
 
 
-def _tokenize(classification: Classification, value: exp.Expression) -> exp.Expression:
+def _tokenize(name: str, value: exp.Expression) -> exp.Expression:
     """A keyed pseudonym: ``tok_`` + 32 hex of SHA-256(key | value). Fails closed: without a
     key (unset or empty) the value is NULL, never an unkeyed (dictionary-reversible) digest."""
     from sqlglot import exp
@@ -187,7 +212,7 @@ def _tokenize(classification: Classification, value: exp.Expression) -> exp.Expr
         exp.Anonymous(this="LEFT", expressions=[digest, exp.Literal.number(TOKEN_LENGTH)])])
     no_key = exp.EQ(this=exp.func("COALESCE", key.copy(), exp.Literal.string("")),
                     expression=exp.Literal.string(""))
-    return exp.Case(ifs=[exp.If(this=_cleared(classification.cleared), true=value),
+    return exp.Case(ifs=[exp.If(this=_cleared(clearance_of_classification(name)), true=value),
                          exp.If(this=no_key, true=exp.null())],
                     default=token)
 
@@ -200,45 +225,115 @@ def with_token_key(body: exp.Expression, key: exp.Expression) -> exp.Expression:
         lambda n: key.copy() if isinstance(n, exp.Anonymous) and str(n.this) == TOKEN_KEY else n)
 
 
-def row_filter_body(row_filter: RowFilter) -> exp.Expression:
+def row_filter_body(name: str, row_filter: RowFilter) -> exp.Expression:
     """The Snowflake row-access-policy body: restricted rows only for cleared roles.
 
     >>> from meshkit.config import RowFilter
     >>> rf = RowFilter(column="region", restricted_values=["EU"], cleared=["eu_data_reader"])
-    >>> row_filter_body(rf).sql("snowflake")
-    "NOT COALESCE(region, '') IN ('EU') OR IS_ROLE_IN_SESSION('EU_DATA_READER')"
+    >>> row_filter_body("eu_residency", rf).sql("snowflake")
+    "NOT COALESCE(region, '') IN ('EU') OR IS_DATABASE_ROLE_IN_SESSION('CLEARED_ROWS_EU_RESIDENCY')"
     """
     from sqlglot import exp
 
     col = exp.func("COALESCE", exp.column(row_filter.column), exp.Literal.string(""))
     unrestricted = exp.not_(exp.In(this=col, expressions=[
         exp.Literal.string(v) for v in row_filter.restricted_values]))
-    return exp.or_(unrestricted, _cleared(row_filter.cleared))  # type: ignore[return-value]
+    return exp.or_(unrestricted, _cleared(clearance_of_row_filter(name)))  # type: ignore[return-value]
 
 
-def to_duckdb(body: exp.Expression, config: MeshConfig) -> str:
-    """Transpile a Snowflake body to DuckDB, resolving roles against ``mesh_roles``."""
+def _session_roles() -> exp.Func:
     from sqlglot import exp
 
-    def resolve_role(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and str(node.this).upper() == "IS_ROLE_IN_SESSION":
-            role = node.expressions[0].name.lower()
-            holders = sorted(config.roles_granting(role))
-            session_roles = exp.func(
-                "COALESCE",
-                exp.Anonymous(this="getvariable", expressions=[exp.Literal.string("mesh_roles")]),
-                exp.cast(exp.Array(expressions=[]), "VARCHAR[]"),
-            )
-            return exp.Anonymous(this="list_has_any", expressions=[
-                session_roles,
-                exp.Array(expressions=[exp.Literal.string(h) for h in holders]),
-            ])
+    return exp.func(
+        "COALESCE",
+        exp.Anonymous(this="getvariable", expressions=[exp.Literal.string("mesh_roles")]),
+        exp.cast(exp.Array(expressions=[]), "VARCHAR[]"),
+    )
+
+
+def to_duckdb(body: exp.Expression) -> str:
+    """Transpile a Snowflake body to DuckDB: a clearance is looked up in the governance relation.
+
+    >>> import sqlglot
+    >>> sql = to_duckdb(sqlglot.parse_one("IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII')",
+    ...                                   read="snowflake"))
+    >>> print(sql[sql.index("(SELECT"):])
+    (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE)
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    def resolve(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == CLEARANCE_TEST:
+            clearance = node.expressions[0].name.lower()
+            holders = sqlglot.select("list(role)").from_(
+                f"{GOVERNANCE_DB}.main.{CLEARANCES}").where(
+                exp.column("clearance").eq(exp.Literal.string(clearance)))
+            return exp.func("COALESCE", exp.Anonymous(this="list_has_any", expressions=[
+                _session_roles(), exp.Subquery(this=holders)]), exp.false())
         return node
 
-    from sqlglot import exp as e
+    key = exp.Anonymous(this="getvariable", expressions=[exp.Literal.string(TOKEN_KEY_VARIABLE)])
+    return with_token_key(body, key).transform(resolve).sql("duckdb")
 
-    key = e.Anonymous(this="getvariable", expressions=[e.Literal.string(TOKEN_KEY_VARIABLE)])
-    return with_token_key(body, key).transform(resolve_role).sql("duckdb")
+
+def own_roles_duckdb(roles: list[str]) -> str:
+    """The DuckDB test that the session holds one of a domain's own roles (static: those names
+    derive from the domain's name, so they never go stale in a view)."""
+    from sqlglot import exp
+
+    return exp.Anonymous(this="list_has_any", expressions=[
+        _session_roles(), exp.Array(expressions=[exp.Literal.string(r) for r in roles]),
+    ]).sql("duckdb")
+
+
+def clearance_holders(config: MeshConfig) -> dict[str, list[str]]:
+    """Each clearance -> the roles mesh.yml declares it to, directly (Snowflake resolves the rest
+    through its role graph)."""
+    out = {clearance_of_classification(n): sorted(c.cleared)
+           for n, c in config.classifications.items() if c.mask is not MaskRule.none}
+    if config.default_classification is None:
+        out[clearance_of_classification(UNCLASSIFIED)] = []
+    out |= {clearance_of_row_filter(n): sorted(rf.cleared) for n, rf in config.row_filters.items()}
+    return dict(sorted(out.items()))
+
+
+def clearance_rows(config: MeshConfig) -> list[tuple[str, str]]:
+    """(clearance, role) of every role holding a clearance, inheritance resolved: the rows of the
+    DuckDB governance relation.
+
+    >>> from meshkit.config import MeshConfig, Role
+    >>> cfg = MeshConfig(name="m", domains=[], roles=[Role(name="a"), Role(name="b", inherits=["a"])],
+    ...                  classifications={"pii": Classification(mask="redact", cleared=["a"])})
+    >>> clearance_rows(cfg)
+    [('cleared_pii', 'a'), ('cleared_pii', 'b'), ('cleared_unclassified', '__nobody__')]
+    """
+    rows: list[tuple[str, str]] = []
+    for clearance, direct in clearance_holders(config).items():
+        holders = set().union(*(config.roles_granting(r) for r in direct)) if direct else set()
+        # A clearance nobody holds still has a row, so that "not granted" and "relation empty
+        # or missing" can be told apart when debugging; the role can never be in a session.
+        rows += [(clearance, r) for r in sorted(holders)] or [(clearance, NOBODY)]
+    return rows
+
+
+NOBODY = "__nobody__"
+
+
+def write_governance(mesh: Mesh, warehouse: Path) -> Path:
+    """(Re)write ``<warehouse>/mesh_governance.duckdb`` from mesh.yml, in one transaction."""
+    import duckdb
+
+    warehouse.mkdir(parents=True, exist_ok=True)
+    path = warehouse / f"{GOVERNANCE_DB}.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("begin")
+        con.execute(f"create or replace table main.{CLEARANCES} "
+                    "(clearance varchar not null, role varchar not null)")
+        rows = clearance_rows(mesh.config)
+        con.executemany(f"insert into main.{CLEARANCES} values (?, ?)", rows)
+        con.execute("commit")
+    return path
 
 
 def product_clearance_duckdb() -> str:
@@ -294,21 +389,31 @@ def snowflake_body(body: exp.Expression, names: PolicyNames) -> str:
     return with_token_key(body, exp.Anonymous(this=names.token_key())).sql("snowflake")
 
 
+def effective_classifications(config: MeshConfig) -> dict[str, Classification]:
+    """The classifications of mesh.yml plus UNCLASSIFIED when no default is declared."""
+    out = dict(config.classifications)
+    if config.default_classification is None:
+        out[UNCLASSIFIED] = Classification(mask=MaskRule.redact, cleared=[])
+    return out
+
+
 def compile_policy(mesh: Mesh) -> dict[str, object]:
     """Everything the platform macros need, for both engines, as plain JSON data."""
+    from sqlglot import exp
+
     config = mesh.config
     governance_db = next((t.governance_database for t in config.targets.values()
                           if t.type == "snowflake"), "mesh_governance")
     names = PolicyNames(governance_db)
     masks: dict[str, dict[str, dict[str, str]]] = {}
-    for cname, classification in sorted(config.classifications.items()):
+    for cname, classification in sorted(effective_classifications(config).items()):
         if classification.mask is MaskRule.none:
             continue
         masks[cname] = {
             family: {
-                "duckdb": to_duckdb(resolve_salt(mask_body(classification, family), "duckdb",
-                                                 governance_db), config),
-                "snowflake": snowflake_body(resolve_salt(mask_body(classification, family),
+                "duckdb": to_duckdb(resolve_salt(mask_body(cname, classification, family),
+                                                 "duckdb", governance_db)),
+                "snowflake": snowflake_body(resolve_salt(mask_body(cname, classification, family),
                                                          "snowflake", governance_db), names),
                 # + the exact type's slug (meshkit.column_types.SnowflakeType.slug)
                 "snowflake_policy_prefix": names.mask_prefix(cname),
@@ -318,22 +423,25 @@ def compile_policy(mesh: Mesh) -> dict[str, object]:
     row_filters = {
         name: {
             "column": rf.column,
-            "duckdb": to_duckdb(row_filter_body(rf), config),
-            "snowflake": row_filter_body(rf).sql("snowflake"),
+            "duckdb": to_duckdb(row_filter_body(name, rf)),
+            "snowflake": row_filter_body(name, rf).sql("snowflake"),
             "snowflake_policy": names.row_filter(name),
         }
         for name, rf in sorted(config.row_filters.items())
     }
     domains = {
         d.name: {"engineer_role": d.engineer_role, "reads_as": sorted(d.reads_as),
-                 # The domain's own roles (engineer, owner) in session: the rows its consumers
-                 # do not get (CCPA opt-outs) stay visible to the domain itself.
-                 "own_roles": {"duckdb": to_duckdb(_cleared([d.engineer_role]), config),
-                               "snowflake": _cleared([d.engineer_role]).sql("snowflake")}}
+                 # The domain's own roles (engineer, owner) in session: they see every value
+                 # and row of their own views (and the CCPA opt-outs hidden from consumers).
+                 "own_roles": {"duckdb": own_roles_duckdb([d.engineer_role, d.owner_role]),
+                               "snowflake": exp.Anonymous(this="IS_ROLE_IN_SESSION", expressions=[
+                                   exp.Literal.string(d.engineer_role.upper())]).sql("snowflake")}}
         for d in config.domains
     }
     product_clearance = {"duckdb": product_clearance_duckdb(), "product_placeholder": PRODUCT}
     return {"value_placeholder": VALUE, "masks": masks, "row_filters": row_filters,
+            "classifications": sorted(config.classifications),
+            "default_classification": config.default_classification or UNCLASSIFIED,
             "product_clearance": product_clearance,
             "domains": domains, "governance_database": governance_db,
             "governance": _domain_checks(mesh),

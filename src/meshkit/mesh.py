@@ -208,7 +208,15 @@ class Mesh(cfg.Mesh):
         if check:
             current = path.read_text() if path.is_file() else ""
             return GenerateResult(path, changed=current != render_policy_macro(self), checked=True)
-        return GenerateResult(path, changed=write_policy_macro(self))
+        changed = write_policy_macro(self)
+        # The clearances every DuckDB view reads at query time (see meshkit.masking).
+        from meshkit.config import DuckDBTarget
+        from meshkit.masking import write_governance
+
+        for target in self.config.targets.values():
+            if isinstance(target, DuckDBTarget):
+                write_governance(self, (self.root / target.path).resolve())
+        return GenerateResult(path, changed=changed)
 
     def plan(self, *, target: str = "prod") -> Plan:
         """The idempotent Snowflake DDL of the utility plane for ``target``."""

@@ -3,3 +3,9 @@
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {{ return(mesh_platform.generate_schema_name(custom_schema_name, node)) }}
 {%- endmacro %}
+
+{#- Own products read whole (their internal tables), other domains only through their products'
+    secure views: see mesh_platform.mesh_ref. -#}
+{% macro ref() -%}
+    {{ return(mesh_platform.mesh_ref(*varargs, **kwargs)) }}
+{%- endmacro %}

@@ -8,15 +8,29 @@ import pytest
 
 from meshkit.backends.duckdb.session import set_roles_sql, set_token_key_sql
 from meshkit.config import Classification, MeshConfig, Role
-from meshkit.masking import VALUE, PolicyNames, mask_body, snowflake_body, to_duckdb
+from meshkit.masking import (
+    GOVERNANCE_DB,
+    VALUE,
+    PolicyNames,
+    clearance_rows,
+    mask_body,
+    snowflake_body,
+    to_duckdb,
+)
 
-CONFIG = MeshConfig(name="m", domains=[], roles=[Role(name="pii_reader")])
 TOKENIZE = Classification(mask="tokenize", cleared=["pii_reader"])
+CONFIG = MeshConfig(name="m", domains=[], roles=[Role(name="pii_reader")],
+                    classifications={"pii": TOKENIZE})
 
 
 def _seen(roles: list[str], key: str | None, family: str = "string") -> list[object]:
-    body = to_duckdb(mask_body(TOKENIZE, family), CONFIG).replace(VALUE, "email")
+    body = to_duckdb(mask_body("pii", TOKENIZE, family)).replace(VALUE, "email")
     con = duckdb.connect()
+    # the clearances the views read (meshkit.masking.write_governance writes them to a file)
+    con.execute(f"attach ':memory:' as {GOVERNANCE_DB}")
+    con.execute(f"create table {GOVERNANCE_DB}.main.clearances (clearance varchar, role varchar)")
+    con.executemany(f"insert into {GOVERNANCE_DB}.main.clearances values (?, ?)",
+                    clearance_rows(CONFIG))
     con.execute("create table t as select * from (values ('a@x.io'), ('b@y.io'), ('a@x.io')) v(email)")
     con.execute(set_roles_sql(roles))
     con.execute(set_token_key_sql(key))
@@ -38,12 +52,12 @@ def test_without_a_key_values_are_null(key: str | None) -> None:
 
 def test_cleared_roles_see_raw_values_and_other_types_are_null() -> None:
     assert _seen(["pii_reader"], "k1") == ["a@x.io", "b@y.io", "a@x.io"]
-    assert to_duckdb(mask_body(TOKENIZE, "number"), CONFIG).endswith("ELSE NULL END")
+    assert to_duckdb(mask_body("pii", TOKENIZE, "number")).endswith("ELSE NULL END")
 
 
 def test_the_key_is_never_in_generated_sql(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MESH_TOKEN_KEY", "do-not-store-me")
-    body = mask_body(TOKENIZE, "string")
+    body = mask_body("pii", TOKENIZE, "string")
     snowflake = snowflake_body(body, PolicyNames("mesh_governance"))
     assert "MESH_GOVERNANCE.POLICIES.MESH_TOKEN_KEY()" in snowflake.upper()
-    assert "do-not-store-me" not in snowflake + to_duckdb(body, CONFIG)
+    assert "do-not-store-me" not in snowflake + to_duckdb(body)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -12,12 +14,25 @@ from meshkit.backends.duckdb.session import set_roles_sql
 from meshkit.config import load_mesh
 from meshkit.masking import (
     GENERATED_MACRO,
+    GOVERNANCE_DB,
+    UNCLASSIFIED,
     VALUE,
     compile_policy,
     render_policy_macro,
     type_family,
+    write_governance,
 )
 from support import REPO
+
+
+@pytest.fixture
+def gov_con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A session with the demo's governance database attached, as every view reader has it."""
+    path = write_governance(load_mesh(REPO / "mesh.yml"), tmp_path)
+    con = duckdb.connect()
+    con.execute(f"attach '{path}' as {GOVERNANCE_DB} (read_only)")
+    yield con
+    con.close()
 
 
 def test_generated_macro_is_in_step_with_mesh_yml() -> None:
@@ -27,11 +42,11 @@ def test_generated_macro_is_in_step_with_mesh_yml() -> None:
     )
 
 
-def test_every_snowflake_body_parses_and_duckdb_body_runs() -> None:
+def test_every_snowflake_body_parses_and_duckdb_body_runs(gov_con: duckdb.DuckDBPyConnection) -> None:
     policy = compile_policy(load_mesh(REPO / "mesh.yml"))
     masks = policy["masks"]
     assert isinstance(masks, dict) and masks
-    con = duckdb.connect()
+    con = gov_con
     samples = {"string": "'4111111111111111'", "number": "12.5", "date": "DATE '2000-01-02'",
                "timestamp": "TIMESTAMP '2000-01-02 03:04:05'", "boolean": "TRUE", "other": "NULL"}
     for rules in masks.values():
@@ -43,6 +58,9 @@ def test_every_snowflake_body_parses_and_duckdb_body_runs() -> None:
             assert masked is not None
             con.execute(set_roles_sql(["compliance_officer"]))
             raw = con.execute(f"select {sql}").fetchone()
+            if rules is masks[UNCLASSIFIED]:  # cleared for nobody: masked for everyone
+                assert raw == masked
+                continue
             assert raw == con.execute(f"select {samples[family]}").fetchone()
             if family != "other":
                 assert masked != raw, (family, rule["duckdb"])
@@ -56,9 +74,10 @@ def test_every_snowflake_body_parses_and_duckdb_body_runs() -> None:
     (["risk_engineer"], {"US", "EU"}),  # the risk domain reads as eu_data_reader
     (["consumer_banking_engineer"], {"US"}),
 ])
-def test_row_filter_follows_role_hierarchy(roles: list[str], visible: set[str]) -> None:
+def test_row_filter_follows_role_hierarchy(gov_con: duckdb.DuckDBPyConnection, roles: list[str],
+                                           visible: set[str]) -> None:
     rf = compile_policy(load_mesh(REPO / "mesh.yml"))["row_filters"]["eu_residency"]  # type: ignore[index]
-    con = duckdb.connect()
+    con = gov_con
     con.execute(set_roles_sql(roles))
     rows = con.execute(
         f"select region from (values ('EU'), ('US')) t(region) where {rf['duckdb']}"
@@ -104,3 +123,12 @@ def test_types_without_an_exact_policy_are_refused(data_type: str, why: str) -> 
 
     with pytest.raises(UnsupportedType, match=re.escape(why)):
         snowflake_type(data_type)
+
+
+def test_without_the_governance_database_every_body_fails_closed() -> None:
+    """A session that lacks the clearances cannot evaluate a view: an error, never a value."""
+    rule = compile_policy(load_mesh(REPO / "mesh.yml"))["masks"]["pii"]["string"]  # type: ignore[index]
+    con = duckdb.connect()
+    con.execute(set_roles_sql(["compliance_officer"]))
+    with pytest.raises(duckdb.CatalogException):
+        con.execute(f"select {rule['duckdb'].replace(VALUE, repr('x'))}")

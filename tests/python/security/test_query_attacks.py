@@ -111,7 +111,8 @@ def secrets(built_demo: Path) -> list[str]:
     the internal tables and of the raw files, view SQL, and a line of /etc/passwd."""
     mesh = load_mesh(built_demo)
     with connect(mesh, [], locked=False) as con:
-        rows = con.execute(f"select email, national_id, last_name from {STG} limit 20").fetchall()
+        rows = con.execute(f"select email, national_id, full_name from {INTERNAL_V2} limit 20"
+                           ).fetchall()
         view_sql = con.execute("select sql from duckdb_views() where view_name = "
                                "'consumer_demographics_v2'").fetchone()
     values = [v for row in rows for v in row if v]

@@ -225,7 +225,8 @@ def test_masked_row_filter_column_is_refused_before_reaching_snowflake(tmp_path:
     mesh_file = copy_fixture_mesh(tmp_path / "mesh")
     yml = tmp_path / "mesh" / "domains" / "sf_bank" / "models" / "products" / "customers.yml"
     yml.write_text(yml.read_text().replace(
-        "      - name: region\n        data_type: varchar\n",
+        "      - name: region\n        data_type: varchar\n"
+        "        config:\n          meta: {classification: internal}\n",
         "      - name: region\n        data_type: varchar\n"
         "        config:\n          meta: {classification: pii}\n"))
     fake = FakeSnowflake(tmp_path / "fakesnow")

@@ -50,7 +50,7 @@ def test_plan_matches_golden() -> None:
 def test_plan_is_idempotent_ddl() -> None:
     idempotent = re.compile(
         r"^(USE ROLE \w+|CREATE \w+( \w+)*? IF NOT EXISTS |ALTER (MASKING|ROW ACCESS) POLICY \S+ "
-        r"SET BODY -> |ALTER TAG \S+ SET ALLOWED_VALUES |GRANT )")
+        r"SET BODY -> |ALTER TAG \S+ SET ALLOWED_VALUES |GRANT |REVOKE )")
     for s in fixture_plan().statements:
         assert idempotent.match(s.sql), s.sql
         assert "OR REPLACE" not in s.sql  # nothing is dropped and recreated by a re-apply
@@ -69,7 +69,7 @@ def test_every_statement_parses_and_bodies_are_expressions() -> None:
 def test_masking_policy_per_classification_and_family() -> None:
     sql = fixture_plan().script()
     assert ("CREATE MASKING POLICY IF NOT EXISTS mesh_governance.policies.mask_sensitive_varchar "
-            "AS (val VARCHAR) RETURNS VARCHAR -> CASE WHEN IS_ROLE_IN_SESSION('PCI_READER') "
+            "AS (val VARCHAR) RETURNS VARCHAR -> CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') "
             "THEN val WHEN LENGTH(val) > 4 THEN CONCAT('****', RIGHT(val, 4)) ELSE '****' END;"
             ) in sql
     # one policy per exact type: NUMBER(12,2) and NUMBER(18,5) are two signatures
@@ -79,7 +79,7 @@ def test_masking_policy_per_classification_and_family() -> None:
     assert "mask_public_" not in sql  # mask: none needs no policy
     assert ("CREATE ROW ACCESS POLICY IF NOT EXISTS mesh_governance.policies.rows_eu_residency "
             "AS (region VARCHAR) RETURNS BOOLEAN -> NOT COALESCE(region, '') IN ('EU') "
-            "OR IS_ROLE_IN_SESSION('EU_DATA_READER');") in sql
+            "OR IS_DATABASE_ROLE_IN_SESSION('CLEARED_ROWS_EU_RESIDENCY');") in sql
     assert policy_body("__mesh_value__ + 1", "val") == "val + 1"
 
 

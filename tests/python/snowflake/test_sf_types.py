@@ -56,7 +56,7 @@ class SnowflakeBuild:
 
 def _masked_value_sql(body: str, value: str) -> str:
     """A policy body evaluated for a reader without clearance, on one literal value."""
-    uncleared = re.sub(r"IS_ROLE_IN_SESSION\('[A-Z_]+'\)", "FALSE", body)
+    uncleared = re.sub(r"IS_(DATABASE_)?ROLE_IN_SESSION\('[A-Z_]+'\)", "FALSE", body)
     return "select " + re.sub(r"\bval\b", value, uncleared)
 
 

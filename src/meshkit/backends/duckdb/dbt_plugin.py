@@ -1,9 +1,11 @@
-"""A dbt-duckdb plugin that gives every dbt session of a domain its mesh roles.
+"""A dbt-duckdb plugin that gives every dbt session of a domain its mesh roles and clearances.
 
 DuckDB has no roles: a session's roles are the variable ``mesh_roles`` that the secure views
 test (see :mod:`meshkit.masking`). dbt-duckdb opens a new cursor per thread, and DuckDB variables
 live per connection, so the variable is set in ``configure_cursor``, which dbt-duckdb calls on
-every cursor it creates. A domain's profile enables it::
+every cursor it creates. The views look clearances up in the governance database, which the
+plugin attaches read-only beside the domain's database (``mesh build`` and ``mesh generate``
+write it from mesh.yml). A domain's profile enables it::
 
     plugins:
       - module: meshkit.backends.duckdb.dbt_plugin
@@ -39,6 +41,27 @@ class Plugin(BasePlugin):
             from dbt.adapters.duckdb.credentials import Retries
 
             creds.retries = Retries(connect_attempts=CONNECT_ATTEMPTS)
+
+    def configure_connection(self, conn: Any) -> None:
+        from pathlib import Path
+
+        from sqlglot import exp
+
+        from meshkit.masking import GOVERNANCE_DB
+
+        database = Path(str(getattr(self.creds, "path", "") or ""))
+        governance = database.parent / f"{GOVERNANCE_DB}.duckdb"
+        if not governance.is_file():
+            raise ValueError(
+                f"meshkit: the governance database {governance} does not exist (the secure views "
+                "read clearances from it); run `mesh generate` or `mesh build` at the mesh root")
+        attached = {row[0] for row in conn.execute("select database_name from duckdb_databases()")
+                    .fetchall()}
+        if GOVERNANCE_DB not in attached:
+            conn.execute(exp.Attach(
+                this=exp.alias_(exp.Literal.string(str(governance)), GOVERNANCE_DB),
+                expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+            ).sql("duckdb"))
 
     def configure_cursor(self, cursor: Any) -> None:
         cursor.execute(self._sql)

@@ -150,10 +150,19 @@ def _attach(con: Any, sql: str) -> None:
 
 
 def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:
+    """The domains' databases, then the governance database their views read clearances from
+    (without it every classified value stays masked: the views fail closed)."""
+    from meshkit.masking import GOVERNANCE_DB
+
+    found = False
     for domain in mesh.config.domains:
         db = folder / f"{domain.name}.duckdb"
         if db.is_file():
+            found = True
             yield domain.name, db
+    governance = folder / f"{GOVERNANCE_DB}.duckdb"
+    if found and governance.is_file():
+        yield GOVERNANCE_DB, governance
 
 
 def secure_views(mesh: Mesh) -> set[tuple[str, str, str]]:

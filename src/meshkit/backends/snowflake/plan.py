@@ -11,7 +11,17 @@ it: policies, roles, most grants) written from identifiers that sqlglot quotes a
 parsing it with the Snowflake dialect. Policy bodies are parsed as sqlglot expressions.
 
 Consumer roles are granted only: their parent consumer roles, the reader database roles of the
-products they are cleared for, and usage of the consumers' warehouse. A reader database role
+products they are cleared for, and usage of the consumers' warehouse.
+
+Clearances (who sees a classification unmasked, who sees a row filter's restricted rows) are
+database roles of the governance database, ``cleared_<classification>`` and
+``cleared_rows_<filter>``, which the policy bodies test (``IS_DATABASE_ROLE_IN_SESSION``). Each is
+granted to exactly the roles mesh.yml clears, and revoked from every other role the mesh knows
+and from the system roles, so that a clearance granted or revoked in mesh.yml is in force after
+the next ``mesh apply``. No system role and no domain engineer or owner role (which roll up to
+SYSADMIN, as they own their domain's objects) holds a clearance: what a domain reads as
+(``reads_as``) is held by ``<domain>_consumer``, a role granted to the user its builds run as,
+used as a secondary role. A reader database role
 holds usage of its domain database and product schema and SELECT on the views of that schema,
 never anything in ``internal`` (``test_plan.py`` asserts it on the demo's plan).
 
@@ -36,7 +46,14 @@ from meshkit.catalog.model import product_status
 from meshkit.column_types import SnowflakeType, UnsupportedType, snowflake_type
 from meshkit.config import Domain, Mesh, SnowflakeTarget, is_identifier
 from meshkit.errors import ArtifactError, ConfigError
-from meshkit.masking import SALT_TABLE, VALUE, PolicyNames, compile_policy, uses_hash
+from meshkit.masking import (
+    SALT_TABLE,
+    VALUE,
+    PolicyNames,
+    clearance_holders,
+    compile_policy,
+    uses_hash,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -57,6 +74,8 @@ READABLE_STATUSES = ("active", "deprecated")
 POLICY_ARG = "val"
 SYSADMIN = "SYSADMIN"
 SECURITYADMIN = "SECURITYADMIN"
+# Roles no clearance may reach: the plan revokes every mesh role and clearance from them.
+SYSTEM_ROLES = ("ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "USERADMIN")
 
 
 @dataclass(frozen=True)
@@ -372,34 +391,76 @@ def _row_access_policies(ctx: _Context) -> Iterable[str]:
         yield checked(f"ALTER ROW ACCESS POLICY {name} SET BODY -> {expr}")
 
 
+def clearance_role(governance_db: str, clearance: str) -> str:
+    """The database role of a clearance (meshkit.masking names the clearances)."""
+    return qualified(governance_db, clearance)
+
+
 def _database_roles(ctx: _Context) -> Iterable[str]:
     for d in ctx.domains:
         for p in ctx.products.get(d.name, []):
             yield checked(f"CREATE DATABASE ROLE IF NOT EXISTS {reader_role(d.name, p.name)}")
+    for clearance in clearance_holders(ctx.mesh.config):
+        yield checked(f"CREATE DATABASE ROLE IF NOT EXISTS "
+                      f"{clearance_role(ctx.governance_db, clearance)}")
 
 
 def _roles(ctx: _Context) -> Iterable[str]:
     for d in ctx.domains:
         yield checked(f"CREATE ROLE IF NOT EXISTS {ident(d.engineer_role)}")
         yield checked(f"CREATE ROLE IF NOT EXISTS {ident(d.owner_role)}")
+        yield checked(f"CREATE ROLE IF NOT EXISTS {ident(d.consumer_role)}")
     for r in ctx.consumer_roles:
         yield checked(f"CREATE ROLE IF NOT EXISTS {ident(r)}")
 
 
 def _role_hierarchy(ctx: _Context) -> Iterable[str]:
+    """Declared grants between roles, and the revocation of every other grant of a consumer
+    role (to another consumer role, a domain role or a system role), so that the role graph
+    is what mesh.yml says after each apply."""
     def grant(role: str, to: str) -> str:
         return checked(f"GRANT ROLE {ident(role)} TO ROLE {ident(to)}")
 
+    def revoke(role: str, frm: str) -> str:
+        return checked(f"REVOKE ROLE {ident(role)} FROM ROLE {ident(frm)}")
+
+    consumers = ctx.consumer_roles
     for r in ctx.mesh.config.roles:
         for parent in r.inherits:
             yield grant(parent, r.name)
+        for other in consumers:
+            if other != r.name and other not in r.inherits:
+                yield revoke(other, r.name)
     for d in ctx.domains:
         yield grant(d.engineer_role, d.owner_role)
-        # Domain roles own their domain's objects, so they roll up to SYSADMIN. Consumer roles
-        # do not: an administrator is not cleared for data by being one.
+        # Domain roles own their domain's objects, so they roll up to SYSADMIN; no clearance
+        # may follow them there: the domain's reads are held by its consumer role instead.
         yield grant(d.owner_role, SYSADMIN)
-        for consumer in d.reads_as:
-            yield grant(consumer, d.engineer_role)
+        for consumer in consumers:
+            if consumer in d.reads_as:
+                yield grant(consumer, d.consumer_role)
+            else:
+                yield revoke(consumer, d.consumer_role)
+            yield revoke(consumer, d.engineer_role)
+            yield revoke(consumer, d.owner_role)
+    for system in SYSTEM_ROLES:
+        for role in [*consumers, *(d.consumer_role for d in ctx.domains)]:
+            yield revoke(role, system)
+
+
+def _clearance_grants(ctx: _Context) -> Iterable[str]:
+    """Each clearance to the roles mesh.yml declares, revoked from every other role."""
+    config = ctx.mesh.config
+    everyone = [*ctx.consumer_roles,
+                *(r for d in ctx.domains for r in (d.engineer_role, d.owner_role, d.consumer_role)),
+                *SYSTEM_ROLES]
+    for clearance, holders in clearance_holders(config).items():
+        name = clearance_role(ctx.governance_db, clearance)
+        for role in everyone:
+            if role in holders:
+                yield checked(f"GRANT DATABASE ROLE {name} TO ROLE {ident(role)}")
+            else:
+                yield checked(f"REVOKE DATABASE ROLE {name} FROM ROLE {ident(role)}")
 
 
 def _engineer_grants(ctx: _Context) -> Iterable[str]:
@@ -485,6 +546,7 @@ STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str | Statement]]]] = 
     ("database_role", SYSADMIN, _database_roles),
     ("role", SECURITYADMIN, _roles),
     ("role_grant", SECURITYADMIN, _role_hierarchy),
+    ("clearance_grant", SECURITYADMIN, _clearance_grants),
     ("engineer_grant", SECURITYADMIN, _engineer_grants),
     ("reader_grant", SECURITYADMIN, _reader_grants),
     ("access_grant", SECURITYADMIN, _access_grants),

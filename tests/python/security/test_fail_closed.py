@@ -1,0 +1,195 @@
+"""Fail closed, on two tiny real dbt domains built with the real dbt on DuckDB (issue 7, items
+3-8): a producer `fx_prod` (product `people_product`: pii, an unclassified column, a row filter;
+and an ad-hoc public model) and a consumer `fx_cons` reading the product as `pii_reader`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meshkit.backends.duckdb.query import connect
+from meshkit.build import BuildResult, build
+from meshkit.config import Mesh, load_mesh
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VIEW = "fx_prod.people_product.people"
+INTERNAL = "fx_prod.internal.people_product__people"
+PEOPLE_YML = Path("domains/fx_prod/models/products/people.yml")
+
+
+def copy_fixture(dest: Path) -> Path:
+    """The fixture mesh (its domains use the platform as installed with meshkit and the policy
+    `mesh build` generates from its mesh.yml); returns mesh.yml."""
+    shutil.copytree(FIXTURES, dest)
+    return dest / "mesh.yml"
+
+
+def copy_built(src: Path, dest: Path) -> None:
+    """A built fixture mesh, warehouse and artifacts included; never through the dbt_packages
+    links (a local package links back to the mesh root)."""
+    shutil.copytree(src, dest, symlinks=True,
+                    ignore=shutil.ignore_patterns("dbt_packages", "logs", "*.duckdb.wal"))
+
+
+def edit(root: Path, rel: Path | str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def errors(result: BuildResult, domain: str) -> str:
+    found = next(d for d in result.domains if d.domain == domain)
+    assert found.status.value == "failed", (domain, found.status)
+    return " ".join("\n".join(found.errors).split())
+
+
+def rows(mesh: Mesh, roles: list[str], sql: str) -> list[tuple[Any, ...]]:
+    with connect(mesh, roles) as con:
+        return list(con.execute(sql).fetchall())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    mesh_file = copy_fixture(tmp_path_factory.mktemp("fx") / "mesh")
+    mesh = load_mesh(mesh_file)
+    result = build(mesh)
+    assert result.success, [(d.domain, d.errors) for d in result.domains]
+    yield mesh
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Path:
+    return copy_fixture(tmp_path / "mesh").parent
+
+
+# --- item 3: classifications fail closed ------------------------------------------------------
+
+
+def test_undefined_classification_is_a_build_error_naming_everything(fresh: Path) -> None:
+    edit(fresh, PEOPLE_YML, "{meta: {classification: pii}}", "{meta: {classification: PII}}")
+    result = build(load_mesh(fresh / "mesh.yml"), only=["fx_prod"])
+    message = errors(result, "fx_prod")
+    assert "models/products/people.yml" in message or "models/products/people.sql" in message
+    assert "model.fx_prod.people" in message and "column 'name'" in message
+    assert "classification 'PII' is not defined in mesh.yml (did you mean 'pii'?)" in message
+    assert "defined: internal, pii, public" in message
+    assert not (fresh / "warehouse" / "fx_prod.duckdb").exists() or not rows(
+        load_mesh(fresh / "mesh.yml"), ["auditor"],
+        "select * from duckdb_views() where view_name = 'people'")
+
+
+def test_unclassified_column_is_masked_for_every_consumer_role(built: Mesh) -> None:
+    raw = {r[0] for r in rows(built, ["auditor"], f"select email from {INTERNAL}")}
+    assert raw and all("@" in e for e in raw)
+    for roles in ([], ["analyst"], ["pii_reader"], ["auditor"], ["fx_cons_engineer"]):
+        seen = {r[0] for r in rows(built, roles, f"select email from {VIEW}")}
+        assert seen == {"***MASKED***"}, roles
+    # the domain itself sees its own data whole
+    assert {r[0] for r in rows(built, ["fx_prod_engineer"], f"select email from {VIEW}")} == raw
+
+
+def test_public_dataset_must_document_its_columns(fresh: Path) -> None:
+    yml = fresh / PEOPLE_YML
+    text = yml.read_text()
+    yml.write_text(text[: text.index("    columns:")].replace("      contract: {enforced: true}\n", ""))
+    message = errors(build(load_mesh(fresh / "mesh.yml"), only=["fx_prod"]), "fx_prod")
+    assert "public dataset model.fx_prod.people" in message and "documents no columns" in message
+
+
+def test_default_classification_is_used_when_declared(fresh: Path) -> None:
+    edit(fresh, "mesh.yml", "row_filters:", "default_classification: internal\nrow_filters:")
+    mesh = load_mesh(fresh / "mesh.yml")
+    assert build(mesh, only=["fx_prod"]).success
+    assert all("@" in r[0] for r in rows(mesh, ["analyst"], f"select email from {VIEW}"))
+
+
+# --- item 4: a product's public model is a secure view --------------------------------------------
+
+
+def test_public_product_model_materialized_as_table_fails_the_build(fresh: Path) -> None:
+    edit(fresh, PEOPLE_YML, "materialized: secure_view", "materialized: table")
+    message = errors(build(load_mesh(fresh / "mesh.yml"), only=["fx_prod"]), "fx_prod")
+    assert "model.fx_prod.people" in message and "materialized as 'table'" in message
+    assert "fix: set `materialized: secure_view`" in message
+
+
+# --- item 5: cross-domain refs reach products only --------------------------------------------
+
+
+def test_ref_to_a_non_product_model_of_another_domain_fails(built: Mesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    edit(root, "domains/fx_cons/models/people_count.sql", "ref('fx_prod', 'people')",
+         "ref('fx_prod', 'people_adhoc')")
+    mesh = load_mesh(root / "mesh.yml")
+    message = errors(build(mesh, only=["fx_cons"]), "fx_cons")
+    assert "model.fx_cons.people_count refs 'fx_prod.people_adhoc'" in message
+    assert "not a data product's output dataset" in message and "fix: in fx_prod, publish" in message
+    compiled = list((root / "domains/fx_cons/target/compiled").rglob("people_count.sql"))
+    assert not any("fx_prod" in p.read_text() and "internal" in p.read_text() for p in compiled)
+
+
+def test_ref_to_a_product_compiles_to_its_secure_view(built: Mesh) -> None:
+    compiled = next((built.root / "domains/fx_cons/target/compiled").rglob("people_count.sql"))
+    sql = compiled.read_text()
+    assert '"fx_prod"."people_product"."people"' in sql and "internal" not in sql
+    # read as pii_reader (reads_as): names unmasked, EU rows hidden
+    got = rows(built, ["fx_cons_engineer"], "select region, people, masked_names "
+                                            "from fx_cons.internal.people_count")
+    assert got == [("US", 2, 0)]
+
+
+# --- item 7: clearances are current ------------------------------------------------------------
+
+
+def test_revoked_clearance_stops_unmasking_after_building_another_domain(
+        built: Mesh, tmp_path: Path) -> None:
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    mesh = load_mesh(root / "mesh.yml")
+    assert {r[0] for r in rows(mesh, ["pii_reader"], f"select name from {VIEW}")} == {
+        "Grace Hopper", "Edsger Dijkstra"}
+    # revoke pii from pii_reader in mesh.yml; rebuild only the consumer domain
+    edit(root, "mesh.yml", "pii:      {mask: redact, cleared: [pii_reader]}",
+         "pii:      {mask: redact, cleared: [auditor]}")
+    mesh = load_mesh(root / "mesh.yml")
+    result = build(mesh, only=["fx_cons"])
+    assert [d.domain for d in result.domains] == ["fx_cons"] and result.success
+    # the producer's view, not rebuilt, no longer unmasks for pii_reader...
+    assert {r[0] for r in rows(mesh, ["pii_reader"], f"select name from {VIEW}")} == {
+        "***MASKED***"}
+    # ...and the newly cleared role sees the values
+    assert "Ada Lovelace" in {r[0] for r in rows(mesh, ["auditor"], f"select name from {VIEW}")}
+    got = rows(mesh, ["fx_cons_engineer"], "select people, masked_names from fx_cons.internal.people_count")
+    assert got == [(2, 2)]
+
+
+# --- item 8: a domain sees its own data whole ------------------------------------------------
+
+
+def test_own_engineer_sees_every_row_and_value(built: Mesh) -> None:
+    whole = rows(built, ["fx_prod_engineer"], f"select * from {VIEW} order by id")
+    assert whole == rows(built, ["auditor"], f"select * from {INTERNAL} order by id")
+    assert {r[3] for r in whole} == {"EU", "US"}
+    assert {r[0] for r in rows(built, ["fx_prod_owner"], f"select region from {VIEW}")} == {"EU", "US"}
+    # a consumer sees only what it is cleared for
+    assert {r[0] for r in rows(built, ["pii_reader"], f"select region from {VIEW}")} == {"US"}
+
+
+def test_domain_tests_see_restricted_rows(fresh: Path) -> None:
+    """An accepted_values [US] test on region fails while EU rows exist (it passed when the
+    domain's tests ran through the view as a consumer would)."""
+    edit(fresh, PEOPLE_YML, "        config: {meta: {classification: internal}}",
+         "        config: {meta: {classification: internal}}\n"
+         "        data_tests:\n          - accepted_values:\n              arguments: {values: [US]}")
+    result = build(load_mesh(fresh / "mesh.yml"), only=["fx_prod"])
+    message = errors(result, "fx_prod")
+    assert "accepted_values_people_region__US" in message
+    compiled = next((fresh / "domains/fx_prod/target/compiled").rglob(
+        "accepted_values_people_region__US.sql")).read_text()
+    assert '"internal"."people_product__people"' in compiled
