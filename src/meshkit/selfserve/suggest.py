@@ -90,38 +90,14 @@ def guess_classification(column: str) -> tuple[str, list[str], str]:
     >>> guess_classification("customer_name")[:2], guess_classification("order_total")[:2]
     (('pii', ['gdpr', 'ccpa']), ('internal', []))
     """
-    kind = _personal_kind(column)
+    from meshkit.governance.patterns import personal_kind
+
+    kind = personal_kind(column)
     if kind is None:
         return "internal", [], ""
     if kind in _PAYMENT_KINDS:
         return "sensitive", ["pci_dss"], f"looks like a {kind}"
     return "pii", ["gdpr", "ccpa"], f"looks like a {kind}"
-
-
-def _personal_kind(column: str) -> str | None:
-    try:  # governance's detector (by name), where it is installed
-        from meshkit.governance.personal_data import personal_kind
-    except ImportError:
-        return _fallback_personal_kind(column)
-    kind: str | None = personal_kind(column)
-    return kind
-
-
-_FALLBACK_PATTERNS = {
-    "person name": r"(^|_)(first|last|full|customer|contact)_?name($|_)|^name$",
-    "email": r"(^|_)e_?mail($|_)",
-    "phone": r"(^|_)(phone|mobile)($|_)",
-    "national id": r"(^|_)(ssn|national_id|passport|tax_id)($|_)",
-    "birth date": r"(^|_)(birth|dob)($|_)|date_of_birth|birth_date",
-    "address": r"(^|_)(address|street|postcode|postal_code|zip)($|_)",
-    "card number": r"(^|_)(pan|card_number|credit_card)($|_)",
-    "iban": r"(^|_)iban($|_)",
-}
-
-
-def _fallback_personal_kind(column: str) -> str | None:
-    name = column.lower()
-    return next((k for k, p in _FALLBACK_PATTERNS.items() if re.search(p, name)), None)
 
 
 def _singular(name: str) -> str:

@@ -51,7 +51,7 @@ def test_marts_agree_with_catalog_json(synced_demo: Path) -> None:
     run = build_catalog_marts(mesh)
     assert run is not None
     assert run.success, run.errors
-    assert run.models == 11 and run.tests > 20 and not run.failed_nodes
+    assert run.models == 12 and run.tests > 20 and not run.failed_nodes
     catalog = Catalog.model_validate_json((synced_demo.parent / "catalog" / "catalog.json")
                                           .read_bytes())
 
@@ -70,6 +70,12 @@ def test_marts_agree_with_catalog_json(synced_demo: Path) -> None:
     assert dict(_rows(synced_demo, """
         select product_id, compliance from mesh_catalog.marts.mesh_product_compliance""")) == {
         address: "compliant" for address in DEMO_PRODUCTS}
+    # The regulation controls seed, joined to the regulated columns.
+    controls = set(_rows(synced_demo, """
+        select column_name, regulation, control from mesh_catalog.marts.mesh_regulated_columns
+        where dataset_id = 'consumer_banking.consumer_demographics.consumer_demographics_v2'"""))
+    assert {("email", "gdpr", "retention_declared"), ("email", "ccpa", "opt_out_honoured"),
+            ("email", "gdpr", "residency_row_filter")} <= controls
 
     datasets = {r[0]: r[1:] for r in _rows(synced_demo, """
         select dataset_id, contract_enforced, columns_count, versions_count, is_deprecated
