@@ -136,6 +136,19 @@ def domain_env(env: dict[str, str], project: Path) -> dict[str, str]:
     (``env_var('MESH_WAREHOUSE', '../../warehouse')``) points at the same place; otherwise (no
     default, another default, or a shell that sets it) it is passed as computed.
     """
+    defaults = _defaults(project)
+    out = dict(env)
+    for name, value in env.items():
+        found = defaults.get(name)
+        if name in os.environ or not found:
+            continue
+        if all((project / d).resolve() == Path(value).resolve() for d in found):
+            del out[name]
+    return out
+
+
+def _defaults(project: Path) -> dict[str, set[str]]:
+    """The defaults the project's files give each ``MESH_*`` variable they read."""
     defaults: dict[str, set[str]] = {}
     files = [project / "profiles.yml", project / "dbt_project.yml",
              *(project / "models").rglob("*.yml")]
@@ -146,14 +159,21 @@ def domain_env(env: dict[str, str], project: Path) -> dict[str, str]:
             continue
         for name, default in _ENV_DEFAULT.findall(text):
             defaults.setdefault(name, set()).add(default)
-    out = dict(env)
-    for name, value in env.items():
-        found = defaults.get(name)
-        if name in os.environ or not found:
+    return defaults
+
+
+def hand_run_env(mesh: Mesh, target_name: str | None) -> dict[str, str]:
+    """What a domain engineer sets to run plain ``dbt`` in any domain (``mesh env``): the
+    engine's environment less the variables every domain's own defaults already resolve alike,
+    so `mesh build` and the hand run give dbt the same values and its partial parsing survives."""
+    env = dbt_env(mesh, target_name)
+    for domain in mesh.config.domains:
+        project = mesh.domain_path(domain)
+        if project is None or not (project / "dbt_project.yml").is_file():
             continue
-        if all((project / d).resolve() == Path(value).resolve() for d in found):
-            del out[name]
-    return out
+        kept, read = domain_env(env, project), _defaults(project)
+        env = {k: v for k, v in env.items() if k in kept or k not in read}
+    return env
 
 
 def target_arg(project: Path, target: str) -> str | None:

@@ -194,8 +194,16 @@ class Mesh(cfg.Mesh):
 
     def dbt_env(self, target: str | None = None) -> dict[str, str]:
         """What the domains' dbt profiles and packages.yml read (the platform's folder, the
-        warehouse, the raw data): set it to run ``dbt`` in a domain by hand."""
+        warehouse, the raw data)."""
         return self.engine(target).dbt_env()
+
+    def hand_run_env(self, target: str | None = None) -> dict[str, str]:
+        """What to set to run ``dbt`` in a domain by hand (``eval "$(mesh env)"``): as
+        :meth:`dbt_env`, less what the domains' own defaults resolve alike, so `mesh build` and
+        the hand run keep each other's partial parsing."""
+        from meshkit.build import hand_run_env
+
+        return hand_run_env(self, target)
 
     # --- generation and provisioning ----------------------------------------------------------
 

@@ -163,5 +163,5 @@ def env(mesh_file: Path, target: str | None) -> None:
     """Print the environment dbt needs in a domain: eval "$(mesh env)" && dbt deps && dbt build."""
     import shlex
 
-    for key, value in sorted(load(mesh_file).dbt_env(target).items()):
+    for key, value in sorted(load(mesh_file).hand_run_env(target).items()):
         click.echo(f"export {key}={shlex.quote(value)}")

@@ -18,8 +18,10 @@ from meshkit.build import domain_env, target_arg
 from meshkit.mesh import Mesh
 
 
-def _hand_parse(project: Path) -> str:
+def _hand_parse(project: Path, mesh: Mesh) -> str:
+    """`eval "$(mesh env)" && dbt parse` in the domain folder, as its engineer would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")}
+    env.update(mesh.hand_run_env())
     dbt = Path(sys.executable).parent / "dbt"
     proc = subprocess.run([str(dbt), "parse", "--log-format", "text"], cwd=project, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -33,7 +35,8 @@ def test_mesh_build_then_hand_run_dbt_keeps_partial_parsing(tmp_path: Path) -> N
     mesh = Mesh.load(tmp_path / "acme" / "mesh.yml")
     assert mesh.build(sync=False).exit_code == 0
     project = tmp_path / "acme" / "domains" / "sales"
-    log = _hand_parse(project)
+    assert "MESH_WAREHOUSE" not in mesh.hand_run_env()  # the profile's default says it all
+    log = _hand_parse(project, mesh)
     assert "Unable to do partial parsing" not in log
     assert "Partial parsing enabled" in log
 
