@@ -198,14 +198,17 @@ def lineage_graph(catalog: Catalog, focus: Product | None = None,
 
 
 def column_lineage_graph(catalog: Catalog, focus: Product | None = None,
-                         ) -> tuple[list[Node], list[tuple[str, str]]]:
+                         cross: list[Any] | None = None) -> tuple[list[Node], list[tuple[str, str]]]:
+    """Cross-domain column lineage (all of it, or around ``focus``); ``cross`` is
+    :func:`cross_domain_columns` of the catalog when the caller already has it (a site renders
+    a graph per product: scanning every column edge for each one made rendering quadratic)."""
     by_uid: dict[str, tuple[str, str]] = {}
     for p in catalog.products():
         for ds in p.datasets:
             by_uid[ds.unique_id] = (ds.id, p.domain)
     nodes: dict[str, Node] = {}
     edges = []
-    for e in cross_domain_columns(catalog):
+    for e in cross_domain_columns(catalog) if cross is None else cross:
         up_ds, up_dom = by_uid.get(e.upstream, (e.upstream, e.upstream.split(".")[1]))
         down_ds, down_dom = by_uid.get(e.downstream, (e.downstream, e.downstream.split(".")[1]))
         if focus is not None and not (up_ds.startswith(focus.address + ".")
@@ -328,19 +331,20 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
     }
     page("index.html", "index.html.j2", products=products, filters=filters)
     nodes, edges = lineage_graph(catalog, root="")
-    col_nodes, col_edges = column_lineage_graph(catalog)
+    cross = cross_domain_columns(catalog)
+    col_nodes, col_edges = column_lineage_graph(catalog, cross=cross)
     page("lineage.html", "lineage.html.j2",
          svg=render_svg(nodes, edges, title="Cross-domain lineage of datasets", colours=colours),
          column_svg=(render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
                                 colours=colours) if len(col_edges) <= MAX_COLUMN_EDGES else ""),
-         column_edges=cross_domain_columns(catalog))
+         column_edges=cross)
     page("governance.html", "governance.html.j2", products=products)
     for d in catalog.domains:
         page(domain_page(d.name), "domain.html.j2", domain=d)
     for p in products:
         grants = inputs.grants.get(p.address, [])
         nodes, edges = lineage_graph(catalog, focus=p, root="../")
-        col_nodes, col_edges = column_lineage_graph(catalog, focus=p)
+        col_nodes, col_edges = column_lineage_graph(catalog, focus=p, cross=cross)
         page(product_page(p.address), "product.html.j2", product=p,
              clearances=clearances(mesh, p, grants), grants=grants,
              requests=inputs.requests.get(p.address, []),

@@ -27,7 +27,7 @@ from sf_harness import (
 
 from meshkit.backends.snowflake.plan import parse_snowflake
 from meshkit.build import BuildResult
-from meshkit.catalog.store import SNAPSHOT_TABLES
+from meshkit.catalog.store import REPLACED_TABLES, SNAPSHOT_TABLES
 from meshkit.cli.main import cli
 
 pytestmark = pytest.mark.snowflake
@@ -109,7 +109,7 @@ def test_mesh_sync_writes_the_catalog_to_snowflake(built: Built) -> None:
         if sql.startswith(("DELETE", "INSERT")):
             assert begin < i < commit, sql
     deletes = [s for s in sync if s.startswith("DELETE FROM mesh_governance.mesh_catalog.")]
-    assert len(deletes) == len(SNAPSHOT_TABLES)
+    assert len(deletes) == len(SNAPSHOT_TABLES) + len(REPLACED_TABLES)
 
 
 def test_every_captured_statement_parses_as_snowflake(built: Built) -> None:
