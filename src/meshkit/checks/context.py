@@ -4,7 +4,7 @@ first use and kept, so a run pays only for what its rules look at, and once."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -50,6 +50,16 @@ class CheckContext:
         self._registry = registry
         self.partial = partial or bool(exclude)
         self.exclude = exclude
+        self._closers: list[Callable[[], None]] = []
+
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Registers what a rule opened for the run (e.g. a warehouse session), released by
+        :meth:`close` when the run ends: an open DuckDB file would block the next build."""
+        self._closers.append(release)
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
 
     @property
     def config(self) -> MeshConfig:

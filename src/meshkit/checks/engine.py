@@ -32,10 +32,13 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
     """
     violations: list[Violation] = []
     runs: list[RuleRun] = []
-    for r in default_rules() if rules is None else rules:
-        found = [v for v in r.check(ctx)
-                 if ctx.in_scope(v.domain) and (keep is None or keep(v))]
-        violations += found
-        runs.append(RuleRun(id=r.id, summary=r.summary, severity=r.severity,
-                            violations=len(found)))
+    try:
+        for r in default_rules() if rules is None else rules:
+            found = [v for v in r.check(ctx)
+                     if ctx.in_scope(v.domain) and (keep is None or keep(v))]
+            violations += found
+            runs.append(RuleRun(id=r.id, summary=r.summary, severity=r.severity,
+                                violations=len(found)))
+    finally:
+        ctx.close()
     return CheckReport.of(violations, runs)

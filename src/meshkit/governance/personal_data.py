@@ -110,7 +110,13 @@ def _connection(facts: Facts, domain: str) -> Any:
             if any((folder / f"{d.name}.duckdb").is_file() for d in facts.mesh.config.domains):
                 from meshkit.backends.duckdb.query import connect
 
-                cache["con"] = connect(facts.mesh, [], None, locked=True)
+                con = cache["con"] = connect(facts.mesh, [], None, locked=True)
+
+                def release() -> None:
+                    cache.pop("con", None)
+                    con.close()
+
+                facts.ctx.on_close(release)
     con = cache["con"]
     if con is None:
         return None
