@@ -2,7 +2,7 @@
 column of boxes per layer, boxes coloured by domain, edges as curves. No external service.
 
 >>> svg = render_svg([Node("a", "a", "d1"), Node("b", "b", "d2")], [("a", "b")], title="t")
->>> svg.startswith("<svg") and svg.count("<rect") == 2 and "<path" in svg
+>>> svg.startswith("<svg") and svg.count('fill="#fff"') == 2 and "<path" in svg  # 2 boxes, 1 edge
 True
 """
 
