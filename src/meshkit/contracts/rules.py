@@ -15,13 +15,17 @@ from meshkit.contracts.refs import cross_domain_reads, producer_node
 
 
 def current_contracts(ctx: CheckContext, domain: str) -> dict[str, Contract]:
-    """The contract every model of ``domain`` declares now, by contract key."""
-    out = {}
-    for node in ctx.artifacts(domain).nodes.values():
-        if node.package_name == domain and node.resource_type == "model":
-            c = contract_of(domain, node)
-            out[c.key] = c
-    return out
+    """The contract every model of ``domain`` declares now, by contract key (projected once per
+    check run: every published entry of the domain asks for them)."""
+    cache: dict[str, dict[str, Contract]] = ctx.__dict__.setdefault("_current_contracts", {})
+    if domain not in cache:
+        out = {}
+        for node in ctx.artifacts(domain).nodes.values():
+            if node.package_name == domain and node.resource_type == "model":
+                c = contract_of(domain, node)
+                out[c.key] = c
+        cache[domain] = out
+    return cache[domain]
 
 
 def mesh_order(ctx: CheckContext) -> list[str]:
