@@ -1,7 +1,9 @@
 """A synthetic mesh of N domains x M models, cloned from the real jaffle_shop dbt artifacts.
 
 Every model, test, seed and source is a renamed deep copy of a real node of
-``shared/real-artifacts/jaffle_shop`` (dbt 1.11, manifest v12), so the bytes per model are those
+the public jaffle_shop project's artifacts written by dbt 1.11 (manifest v12; the folder is given
+by ``MESH_BENCH_ARTIFACTS``: ``manifest_dbt1.11.json``, ``run_results_dbt1.11.json``,
+``catalog_dbt1.11.json``), so the bytes per model are those
 of a real manifest (config, checksums, descriptions, compiled SQL taken from the real
 run_results). On top of the clones each domain gets what a governed mesh has and jaffle_shop
 lacks: groups with owners and SLA meta, public contracted (and versioned) models whose columns
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,14 @@ import orjson
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_ARTIFACTS = REPO.parent / "shared" / "real-artifacts" / "jaffle_shop"
+ARTIFACTS_ENV = "MESH_BENCH_ARTIFACTS"
+
+
+def real_artifacts() -> Path | None:
+    """The folder of real jaffle_shop artifacts the synthetic mesh is cloned from, if given."""
+    folder = os.environ.get(ARTIFACTS_ENV)
+    return Path(folder) if folder and (Path(folder) / "manifest_dbt1.11.json").is_file() else None
+
 TEMPLATE = "jaffle_shop"
 GROUPS = 5
 # Every 5th model is a public product output; every 10th starts a versioned pair (v1, v2).
@@ -38,7 +48,10 @@ GENERATED_AT = "2026-11-20T06:00:00.000000Z"
 
 
 def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = orjson.loads((REAL_ARTIFACTS / name).read_bytes())
+    folder = real_artifacts()
+    if folder is None:
+        raise FileNotFoundError(f"set {ARTIFACTS_ENV} to a folder of jaffle_shop's dbt 1.11 artifacts")
+    data: dict[str, Any] = orjson.loads((folder / name).read_bytes())
     return data
 
 

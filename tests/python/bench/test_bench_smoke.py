@@ -24,7 +24,8 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--work", str(tmp_path)],
         capture_output=True, text=True, timeout=900,
-        env={**os.environ, "MESH_BENCH_CACHE": str(tmp_path / "cache")},
+        env={**os.environ, "MESH_BENCH_CACHE": str(tmp_path / "cache"),
+             "MESH_BENCH_ARTIFACTS": str(REPO.parent / "shared" / "real-artifacts" / "jaffle_shop")},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     figures = json.loads((tmp_path / "results.json").read_text())
