@@ -324,15 +324,35 @@ def write_governance(mesh: Mesh, warehouse: Path) -> Path:
     """(Re)write ``<warehouse>/mesh_governance.duckdb`` from mesh.yml, in one transaction."""
     import duckdb
 
+    from meshkit.backends.duckdb.session import retry_while_locked
+
     warehouse.mkdir(parents=True, exist_ok=True)
     path = warehouse / f"{GOVERNANCE_DB}.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute("begin")
-        con.execute(f"create or replace table main.{CLEARANCES} "
-                    "(clearance varchar not null, role varchar not null)")
-        rows = clearance_rows(mesh.config)
-        con.executemany(f"insert into main.{CLEARANCES} values (?, ?)", rows)
-        con.execute("commit")
+    rows = clearance_rows(mesh.config)
+
+    def current() -> list[tuple[str, str]] | None:
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                found = con.execute(f"select clearance, role from main.{CLEARANCES} "
+                                    "order by all").fetchall()
+        except duckdb.CatalogException:
+            return None
+        return [tuple(r) for r in found]
+
+    # Unchanged clearances are not rewritten: analysts' sessions keep the file open read-only,
+    # and a write would have to wait for every one of them.
+    if path.is_file() and retry_while_locked(current) == sorted(rows):
+        return path
+
+    def write() -> None:
+        with duckdb.connect(str(path)) as con:
+            con.execute("begin")
+            con.execute(f"create or replace table main.{CLEARANCES} "
+                        "(clearance varchar not null, role varchar not null)")
+            con.executemany(f"insert into main.{CLEARANCES} values (?, ?)", rows)
+            con.execute("commit")
+
+    retry_while_locked(write)
     return path
 
 

@@ -127,26 +127,12 @@ def cleared_products_of(mesh: Mesh, roles: list[str]) -> list[str]:
     return cleared_products(mesh, roles)
 
 
-# How long a query waits for a build that holds a domain's database file: DuckDB lets one
-# process write a file and no other open it meanwhile, so a query during `mesh build` waits for
-# the model being written, then sees the database as that model left it (old view or new).
-BUSY_TIMEOUT_SECONDS = 60.0
-
-
 def _attach(con: Any, sql: str) -> None:
-    import time
+    """Attach, waiting for a build that holds the file: a query during `mesh build` then sees the
+    database as the model being written left it (old view or new)."""
+    from meshkit.backends.duckdb.session import retry_while_locked
 
-    import duckdb
-
-    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
-    while True:
-        try:
-            con.execute(sql)
-            return
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
+    retry_while_locked(lambda: con.execute(sql))
 
 
 def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:

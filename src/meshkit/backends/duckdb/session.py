@@ -7,8 +7,31 @@ Kept apart from the dbt-duckdb plugin so that `mesh query` sets roles without im
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# How long to wait for another process that holds a database file: DuckDB lets one process write
+# a file and no other open it meanwhile (a query waits for the model being built; a build waits
+# for the query reading the clearances).
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+def retry_while_locked(action: Callable[[], T], timeout: float = BUSY_TIMEOUT_SECONDS) -> T:
+    """``action()``, tried again while DuckDB says another process holds the file's lock."""
+    import time
+
+    import duckdb
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return action()
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def set_salt(cursor: Any, env: Mapping[str, str] | None = None) -> bool:
