@@ -379,6 +379,37 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     )
 
 
+def public_relations(manifest_bytes: bytes, location: str, package: str
+                     ) -> set[tuple[str, str, str]]:
+    """(database, schema, identifier) of every secure view a domain's manifest declares: the
+    public models of a group of ``package``, and, for a versioned one that is the latest version,
+    its unversioned name too. Reads the manifest alone (what `mesh query` needs of a domain);
+    ``location`` is its folder, for errors.
+
+    Raises :class:`ArtifactError` as :func:`read_domain_artifacts` does for the manifest.
+    """
+    raw = RawArtifacts(location=location, files={MANIFEST: manifest_bytes})
+    with gc_paused():
+        manifest = _load_json(raw, MANIFEST)
+        assert manifest is not None
+        manifest_schema_version(manifest, f"{raw.location.rstrip('/')}/{MANIFEST}")
+        views: set[tuple[str, str, str]] = set()
+        try:
+            for uid, n in manifest.get("nodes", {}).items():
+                if n.get("resource_type") not in ("model", "seed", "snapshot"):
+                    continue
+                node = _node(uid, n)
+                if node.package_name != package or node.access != "public" or not node.group:
+                    continue
+                database, schema, name = node.relation_key
+                views.add((database, schema, name))
+                if node.version is not None and node.version == node.latest_version:
+                    views.add((database, schema, node.name.lower()))
+        except _MALFORMED as exc:
+            raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
+    return views
+
+
 # What a well-formed JSON file of the wrong shape raises while it is projected (a list where an
 # object goes, a number where a string goes, a key missing).
 _MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
