@@ -120,7 +120,8 @@ def connect(mesh: Mesh | QueryConfig, roles: list[str], target: str | None = Non
         _attach(con, attach.sql("duckdb"))
         attached += 1
     if not attached:
-        con.close()
+        if into is None:
+            con.close()
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     set_roles(con, roles)  # and the clearances they hold, read now: current at every query
