@@ -84,6 +84,39 @@ def _tables(sql: str, dialect: str) -> tuple[exp.Expr, list[exp.Table]] | None:
     return tree, tables
 
 
+class ForeignReads:
+    """The parsed SQL of the models that may read another domain, parsed once for both rules.
+
+    A relation of another domain is named by its database, the domain's name: SQL whose text
+    does not contain any other domain's name (case-insensitively, anywhere: a superset of every
+    way to name it) cannot read one, and is not parsed. Most models of a mesh read only their
+    own domain, and parsing is most of these rules' time.
+    """
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self._parsed: dict[str, tuple[exp.Expr, list[exp.Table]] | None] = {}
+
+    @classmethod
+    def of(cls, ctx: CheckContext) -> ForeignReads:
+        found = ctx.memo.get(cls)
+        if not isinstance(found, cls):
+            found = ctx.memo[cls] = cls(ctx)
+        return found
+
+    def may_read_others(self, domain: str, sql: str) -> bool:
+        text = sql.lower()
+        return any(other in text for other in self.ctx.domain_names_lower if other != domain)
+
+    def parsed(self, domain: str, node: NodeInfo) -> tuple[exp.Expr, list[exp.Table]] | None:
+        sql = node.compiled_code or ""
+        if not self.may_read_others(domain.lower(), sql):
+            return None
+        if node.unique_id not in self._parsed:
+            self._parsed[node.unique_id] = _tables(sql, _dialect(self.ctx, domain))
+        return self._parsed[node.unique_id]
+
+
 @rule
 class ConsumerReads(Rule):
     """A model reads another domain only through the product views its ref()s name."""
@@ -107,7 +140,7 @@ class ConsumerReads(Rule):
                         fix="declare the file as a source of this domain and select from "
                             "source(); another domain's data is read through its products",
                         line=line, **where)
-            parsed = _tables(node.compiled_code, _dialect(ctx, domain))
+            parsed = ForeignReads.of(ctx).parsed(domain, node)
             if parsed is None:
                 continue
             _, tables = parsed
@@ -152,7 +185,7 @@ class ConsumerColumns(Rule):
         for domain, node in ctx.nodes.values():
             if not node.compiled_code:
                 continue
-            parsed = _tables(node.compiled_code, _dialect(ctx, domain))
+            parsed = ForeignReads.of(ctx).parsed(domain, node)
             if parsed is None:
                 continue
             tree, tables = parsed
