@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from meshkit.artifacts import NodeInfo
 from meshkit.checks import CheckContext, Rule, Scope, Stage, Violation, rule
-from meshkit.contracts.model import Contract, contract_of
+from meshkit.contracts.model import Contract, contract_key, contract_of
 from meshkit.contracts.refs import is_product_dataset
+from meshkit.contracts.rules import current_contracts
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -49,8 +50,10 @@ class MeshRelations:
             for node in arts.nodes.values():
                 if node.package_name != d.name or not is_product_dataset(node):
                     continue
-                published = self.ctx.registry.latest(contract_of(d.name, node).key)
-                contract = published.contract if published else contract_of(d.name, node)
+                key = contract_key(d.name, node.name, node.version)
+                declared = current_contracts(self.ctx, d.name).get(key) or contract_of(d.name, node)
+                published = self.ctx.registry.latest(key)
+                contract = published.contract if published else declared
                 view = ProductView(d.name, node, contract)
                 out[node.relation_key] = view
                 # The unversioned name points at the latest version (SPEC.md).
