@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -166,8 +167,9 @@ class LineageCache:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            # fork: the workers start with sqlglot imported and run nothing but query_lineage.
-            self._pool = ProcessPoolExecutor(self.processes,
+            # fork: the workers start with sqlglot imported and run nothing but query_lineage,
+            # with the cyclic collector on (a sync pauses it; parsed SQL trees are cycles).
+            self._pool = ProcessPoolExecutor(self.processes, initializer=gc.enable,
                                              mp_context=multiprocessing.get_context("fork"))
         return self._pool
 
