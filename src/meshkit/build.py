@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -219,6 +219,7 @@ ProgressHook = Callable[[str, str], None]
 # `dbt parse` before the build writes here (inside the domain's target/), so the manifest the
 # consumers' dbt-loom reads stays the last built one when the checks refuse the domain.
 PARSE_TARGET = "target/meshkit_parse"
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 @dataclass
@@ -230,6 +231,8 @@ class Precheck:
     reason: str = ""
     errors: list[str] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    # What the parse produced (dbt's manifest), for the build to run on instead of parsing again.
+    manifest: Any = field(default=None, repr=False)
 
 
 def precheck(mesh: Mesh, domain: Domain, target: str | None, env: dict[str, str]) -> Precheck:
@@ -255,7 +258,21 @@ def precheck(mesh: Mesh, domain: Domain, target: str | None, env: dict[str, str]
     if errors:
         return Precheck(False, parse.seconds, f"{len(errors)} contract/policy violation(s)",
                         [f"{v.rule}: {v.message}\n  fix: {v.fix}" for v in errors], found)
-    return Precheck(True, parse.seconds, violations=found)
+    return Precheck(True, parse.seconds, violations=found, manifest=parse.manifest)
+
+
+def share_partial_parse(project: Path) -> None:
+    """Give the domain's ``target/`` the parse state of the precheck's parse.
+
+    The build runs on the precheck's manifest, so dbt writes no ``partial_parse.msgpack`` into
+    ``target/`` itself; a domain engineer's own `dbt build` reads it there, and would otherwise
+    parse the whole project after every `mesh build` (the state does not depend on the target
+    folder: same project, arguments and environment)."""
+    from meshkit.files import atomic_write
+
+    source = project / PARSE_TARGET / PARTIAL_PARSE
+    if source.is_file():
+        atomic_write(project / "target" / PARTIAL_PARSE, source.read_bytes(), durable=False)
 
 
 def build(
@@ -324,7 +341,9 @@ def build(
             notify(domain.name, "failed")
             continue
         notify(domain.name, "dbt build")
-        run = run_dbt(project, ["build"], target=dbt_target, env=env)
+        # On the manifest the checks passed: parsing again would cost as much as the parse did.
+        run = run_dbt(project, ["build"], target=dbt_target, env=env, manifest=gate.manifest)
+        share_partial_parse(project)
         status = Status.success if run.success else Status.failed
         results[domain.name] = DomainBuild(
             domain.name, status, seconds + run.seconds, run.models, run.tests,

@@ -26,6 +26,9 @@ class DbtRun:
     seeds: int = 0
     errors: list[str] = field(default_factory=list)
     failed_nodes: list[str] = field(default_factory=list)
+    # The manifest a ``parse`` produced (dbt's own object, held in memory only): a following
+    # invocation of the same project can be given it instead of parsing again.
+    manifest: Any = field(default=None, repr=False)
 
 
 @contextlib.contextmanager
@@ -59,10 +62,13 @@ def run_dbt(
     env: dict[str, str] | None = None,
     quiet: bool = True,
     profiles_dir: Path | None = None,
+    manifest: Any = None,
 ) -> DbtRun:
     """Run ``dbt <args>`` for the project in ``project_dir`` and summarise the result.
 
     ``profiles.yml`` is read from ``profiles_dir``, by default the project folder itself.
+    ``manifest``: the :attr:`DbtRun.manifest` of a ``parse`` of the same project with the same
+    arguments and environment, used instead of parsing again.
     """
     from dbt.cli.main import dbtRunner
 
@@ -79,14 +85,17 @@ def run_dbt(
     started = time.perf_counter()
     with _in_project(project_dir, env or {}):
         try:
-            res = dbtRunner().invoke(cli_args)
+            res = dbtRunner(manifest=manifest).invoke(cli_args)
         finally:
             _release_duckdb()
     run = DbtRun(command=" ".join(args), success=bool(res.success),
                  seconds=time.perf_counter() - started)
     if res.exception is not None:
         run.errors.append(str(res.exception))
-    _count(run, res.result)
+    if args[:1] == ["parse"] and res.success:
+        run.manifest = res.result
+    else:
+        _count(run, res.result)
     return run
 
 

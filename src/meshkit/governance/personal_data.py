@@ -196,7 +196,7 @@ class MaskingVerified(Policy):
         import duckdb
         from sqlglot import exp
 
-        from meshkit.backends.duckdb.session import set_roles_sql
+        from meshkit.backends.duckdb.session import set_roles
 
         con = _connection(facts, domain)
         if con is None:
@@ -223,7 +223,7 @@ class MaskingVerified(Policy):
                         sessions: list[list[str]] = [
                             [], *([r] for r in consumer_roles if r not in audience)]
                         for roles in sessions:
-                            con.execute(set_roles_sql(roles))
+                            set_roles(con, roles)
                             try:
                                 n = con.execute(leak.sql("duckdb")).fetchone()[0]
                             except duckdb.CatalogException:  # not built: nothing to verify
@@ -240,14 +240,14 @@ class MaskingVerified(Policy):
                                 break
                     yield from self._rows(con, facts, domain, ds, node, view, consumer_roles)
         finally:
-            con.execute(set_roles_sql([]))
+            set_roles(con, [])
 
     def _rows(self, con: Any, facts: Facts, domain: str, ds: Any, node: Any, view: Any,
               consumer_roles: list[str]) -> Iterator[Violation]:
         import duckdb
         from sqlglot import exp
 
-        from meshkit.backends.duckdb.session import set_roles_sql
+        from meshkit.backends.duckdb.session import set_roles
 
         name = node.meta.get("row_filter")
         rf = facts.mesh.config.row_filters.get(str(name)) if name else None
@@ -262,7 +262,7 @@ class MaskingVerified(Policy):
                                               for v in rf.restricted_values]))
         sessions: list[list[str]] = [[], *([r] for r in consumer_roles if r not in cleared)]
         for roles in sessions:
-            con.execute(set_roles_sql(roles))
+            set_roles(con, roles)
             try:
                 n = con.execute(seen.sql("duckdb")).fetchone()[0]
             except duckdb.CatalogException:  # not built: nothing to verify

@@ -49,6 +49,9 @@ def test_breaking_change_refused_everywhere(demo_copy: Path) -> None:
     assert first.exit_code == 0 and V2 in first.published
     warehouse = {name: _digest(root / "warehouse" / f"{name}.duckdb")
                  for name in ("consumer_banking", "risk")}
+    # What the consumers' dbt-loom reads: the producer's last built manifest.
+    built_manifest = root / "domains/consumer_banking/target/manifest.json"
+    last_built = _digest(built_manifest)
 
     _remove_age_band(root)
     result = build(mesh)
@@ -60,6 +63,7 @@ def test_breaking_change_refused_everywhere(demo_copy: Path) -> None:
     assert status["asset_management"].status is Status.success
     # Nothing of the producer nor of its consumer was rebuilt.
     assert {n: _digest(root / "warehouse" / f"{n}.duckdb") for n in warehouse} == warehouse
+    assert _digest(built_manifest) == last_built
 
     # The CI gate after the producer's own `dbt parse`: the dataset, the change, the consumer.
     _dbt(demo_copy, "consumer_banking", "parse")

@@ -39,6 +39,19 @@ def test_mesh_build_then_hand_run_dbt_keeps_partial_parsing(tmp_path: Path) -> N
     log = _hand_parse(project, mesh)
     assert "Unable to do partial parsing" not in log
     assert "Partial parsing enabled" in log
+    # and back: a model edited by hand, then `mesh build` (its checks' parse, then the build on
+    # that manifest) parses only the change, and so does the next hand run
+    model = next((project / "models").rglob("*.sql"))
+    model.write_text(model.read_text() + "\n-- edited by hand\n")
+    mark = len((project / "logs" / "dbt.log").read_text())
+    assert mesh.build(sync=False).exit_code == 0
+    log = (project / "logs" / "dbt.log").read_text()[mark:]
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 1 files changed" in log
+    assert "edited by hand" in (project / "target" / "manifest.json").read_text()
+    log = _hand_parse(project, mesh)
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled" in log
 
 
 def test_only_variables_resolved_alike_are_left_out(tmp_path: Path,
