@@ -210,8 +210,10 @@
 {%- endmacro %}
 
 {#- Adapters without secure views or policies (DuckDB): masking and filtering are inlined in the
-    view, evaluated per query against the session's mesh_roles and the clearances of the
-    governance database (attached read-only as mesh_governance by every session). The domain's
+    view, evaluated per query against the session's variables: mesh_roles, and mesh_clearances,
+    the clearances those roles hold, which every meshkit session reads from the governance
+    database when its roles are set (unset: no clearance; a variable is a constant when the view
+    is bound, so the tests cost nothing per row). The domain's
     own engineer and owner roles see every value and row, and so does a session cleared on the
     view's product by an approved access request (mesh_cleared_products, set by `mesh query`;
     unset, it is cleared on nothing). -#}

@@ -86,128 +86,128 @@
  "masks": {
   "confidential": {
    "boolean": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_confidential'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "date": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_confidential'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "number": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_confidential'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "other": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_confidential'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "string": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_confidential'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_confidential')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_confidential'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_confidential_"
    }
   },
   "pii": {
    "boolean": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "date": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "number": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "other": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "string": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE '***MASKED***' END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE) THEN __mesh_value__ ELSE '***MASKED***' END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE '***MASKED***' END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_pii_"
    }
   },
   "sensitive": {
    "boolean": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_sensitive'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "date": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_sensitive'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "number": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_sensitive'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "other": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_sensitive'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "string": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ WHEN LENGTH(__mesh_value__) > 4 THEN CONCAT('****', RIGHT(__mesh_value__, 4)) ELSE '****' END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_sensitive'), FALSE) THEN __mesh_value__ WHEN LENGTH(__mesh_value__) > 4 THEN CONCAT('****', RIGHT(__mesh_value__, 4)) ELSE '****' END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ WHEN LENGTH(__mesh_value__) > 4 THEN CONCAT('****', RIGHT(__mesh_value__, 4)) ELSE '****' END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_sensitive')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_sensitive'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_SENSITIVE') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_sensitive_"
    }
   },
   "unclassified": {
    "boolean": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_unclassified'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_unclassified_"
    },
    "date": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_unclassified'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_unclassified_"
    },
    "number": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_unclassified'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_unclassified_"
    },
    "other": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_unclassified'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_unclassified_"
    },
    "string": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE '***MASKED***' END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_unclassified'), FALSE) THEN __mesh_value__ ELSE '***MASKED***' END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE '***MASKED***' END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_unclassified_"
    },
    "timestamp": {
-    "duckdb": "CASE WHEN COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_unclassified')), FALSE) THEN __mesh_value__ ELSE NULL END",
+    "duckdb": "CASE WHEN COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_unclassified'), FALSE) THEN __mesh_value__ ELSE NULL END",
     "snowflake": "CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_UNCLASSIFIED') THEN __mesh_value__ ELSE NULL END",
     "snowflake_policy_prefix": "mesh_governance.policies.mask_unclassified_"
    }
@@ -224,7 +224,7 @@
  "row_filters": {
   "eu_residency": {
    "column": "region",
-   "duckdb": "NOT COALESCE(region, '') IN ('EU') OR COALESCE(LIST_HAS_ANY(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_rows_eu_residency')), FALSE)",
+   "duckdb": "NOT COALESCE(region, '') IN ('EU') OR COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_rows_eu_residency'), FALSE)",
    "snowflake": "NOT COALESCE(region, '') IN ('EU') OR IS_DATABASE_ROLE_IN_SESSION('CLEARED_ROWS_EU_RESIDENCY')",
    "snowflake_policy": "mesh_governance.policies.rows_eu_residency"
   }

@@ -7,14 +7,21 @@ classification and per row filter (``IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII')`
 granted or revoked in mesh.yml takes effect on every view at the next ``mesh apply``, without
 rebuilding a view.
 
-The DuckDB form is derived from the same body with sqlglot: the clearance test becomes a lookup of
-the session variable ``mesh_roles`` in one governance relation, ``mesh_governance.main.clearances``
-(clearance, role), with every role that holds a clearance directly or by inheritance (DuckDB has
-no role graph). ``mesh build`` (of any selection of domains) and ``mesh generate`` rewrite that
-relation from mesh.yml in ``<warehouse>/mesh_governance.duckdb``, which every session that reads
-views attaches read-only; the views are evaluated against it at query time, so a revoked
-clearance stops unmasking in every view at once. A session with no ``mesh_roles``, or one without
-the governance database, sees every classified value masked: secure by default.
+The DuckDB form is derived from the same body with sqlglot: the clearance test becomes a lookup in
+the session variable ``mesh_clearances``, the clearances the session's roles hold
+(``COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE)``). DuckDB has
+no role graph, so they are read from one governance relation, ``mesh_governance.main.clearances``
+(clearance, role), with every role that holds a clearance directly or by inheritance: ``mesh
+build`` (of any selection of domains) and ``mesh generate`` rewrite it from mesh.yml in
+``<warehouse>/mesh_governance.duckdb``, which every session that reads views attaches read-only,
+and every meshkit session computes its clearances from it when its roles are set
+(:func:`meshkit.backends.duckdb.session.set_roles`): each ``mesh query`` and each statement of
+``mesh shell`` (a new session each), and each cursor of a domain's dbt run. So a revoked clearance
+stops unmasking in every view at the next query, without rebuilding a view. The variable is a
+constant when DuckDB binds a view, so the test costs nothing per row (a lookup of the relation in
+every body was evaluated per row). A session with no ``mesh_clearances`` (no roles, no governance
+database, or a session that set ``mesh_roles`` by hand) sees every classified value masked: secure
+by default.
 
 A domain sees its own data whole: the secure views of a domain also unmask, for its
 ``<domain>_engineer`` and ``<domain>_owner`` roles, every value and row (on Snowflake they own the
@@ -102,6 +109,8 @@ _SALT = "MESH_HASH_SALT"  # placeholder function in the bodies, resolved per eng
 # The governance database of DuckDB sessions (a file in the warehouse folder) and its relation.
 GOVERNANCE_DB = "mesh_governance"
 CLEARANCES = "clearances"
+# DuckDB: the session variable holding the clearances of the session's roles (see set_roles).
+CLEARANCES_VARIABLE = "mesh_clearances"
 CLEARANCE_TEST = "IS_DATABASE_ROLE_IN_SESSION"
 
 
@@ -252,29 +261,45 @@ def _session_roles() -> exp.Func:
 
 
 def to_duckdb(body: exp.Expression) -> str:
-    """Transpile a Snowflake body to DuckDB: a clearance is looked up in the governance relation.
+    """Transpile a Snowflake body to DuckDB: a clearance is looked up in the session's clearances.
 
     >>> import sqlglot
-    >>> sql = to_duckdb(sqlglot.parse_one("IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII')",
-    ...                                   read="snowflake"))
-    >>> print(sql[sql.index("(SELECT"):])
-    (SELECT LIST(role) FROM mesh_governance.main.clearances WHERE clearance = 'cleared_pii')), FALSE)
+    >>> to_duckdb(sqlglot.parse_one("IS_DATABASE_ROLE_IN_SESSION('CLEARED_PII')", read="snowflake"))
+    "COALESCE(LIST_CONTAINS(GETVARIABLE('mesh_clearances'), 'cleared_pii'), FALSE)"
+
+    Unset (or NULL), the variable clears nothing: the body masks.
     """
-    import sqlglot
     from sqlglot import exp
 
     def resolve(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Anonymous) and str(node.this).upper() == CLEARANCE_TEST:
             clearance = node.expressions[0].name.lower()
-            holders = sqlglot.select("list(role)").from_(
-                f"{GOVERNANCE_DB}.main.{CLEARANCES}").where(
-                exp.column("clearance").eq(exp.Literal.string(clearance)))
-            return exp.func("COALESCE", exp.Anonymous(this="list_has_any", expressions=[
-                _session_roles(), exp.Subquery(this=holders)]), exp.false())
+            held = exp.Anonymous(this="getvariable",
+                                 expressions=[exp.Literal.string(CLEARANCES_VARIABLE)])
+            return exp.func("COALESCE", exp.Anonymous(this="list_contains", expressions=[
+                held, exp.Literal.string(clearance)]), exp.false())
         return node
 
     key = exp.Anonymous(this="getvariable", expressions=[exp.Literal.string(TOKEN_KEY_VARIABLE)])
     return with_token_key(body, key).transform(resolve).sql("duckdb")
+
+
+def session_clearances_sql() -> str:
+    """``SET VARIABLE mesh_clearances = ...``: the clearances the session's ``mesh_roles`` hold,
+    read from the governance relation now (a session without the relation fails to run it).
+
+    >>> print(session_clearances_sql())  # doctest: +NORMALIZE_WHITESPACE
+    SET VARIABLE mesh_clearances = (SELECT LIST(DISTINCT clearance)
+    FROM mesh_governance.main.clearances
+    WHERE LIST_CONTAINS(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), role))
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    held = sqlglot.select("list(DISTINCT clearance)").from_(
+        f"{GOVERNANCE_DB}.main.{CLEARANCES}").where(
+        exp.Anonymous(this="list_contains", expressions=[_session_roles(), exp.column("role")]))
+    return f"SET VARIABLE {CLEARANCES_VARIABLE} = {exp.Subquery(this=held).sql('duckdb')}"
 
 
 def own_roles_duckdb(roles: list[str]) -> str:

@@ -217,7 +217,7 @@ class Mesh(cfg.Mesh):
             current = path.read_text() if path.is_file() else ""
             return GenerateResult(path, changed=current != render_policy_macro(self), checked=True)
         changed = write_policy_macro(self)
-        # The clearances every DuckDB view reads at query time (see meshkit.masking).
+        # The clearances every DuckDB session reads when its roles are set (see meshkit.masking).
         from meshkit.config import DuckDBTarget
         from meshkit.masking import write_governance
 

@@ -193,7 +193,7 @@ class MaskingVerified(Policy):
     stages = WAREHOUSE_STAGES
 
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
-        from meshkit.backends.duckdb.session import set_roles_sql
+        from meshkit.backends.duckdb.session import set_roles
 
         con = _connection(facts, domain)
         if con is None:
@@ -231,7 +231,7 @@ class MaskingVerified(Policy):
                             **_located(facts, domain, ds.name, c.name))
                     yield from self._rows(con, facts, domain, ds, node, view, consumer_roles)
         finally:
-            con.execute(set_roles_sql([]))
+            set_roles(con, [])
 
     @staticmethod
     def _leaks(con: Any, view: Any, internal: Any, columns: list[tuple[Any, list[list[str]]]]
@@ -243,7 +243,7 @@ class MaskingVerified(Policy):
         import duckdb
         from sqlglot import exp
 
-        from meshkit.backends.duckdb.session import set_roles_sql
+        from meshkit.backends.duckdb.session import set_roles
 
         sessions: dict[tuple[str, ...], list[str]] = {}
         for c, column_sessions in columns:
@@ -260,7 +260,7 @@ class MaskingVerified(Policy):
                     expression=exp.Where(this=exp.and_(
                         column.is_(exp.null()).not_(),
                         exp.In(this=column.copy(), query=raw.subquery())))))
-            con.execute(set_roles_sql(list(roles)))
+            set_roles(con, list(roles))
             try:
                 row = con.execute(exp.select(*counts).from_(view).sql("duckdb")).fetchone()
             except duckdb.CatalogException:
@@ -273,7 +273,7 @@ class MaskingVerified(Policy):
         import duckdb
         from sqlglot import exp
 
-        from meshkit.backends.duckdb.session import set_roles_sql
+        from meshkit.backends.duckdb.session import set_roles
 
         name = node.meta.get("row_filter")
         rf = facts.mesh.config.row_filters.get(str(name)) if name else None
@@ -288,7 +288,7 @@ class MaskingVerified(Policy):
                                               for v in rf.restricted_values]))
         sessions: list[list[str]] = [[], *([r] for r in consumer_roles if r not in cleared)]
         for roles in sessions:
-            con.execute(set_roles_sql(roles))
+            set_roles(con, roles)
             try:
                 n = con.execute(seen.sql("duckdb")).fetchone()[0]
             except duckdb.CatalogException:  # not built: nothing to verify

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import sqlglot
 
-from meshkit.backends.duckdb.session import set_roles_sql
+from meshkit.backends.duckdb.session import set_roles, set_roles_sql
 from meshkit.config import load_mesh
 from meshkit.masking import (
     GENERATED_MACRO,
@@ -53,10 +53,10 @@ def test_every_snowflake_body_parses_and_duckdb_body_runs(gov_con: duckdb.DuckDB
         for family, rule in rules.items():
             sqlglot.parse_one(rule["snowflake"].replace(VALUE, "val"), read="snowflake")
             sql = rule["duckdb"].replace(VALUE, samples[family])
-            con.execute(set_roles_sql([]))
+            set_roles(con, [])
             masked = con.execute(f"select {sql}").fetchone()
             assert masked is not None
-            con.execute(set_roles_sql(["compliance_officer"]))
+            set_roles(con, ["compliance_officer"])
             raw = con.execute(f"select {sql}").fetchone()
             if rules is masks[UNCLASSIFIED]:  # cleared for nobody: masked for everyone
                 assert raw == masked
@@ -78,7 +78,7 @@ def test_row_filter_follows_role_hierarchy(gov_con: duckdb.DuckDBPyConnection, r
                                            visible: set[str]) -> None:
     rf = compile_policy(load_mesh(REPO / "mesh.yml"))["row_filters"]["eu_residency"]  # type: ignore[index]
     con = gov_con
-    con.execute(set_roles_sql(roles))
+    set_roles(con, roles)
     rows = con.execute(
         f"select region from (values ('EU'), ('US')) t(region) where {rf['duckdb']}"
     ).fetchall()
@@ -125,10 +125,43 @@ def test_types_without_an_exact_policy_are_refused(data_type: str, why: str) -> 
         snowflake_type(data_type)
 
 
-def test_without_the_governance_database_every_body_fails_closed() -> None:
-    """A session that lacks the clearances cannot evaluate a view: an error, never a value."""
+@pytest.mark.parametrize("family", ["string", "number"])
+def test_without_its_clearances_a_session_sees_every_body_masked(
+        gov_con: duckdb.DuckDBPyConnection, tmp_path: Path, family: str) -> None:
+    """Roles alone unmask nothing: the views test the clearances the session read when its roles
+    were set; without them (roles set by hand, no governance database, a broken relation) every
+    classified value is masked."""
+    rule = compile_policy(load_mesh(REPO / "mesh.yml"))["masks"]["pii"][family]  # type: ignore[index]
+    value = {"string": "'x'", "number": "12.5"}[family]
+    expr = f"select {rule['duckdb'].replace(VALUE, value)}"
+    set_roles(gov_con, ["compliance_officer"])
+    cleared = gov_con.execute(expr).fetchone()
+    assert cleared is not None and cleared[0] is not None and "MASKED" not in str(cleared[0])
+    masked = {"string": "***MASKED***", "number": None}[family]
+    # mesh_roles set by hand, as another SQL client would
+    gov_con.execute("reset variable mesh_clearances")
+    gov_con.execute(set_roles_sql(["compliance_officer"]))
+    assert gov_con.execute(expr).fetchone() == (masked,)
+    # no governance database attached
+    bare = duckdb.connect()
+    set_roles(bare, ["compliance_officer"])
+    assert bare.execute("select getvariable('mesh_clearances')").fetchone() == (None,)
+    assert bare.execute(expr).fetchone() == (masked,)
+    # a governance database without the clearances relation's columns
+    bare.execute(f"attach '{tmp_path / 'forged.duckdb'}' as {GOVERNANCE_DB}")
+    bare.execute(f"create table {GOVERNANCE_DB}.main.clearances (name varchar)")
+    set_roles(bare, ["compliance_officer"])
+    assert bare.execute(expr).fetchone() == (masked,)
+
+
+def test_clearances_are_read_when_roles_are_set(gov_con: duckdb.DuckDBPyConnection) -> None:
+    """Changing roles changes the clearances held: a role switch never keeps the previous
+    role's clearances."""
     rule = compile_policy(load_mesh(REPO / "mesh.yml"))["masks"]["pii"]["string"]  # type: ignore[index]
-    con = duckdb.connect()
-    con.execute(set_roles_sql(["compliance_officer"]))
-    with pytest.raises(duckdb.CatalogException):
-        con.execute(f"select {rule['duckdb'].replace(VALUE, repr('x'))}")
+    expr = f"select {rule['duckdb'].replace(VALUE, repr('x'))}"
+    set_roles(gov_con, ["compliance_officer"])
+    assert gov_con.execute(expr).fetchone() == ("x",)
+    set_roles(gov_con, ["analyst"])
+    assert gov_con.execute(expr).fetchone() == ("***MASKED***",)
+    set_roles(gov_con, [])
+    assert gov_con.execute("select getvariable('mesh_clearances')").fetchone() == (None,)

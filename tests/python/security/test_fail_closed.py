@@ -173,6 +173,27 @@ def test_revoked_clearance_stops_unmasking_after_building_another_domain(
     assert got == [(2, 2)]
 
 
+def test_a_shell_session_does_not_keep_a_revoked_clearance(built: Mesh, tmp_path: Path) -> None:
+    """`mesh shell` reads the clearances for each statement: revoked in mesh.yml and written by
+    `mesh generate` while the shell is open, the next statement sees the value masked."""
+    from meshkit.masking import write_governance
+    from meshkit.shell import Shell
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    seen: list[set[Any]] = []
+    shell = Shell(load_mesh(root / "mesh.yml"), ["pii_reader"], None,
+                  render=lambda result, roles: seen.append({r[0] for r in result.rows}),  # type: ignore[attr-defined]
+                  write=lambda text: None)
+    shell.execute(f"select name from {VIEW}")
+    edit(root, "mesh.yml", "pii:      {mask: redact, cleared: [pii_reader]}",
+         "pii:      {mask: redact, cleared: [auditor]}")
+    revoked = load_mesh(root / "mesh.yml")
+    write_governance(revoked, root / "warehouse")  # what `mesh generate` / `mesh build` write
+    shell.execute(f"select name from {VIEW}")
+    assert seen == [{"Grace Hopper", "Edsger Dijkstra"}, {"***MASKED***"}]
+
+
 # --- item 8: a domain sees its own data whole ------------------------------------------------
 
 

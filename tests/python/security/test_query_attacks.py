@@ -74,6 +74,9 @@ ATTACKS: dict[str, str] = {
     "set external access": "set enable_external_access = true",
     "set after a query": "select 1; set lock_configuration = false",
     "set roles": "set variable mesh_roles = ['compliance_officer']",
+    "set clearances": "set variable mesh_clearances = ['cleared_pii', 'cleared_rows_eu_residency']",
+    "set clearances after a query": f"select 1 from {VIEW}; set variable mesh_clearances = "
+                                    "['cleared_pii']",
     "reset": "reset lock_configuration",
     "pragma": f"pragma table_info('{STG}')",
     "pragma function": f"select * from pragma_table_info('{STG}')",
@@ -198,6 +201,8 @@ def test_data_is_printed_literally(built_demo: Path) -> None:
     "summarize consumer_banking.internal.stg_customers",
     "select 1; select 2",
     "set enable_external_access = true",
+    "select getvariable('mesh_clearances')",
+    "set variable mesh_clearances = ['cleared_pii']",
 ])
 def test_duckdb_parser_check_refuses_on_its_own(sql: str) -> None:
     """The second check, on DuckDB's own parse, refuses without the sqlglot one."""
@@ -208,4 +213,21 @@ def test_duckdb_parser_check_refuses_on_its_own(sql: str) -> None:
         _check_duckdb_ast(sql, {("consumer_banking", "consumer_demographics", "consumer_demographics")})
     _check_duckdb_ast("with c as (select 1) select * from c, range(2), "
                       "consumer_banking.consumer_demographics.consumer_demographics",
+                      {("consumer_banking", "consumer_demographics", "consumer_demographics")})
+
+
+@pytest.mark.parametrize("sql", [
+    "select getvariable('mesh_clearances')",
+    "select 1 from consumer_banking.consumer_demographics.consumer_demographics "
+    "where list_contains(getvariable('mesh_clearances'), 'cleared_pii')",
+    "set variable mesh_clearances = ['cleared_pii']",
+])
+def test_sqlglot_check_refuses_reading_or_setting_the_clearances(sql: str) -> None:
+    """The session's clearances are neither readable nor settable through `mesh query` by the
+    first check alone either."""
+    from meshkit.backends.duckdb.query import _check_scopes, _parse_one
+    from meshkit.errors import UsageError
+
+    with pytest.raises(UsageError):
+        _check_scopes(_parse_one(sql),
                       {("consumer_banking", "consumer_demographics", "consumer_demographics")})

@@ -1,11 +1,12 @@
 """A dbt-duckdb plugin that gives every dbt session of a domain its mesh roles and clearances.
 
-DuckDB has no roles: a session's roles are the variable ``mesh_roles`` that the secure views
-test (see :mod:`meshkit.masking`). dbt-duckdb opens a new cursor per thread, and DuckDB variables
-live per connection, so the variable is set in ``configure_cursor``, which dbt-duckdb calls on
-every cursor it creates. The views look clearances up in the governance database, which the
-plugin attaches read-only beside the domain's database (``mesh build`` and ``mesh generate``
-write it from mesh.yml). A domain's profile enables it::
+DuckDB has no roles: a session's roles are the variable ``mesh_roles``, and the clearances they
+hold the variable ``mesh_clearances``, that the secure views test (see :mod:`meshkit.masking`).
+dbt-duckdb opens a new cursor per thread, and DuckDB variables live per connection, so both are
+set in ``configure_cursor``, which dbt-duckdb calls on every cursor it creates: the clearances are
+read then from the governance database, which the plugin attaches read-only beside the domain's
+database (``mesh build`` and ``mesh generate`` write it from mesh.yml), so a dbt run holds the
+clearances of its start. A domain's profile enables it::
 
     plugins:
       - module: meshkit.backends.duckdb.dbt_plugin
@@ -19,7 +20,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from meshkit.backends.duckdb.session import (
-    set_roles_sql,
+    set_roles,
     set_salt,
     set_token_key_sql,
     token_key_from_env,
@@ -31,7 +32,7 @@ class Plugin(BasePlugin):
         roles = plugin_config.get("roles") or []
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise ValueError("meshkit.backends.duckdb.dbt_plugin: `roles` must be a list of role names")
-        self._sql = set_roles_sql([r.lower() for r in roles])
+        self._roles = [r.lower() for r in roles]
 
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         # An analyst's `mesh query` holds the domain's file (read-only) for the length of one
@@ -64,7 +65,7 @@ class Plugin(BasePlugin):
             ).sql("duckdb"))
 
     def configure_cursor(self, cursor: Any) -> None:
-        cursor.execute(self._sql)
+        set_roles(cursor, self._roles)
         set_salt(cursor)
         # The tokenize key, read from the environment per cursor and never written anywhere.
         key = token_key_from_env()

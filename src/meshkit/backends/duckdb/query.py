@@ -1,8 +1,10 @@
 """`mesh query`: run SQL as a role against the whole mesh on DuckDB, denying by default.
 
 Every built domain's database is attached read-only under the domain's name, the role goes into
-the session variable ``mesh_roles`` that the secure views test, and the statement may read the
-secure views the domains' manifests declare and nothing else, as Snowflake grants would allow.
+the session variable ``mesh_roles`` and the clearances it holds into ``mesh_clearances`` (both
+tested by the secure views; the clearances read from the governance database when the session
+opens, one session per query), and the statement may read the secure views the domains' manifests
+declare and nothing else, as Snowflake grants would allow.
 
 DuckDB has no access control, so the statement is checked before it runs, twice:
 
@@ -79,7 +81,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
 
     from meshkit.backends.duckdb.session import (
         set_cleared_products_sql,
-        set_roles_sql,
+        set_roles,
         set_salt,
         set_token_key_sql,
         token_key_from_env,
@@ -106,7 +108,7 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
         con.close()
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
-    con.execute(set_roles_sql(roles))
+    set_roles(con, roles)  # and the clearances they hold, read now: current at every query
     con.execute(set_cleared_products_sql(cleared_products_of(mesh, roles)))
     set_salt(con)
     key = token_key_from_env()

@@ -1,5 +1,6 @@
-"""A DuckDB session's mesh roles: the variable ``mesh_roles`` the secure views test, and the
-hash mask's salt: the variable ``mesh_hash_salt`` they read.
+"""A DuckDB session's mesh roles: the variable ``mesh_roles``, the clearances those roles hold:
+the variable ``mesh_clearances`` (both tested by the secure views), and the hash mask's salt: the
+variable ``mesh_hash_salt`` they read.
 
 Kept apart from the dbt-duckdb plugin so that `mesh query` sets roles without importing dbt.
 """
@@ -44,6 +45,29 @@ def set_salt(cursor: Any, env: Mapping[str, str] | None = None) -> bool:
     if salt:
         cursor.execute(f"SET VARIABLE {DUCKDB_SALT_VARIABLE} = ?", [salt])
     return bool(salt)
+
+
+def set_roles(cursor: Any, roles: list[str]) -> None:
+    """Give the session ``roles`` and the clearances they hold now, read from the attached
+    governance database (:func:`meshkit.masking.session_clearances_sql`).
+
+    The clearances are reset first, so that a session where they cannot be read (the governance
+    database not attached, or not a clearances relation) holds none: every classified value
+    masked, every restricted row hidden. Every meshkit session sets its roles through this, when it
+    opens (``mesh query``, each statement of ``mesh shell``, each cursor of a dbt run), so a
+    clearance revoked in mesh.yml is not held past the next ``mesh build`` / ``mesh generate``.
+    """
+    import contextlib
+
+    import duckdb
+
+    from meshkit.masking import CLEARANCES_VARIABLE, session_clearances_sql
+
+    cursor.execute(set_roles_sql(roles))
+    cursor.execute(f"RESET VARIABLE {CLEARANCES_VARIABLE}")
+    # No governance relation: no clearance (fail closed).
+    with contextlib.suppress(duckdb.CatalogException, duckdb.BinderException):
+        cursor.execute(session_clearances_sql())
 
 
 def set_roles_sql(roles: list[str]) -> str:
