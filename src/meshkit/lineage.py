@@ -161,10 +161,11 @@ class LineageCache:
         return out
 
     def _workers(self) -> Any:
-        if self.processes < 2:
-            return None
+        import multiprocessing
+
+        if self.processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return None  # one CPU, or no fork (Windows): traced in this process
         if self._pool is None:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             # fork: the workers start with sqlglot imported and run nothing but query_lineage,
