@@ -435,6 +435,13 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _sql(value: Any, unique_id: str) -> str | None:
+    """A node's compiled SQL: text or nothing (what reads it parses it as SQL)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{unique_id}: compiled_code is a {type(value).__name__}, not text")
+
+
 def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
     """``meta`` merged from both places dbt puts it: ``meta`` and ``config.meta`` (wins)."""
     merged: dict[str, Any] = dict(obj.get("meta") or {})
@@ -490,7 +497,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         depends_on=tuple((n.get("depends_on") or {}).get("nodes") or ()),
         columns=_columns(n.get("columns") or {}),
         tags=tuple(n.get("tags") or ()),
-        compiled_code=n.get("compiled_code"),
+        compiled_code=_sql(n.get("compiled_code"), uid),
         original_file_path=n.get("original_file_path"),
         patch_path=_project_path(n.get("patch_path")),
         refs=tuple(_ref(r) for r in n.get("refs") or ()),

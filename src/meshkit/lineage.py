@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -41,6 +42,23 @@ Columns = Sequence[tuple[str, str]]  # (name, data type) in order
 # A foreign node's unique_id -> the producing dataset's columns (None if unknown).
 ForeignColumns = Callable[[str], Columns | None]
 CACHE_FORMAT = 2
+# Fewer queries than this to trace at once are traced in the calling process (handing them to
+# the workers would cost more than it saves).
+PARALLEL_MIN_QUERIES = 16
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _lineage_job(job: tuple[str, Mapping[RelationKey, Columns], str | None]) -> ModelLineage | None:
+    return query_lineage(*job)
 
 
 @dataclass(frozen=True)
@@ -80,8 +98,12 @@ class LineageCache:
     instead of a small file per model, and entries of models gone or changed drop out.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, processes: int = 1) -> None:
         self.directory = directory
+        # Queries are independent of each other once their inputs' columns are known: those of
+        # one wave of a domain's models are traced side by side in ``processes`` workers.
+        self.processes = processes
+        self._pool: Any = None
         self._memory: dict[str, ModelLineage | None] = {}
         self._shard: str | None = None
         self._used: dict[str, ModelLineage | None] = {}
@@ -114,6 +136,56 @@ class LineageCache:
 
     def put(self, key: str, value: ModelLineage | None) -> None:
         self._memory[key] = self._used[key] = value
+
+    def lineage_of(self, jobs: Mapping[str, tuple[str, Mapping[RelationKey, Columns], str | None]],
+                   ) -> dict[str, ModelLineage | None]:
+        """The lineage of each job (key -> compiled SQL, input columns, dialect): from the cache,
+        else traced, in the worker processes when there are enough to pay for the hand-over."""
+        out: dict[str, ModelLineage | None] = {}
+        misses = []
+        for key, job in jobs.items():
+            hit, value = self.get(key)
+            if hit:
+                out[key] = value
+            else:
+                misses.append((key, job))
+        pool = self._workers() if len(misses) >= PARALLEL_MIN_QUERIES else None
+        results: list[ModelLineage | None] | None = None
+        if pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            chunk = max(1, len(misses) // (self.processes * 4))
+            try:
+                results = list(pool.map(_lineage_job, [job for _, job in misses],
+                                        chunksize=chunk))
+            except BrokenProcessPool:  # a worker died (killed, out of memory): do it here
+                self._pool, self.processes = None, 1
+        if results is None:
+            results = [query_lineage(*job) for _, job in misses]
+        for (key, _), value in zip(misses, results, strict=True):
+            self.put(key, value)
+            out[key] = value
+        return out
+
+    def _workers(self) -> Any:
+        import multiprocessing
+
+        if self.processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return None  # one CPU, or no fork (Windows): traced in this process
+        if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            # fork: the workers start with sqlglot imported and run nothing but query_lineage,
+            # with the cyclic collector on (a sync pauses it; parsed SQL trees are cycles).
+            self._pool = ProcessPoolExecutor(self.processes, initializer=gc.enable,
+                                             mp_context=multiprocessing.get_context("fork"))
+        return self._pool
+
+    def shutdown(self) -> None:
+        """Stops the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def close(self) -> None:
         path = self._file(self._shard) if self._shard else None
@@ -357,16 +429,24 @@ def _dialect(arts: DomainArtifacts) -> str | None:
     return {"duckdb": "duckdb", "snowflake": "snowflake"}.get(arts.adapter_type or "")
 
 
-def _topological(models: Iterable[NodeInfo]) -> list[NodeInfo]:
+def _waves(models: Iterable[NodeInfo]) -> list[list[NodeInfo]]:
+    """The models in waves: each wave's models read only models of earlier waves (dbt forbids
+    cycles; should a manifest have one anyway, its models come last, one by one, by name)."""
     import graphlib
 
     by_uid = {n.unique_id: n for n in models}
     sorter = graphlib.TopologicalSorter(
         {uid: [p for p in n.depends_on if p in by_uid] for uid, n in sorted(by_uid.items())})
     try:
-        return [by_uid[uid] for uid in sorter.static_order()]
+        sorter.prepare()
     except graphlib.CycleError:
-        return [by_uid[uid] for uid in sorted(by_uid)]
+        return [[by_uid[uid]] for uid in sorted(by_uid)]
+    waves = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        waves.append([by_uid[uid] for uid in ready])
+        sorter.done(*ready)
+    return waves
 
 
 @dataclass
@@ -429,9 +509,8 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
         return None
 
     edges: list[ColumnEdge] = []
-    for node in _topological(models):
-        if not node.compiled_code:
-            continue
+
+    def inputs_of(node: NodeInfo) -> tuple[dict[RelationKey, Columns], dict[RelationKey, str]]:
         schema: dict[RelationKey, Columns] = {}
         by_relation: dict[RelationKey, str] = {}
         for parent in node.depends_on:
@@ -448,13 +527,12 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
                 by_relation[behind] = parent
                 if cols:
                     schema[behind] = cols
-        key = checksum(node.compiled_code, schema, dialect)
-        hit, result = cache.get(key)
-        if not hit:
-            result = query_lineage(node.compiled_code, schema, dialect)
-            cache.put(key, result)
+        return schema, by_relation
+
+    def record(node: NodeInfo, result: ModelLineage | None,
+                by_relation: dict[RelationKey, str]) -> None:
         if result is None:
-            continue
+            return
         # Output columns: what the SQL yields (documentation of a model without a contract may
         # list only some), else the documented or warehouse ones if a star stayed unresolved.
         types = {c.name.lower(): c.data_type or "" for c in node.columns}
@@ -470,6 +548,22 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
                 edges.append(ColumnEdge(upstream=parent_uid, upstream_column=src.column,
                                         downstream=node.unique_id, downstream_column=column,
                                         transform=src.transform))
+
+    # A model's inputs are its parents' columns, resolved in an earlier wave: the queries of a
+    # wave are traced together (side by side when the cache has workers), then recorded in order.
+    for wave in _waves(models):
+        inputs: list[tuple[NodeInfo, str, dict[RelationKey, str]]] = []
+        jobs: dict[str, tuple[str, Mapping[RelationKey, Columns], str | None]] = {}
+        for node in wave:
+            if not node.compiled_code:
+                continue
+            schema, by_relation = inputs_of(node)
+            key = checksum(node.compiled_code, schema, dialect)
+            jobs[key] = (node.compiled_code, schema, dialect)
+            inputs.append((node, key, by_relation))
+        traced = cache.lineage_of(jobs)
+        for node, key, by_relation in inputs:
+            record(node, traced[key], by_relation)
     return DomainLineage(
         edges=sorted(set(edges), key=lambda e: (e.downstream, e.downstream_column, e.upstream,
                                                 e.upstream_column)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import hashlib
 import json
 import time
@@ -20,6 +21,7 @@ from meshkit.artifacts import (
     MANIFEST,
     DomainArtifacts,
     LocalArtifacts,
+    gc_paused,
     parse_artifacts,
     read_raw,
 )
@@ -270,10 +272,12 @@ class ProducerColumns:
 
 def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                  old: DomainProjection | None, producers: ProducerColumns,
-                 lineage_cache: Any) -> tuple[DomainProjection, str]:
-    """The domain's projection and its status; raises :class:`ArtifactError` (naming the domain,
-    the file and the fix) if its artifacts are missing, unreadable, of another project or of a
-    shape the projection cannot take."""
+                 lineage_cache: Any, parsed: dict[str, DomainArtifacts] | None = None,
+                 ) -> tuple[DomainProjection, str]:
+    """The domain's projection and its status (the artifacts read go in ``parsed``, for the
+    sync's checks to use rather than read and project them again); raises
+    :class:`ArtifactError` (naming the domain, the file and the fix) if its artifacts are
+    missing, unreadable, of another project or of a shape the projection cannot take."""
     location = mesh.artifacts_path(domain)
     manifest = location / MANIFEST
     try:
@@ -293,6 +297,8 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                 fix=f"put {domain.name!r}'s own artifacts there (run `dbt build` in its project), "
                     "or point the domain's `path`/`artifacts` in mesh.yml at them",
             )
+        if parsed is not None:
+            parsed[domain.name] = arts
         arts = _with_warehouse_counts(mesh, target, domain, arts)
         proj = project_domain(mesh, domain, arts, content_hash,
                               foreign_columns=producers, lineage_cache=lineage_cache)
@@ -359,8 +365,9 @@ def sync(
     cfg.check_domain_projects(mesh)
     selected = {mesh.config.domain(n).name for n in domains} if domains else None
     if dry_run:
-        return _sync(mesh, target, selected, True, now, on_domain)
-    with store.sync_lock(mesh.catalog_dir, wait=wait):
+        with gc_paused():
+            return _sync(mesh, target, selected, True, now, on_domain)
+    with store.sync_lock(mesh.catalog_dir, wait=wait), gc_paused():
         faults.point("sync:locked")
         store.recover(mesh.catalog_dir, _committed(mesh))
         return _sync(mesh, target, selected, False, now, on_domain)
@@ -372,7 +379,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     from meshkit.backends import engine_for  # backends import the catalog, not the reverse
-    from meshkit.lineage import LineageCache
+    from meshkit.lineage import LineageCache, usable_cpus
 
     engine = engine_for(mesh, target)
     target_name, warehouse = engine.name, engine.catalog_store()
@@ -380,63 +387,71 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
 
     projections: list[DomainProjection] = []
     producers = ProducerColumns(mesh, catalog_dir)
-    lineage_cache = LineageCache(None if dry_run else mesh.root / LINEAGE_CACHE_DIR)
+    lineage_cache = LineageCache(None if dry_run else mesh.root / LINEAGE_CACHE_DIR,
+                                 processes=usable_cpus())
     # Each domain's catalog/state file, taken before assemble() fills the projections in:
     # the bytes of a domain read now, the previous file of one left as it was.
     states: dict[str, bytes | Path] = {}
     statuses: list[DomainSync] = []
     failures: list[ArtifactError] = []
-    for domain in mesh.config.domains:
-        t0 = time.perf_counter()
-        old = store.load_projection(catalog_dir, domain.name)
-        if selected is not None and domain.name not in selected and old is not None:
-            proj, status = old, KEPT
-        else:
+    parsed: dict[str, DomainArtifacts] = {}
+    try:
+        for domain in mesh.config.domains:
+            t0 = time.perf_counter()
+            old = store.load_projection(catalog_dir, domain.name)
+            if selected is not None and domain.name not in selected and old is not None:
+                proj, status = old, KEPT
+            else:
+                try:
+                    proj, status = _read_domain(mesh, domain, target, old, producers,
+                                                lineage_cache, parsed)
+                except ArtifactError as exc:
+                    failures.append(exc)
+                    error = SyncError(message=exc.message, fix=exc.fix,
+                                      file=None if exc.file is None else str(exc.file))
+                    proj, status = stale_projection(mesh, domain, old, error), STALE
+            producers.add(proj)
+            del old
+            # The collector is paused for the sync (its passes over the mesh's millions of
+            # acyclic objects were a sixth of it): the cycles of this domain (parsed SQL) go now.
+            gc.collect(1)
+            if not dry_run:
+                if status == PROCESSED:
+                    states[domain.name] = store.projection_bytes(proj)
+                elif store.state_file(catalog_dir, domain.name).is_file():
+                    states[domain.name] = store.state_file(catalog_dir, domain.name)
+            projections.append(proj)
+            d = DomainSync(
+                name=domain.name, status=status, products=len(proj.domain.products),
+                datasets=sum(len(p.datasets) for p in proj.domain.products),
+                adhoc=len(proj.domain.adhoc_datasets), seconds=round(time.perf_counter() - t0, 3),
+                note=f"column lineage {proj.domain.column_lineage}" if proj.domain.column_lineage else "",
+            )
+            statuses.append(d)
+            if on_domain is not None:
+                on_domain(d)
+
+        # A domain read before a producer that changed in this sync traced its columns against the
+        # producer's previous datasets: project it again, now that every producer is current.
+        for i, (domain, proj) in enumerate(zip(mesh.config.domains, projections, strict=True)):
+            if statuses[i].status in (KEPT, STALE) or not producers.stale(proj):
+                continue
             try:
-                proj, status = _read_domain(mesh, domain, target, old, producers,
-                                            lineage_cache)
-            except ArtifactError as exc:
+                previous = store.load_projection(catalog_dir, domain.name)
+                projections[i], _ = _read_domain(mesh, domain, target, previous, producers,
+                                                 lineage_cache, parsed)
+            except ArtifactError as exc:  # read a moment ago: changed under the sync
                 failures.append(exc)
                 error = SyncError(message=exc.message, fix=exc.fix,
                                   file=None if exc.file is None else str(exc.file))
-                proj, status = stale_projection(mesh, domain, old, error), STALE
-        producers.add(proj)
-        del old
-        if not dry_run:
-            if status == PROCESSED:
-                states[domain.name] = store.projection_bytes(proj)
-            elif store.state_file(catalog_dir, domain.name).is_file():
-                states[domain.name] = store.state_file(catalog_dir, domain.name)
-        projections.append(proj)
-        d = DomainSync(
-            name=domain.name, status=status, products=len(proj.domain.products),
-            datasets=sum(len(p.datasets) for p in proj.domain.products),
-            adhoc=len(proj.domain.adhoc_datasets), seconds=round(time.perf_counter() - t0, 3),
-            note=f"column lineage {proj.domain.column_lineage}" if proj.domain.column_lineage else "",
-        )
-        statuses.append(d)
-        if on_domain is not None:
-            on_domain(d)
-
-    # A domain read before a producer that changed in this sync traced its columns against the
-    # producer's previous datasets: project it again, now that every producer is current.
-    for i, (domain, proj) in enumerate(zip(mesh.config.domains, projections, strict=True)):
-        if statuses[i].status in (KEPT, STALE) or not producers.stale(proj):
-            continue
-        try:
-            previous = store.load_projection(catalog_dir, domain.name)
-            projections[i], _ = _read_domain(mesh, domain, target, previous, producers,
-                                             lineage_cache)
-        except ArtifactError as exc:  # read a moment ago: changed under the sync
-            failures.append(exc)
-            error = SyncError(message=exc.message, fix=exc.fix,
-                              file=None if exc.file is None else str(exc.file))
-            projections[i] = stale_projection(mesh, domain, proj, error)
-            statuses[i] = dataclasses.replace(statuses[i], status=STALE)
-            continue
-        statuses[i] = dataclasses.replace(statuses[i], status=PROCESSED)
-        if not dry_run:
-            states[domain.name] = store.projection_bytes(projections[i])
+                projections[i] = stale_projection(mesh, domain, proj, error)
+                statuses[i] = dataclasses.replace(statuses[i], status=STALE)
+                continue
+            statuses[i] = dataclasses.replace(statuses[i], status=PROCESSED)
+            if not dry_run:
+                states[domain.name] = store.projection_bytes(projections[i])
+    finally:
+        lineage_cache.shutdown()  # its worker processes
 
     cycle = domain_cycle(projections)
     if cycle is not None:
@@ -466,7 +481,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     site = None if dry_run else _render_site(mesh, catalog, query_log_dir)
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
-                             stale=frozenset(s.name for s in statuses if s.status == STALE))
+                             stale=frozenset(s.name for s in statuses if s.status == STALE),
+                             artifacts=parsed)
+    del parsed
+    gc.collect(1)  # the checks' cycles (parsed SQL)
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)

@@ -51,6 +51,8 @@ class CheckContext:
         self.partial = partial or bool(exclude)
         self.exclude = exclude
         self._closers: list[Callable[[], None]] = []
+        # What rules derive once per run and share (e.g. parsed SQL), by the deriving class.
+        self.memo: dict[type, object] = {}
 
     def on_close(self, release: Callable[[], None]) -> None:
         """Registers what a rule opened for the run (e.g. a warehouse session), released by
@@ -126,6 +128,10 @@ class CheckContext:
     @cached_property
     def domain_names(self) -> frozenset[str]:
         return frozenset(d.name for d in self.config.domains)
+
+    @cached_property
+    def domain_names_lower(self) -> frozenset[str]:
+        return frozenset(d.name.lower() for d in self.config.domains)
 
     def project_dir(self, domain: str) -> Path | None:
         """The domain's dbt project folder (None for a domain registered by artifacts)."""

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from meshkit.artifacts import NodeInfo
 from meshkit.checks import CheckContext, Rule, Scope, Stage, Violation, rule
-from meshkit.contracts.model import Contract, contract_of
+from meshkit.contracts.model import Contract, contract_key, contract_of
 from meshkit.contracts.refs import is_product_dataset
+from meshkit.contracts.rules import current_contracts
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -49,8 +50,10 @@ class MeshRelations:
             for node in arts.nodes.values():
                 if node.package_name != d.name or not is_product_dataset(node):
                     continue
-                published = self.ctx.registry.latest(contract_of(d.name, node).key)
-                contract = published.contract if published else contract_of(d.name, node)
+                key = contract_key(d.name, node.name, node.version)
+                declared = current_contracts(self.ctx, d.name).get(key) or contract_of(d.name, node)
+                published = self.ctx.registry.latest(key)
+                contract = published.contract if published else declared
                 view = ProductView(d.name, node, contract)
                 out[node.relation_key] = view
                 # The unversioned name points at the latest version (SPEC.md).
@@ -84,6 +87,39 @@ def _tables(sql: str, dialect: str) -> tuple[exp.Expr, list[exp.Table]] | None:
     return tree, tables
 
 
+class ForeignReads:
+    """The parsed SQL of the models that may read another domain, parsed once for both rules.
+
+    A relation of another domain is named by its database, the domain's name: SQL whose text
+    does not contain any other domain's name (case-insensitively, anywhere: a superset of every
+    way to name it) cannot read one, and is not parsed. Most models of a mesh read only their
+    own domain, and parsing is most of these rules' time.
+    """
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self._parsed: dict[str, tuple[exp.Expr, list[exp.Table]] | None] = {}
+
+    @classmethod
+    def of(cls, ctx: CheckContext) -> ForeignReads:
+        found = ctx.memo.get(cls)
+        if not isinstance(found, cls):
+            found = ctx.memo[cls] = cls(ctx)
+        return found
+
+    def may_read_others(self, domain: str, sql: str) -> bool:
+        text = sql.lower()
+        return any(other in text for other in self.ctx.domain_names_lower if other != domain)
+
+    def parsed(self, domain: str, node: NodeInfo) -> tuple[exp.Expr, list[exp.Table]] | None:
+        sql = node.compiled_code
+        if not isinstance(sql, str) or not self.may_read_others(domain.lower(), sql):
+            return None
+        if node.unique_id not in self._parsed:
+            self._parsed[node.unique_id] = _tables(sql, _dialect(self.ctx, domain))
+        return self._parsed[node.unique_id]
+
+
 @rule
 class ConsumerReads(Rule):
     """A model reads another domain only through the product views its ref()s name."""
@@ -107,7 +143,7 @@ class ConsumerReads(Rule):
                         fix="declare the file as a source of this domain and select from "
                             "source(); another domain's data is read through its products",
                         line=line, **where)
-            parsed = _tables(node.compiled_code, _dialect(ctx, domain))
+            parsed = ForeignReads.of(ctx).parsed(domain, node)
             if parsed is None:
                 continue
             _, tables = parsed
@@ -152,7 +188,7 @@ class ConsumerColumns(Rule):
         for domain, node in ctx.nodes.values():
             if not node.compiled_code:
                 continue
-            parsed = _tables(node.compiled_code, _dialect(ctx, domain))
+            parsed = ForeignReads.of(ctx).parsed(domain, node)
             if parsed is None:
                 continue
             tree, tables = parsed

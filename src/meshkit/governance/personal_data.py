@@ -193,9 +193,6 @@ class MaskingVerified(Policy):
     stages = WAREHOUSE_STAGES
 
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
-        import duckdb
-        from sqlglot import exp
-
         from meshkit.backends.duckdb.session import set_roles
 
         con = _connection(facts, domain)
@@ -210,37 +207,66 @@ class MaskingVerified(Policy):
                     if node is None:
                         continue
                     view, internal = _relations(node)
-                    for c in ds.columns:
-                        audience = facts.audience(c.classification)
-                        if EVERYONE in audience:
+                    # The sessions each classified column is read in: none, then every consumer
+                    # role outside its audience.
+                    columns = [(c, [[], *([r] for r in consumer_roles if r not in audience)])
+                               for c in ds.columns
+                               if EVERYONE not in (audience := facts.audience(c.classification))]
+                    # None: not built, nothing to verify.
+                    leaks = self._leaks(con, view, internal, columns) or {}
+                    for c, sessions in columns:
+                        # The first session, in order, that sees a raw value of the column.
+                        found = next(((roles, n) for roles in sessions
+                                      if (n := leaks.get((c.name, tuple(roles)), 0))), None)
+                        if found is None:
                             continue
-                        column = exp.column(c.name, quoted=True)
-                        raw = exp.select(column).from_(internal).where(
-                            column.is_(exp.null()).not_())
-                        leak = exp.select(exp.func("count", exp.Star())).from_(view).where(
-                            exp.and_(column.is_(exp.null()).not_(),
-                                     exp.In(this=column.copy(), query=raw.subquery())))
-                        sessions: list[list[str]] = [
-                            [], *([r] for r in consumer_roles if r not in audience)]
-                        for roles in sessions:
-                            set_roles(con, roles)
-                            try:
-                                n = con.execute(leak.sql("duckdb")).fetchone()[0]
-                            except duckdb.CatalogException:  # not built: nothing to verify
-                                break
-                            if n:
-                                who = roles[0] if roles else "a session without roles"
-                                yield self.violation(
-                                    f"column {c.name} of {ds.id} ({c.classification}) shows {n} "
-                                    f"raw value(s) to {who}",
-                                    fix="rebuild the domain so its secure view masks the column "
-                                        "(`mesh build --domain ...`), and check its data_type",
-                                    node=ds.unique_id,
-                                    **_located(facts, domain, ds.name, c.name))
-                                break
+                        roles, n = found
+                        who = roles[0] if roles else "a session without roles"
+                        yield self.violation(
+                            f"column {c.name} of {ds.id} ({c.classification}) shows {n} "
+                            f"raw value(s) to {who}",
+                            fix="rebuild the domain so its secure view masks the column "
+                                "(`mesh build --domain ...`), and check its data_type",
+                            node=ds.unique_id,
+                            **_located(facts, domain, ds.name, c.name))
                     yield from self._rows(con, facts, domain, ds, node, view, consumer_roles)
         finally:
             set_roles(con, [])
+
+    @staticmethod
+    def _leaks(con: Any, view: Any, internal: Any, columns: list[tuple[Any, list[list[str]]]]
+               ) -> dict[tuple[str, tuple[str, ...]], int] | None:
+        """For each column and each session it is read in: how many of the view's values of the
+        column are raw values of the internal table. One scan of the view per session (all its
+        columns counted together; a query per column and session was most of a sync). None when
+        the view or the table is not built."""
+        import duckdb
+        from sqlglot import exp
+
+        from meshkit.backends.duckdb.session import set_roles
+
+        sessions: dict[tuple[str, ...], list[str]] = {}
+        for c, column_sessions in columns:
+            for session in column_sessions:
+                sessions.setdefault(tuple(session), []).append(c.name)
+        out: dict[tuple[str, tuple[str, ...]], int] = {}
+        for roles, names in sessions.items():
+            counts = []
+            for name in names:
+                column = exp.column(name, quoted=True)
+                raw = exp.select(column).from_(internal).where(column.is_(exp.null()).not_())
+                counts.append(exp.Filter(
+                    this=exp.func("count", exp.Star()),
+                    expression=exp.Where(this=exp.and_(
+                        column.is_(exp.null()).not_(),
+                        exp.In(this=column.copy(), query=raw.subquery())))))
+            set_roles(con, list(roles))
+            try:
+                row = con.execute(exp.select(*counts).from_(view).sql("duckdb")).fetchone()
+            except duckdb.CatalogException:
+                return None
+            out.update({(name, roles): int(n or 0) for name, n in zip(names, row, strict=True)})
+        return out
 
     def _rows(self, con: Any, facts: Facts, domain: str, ds: Any, node: Any, view: Any,
               consumer_roles: list[str]) -> Iterator[Violation]:

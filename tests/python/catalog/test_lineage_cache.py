@@ -38,3 +38,60 @@ def test_unreadable_cache_file_only_costs_time(built_mesh_template: Path, tmp_pa
     assert _lineage(arts, lineage.LineageCache(tmp_path / "cache")).edges
     assert _lineage(arts, lineage.LineageCache(tmp_path / "cache")) == \
         _lineage(arts, lineage.LineageCache(None))
+
+
+def test_worker_processes_trace_the_same_lineage(built_mesh_template: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waves of queries traced side by side in worker processes give the edges and columns of
+    the one-process walk (every wave of the small fixture goes to the workers here)."""
+    arts = read_domain_artifacts(LocalArtifacts(built_mesh_template / "fx_bank" / "target"))
+    alone = _lineage(arts, lineage.LineageCache(None))
+    monkeypatch.setattr(lineage, "PARALLEL_MIN_QUERIES", 1)
+    workers = lineage.LineageCache(None, processes=2)
+    try:
+        side_by_side = _lineage(arts, workers)
+        assert workers._pool is not None, "the queries went to the worker processes"
+    finally:
+        workers.shutdown()
+    assert side_by_side == alone and alone.edges
+
+
+def test_waves_put_every_model_after_the_models_it_reads() -> None:
+    from meshkit.artifacts import NodeInfo
+
+    def node(uid: str, *parents: str) -> NodeInfo:
+        return NodeInfo(unique_id=uid, resource_type="model", name=uid, package_name="m",
+                        version=None, latest_version=None, deprecation_date=None, group=None,
+                        access="protected", contract_enforced=False, description="",
+                        database=None, schema=None, alias=None, depends_on=parents, columns=(),
+                        tags=(), compiled_code=None)
+
+    waves = lineage._waves([node("m.c", "m.b", "m.a"), node("m.b", "m.a"), node("m.a"),
+                            node("m.d", "source.x")])
+    assert [[n.unique_id for n in w] for w in waves] == [["m.a", "m.d"], ["m.b"], ["m.c"]]
+
+
+def test_a_dead_worker_costs_time_not_lineage(built_mesh_template: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (killed, out of memory) leaves the queries to the calling
+    process: the lineage is whole, only slower."""
+    import os
+
+    arts = read_domain_artifacts(LocalArtifacts(built_mesh_template / "fx_bank" / "target"))
+    alone = _lineage(arts, lineage.LineageCache(None))
+
+    parent, trace = os.getpid(), lineage.query_lineage
+
+    def die_in_a_worker(*job: object) -> object:
+        if os.getpid() != parent:
+            os._exit(1)
+        return trace(*job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lineage, "query_lineage", die_in_a_worker)  # the forks inherit it
+    monkeypatch.setattr(lineage, "PARALLEL_MIN_QUERIES", 1)
+    workers = lineage.LineageCache(None, processes=2)
+    try:
+        assert _lineage(arts, workers) == alone
+    finally:
+        workers.shutdown()
+    assert workers.processes == 1, "no pool is started again after one broke"

@@ -33,7 +33,8 @@ PLANTED = [
     ("personal_data.by_name", f"{BANK}.customer_profile", "warn", "column iban"),
     # the name hides it: found from the sampled values (never printed)
     ("personal_data.by_value", f"{BANK}.customer_profile", "error", "column contact"),
-    ("masking.verified", f"{BANK}.customer_profile", "error", "column nickname"),
+    ("masking.verified", f"{BANK}.customer_profile", "error",
+     "column nickname of gv_bank.customers.customer_profile (pii) shows"),
     # a classification lost across the domain boundary
     ("classification.propagation", f"{SHOP}.customer_orders", "error",
      "column contact_host of gv_shop.orders.customer_orders is internal but derives across "
@@ -63,6 +64,9 @@ def test_every_planted_violation_and_nothing_else(governance_mesh: Path) -> None
         assert hit is not None, (rule, node, fragment, found)
         unmatched.remove(hit)
     assert unmatched == [], unmatched
+    # the first session that sees the raw values is named (all sessions counted in one query)
+    assert next(m for r, _, _, m in found if r == "masking.verified").endswith(
+        "raw value(s) to a session without roles")
     # every built-in policy is exercised by at least one planted violation
     assert {p.id for p in policies} == {row[0] for row in PLANTED}
     # the sampled values are never shown
