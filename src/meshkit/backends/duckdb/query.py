@@ -186,7 +186,7 @@ def secure_views(mesh: Mesh | QueryConfig) -> set[tuple[str, str, str]]:
     version; nothing else in a domain's database is a consumer's to read. Each is read from
     the manifest as it is now, at every call.
     """
-    from meshkit.artifacts import LocalArtifacts, public_relations
+    from meshkit.dbt_manifest import public_relations
 
     if isinstance(mesh, QueryConfig):
         domains = list(mesh.domains)
@@ -194,11 +194,23 @@ def secure_views(mesh: Mesh | QueryConfig) -> set[tuple[str, str, str]]:
         domains = [(d.name, mesh.artifacts_path(d)) for d in mesh.config.domains]
     views: set[tuple[str, str, str]] = set()
     for name, folder in domains:
-        artifacts = LocalArtifacts(folder)
-        data = artifacts.read("manifest.json")
+        data = _read_manifest(folder / "manifest.json")
         if data is not None:
-            views |= public_relations(data, artifacts.location, name)
+            views |= public_relations(data, str(folder), name)
     return views
+
+
+def _read_manifest(path: Path) -> bytes | None:
+    """A domain's manifest, None if absent (not built); unreadable: an error naming it (as
+    :class:`meshkit.artifacts.LocalArtifacts` words it)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        from meshkit.artifacts import LocalArtifacts
+
+        return LocalArtifacts(path.parent).read(path.name)
 
 
 def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
