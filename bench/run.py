@@ -476,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is not met")
+    parser.add_argument("--include", action="append", type=Path, default=[],
+                        help="results.json of an earlier run whose figures this run does not "
+                             "measure again (reported with the others, marked as such)")
     args = parser.parse_args(argv)
     real = os.environ.get("MESH_BENCH_REAL", "15x2000").split("x")
     sizes = Sizes(int(os.environ.get("MESH_BENCH_DOMAINS", "50")),
@@ -504,6 +507,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {f.what}: {f.ratio if f.ratio is None else round(f.ratio, 3)} "
                   f"(target {f.target})", flush=True)
         figures.extend(got)
+    measured = {f.name for f in figures}
+    for earlier in args.include:
+        for row in json.loads(earlier.read_text()):
+            if row["name"] in measured:
+                continue
+            row["spread"] = tuple(row["spread"]) if row.get("spread") else None
+            f = Figure(**row)
+            f.note = (f.note + " " if f.note else "") + f"measured by an earlier run ({earlier.parent.name})."
+            figures.append(f)
+            measured.add(f.name)
+    order = ["sync_cold", "parser_vs_sync", "real_cold", "real_parser_vs_sync", *list(FIGURES)[2:]]
+    figures.sort(key=lambda f: order.index(f.name) if f.name in order else len(order))
     report = render(figures, sizes, time.perf_counter() - t0)
     if not args.smoke:
         args.out.write_text(report)

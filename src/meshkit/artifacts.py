@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
-
+from meshkit.dbt_manifest import (
+    json_object,
+    manifest_schema_version,
+    node_access,
+    node_group,
+    relation_key,
+)
 from meshkit.errors import ArtifactError
 
 MANIFEST = "manifest.json"
@@ -30,10 +34,6 @@ CATALOG = "catalog.json"
 SOURCES = "sources.json"
 ARTIFACT_FILES = (MANIFEST, RUN_RESULTS, CATALOG, SOURCES)
 
-# Manifest schema versions read, and the dbt release that first wrote each one.
-SUPPORTED_MANIFEST_VERSIONS = range(10, 13)
-OLDEST_SUPPORTED_DBT = "1.6"
-_SCHEMA_VERSION = re.compile(r"/v(\d+)\.json$")
 # run_results.json of these commands holds compile results, not builds (`dbt docs generate`
 # overwrites the build's run_results.json): they say nothing about tests or freshness.
 NON_EXECUTING_COMMANDS = frozenset({"compile", "generate", "docs", "parse", "list", "ls", "show",
@@ -168,8 +168,7 @@ class NodeInfo:
     @property
     def relation_key(self) -> tuple[str, str, str]:
         """(database, schema, identifier), lowercased, to match SQL table references."""
-        return ((self.database or "").lower(), (self.schema or "").lower(),
-                (self.alias or self.name).lower())
+        return relation_key(self.database, self.schema, self.alias, self.name)
 
 
 @dataclass(frozen=True)
@@ -256,52 +255,11 @@ class DomainArtifacts:
     disabled: frozenset[str] = frozenset()
 
 
-def manifest_schema_version(manifest: Mapping[str, Any], file: str) -> int:
-    """The manifest's schema version; raises unless it is one meshkit reads (v10-v12).
-
-    >>> manifest_schema_version(
-    ...     {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}},
-    ...     "manifest.json")
-    12
-    """
-    metadata = manifest.get("metadata")
-    url = str(metadata.get("dbt_schema_version", "")) if isinstance(metadata, Mapping) else ""
-    match = _SCHEMA_VERSION.search(url)
-    if match is None:
-        raise ArtifactError(
-            f"not a dbt manifest: metadata.dbt_schema_version is {url or 'missing'!r}",
-            file=file, fix="regenerate it with `dbt parse`",
-        )
-    version = int(match.group(1))
-    if version < SUPPORTED_MANIFEST_VERSIONS.start:
-        raise ArtifactError(
-            f"manifest schema v{version} is too old; meshkit reads v10-v12 (dbt 1.6 and later)",
-            file=file,
-            fix=f"regenerate with dbt >= {OLDEST_SUPPORTED_DBT}: `dbt parse` (or `dbt build`)",
-        )
-    if version >= SUPPORTED_MANIFEST_VERSIONS.stop:
-        raise ArtifactError(
-            f"manifest schema v{version} is newer than meshkit reads (v10-v12)",
-            file=file, fix="upgrade meshkit, or regenerate with dbt 1.11: `dbt parse`",
-        )
-    return version
-
-
 def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
     data = raw.files.get(name)
     if data is None:
         return None
-    file = f"{raw.location.rstrip('/')}/{name}"
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ArtifactError(f"not valid JSON: {exc}", file=file,
-                            fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain",
-                            ) from None
-    if not isinstance(parsed, dict):
-        raise ArtifactError("expected a JSON object at the top level", file=file,
-                            fix="regenerate it: run `dbt build` (or `dbt parse`) in the domain")
-    return parsed
+    return json_object(data, f"{raw.location.rstrip('/')}/{name}")
 
 
 @contextmanager
@@ -454,9 +412,8 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         version=_str_or_none(n.get("version")),
         latest_version=_str_or_none(n.get("latest_version")),
         deprecation_date=_str_or_none(n.get("deprecation_date")),
-        # dbt-loom injects upstream nodes with the top-level fields only, not their config.
-        group=n.get("group") or config.get("group"),
-        access=str(n.get("access") or config.get("access") or "protected"),
+        group=node_group(n),
+        access=node_access(n),
         contract_enforced=bool(contract.get("enforced") or
                                (config.get("contract") or {}).get("enforced")),
         description=n.get("description") or "",

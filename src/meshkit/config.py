@@ -6,6 +6,7 @@ and the key path of the offending value, plus a hint ("Did you mean ...?" for mi
 
 from __future__ import annotations
 
+import hashlib
 import re
 from enum import StrEnum
 from functools import cached_property
@@ -259,6 +260,9 @@ class Mesh(BaseModel):
 
     config: MeshConfig
     file: Path
+    # SHA-256 of the mesh.yml bytes ``config`` was validated from ("" when not loaded from a
+    # file): what vouches that values derived from it are those of a given mesh.yml.
+    source_sha256: str = ""
 
     @property
     def root(self) -> Path:
@@ -288,7 +292,8 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
             file=file,
             fix="run from the mesh's root folder or pass --mesh PATH/TO/mesh.yml",
         )
-    text = file.read_text()
+    source = file.read_bytes()
+    text = source.decode()
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -318,7 +323,7 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
                 fix="declare it under `roles:` or use one of: " + ", ".join(sorted(known_roles)),
             )
     _refuse_role_cycles(config, file, node)
-    return Mesh(config=config, file=file)
+    return Mesh(config=config, file=file, source_sha256=hashlib.sha256(source).hexdigest())
 
 
 def _refuse_duplicate_keys(node: Any, file: Path) -> None:

@@ -150,21 +150,29 @@ class LineageCache:
             else:
                 misses.append((key, job))
         pool = self._workers() if len(misses) >= PARALLEL_MIN_QUERIES else None
-        if pool is None:
-            results: Iterable[ModelLineage | None] = (query_lineage(*job) for _, job in misses)
-        else:
+        results: list[ModelLineage | None] | None = None
+        if pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
             chunk = max(1, len(misses) // (self.processes * 4))
-            results = pool.map(_lineage_job, [job for _, job in misses], chunksize=chunk)
+            try:
+                results = list(pool.map(_lineage_job, [job for _, job in misses],
+                                        chunksize=chunk))
+            except BrokenProcessPool:  # a worker died (killed, out of memory): do it here
+                self._pool, self.processes = None, 1
+        if results is None:
+            results = [query_lineage(*job) for _, job in misses]
         for (key, _), value in zip(misses, results, strict=True):
             self.put(key, value)
             out[key] = value
         return out
 
     def _workers(self) -> Any:
-        if self.processes < 2:
-            return None
+        import multiprocessing
+
+        if self.processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return None  # one CPU, or no fork (Windows): traced in this process
         if self._pool is None:
-            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             # fork: the workers start with sqlglot imported and run nothing but query_lineage,

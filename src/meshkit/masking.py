@@ -50,19 +50,11 @@ from meshkit.column_types import (
     type_family,
     type_table,
 )
-from meshkit.config import (
-    UNCLASSIFIED,
-    Classification,
-    Domain,
-    MaskRule,
-    Mesh,
-    MeshConfig,
-    PolicyConfig,
-    RowFilter,
-)
 
 if TYPE_CHECKING:
     from sqlglot import exp
+
+    from meshkit.config import Classification, Domain, Mesh, MeshConfig, RowFilter
 
 __all__ = ["TYPE_FAMILIES", "TYPE_PREFIXES", "type_family"]
 
@@ -148,6 +140,8 @@ def mask_body(name: str, classification: Classification, family: str) -> exp.Exp
     """
     from sqlglot import exp
 
+    from meshkit.config import MaskRule
+
     value = exp.column(VALUE)
     rule = classification.mask
     if rule is MaskRule.none:
@@ -205,6 +199,8 @@ def resolve_salt(body: exp.Expression, dialect: str, governance_db: str) -> exp.
 
 def uses_hash(config: MeshConfig) -> bool:
     """Whether any classification masks with the salted hash (so a salt is needed)."""
+    from meshkit.config import MaskRule
+
     return any(c.mask is MaskRule.hash for c in config.classifications.values())
 
 
@@ -315,6 +311,8 @@ def own_roles_duckdb(roles: list[str]) -> str:
 def clearance_holders(config: MeshConfig) -> dict[str, list[str]]:
     """Each clearance -> the roles mesh.yml declares it to, directly (Snowflake resolves the rest
     through its role graph)."""
+    from meshkit.config import UNCLASSIFIED, MaskRule
+
     out = {clearance_of_classification(n): sorted(c.cleared)
            for n, c in config.classifications.items() if c.mask is not MaskRule.none}
     if config.default_classification is None:
@@ -346,12 +344,16 @@ NOBODY = "__nobody__"
 
 
 def write_governance(mesh: Mesh, warehouse: Path) -> Path:
-    """(Re)write ``<warehouse>/mesh_governance.duckdb`` from mesh.yml, in one transaction."""
+    """(Re)write ``<warehouse>/mesh_governance.duckdb`` from mesh.yml, in one transaction (and,
+    beside it, the values of mesh.yml a query reads: :mod:`meshkit.backends.duckdb.query_config`)."""
     import duckdb
 
+    from meshkit.backends.duckdb import query_config
     from meshkit.backends.duckdb.session import retry_while_locked
 
     warehouse.mkdir(parents=True, exist_ok=True)
+    # What `mesh query` reads of mesh.yml instead of loading it, written from the same load.
+    query_config.write(mesh, warehouse)
     path = warehouse / f"{GOVERNANCE_DB}.duckdb"
     rows = clearance_rows(mesh.config)
 
@@ -436,6 +438,8 @@ def snowflake_body(body: exp.Expression, names: PolicyNames) -> str:
 
 def effective_classifications(config: MeshConfig) -> dict[str, Classification]:
     """The classifications of mesh.yml plus UNCLASSIFIED when no default is declared."""
+    from meshkit.config import UNCLASSIFIED, Classification, MaskRule
+
     out = dict(config.classifications)
     if config.default_classification is None:
         out[UNCLASSIFIED] = Classification(mask=MaskRule.redact, cleared=[])
@@ -445,6 +449,8 @@ def effective_classifications(config: MeshConfig) -> dict[str, Classification]:
 def compile_policy(mesh: Mesh) -> dict[str, object]:
     """Everything the platform macros need, for both engines, as plain JSON data."""
     from sqlglot import exp
+
+    from meshkit.config import UNCLASSIFIED, MaskRule
 
     config = mesh.config
     governance_db = next((t.governance_database for t in config.targets.values()
@@ -506,6 +512,7 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
     :data:`DBT_ENFORCED_POLICIES` it runs at error severity (global entry, then the domain's);
     the classifications that mask; the personal-data name patterns; the waivers. A mesh without
     ``policies:`` runs none. Read from mesh.yml alone (these policies default to error)."""
+    from meshkit.config import MaskRule, PolicyConfig
     from meshkit.governance.patterns import NAME_PATTERNS
     from meshkit.governance.waiver_file import read_waivers
 

@@ -87,7 +87,7 @@ class Mesh(cfg.Mesh):
         Raises :class:`~meshkit.errors.ConfigError` naming the file, the line and the fix.
         """
         loaded = cfg.load_mesh(path)
-        return cls(config=loaded.config, file=loaded.file)
+        return cls(config=loaded.config, file=loaded.file, source_sha256=loaded.source_sha256)
 
     # --- building and syncing -----------------------------------------------------------------
 

@@ -85,14 +85,20 @@ def datasets_read(sql: str, views: Iterable[tuple[str, str, str]]) -> list[str]:
     ['a.b.c']
     """
     import sqlglot
-    from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    known = set(views)
     try:
         statements = sqlglot.parse(sql, read="duckdb")
     except SqlglotError:
         return []
+    return datasets_in(statements, views)
+
+
+def datasets_in(statements: Iterable[Any], views: Iterable[tuple[str, str, str]]) -> list[str]:
+    """:func:`datasets_read` of statements sqlglot has already parsed."""
+    from sqlglot import exp
+
+    known = set(views)
     found = set()
     for statement in statements:
         for table in statement.find_all(exp.Table) if statement is not None else ():

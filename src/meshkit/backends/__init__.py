@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meshkit import config as cfg
 from meshkit.errors import UsageError
 
 if TYPE_CHECKING:
+    from meshkit import config as cfg
     from meshkit.artifacts import NodeInfo
     from meshkit.backends.duckdb.query import QueryResult
     from meshkit.catalog.store import CatalogStore

@@ -287,13 +287,18 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                 shutil.copyfile(state, file)
             else:
                 file.write_bytes(state)
+        made: set[Path] = set()  # folders created: one mkdir per folder, not per file
+
+        def folder_of(file: Path) -> Path:
+            if file.parent not in made:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                made.add(file.parent)
+            return file
+
         for rel, content in (site or {}).items():
-            file = tmp / SITE_DIR / rel
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_bytes(content)
+            folder_of(tmp / SITE_DIR / rel).write_bytes(content)
         for rel, extra in (extra_files or {}).items():
-            file = tmp / rel
-            file.parent.mkdir(parents=True, exist_ok=True)
+            file = folder_of(tmp / rel)
             if isinstance(extra, Path):
                 try:
                     os.link(extra, file)

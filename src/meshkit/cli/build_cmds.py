@@ -110,7 +110,9 @@ def _print_marts(run: DbtRun, console: Any) -> None:
 @handle_errors
 def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str, sql: str) -> None:
     """Run SQL as a role against the secure views of the mesh (DuckDB)."""
-    result = load(mesh_file).query(sql, roles=roles, target=target)
+    from meshkit.backends.duckdb.query import query_mesh_file
+
+    result = query_mesh_file(mesh_file, sql, list(roles), target)
     if fmt == "json":
         render.echo_json(result.records())
     elif fmt == "csv":

@@ -112,11 +112,11 @@ class ForeignReads:
         return any(other in text for other in self.ctx.domain_names_lower if other != domain)
 
     def parsed(self, domain: str, node: NodeInfo) -> tuple[exp.Expr, list[exp.Table]] | None:
-        sql = node.compiled_code
-        if not isinstance(sql, str) or not self.may_read_others(domain.lower(), sql):
-            return None
-        if node.unique_id not in self._parsed:
-            self._parsed[node.unique_id] = _tables(sql, _dialect(self.ctx, domain))
+        if node.unique_id not in self._parsed:  # both rules ask, of every model
+            sql = node.compiled_code
+            self._parsed[node.unique_id] = (
+                _tables(sql, _dialect(self.ctx, domain))
+                if isinstance(sql, str) and self.may_read_others(domain.lower(), sql) else None)
         return self._parsed[node.unique_id]
 
 

@@ -69,3 +69,29 @@ def test_waves_put_every_model_after_the_models_it_reads() -> None:
     waves = lineage._waves([node("m.c", "m.b", "m.a"), node("m.b", "m.a"), node("m.a"),
                             node("m.d", "source.x")])
     assert [[n.unique_id for n in w] for w in waves] == [["m.a", "m.d"], ["m.b"], ["m.c"]]
+
+
+def test_a_dead_worker_costs_time_not_lineage(built_mesh_template: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker process that dies (killed, out of memory) leaves the queries to the calling
+    process: the lineage is whole, only slower."""
+    import os
+
+    arts = read_domain_artifacts(LocalArtifacts(built_mesh_template / "fx_bank" / "target"))
+    alone = _lineage(arts, lineage.LineageCache(None))
+
+    parent, trace = os.getpid(), lineage.query_lineage
+
+    def die_in_a_worker(*job: object) -> object:
+        if os.getpid() != parent:
+            os._exit(1)
+        return trace(*job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lineage, "query_lineage", die_in_a_worker)  # the forks inherit it
+    monkeypatch.setattr(lineage, "PARALLEL_MIN_QUERIES", 1)
+    workers = lineage.LineageCache(None, processes=2)
+    try:
+        assert _lineage(arts, workers) == alone
+    finally:
+        workers.shutdown()
+    assert workers.processes == 1, "no pool is started again after one broke"

@@ -11,11 +11,10 @@ import pytest
 import sqlglot
 
 from meshkit.backends.duckdb.session import set_roles, set_roles_sql
-from meshkit.config import load_mesh
+from meshkit.config import UNCLASSIFIED, load_mesh
 from meshkit.masking import (
     GENERATED_MACRO,
     GOVERNANCE_DB,
-    UNCLASSIFIED,
     VALUE,
     compile_policy,
     render_policy_macro,

@@ -4,6 +4,7 @@ and an ad-hoc public model) and a consumer `fx_cons` reading the product as `pii
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,3 +219,98 @@ def test_domain_tests_see_restricted_rows(fresh: Path) -> None:
     compiled = next((fresh / "domains/fx_prod/target/compiled").rglob(
         "accepted_values_people_region__US.sql")).read_text()
     assert '"internal"."people_product__people"' in compiled
+
+
+# --- mesh query's light read of mesh.yml: current, or not used ----------------------------------
+
+
+def _light(root: Path) -> Any:
+    """A copy's mesh.yml loaded in full once, as `mesh build` / `mesh generate` / a query do
+    (they record its bytes as valid), then read the light way."""
+    from meshkit.backends.duckdb.query_config import read
+    from meshkit.mesh import Mesh as FullMesh
+
+    FullMesh.load(root / "mesh.yml").generate()
+    return read(root / "mesh.yml")
+
+
+def test_the_light_read_is_what_the_full_load_derives(built: Mesh, tmp_path: Path) -> None:
+    import yaml
+
+    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+    from meshkit.backends.duckdb.query import secure_views
+    from meshkit.backends.duckdb.query_config import QueryConfig, _derive
+    from support import REPO
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    light = _light(root)
+    assert light == QueryConfig.of(load_mesh(root / "mesh.yml"))
+    assert ("fx_prod", "people_product", "people") in secure_views(light)
+    # the manifest-only read finds what the projection of the sync finds
+    projected = set()
+    for domain in load_mesh(root / "mesh.yml").config.domains:
+        arts = read_domain_artifacts(LocalArtifacts(root / "domains" / domain.name / "target"))
+        public = [n for n in arts.nodes.values()
+                  if n.package_name == domain.name and n.access == "public" and n.group]
+        projected |= {n.relation_key for n in public}
+        projected |= {(*n.relation_key[:2], n.name.lower()) for n in public
+                      if n.version is not None and n.version == n.latest_version}
+    assert secure_views(light) == projected
+    demo = REPO / "mesh.yml"  # more domains, roles and targets (read only: nothing written)
+    assert _derive(yaml.safe_load(demo.read_text()), demo.resolve(), "dev") == QueryConfig.of(
+        load_mesh(demo))
+
+
+def test_the_light_read_takes_only_validated_bytes(built: Mesh, tmp_path: Path) -> None:
+    """mesh.yml edited since its last full load (here: a role removed), a record of another
+    mesh file or a damaged one: the query loads mesh.yml in full, so it is validated and seen
+    as it is now; a forged record spares the validation only, the values are the file's."""
+    from meshkit.backends.duckdb.query import query_mesh_file
+    from meshkit.backends.duckdb.query_config import FILE, read
+    from meshkit.errors import ConfigError, UsageError
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    assert read(root / "mesh.yml") is None  # the copied record names the original mesh.yml
+    assert _light(root) is not None
+    record = root / "warehouse" / FILE
+    valid = record.read_text()
+    edit(root, "mesh.yml", "  - name: auditor\n    inherits: [pii_reader, eu_data_reader]\n", "")
+    assert read(root / "mesh.yml") is None
+    with pytest.raises(UsageError, match="unknown role 'auditor'"):
+        query_mesh_file(root / "mesh.yml", f"select name from {VIEW}", ["auditor"])
+    assert record.read_text() != valid and read(root / "mesh.yml") is not None  # recorded now
+    for text in ("{not json", valid, '{"format": 1}', "[]"):
+        record.write_text(text)
+        assert read(root / "mesh.yml") is None, text
+    # a record forged for the current bytes: the values are still the current file's
+    forged = valid.replace(valid.split('"mesh_sha256": "')[1].split('"')[0],
+                           hashlib.sha256((root / "mesh.yml").read_bytes()).hexdigest())
+    record.write_text(forged)
+    light = read(root / "mesh.yml")
+    assert light is not None and "auditor" not in light.roles
+    with pytest.raises(UsageError, match="unknown role 'auditor'"):
+        query_mesh_file(root / "mesh.yml", f"select name from {VIEW}", ["auditor"])
+    # an invalid mesh.yml is refused as always
+    edit(root, "mesh.yml", "name: fx_security", "name: fx_security\nname: again")
+    with pytest.raises(ConfigError):
+        query_mesh_file(root / "mesh.yml", f"select name from {VIEW}", ["pii_reader"])
+
+
+def test_a_dataset_unpublished_since_the_last_query_is_refused(built: Mesh, tmp_path: Path) -> None:
+    """The secure views are the domains' manifests' as they are at each query."""
+    from meshkit.backends.duckdb.query import query_mesh_file
+    from meshkit.errors import UsageError
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    assert _light(root) is not None
+    sql = f"select count(*) from {VIEW}"
+    assert query_mesh_file(root / "mesh.yml", sql, ["pii_reader"]).rows == [(2,)]
+    manifest = root / "domains/fx_prod/target/manifest.json"
+    text = manifest.read_text()
+    assert '"access": "public"' in text
+    manifest.write_text(text.replace('"access": "public"', '"access": "protected"'))
+    with pytest.raises(UsageError, match="not a data product's secure view"):
+        query_mesh_file(root / "mesh.yml", sql, ["pii_reader"])

@@ -22,14 +22,18 @@ database, load an extension or change a setting.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from meshkit.config import DuckDBTarget, Mesh
+from meshkit.backends.duckdb.query_config import QueryConfig
 from meshkit.errors import UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    from meshkit.config import Mesh
 
 # Table functions that produce rows from their arguments alone (which are checked like any other
 # expression): they read no table, file, setting or catalog. Everything else in FROM that is a
@@ -63,6 +67,8 @@ class QueryResult:
 
 
 def warehouse_dir(mesh: Mesh, target: str | None = None) -> Path:
+    from meshkit.config import DuckDBTarget
+
     name, t = mesh.config.target(target)
     if not isinstance(t, DuckDBTarget):
         raise UsageError(f"target {name!r} is not a DuckDB target",
@@ -70,11 +76,19 @@ def warehouse_dir(mesh: Mesh, target: str | None = None) -> Path:
     return (mesh.root / t.path).resolve()
 
 
-def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: bool = True) -> Any:
+def _config(mesh: Mesh | QueryConfig, target: str | None) -> QueryConfig:
+    return mesh if isinstance(mesh, QueryConfig) else QueryConfig.of(mesh, target)
+
+
+def connect(mesh: Mesh | QueryConfig, roles: list[str], target: str | None = None, *,
+            locked: bool = True, cleared_products: list[str] | None = None,
+            into: Any = None) -> Any:
     """An in-memory DuckDB session with every built domain attached read-only, as ``roles``.
 
     ``locked`` (the default) turns external access off and locks the configuration once the
     databases are attached: the session can then read only what is attached.
+    ``cleared_products``: those of :func:`cleared_products_of`, when already known; ``into``: a
+    fresh in-memory connection to make the session of (default: a new one).
     """
     import duckdb
     from sqlglot import exp
@@ -87,17 +101,18 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
         token_key_from_env,
     )
 
-    known = set(mesh.config.all_role_names)
+    config = _config(mesh, target)
+    known = set(config.roles)
     for role in roles:
         if role not in known:
             hint = did_you_mean(role, sorted(known))
             raise UsageError(f"unknown role {role!r}{hint}",
-                             file=mesh.file, location="roles",
+                             file=config.file, location="roles",
                              fix=f"use one of: {', '.join(sorted(known))}")
-    folder = warehouse_dir(mesh, target)
-    con = duckdb.connect(":memory:")
+    folder = config.warehouse
+    con = duckdb.connect(":memory:") if into is None else into
     attached = 0
-    for name, db in _databases(mesh, folder):
+    for name, db in _databases(config):
         attach = exp.Attach(
             this=exp.alias_(exp.Literal.string(str(db)), name),
             expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
@@ -105,11 +120,14 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
         _attach(con, attach.sql("duckdb"))
         attached += 1
     if not attached:
-        con.close()
+        if into is None:
+            con.close()
         raise UsageError(f"no domain database found in {folder}",
                          fix="build the mesh first: `mesh build` (or `make demo`)")
     set_roles(con, roles)  # and the clearances they hold, read now: current at every query
-    con.execute(set_cleared_products_sql(cleared_products_of(mesh, roles)))
+    if cleared_products is None:
+        cleared_products = cleared_products_of(mesh, roles)
+    con.execute(set_cleared_products_sql(cleared_products))
     set_salt(con)
     key = token_key_from_env()
     if key:  # the tokenize mask's key: in this session's memory only
@@ -122,8 +140,16 @@ def connect(mesh: Mesh, roles: list[str], target: str | None = None, *, locked: 
     return con
 
 
-def cleared_products_of(mesh: Mesh, roles: list[str]) -> list[str]:
+def cleared_products_of(mesh: Mesh | QueryConfig, roles: list[str]) -> list[str]:
     """Products the roles are cleared on by approved access requests (:mod:`meshkit.access`)."""
+    from meshkit.backends.duckdb.query_config import ACCESS_REQUESTS
+
+    if isinstance(mesh, QueryConfig):
+        if not roles or not (mesh.root / ACCESS_REQUESTS).exists():
+            return []  # no requests: no grant (the light read is only made without any)
+        from meshkit.config import load_mesh
+
+        mesh = load_mesh(mesh.file)  # requests written since: resolve them through the models
     from meshkit.access import cleared_products
 
     return cleared_products(mesh, roles)
@@ -137,43 +163,54 @@ def _attach(con: Any, sql: str) -> None:
     retry_while_locked(lambda: con.execute(sql))
 
 
-def _databases(mesh: Mesh, folder: Path) -> Iterator[tuple[str, Path]]:
+def _databases(config: QueryConfig) -> Iterator[tuple[str, Path]]:
     """The domains' databases, then the governance database their views read clearances from
     (without it every classified value stays masked: the views fail closed)."""
     from meshkit.masking import GOVERNANCE_DB
 
     found = False
-    for domain in mesh.config.domains:
-        db = folder / f"{domain.name}.duckdb"
+    for domain, _ in config.domains:
+        db = config.warehouse / f"{domain}.duckdb"
         if db.is_file():
             found = True
-            yield domain.name, db
-    governance = folder / f"{GOVERNANCE_DB}.duckdb"
+            yield domain, db
+    governance = config.warehouse / f"{GOVERNANCE_DB}.duckdb"
     if found and governance.is_file():
         yield GOVERNANCE_DB, governance
 
 
-def secure_views(mesh: Mesh) -> set[tuple[str, str, str]]:
+def secure_views(mesh: Mesh | QueryConfig) -> set[tuple[str, str, str]]:
     """(domain, product, dataset) of every secure view, from the built domains' manifests.
 
     A product's public models and, for a versioned one, the unversioned name of its latest
-    version; nothing else in a domain's database is a consumer's to read.
+    version; nothing else in a domain's database is a consumer's to read. Each is read from
+    the manifest as it is now, at every call.
     """
-    from meshkit.artifacts import LocalArtifacts, read_domain_artifacts
+    from meshkit.dbt_manifest import public_relations
 
+    if isinstance(mesh, QueryConfig):
+        domains = list(mesh.domains)
+    else:
+        domains = [(d.name, mesh.artifacts_path(d)) for d in mesh.config.domains]
     views: set[tuple[str, str, str]] = set()
-    for domain in mesh.config.domains:
-        if not (mesh.artifacts_path(domain) / "manifest.json").is_file():
-            continue
-        arts = read_domain_artifacts(LocalArtifacts(mesh.artifacts_path(domain)))
-        for node in arts.nodes.values():
-            if node.package_name != domain.name or node.access != "public" or not node.group:
-                continue
-            database, schema, name = node.relation_key
-            views.add((database, schema, name))
-            if node.version is not None and node.version == node.latest_version:
-                views.add((database, schema, node.name.lower()))
+    for name, folder in domains:
+        data = _read_manifest(folder / "manifest.json")
+        if data is not None:
+            views |= public_relations(data, str(folder), name)
     return views
+
+
+def _read_manifest(path: Path) -> bytes | None:
+    """A domain's manifest, None if absent (not built); unreadable: an error naming it (as
+    :class:`meshkit.artifacts.LocalArtifacts` words it)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        from meshkit.artifacts import LocalArtifacts
+
+        return LocalArtifacts(path.parent).read(path.name)
 
 
 def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
@@ -188,9 +225,16 @@ def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
     >>> check_reads("with c as (select * from consumer_banking.consumer_demographics.consumer_demographics)"
     ...             " select count(*) from c", views)
     """
+    _check(sql, views)
+
+
+def _check(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> Any:
+    """:func:`check_reads` (DuckDB's parse made on ``con`` if given); returns sqlglot's parse of
+    the statement (normalized names)."""
     statement = _parse_one(sql)
     _check_scopes(statement, views)
-    _check_duckdb_ast(sql, views)
+    _check_duckdb_ast(sql, views, con)
+    return statement
 
 
 def _parse_one(sql: str) -> Any:
@@ -292,12 +336,16 @@ def _function_name(node: Any) -> str:
     return str(node.sql_name()).lower()
 
 
-def _check_duckdb_ast(sql: str, views: set[tuple[str, str, str]]) -> None:
-    """The same rules on DuckDB's own parse of ``sql`` (it never binds nor runs it)."""
+def _check_duckdb_ast(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> None:
+    """The same rules on DuckDB's own parse of ``sql`` (it never binds nor runs it), on ``con``
+    (the query's session, not yet attached to anything) or a connection of its own."""
     import duckdb
     import orjson
 
-    with duckdb.connect(":memory:") as con:
+    if con is None:
+        with duckdb.connect(":memory:") as own:
+            row = own.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    else:
         row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
     tree = orjson.loads(row[0]) if row else {"error": True, "error_message": "no result"}
     if tree.get("error"):
@@ -384,32 +432,38 @@ def run_sql(con: Any, sql: str) -> QueryResult:
                          ) from None
 
 
-def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None, *,
+def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | None = None, *,
           views: set[tuple[str, str, str]] | None = None, client: str = "query") -> QueryResult:
     """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows.
 
     Every call is written to the query audit log (:mod:`meshkit.query_log`) before it returns,
-    refused ones too; ``views`` saves re-reading the manifests (``mesh shell`` passes them).
+    refused ones too; ``views`` saves re-reading the manifests (``mesh shell`` passes them). A
+    loaded mesh also refreshes what :func:`query_mesh_file` reads instead of loading it
+    (:mod:`meshkit.backends.duckdb.query_config`).
     """
     import time
 
+    import duckdb
+
     from meshkit import query_log
 
-    views = secure_views(mesh) if views is None else views
-    folder = warehouse_dir(mesh, target)
+    config = _config(mesh, target)
+    if not isinstance(mesh, QueryConfig) and config.warehouse.is_dir():
+        _write_query_config(mesh, config.warehouse)
+    views = secure_views(config) if views is None else views
+    folder = config.warehouse
     entry = query_log.QueryLogEntry(
         at=query_log.now_iso(), user=query_log.current_user(), roles=list(roles), datasets=[],
         rows=None, seconds=0.0, status="ok", sql=sql, client=client)
     start = time.perf_counter()
     try:
-        check_reads(sql, views)
-        entry.datasets = query_log.datasets_read(sql, views)
-        entry.cleared_products = cleared_products_of(mesh, roles)
-        con = connect(mesh, roles, target)
-        try:
+        # One in-memory database for DuckDB's parse of the statement and then its session.
+        with duckdb.connect(":memory:") as con:
+            statement = _check(sql, views, con)
+            entry.datasets = query_log.datasets_in([statement], views)
+            entry.cleared_products = cleared_products_of(mesh, roles)
+            connect(config, roles, cleared_products=entry.cleared_products, into=con)
             result = run_sql(con, sql)
-        finally:
-            con.close()
     except Exception as exc:
         entry.status = "refused" if isinstance(exc, UsageError) else "error"
         entry.error = str(getattr(exc, "message", exc))[:500]
@@ -420,3 +474,27 @@ def query(mesh: Mesh, sql: str, roles: list[str], target: str | None = None, *,
     entry.seconds = round(time.perf_counter() - start, 4)
     query_log.record(folder, entry)
     return result
+
+
+def query_mesh_file(mesh_file: Path, sql: str, roles: list[str], target: str | None = None
+                    ) -> QueryResult:
+    """:func:`query` on the mesh of ``mesh_file``, without loading its models when the values a
+    query needs were written from its current bytes (``mesh query``: see
+    :mod:`meshkit.backends.duckdb.query_config`); else through a full load, which validates it."""
+    from meshkit.backends.duckdb.query_config import read
+
+    config = read(mesh_file, target)
+    if config is None:
+        from meshkit.mesh import Mesh
+
+        return Mesh.load(mesh_file).query(sql, roles=roles, target=target)
+    return query(config, sql, roles, target)
+
+
+def _write_query_config(mesh: Mesh, warehouse: Path) -> None:
+    """Refresh the light read's file; a warehouse that cannot take it only costs later queries
+    the full load."""
+    from meshkit.backends.duckdb.query_config import write
+
+    with contextlib.suppress(OSError):
+        write(mesh, warehouse)
