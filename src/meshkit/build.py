@@ -7,6 +7,7 @@ A failing domain stops its dependents, and only them.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import graphlib
 import hashlib
@@ -275,6 +276,69 @@ def share_partial_parse(project: Path) -> None:
         atomic_write(project / "target" / PARTIAL_PARSE, source.read_bytes(), durable=False)
 
 
+def gate_domain(mesh: Mesh, domain: Domain, target_name: str, base_env: dict[str, str],
+                notify: ProgressHook) -> DomainBuild | Precheck:
+    """A domain's ``dbt deps`` and its checks before the build: the failed :class:`DomainBuild`
+    when one stops it, else the passed :class:`Precheck` (its ``seconds`` those of both)."""
+    project = mesh.domain_path(domain)
+    assert project is not None
+    env = domain_env(base_env, project)
+    dbt_target = target_arg(project, target_name)
+    notify(domain.name, "dbt deps")
+    deps = ensure_deps(project, env, dbt_target)
+    seconds = 0.0
+    if deps is not None:
+        seconds += deps.seconds
+        if not deps.success:
+            return DomainBuild(domain.name, Status.failed, seconds, reason="dbt deps failed",
+                               errors=deps.errors)
+    notify(domain.name, "dbt parse + checks")
+    gate = precheck(mesh, domain, dbt_target, env)
+    gate.seconds += seconds
+    if not gate.passed:
+        return DomainBuild(domain.name, Status.failed, gate.seconds, reason=gate.reason,
+                           errors=gate.errors, violations=gate.violations)
+    return gate
+
+
+def build_passed(mesh: Mesh, domain: Domain, target_name: str, base_env: dict[str, str],
+                 gate: Precheck, notify: ProgressHook) -> DomainBuild:
+    """``dbt build`` of a domain its checks passed, on the manifest they parsed."""
+    from meshkit.dbt_runner import run_dbt
+
+    project = mesh.domain_path(domain)
+    assert project is not None
+    notify(domain.name, "dbt build")
+    # On the manifest the checks passed: parsing again would cost as much as the parse did.
+    run = run_dbt(project, ["build"], target=target_arg(project, target_name),
+                  env=domain_env(base_env, project), manifest=gate.manifest)
+    share_partial_parse(project)
+    return DomainBuild(
+        domain.name, Status.success if run.success else Status.failed, gate.seconds + run.seconds,
+        run.models, run.tests,
+        reason="" if run.success else f"{len(run.failed_nodes) or 'some'} node(s) failed",
+        errors=run.errors, violations=gate.violations,
+    )
+
+
+def blocked_by(mesh: Mesh, domain: Domain, results: dict[str, DomainBuild]) -> DomainBuild | None:
+    """The skipped result of a domain one of whose upstream domains did not build, or None."""
+    blocked = [u for u in upstream_domains(mesh, domain)
+               if u in results and results[u].status is not Status.success]
+    if not blocked:
+        return None
+    return DomainBuild(domain.name, Status.skipped, reason=f"upstream {', '.join(blocked)} failed")
+
+
+def _require_project(mesh: Mesh, domain: Domain) -> None:
+    project = mesh.domain_path(domain)
+    assert project is not None
+    if not (project / "dbt_project.yml").is_file():
+        raise ConfigError(f"domain {domain.name!r}: no dbt_project.yml in {project}",
+                          file=mesh.file, location=f"domains.{domain.name}.path",
+                          fix="point `path` at the domain's dbt project")
+
+
 def build(
     mesh: Mesh,
     *,
@@ -282,10 +346,13 @@ def build(
     only: list[str] | None = None,
     upstream: bool = False,
     on_progress: ProgressHook | None = None,
+    jobs: int = 1,
 ) -> BuildResult:
-    """Build the selected domains in order; a failure skips only the domains that read it."""
+    """Build the selected domains in order; a failure skips only the domains that read it.
+
+    ``jobs`` > 1 builds domains that do not read each other side by side, each in a worker
+    process (:mod:`meshkit.build_pool`); 1 builds them one after the other in this process."""
     from meshkit.backends import engine_for
-    from meshkit.dbt_runner import run_dbt
     from meshkit.masking import write_policy_macro
 
     engine = engine_for(mesh, target)
@@ -293,62 +360,41 @@ def build(
     engine.check_ready()
     # A domain built as a dbt project of another name would land under the wrong database.
     check_domain_projects(mesh)
-    write_policy_macro(mesh)
-    _, target_config = mesh.config.target(target_name)
-    if isinstance(target_config, DuckDBTarget):
-        # Clearances are read by every view at query time: current for every domain, not only
-        # the ones rebuilt now.
-        from meshkit.masking import write_governance
-
-        write_governance(mesh, (mesh.root / target_config.path).resolve())
-    base_env = engine.dbt_env()
     order = build_order(mesh, only, upstream)
     notify = on_progress or (lambda domain, message: None)
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if jobs > 1:
+            from meshkit.build_pool import Lanes, build_side_by_side, lanes_for
+
+            lanes = lanes_for(mesh, order, jobs)
+            if lanes > 1:
+                # Started first: they import dbt while the policy is written.
+                pool = stack.enter_context(Lanes(lanes))
+        write_policy_macro(mesh)
+        _, target_config = mesh.config.target(target_name)
+        if isinstance(target_config, DuckDBTarget):
+            # Clearances are read by every view at query time: current for every domain, not
+            # only the ones rebuilt now.
+            from meshkit.masking import write_governance
+
+            write_governance(mesh, (mesh.root / target_config.path).resolve())
+        base_env = engine.dbt_env()
+        for domain in order:
+            _require_project(mesh, domain)
+        if pool is not None:
+            side_by_side = build_side_by_side(mesh, order, target_name, base_env, pool, notify)
+            return BuildResult(target=target_name, domains=[side_by_side[d.name] for d in order])
     results: dict[str, DomainBuild] = {}
     for domain in order:
-        blocked = [u for u in upstream_domains(mesh, domain)
-                   if u in results and results[u].status is not Status.success]
-        if blocked:
-            results[domain.name] = DomainBuild(domain.name, Status.skipped,
-                                               reason=f"upstream {', '.join(blocked)} failed")
+        skipped = blocked_by(mesh, domain, results)
+        if skipped is not None:
+            results[domain.name] = skipped
             notify(domain.name, "skipped")
             continue
-        project = mesh.domain_path(domain)
-        assert project is not None
-        if not (project / "dbt_project.yml").is_file():
-            raise ConfigError(f"domain {domain.name!r}: no dbt_project.yml in {project}",
-                              file=mesh.file, location=f"domains.{domain.name}.path",
-                              fix="point `path` at the domain's dbt project")
-        seconds = 0.0
-        env = domain_env(base_env, project)
-        dbt_target = target_arg(project, target_name)
-        notify(domain.name, "dbt deps")
-        deps = ensure_deps(project, env, dbt_target)
-        if deps is not None:
-            seconds += deps.seconds
-            if not deps.success:
-                results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
-                                                   reason="dbt deps failed", errors=deps.errors)
-                notify(domain.name, "failed")
-                continue
-        notify(domain.name, "dbt parse + checks")
-        gate = precheck(mesh, domain, dbt_target, env)
-        seconds += gate.seconds
-        if not gate.passed:
-            results[domain.name] = DomainBuild(domain.name, Status.failed, seconds,
-                                               reason=gate.reason, errors=gate.errors,
-                                               violations=gate.violations)
-            notify(domain.name, "failed")
-            continue
-        notify(domain.name, "dbt build")
-        # On the manifest the checks passed: parsing again would cost as much as the parse did.
-        run = run_dbt(project, ["build"], target=dbt_target, env=env, manifest=gate.manifest)
-        share_partial_parse(project)
-        status = Status.success if run.success else Status.failed
-        results[domain.name] = DomainBuild(
-            domain.name, status, seconds + run.seconds, run.models, run.tests,
-            reason="" if run.success else f"{len(run.failed_nodes) or 'some'} node(s) failed",
-            errors=run.errors, violations=gate.violations,
-        )
-        notify(domain.name, status.value)
+        gated = gate_domain(mesh, domain, target_name, base_env, notify)
+        done = gated if isinstance(gated, DomainBuild) else \
+            build_passed(mesh, domain, target_name, base_env, gated, notify)
+        results[domain.name] = done
+        notify(domain.name, done.status.value)
     return BuildResult(target=target_name, domains=[results[d.name] for d in order])

@@ -102,6 +102,7 @@ class Mesh(cfg.Mesh):
         on_built: Callable[[BuildResult], None] | None = None,
         on_sync: Callable[[DomainSync], None] | None = None,
         on_synced: Callable[[SyncResult], None] | None = None,
+        jobs: int = 1,
     ) -> MeshBuildResult:
         """Build domains in dependency order; then sync the catalog and build the platform's
         catalog marts and governance tests. A failed build syncs too: the last good views serve
@@ -111,11 +112,13 @@ class Mesh(cfg.Mesh):
         A failing domain skips only the domains that read it (``result.exit_code`` 1). Bad input
         raises a :class:`~meshkit.errors.MeshError` (exit 2) and leaves the catalog untouched.
         The ``on_*`` hooks report progress as each step ends (for a progress display).
+        ``jobs`` > 1 builds domains that do not read each other side by side, in that many
+        worker processes at most.
         """
         from meshkit.build import build as build_domains
 
         built = build_domains(self, target=target, only=list(domains) or None, upstream=upstream,
-                              on_progress=on_progress)
+                              on_progress=on_progress, jobs=jobs)
         if on_built is not None:
             on_built(built)
         result = MeshBuildResult(build=built)

@@ -37,3 +37,37 @@ def test_broken_domain_stops_only_its_dependents(built_demo: Path, tmp_path: Pat
                                           "--domain", "consumer_banking"])
     assert cli_result.exit_code == 1, cli_result.output
     assert "failed" in cli_result.output
+
+
+def test_domains_not_reading_each_other_go_in_one_wave() -> None:
+    from meshkit.build_pool import lanes_for, waves
+
+    mesh = load_mesh(REPO / "mesh.yml")
+    order = build_order(mesh)
+    assert [[d.name for d in w] for w in waves(mesh, order)] == [
+        ["asset_management", "consumer_banking"], ["risk"]]
+    assert lanes_for(mesh, order, 8) == 2
+    assert lanes_for(mesh, build_order(mesh, ["risk"]), 8) == 1  # nothing to run beside it
+
+
+def test_side_by_side_a_failure_skips_only_its_dependents(built_demo: Path, tmp_path: Path) -> None:
+    mesh_file = copy_mesh(tmp_path)
+    shutil.copytree(built_demo.parent / "data", tmp_path / "data")
+    staging = sorted((tmp_path / "domains" / "consumer_banking" / "models").rglob("stg_*.sql"))
+    staging[0].write_text("select * from a_table_that_does_not_exist\n")
+    seen: list[tuple[str, str]] = []
+    result = build(load_mesh(mesh_file), jobs=2, on_progress=lambda d, m: seen.append((d, m)))
+    by_name = {d.domain: d for d in result.domains}
+    assert {n: d.status for n, d in by_name.items()} == {
+        "consumer_banking": Status.failed, "asset_management": Status.success,
+        "risk": Status.skipped}
+    assert by_name["consumer_banking"].errors and by_name["asset_management"].models == 5
+    assert by_name["risk"].reason == "upstream consumer_banking failed"
+    # built in its worker on the manifest its checks parsed: the artifacts a sync reads are there
+    target = tmp_path / "domains" / "asset_management" / "target"
+    assert (target / "run_results.json").is_file() and (target / "partial_parse.msgpack").is_file()
+    assert (tmp_path / "warehouse" / "asset_management.duckdb").is_file()
+    # both checked before either was built; the skip is reported after the failure
+    assert seen.index(("consumer_banking", "dbt deps, parse + checks")) < seen.index(
+        ("asset_management", "dbt build"))
+    assert seen.index(("consumer_banking", "failed")) < seen.index(("risk", "skipped"))

@@ -1,0 +1,259 @@
+"""Domains that do not read each other, built side by side in worker processes.
+
+dbt's in-process state is global (one invocation at a time per process), so each lane is a
+process of its own (``python -m meshkit.build_pool``, started when the build starts: it imports
+dbt while the build writes the policy). A lane keeps a domain from its checks to its build,
+since the build runs on the manifest its checks' parse left in that process's memory. Plain
+subprocesses rather than :mod:`multiprocessing`: that would import the caller's main script in
+every worker, and a script without a ``__main__`` guard would then build again.
+
+The domains go in waves, each wave the domains whose upstream domains are all done: first every
+domain of the wave is checked (``dbt deps``, ``dbt parse``, the build-stage rules), then every
+domain that passed is built. So the rules of one domain never read the artifacts another one is
+writing at that moment (``dbt build`` rewrites ``target/manifest.json`` in place): they see each
+other domain as last built, as one after the other would. A failure skips only the domains
+that read it, as in the serial build.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any
+
+from meshkit.build import (
+    DomainBuild,
+    Precheck,
+    ProgressHook,
+    Status,
+    blocked_by,
+    build_passed,
+    gate_domain,
+    upstream_domains,
+)
+from meshkit.config import Domain, Mesh
+
+# What a lane imports as it starts, before it is asked for anything.
+PRELOAD = ["dbt.cli.main", "dbt.parser.manifest", "dbt.task.build", "dbt.task.deps",
+           "meshkit.checks", "meshkit.artifacts"]
+
+# In a lane: the checks that passed, by domain, until the domain's build (its parsed manifest).
+_PASSED: dict[str, Precheck] = {}
+
+
+def waves(mesh: Mesh, order: Sequence[Domain]) -> list[list[Domain]]:
+    """``order`` in waves: each domain after every selected domain it reads."""
+    names = {d.name for d in order}
+    deps = {d.name: [u for u in upstream_domains(mesh, d) if u in names] for d in order}
+    done: set[str] = set()
+    pending = list(order)
+    out: list[list[Domain]] = []
+    while pending:
+        wave = [d for d in pending if all(u in done for u in deps[d.name])]
+        out.append(wave)
+        done |= {d.name for d in wave}
+        pending = [d for d in pending if d.name not in done]
+    return out
+
+
+def lanes_for(mesh: Mesh, order: Sequence[Domain], jobs: int) -> int:
+    """How many lanes a build of ``order`` can use with ``jobs`` processes at most."""
+    return min(jobs, max((len(w) for w in waves(mesh, order)), default=0))
+
+
+def _adopt(environ: dict[str, str], cwd: str) -> None:
+    """The caller's environment and folder, as they are now (the server forked at its start)."""
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+
+
+def _silent(domain: str, message: str) -> None:
+    pass
+
+
+def _check(mesh: Mesh, name: str, target_name: str, base_env: dict[str, str]
+           ) -> DomainBuild | Precheck:
+    gated = gate_domain(mesh, mesh.config.domain(name), target_name, base_env, _silent)
+    if isinstance(gated, DomainBuild):
+        return gated
+    _PASSED[name] = gated
+    return replace(gated, manifest=None)  # dbt's manifest stays here, for the build
+
+
+def _build(mesh: Mesh, name: str, target_name: str, base_env: dict[str, str]) -> DomainBuild:
+    return build_passed(mesh, mesh.config.domain(name), target_name, base_env,
+                        _PASSED.pop(name), _silent)
+
+
+class _Lane:
+    """One worker process, asked one thing at a time through its stdin and stdout (pickles)."""
+
+    def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        # The worker's stderr is the caller's: a crash of the worker is seen.
+        self.proc = subprocess.Popen([sys.executable, "-m", "meshkit.build_pool"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in the worker, with this process's environment and folder; a
+        :class:`LaneDied` if the worker ends without an answer (it is then restarted)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            pickle.dump((fn.__name__, args, dict(os.environ), str(Path.cwd())), self.proc.stdin)
+            self.proc.stdin.flush()
+            ok, value = pickle.load(self.proc.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self.close()
+            self._start()
+            raise LaneDied from None
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        self.release()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def release(self) -> None:
+        """Tell the worker to end (it ends when its stdin closes)."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+
+
+class LaneDied(Exception):
+    """A worker process ended without answering (killed, out of memory)."""
+
+
+class Lanes:
+    """``n`` lanes, each asked from a thread of this process (the threads only wait)."""
+
+    def __init__(self, n: int) -> None:
+        self._lanes = [_Lane() for _ in range(n)]
+        self._threads = ThreadPoolExecutor(max_workers=n)
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+    def submit(self, lane: int, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self._threads.submit(self._lanes[lane].call, fn, *args)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        for lane in self._lanes:  # all end together
+            lane.release()
+        for lane in self._lanes:
+            lane.close()
+
+    def __enter__(self) -> Lanes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _died(name: str, seconds: float = 0.0) -> DomainBuild:
+    return DomainBuild(name, Status.failed, seconds,
+                       reason="its build process died (out of memory? killed?)",
+                       errors=["the worker process building the domain ended without a result; "
+                               "its logs/dbt.log has what dbt did"])
+
+
+def build_side_by_side(mesh: Mesh, order: Sequence[Domain], target_name: str,
+                       base_env: dict[str, str], pool: Lanes,
+                       notify: ProgressHook) -> dict[str, DomainBuild]:
+    """Build ``order`` wave by wave, as many domains at a time as ``pool`` has lanes."""
+    results: dict[str, DomainBuild] = {}
+    for wave in waves(mesh, order):
+        runnable = []
+        for domain in wave:
+            skipped = blocked_by(mesh, domain, results)
+            if skipped is not None:
+                results[domain.name] = skipped
+                notify(domain.name, "skipped")
+            else:
+                runnable.append(domain)
+        for start in range(0, len(runnable), len(pool)):
+            _run_group(mesh, runnable[start:start + len(pool)], target_name, base_env, pool,
+                       notify, results)
+    return results
+
+
+def _run_group(mesh: Mesh, group: list[Domain], target_name: str, base_env: dict[str, str],
+               pool: Lanes, notify: ProgressHook, results: dict[str, DomainBuild]) -> None:
+    """Check every domain of ``group`` (one per lane), then build those that passed."""
+    args = (target_name, base_env)
+    checks = {}
+    for lane, domain in enumerate(group):
+        notify(domain.name, "dbt deps, parse + checks")
+        checks[domain.name] = (lane, pool.submit(lane, _check, mesh, domain.name, *args))
+    passed: dict[str, tuple[int, Precheck]] = {}
+    for future in as_completed(f for _, f in checks.values()):
+        name = next(n for n, (_, f) in checks.items() if f is future)
+        lane = checks[name][0]
+        try:
+            gated = future.result()
+        except LaneDied:
+            gated = _died(name)
+        if isinstance(gated, DomainBuild):
+            results[name] = gated
+            notify(name, gated.status.value)
+        else:
+            passed[name] = (lane, gated)
+    builds = {}
+    for name in checks:  # in the order of the build
+        if name in passed:
+            lane, gate = passed[name]
+            notify(name, "dbt build")
+            builds[name] = (lane, gate, pool.submit(lane, _build, mesh, name, *args))
+    for future in as_completed(f for _, _, f in builds.values()):
+        name = next(n for n, (_, _, f) in builds.items() if f is future)
+        lane, gate, _ = builds[name]
+        try:
+            done = future.result()
+        except LaneDied:
+            done = _died(name, gate.seconds)
+        results[name] = done
+        notify(name, done.status.value)
+
+
+_CALLS: dict[str, Callable[..., Any]] = {"_check": _check, "_build": _build}
+
+
+def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """A lane: answer each request until the caller closes the pipe."""
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    while True:
+        try:
+            fn, args, environ, cwd = pickle.load(requests)
+        except EOFError:
+            return
+        _adopt(environ, cwd)
+        try:
+            answer: tuple[bool, Any] = (True, _CALLS[fn](*args))
+        except Exception as exc:  # raised again in the caller (a MeshError: exit 2 there)
+            answer = (False, exc)
+        pickle.dump(answer, answers)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    # Answers on a copy of stdout; whatever else writes to stdout goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    _serve(sys.stdin.buffer, out)
