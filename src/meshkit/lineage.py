@@ -57,6 +57,18 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _worker_start() -> None:
+    """A forked lineage worker: its own standard streams (the inherited ones may be locked by a
+    thread of the parent that the fork did not copy) and the cyclic collector on (a sync pauses
+    it; parsed SQL trees are cycles)."""
+    import os
+    import sys
+
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    gc.enable()
+
+
 def _lineage_job(job: tuple[str, Mapping[RelationKey, Columns], str | None]) -> ModelLineage | None:
     return query_lineage(*job)
 
@@ -175,9 +187,13 @@ class LineageCache:
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            # fork: the workers start with sqlglot imported and run nothing but query_lineage,
-            # with the cyclic collector on (a sync pauses it; parsed SQL trees are cycles).
-            self._pool = ProcessPoolExecutor(self.processes, initializer=gc.enable,
+            # fork, not spawn or forkserver: those run the caller's main script again in every
+            # worker (a user's script without a __main__ guard would sync again). What a forked
+            # worker needs is imported here first, so it imports nothing while another thread
+            # (the CLI's progress display) may hold a lock the fork copied.
+            for dialect in ("duckdb", "snowflake"):
+                query_lineage("select a from d.s.t", {("d", "s", "t"): [("a", "int")]}, dialect)
+            self._pool = ProcessPoolExecutor(self.processes, initializer=_worker_start,
                                              mp_context=multiprocessing.get_context("fork"))
         return self._pool
 
