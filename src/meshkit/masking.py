@@ -325,7 +325,7 @@ def clearance_rows(config: MeshConfig) -> list[tuple[str, str]]:
     """(clearance, role) of every role holding a clearance, inheritance resolved: the rows of the
     DuckDB governance relation.
 
-    >>> from meshkit.config import MeshConfig, Role
+    >>> from meshkit.config import Classification, MeshConfig, Role
     >>> cfg = MeshConfig(name="m", domains=[], roles=[Role(name="a"), Role(name="b", inherits=["a"])],
     ...                  classifications={"pii": Classification(mask="redact", cleared=["a"])})
     >>> clearance_rows(cfg)
