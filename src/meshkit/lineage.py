@@ -173,7 +173,13 @@ class LineageCache:
             except BrokenProcessPool:  # a worker died (killed, out of memory): do it here
                 self._pool, self.processes = None, 1
         if results is None:
-            results = [query_lineage(*job) for _, job in misses]
+            results = []
+            for n, (_, job) in enumerate(misses, 1):
+                results.append(query_lineage(*job))
+                if n % 64 == 0 and not gc.isenabled():
+                    # A sync pauses the collector; parsed SQL trees are cycles: free them as
+                    # they come, not at the end of a 2,000-model domain.
+                    gc.collect(0)
         for (key, _), value in zip(misses, results, strict=True):
             self.put(key, value)
             out[key] = value
