@@ -262,7 +262,8 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
 
     ``states`` maps each domain to its ``state/<domain>.json``: the bytes of a projection read
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
-    filled it in) or the path of the unchanged file of the previous sync, copied as it is.
+    filled it in) or the path of the unchanged file of the previous sync, carried over as it
+    is (hard-linked).
     ``catalog_data`` is ``catalog.json`` if the caller has it already (else it is dumped here).
     ``extra_files`` are more files by path inside the folder: bytes, or a file to carry over
     (hard-linked where the filesystem allows: the contract registry's entries never change).
@@ -284,7 +285,7 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
         for name, state in states.items():
             file = tmp / STATE_DIR / f"{name}.json"
             if isinstance(state, Path):
-                shutil.copyfile(state, file)
+                _carry(state, file)
             else:
                 file.write_bytes(state)
         made: set[Path] = set()  # folders created: one mkdir per folder, not per file
@@ -300,10 +301,7 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
         for rel, extra in (extra_files or {}).items():
             file = folder_of(tmp / rel)
             if isinstance(extra, Path):
-                try:
-                    os.link(extra, file)
-                except OSError:
-                    shutil.copyfile(extra, file)
+                _carry(extra, file)
             else:
                 file.write_bytes(extra)
         faults.point("stage:states")
@@ -315,6 +313,15 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return tmp
+
+
+def _carry(previous: Path, file: Path) -> None:
+    """A file of the previous folder into the staged one, unchanged: hard-linked where the
+    filesystem allows (no file of a catalog folder is ever rewritten in place), else copied."""
+    try:
+        os.link(previous, file)
+    except OSError:
+        shutil.copyfile(previous, file)
 
 
 def swap_in(catalog_dir: Path, staged: Path, sync_id: str) -> None:

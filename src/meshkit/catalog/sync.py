@@ -413,8 +413,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             producers.add(proj)
             del old
             # The collector is paused for the sync (its passes over the mesh's millions of
-            # acyclic objects were a sixth of it): the cycles of this domain (parsed SQL) go now.
-            gc.collect(1)
+            # acyclic objects were a sixth of it): the cycles of a domain read now (parsed SQL)
+            # go now; a domain kept or skipped made none worth a pass.
+            if status == PROCESSED:
+                gc.collect(1)
             if not dry_run:
                 if status == PROCESSED:
                     states[domain.name] = store.projection_bytes(proj)

@@ -150,11 +150,21 @@ def _dataset_node_id(edge_dataset: str | None, uid: str) -> str:
     return edge_dataset or uid
 
 
-def lineage_graph(catalog: Catalog, focus: Product | None = None,
-                  root: str = "") -> tuple[list[Node], list[tuple[str, str]]]:
-    """Dataset-level cross-domain lineage (all of it, or around ``focus``)."""
+DatasetIndex = tuple[dict[str, tuple[Product, Dataset]], dict[str, str]]
+
+
+def dataset_index(catalog: Catalog) -> DatasetIndex:
+    """Every dataset by id (with its product), and dataset ids by model unique_id."""
     datasets = {ds.id: (p, ds) for p in catalog.products() for ds in p.datasets}
-    by_uid = {ds.unique_id: ds.id for p in catalog.products() for ds in p.datasets}
+    return datasets, {ds.unique_id: i for i, (_, ds) in datasets.items()}
+
+
+def lineage_graph(catalog: Catalog, focus: Product | None = None,
+                  root: str = "", index: DatasetIndex | None = None,
+                  ) -> tuple[list[Node], list[tuple[str, str]]]:
+    """Dataset-level cross-domain lineage (all of it, or around ``focus``); ``index`` is
+    :func:`dataset_index` of the catalog, when the caller draws many products' graphs."""
+    datasets, by_uid = index or dataset_index(catalog)
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str]] = []
 
@@ -330,7 +340,8 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
         "classification": sorted({c for p in products for c in _classes(p)}),
     }
     page("index.html", "index.html.j2", products=products, filters=filters)
-    nodes, edges = lineage_graph(catalog, root="")
+    by_dataset = dataset_index(catalog)  # built once for every product page's graph
+    nodes, edges = lineage_graph(catalog, root="", index=by_dataset)
     cross = cross_domain_columns(catalog)
     col_nodes, col_edges = column_lineage_graph(catalog, cross=cross)
     page("lineage.html", "lineage.html.j2",
@@ -343,7 +354,7 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
         page(domain_page(d.name), "domain.html.j2", domain=d)
     for p in products:
         grants = inputs.grants.get(p.address, [])
-        nodes, edges = lineage_graph(catalog, focus=p, root="../")
+        nodes, edges = lineage_graph(catalog, focus=p, root="../", index=by_dataset)
         col_nodes, col_edges = column_lineage_graph(catalog, focus=p, cross=cross)
         page(product_page(p.address), "product.html.j2", product=p,
              clearances=clearances(mesh, p, grants), grants=grants,
