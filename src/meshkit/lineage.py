@@ -294,6 +294,28 @@ def step_transform(expression: exp.Expr) -> Transform:
         return "derived"
 
 
+def _sqlglot_schema(schema: Mapping[RelationKey, Columns]) -> dict[str, Any]:
+    """Relation columns as sqlglot's nested schema (catalog -> db -> table -> column: type)."""
+    nested: dict[str, Any] = {}
+    for (db, sch, name), cols in schema.items():
+        if cols:  # an empty mapping would make sqlglot fail the whole query
+            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
+                c.lower(): (t or "text") for c, t in cols}
+    return nested
+
+
+@contextlib.contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    """sqlglot's warnings silenced ("Unknown subquery scope" on every unresolved star)."""
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
                   dialect: str | None) -> ModelLineage | None:
     """Lineage of every output column of ``sql``; None if sqlglot cannot resolve it.
@@ -308,36 +330,28 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import build_scope
 
-    nested: dict[str, Any] = {}
-    for (db, sch, name), cols in schema.items():
-        if cols:  # an empty mapping would make sqlglot fail the whole query
-            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
-                c.lower(): (t or "text") for c, t in cols}
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # "Unknown subquery scope" warnings on every unresolved star
-    try:
-        # One parse, one qualification and one scope tree per query, then every output column
-        # traced in a single memoised walk over the scopes (sqlglot's own ``lineage`` builds a
-        # node graph per column, several times slower on a mesh of thousands of models).
-        expression = qualify(parse_one(sql, dialect=dialect), dialect=dialect, schema=nested,
-                             validate_qualify_columns=False, identify=False,
-                             quote_identifiers=False)
-        root = build_scope(expression)
-        if root is None or not isinstance(root.expression, exp.Query):
+    nested = _sqlglot_schema(schema)
+    with _quiet_sqlglot():
+        try:
+            # One parse, one qualification and one scope tree per query, then every output column
+            # traced in a single memoised walk over the scopes (sqlglot's own ``lineage`` builds a
+            # node graph per column, several times slower on a mesh of thousands of models).
+            expression = qualify(parse_one(sql, dialect=dialect), dialect=dialect, schema=nested,
+                                 validate_qualify_columns=False, identify=False,
+                                 quote_identifiers=False)
+            root = build_scope(expression)
+            if root is None or not isinstance(root.expression, exp.Query):
+                return None
+            walker = _ScopeWalker(exp)
+            columns = tuple(sel.alias_or_name for sel in root.expression.selects)
+            if not all(columns):
+                return None
+            sources = {
+                column: tuple(ColumnSource(relation=rel, column=col, transform=kind)
+                              for (rel, col), kind in sorted(walker.resolve(root, column).items()))
+                for column in columns}
+        except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
             return None
-        walker = _ScopeWalker(exp)
-        columns = tuple(sel.alias_or_name for sel in root.expression.selects)
-        if not all(columns):
-            return None
-        sources = {
-            column: tuple(ColumnSource(relation=rel, column=col, transform=kind)
-                          for (rel, col), kind in sorted(walker.resolve(root, column).items()))
-            for column in columns}
-    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
-        return None
-    finally:
-        logger.setLevel(level)
     return ModelLineage(columns=columns, sources=sources)
 
 
@@ -625,22 +639,14 @@ def predicate_columns(sql: str, schema: Mapping[RelationKey, Columns],
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import Scope, traverse_scope
 
-    nested: dict[str, Any] = {}
-    for (db, sch, name), cols in schema.items():
-        if cols:  # an empty mapping would make sqlglot fail the whole query
-            nested.setdefault(db, {}).setdefault(sch, {})[name] = {
-                c.lower(): (t or "text") for c, t in cols}
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        tree = qualify(parse_one(sql, dialect=dialect), schema=dict(nested), dialect=dialect,
-                       validate_qualify_columns=False, identify=False)
-        scopes = traverse_scope(tree)
-    except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
-        return set()
-    finally:
-        logger.setLevel(level)
+    nested = _sqlglot_schema(schema)
+    with _quiet_sqlglot():
+        try:
+            tree = qualify(parse_one(sql, dialect=dialect), schema=dict(nested), dialect=dialect,
+                           validate_qualify_columns=False, identify=False)
+            scopes = traverse_scope(tree)
+        except (SqlglotError, RecursionError, KeyError, ValueError, AttributeError, TypeError):
+            return set()
 
     def origins(scope: Scope, table: str, column: str, depth: int = 0
                 ) -> Iterator[tuple[RelationKey, str]]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from meshkit.artifacts import DomainArtifacts, LocalArtifacts, NodeInfo, read_domain_artifacts
 from meshkit.config import Domain, Mesh, MeshConfig
@@ -51,8 +51,9 @@ class CheckContext:
         self.partial = partial or bool(exclude)
         self.exclude = exclude
         self._closers: list[Callable[[], None]] = []
-        # What rules derive once per run and share (e.g. parsed SQL), by the deriving class.
-        self.memo: dict[type, object] = {}
+        # What rules derive once per run and share (parsed SQL, projected contracts, indexes),
+        # by the function or class that derives it.
+        self.memo: dict[object, Any] = {}
 
     def on_close(self, release: Callable[[], None]) -> None:
         """Registers what a rule opened for the run (e.g. a warehouse session), released by

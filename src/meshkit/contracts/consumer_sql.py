@@ -102,9 +102,9 @@ class ForeignReads:
 
     @classmethod
     def of(cls, ctx: CheckContext) -> ForeignReads:
-        found = ctx.memo.get(cls)
-        if not isinstance(found, cls):
-            found = ctx.memo[cls] = cls(ctx)
+        if cls not in ctx.memo:
+            ctx.memo[cls] = cls(ctx)
+        found: ForeignReads = ctx.memo[cls]
         return found
 
     def may_read_others(self, domain: str, sql: str) -> bool:

@@ -22,7 +22,7 @@ class ConsumerRef:
 def _readers(ctx: CheckContext) -> dict[str, set[ConsumerRef]]:
     """unique_id -> the models and exposures that depend on it, mesh-wide (built once per check
     run: scanning every node for each published dataset was quadratic in the mesh's size)."""
-    index: dict[str, set[ConsumerRef]] | None = ctx.__dict__.get("_readers")
+    index: dict[str, set[ConsumerRef]] | None = ctx.memo.get(_readers)
     if index is None:
         index = {}
         for domain, node in ctx.nodes.values():
@@ -33,7 +33,7 @@ def _readers(ctx: CheckContext) -> dict[str, set[ConsumerRef]]:
                 for parent in exposure.depends_on:
                     index.setdefault(parent, set()).add(
                         ConsumerRef(d.name, "exposure", exposure.unique_id))
-        ctx.__dict__["_readers"] = index
+        ctx.memo[_readers] = index
     return index
 
 

@@ -17,7 +17,7 @@ from meshkit.contracts.refs import cross_domain_reads, producer_node
 def current_contracts(ctx: CheckContext, domain: str) -> dict[str, Contract]:
     """The contract every model of ``domain`` declares now, by contract key (projected once per
     check run: every published entry of the domain asks for them)."""
-    cache: dict[str, dict[str, Contract]] = ctx.__dict__.setdefault("_current_contracts", {})
+    cache: dict[str, dict[str, Contract]] = ctx.memo.setdefault(current_contracts, {})
     if domain not in cache:
         out = {}
         for node in ctx.artifacts(domain).nodes.values():
