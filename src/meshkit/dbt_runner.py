@@ -72,6 +72,7 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
+    _share_parse_caches()
     profiles = profiles_dir if profiles_dir is not None else project_dir
     cli_args = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(profiles)]
     if target:
@@ -97,6 +98,24 @@ def run_dbt(
     else:
         _count(run, res.result)
     return run
+
+
+def _share_parse_caches() -> None:
+    """Let the dbt projects parsed in this process share dbt's Jinja parse caches.
+
+    Every project a process parses (each domain of a `mesh build`, then the catalog marts) carries
+    the same thousand-odd macros of dbt, its adapter and the mesh's packages, and dbt parses them
+    all again for each: a third of a domain's parse. dbt-common keeps the Jinja parse trees, the
+    top-level blocks of a file and the macro calls of a source text in caches keyed by that text,
+    for runs that parse many projects in one process (dbt's own functional tests); they are off
+    unless switched on. Keyed by content, they cannot return the parse of an older version of a
+    file. A dbt without the switch only parses as before.
+    """
+    try:
+        from dbt_common.tests import enable_test_caching
+    except ImportError:
+        return
+    enable_test_caching()
 
 
 def _release_duckdb() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,21 @@ def test_order_follows_cross_domain_refs() -> None:
     assert [d.name for d in build_order(mesh, ["risk"])] == ["risk"]
     assert {d.name for d in build_order(mesh, ["risk"], upstream=True)} == {
         "risk", "consumer_banking", "asset_management"}
+
+
+def test_domains_parsed_in_one_process_keep_their_own_macros(built_demo: Path) -> None:
+    """The demo's domains were parsed one after the other in this process, sharing dbt's Jinja
+    parse caches (meshkit.dbt_runner), and all carry the same ``macros/mesh.sql`` text: each
+    manifest still holds the ``ref`` override as its own package's macro."""
+    from dbt_common.tests import test_caching_enabled
+
+    assert test_caching_enabled()
+    domains = built_demo.parent / "domains"
+    for name in ("consumer_banking", "asset_management", "risk"):
+        manifest = json.loads((domains / name / "target" / "manifest.json").read_text())
+        macro = manifest["macros"][f"macro.{name}.ref"]
+        assert (macro["package_name"], macro["original_file_path"]) == (name, "macros/mesh.sql")
+        assert macro["macro_sql"] in (domains / name / "macros" / "mesh.sql").read_text()
 
 
 def test_broken_domain_stops_only_its_dependents(built_demo: Path, tmp_path: Path) -> None:
