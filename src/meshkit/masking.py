@@ -35,6 +35,7 @@ each mesh's own.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,6 +281,7 @@ def to_duckdb(body: exp.Expression) -> str:
     return with_token_key(body, key).transform(resolve).sql("duckdb")
 
 
+@functools.cache  # constant; every dbt cursor and every `mesh shell` statement asks for it
 def session_clearances_sql() -> str:
     """``SET VARIABLE mesh_clearances = ...``: the clearances the session's ``mesh_roles`` hold,
     read from the governance relation now (a session without the relation fails to run it).

@@ -123,9 +123,11 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
 
 def print_result(result: Any, roles: list[str]) -> None:
     """A query result as a table (``mesh query`` and ``mesh shell``: the same output)."""
-    caption = f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}"
-    render.console().print(render.table(result.columns, result.rows, caption=caption,
-                                        literal=True))
+    console = render.console()
+    console.print(render.table(result.columns, result.rows, literal=True))
+    # Below the table, not as its caption: a caption wraps to the width of a narrow table.
+    console.print(f"{len(result.rows)} row(s) as role {', '.join(roles) if roles else '(none)'}",
+                  style="dim", markup=False, highlight=False)
 
 
 @click.command()

@@ -7,6 +7,7 @@ Kept apart from the dbt-duckdb plugin so that `mesh query` sets roles without im
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -63,11 +64,16 @@ def set_roles(cursor: Any, roles: list[str]) -> None:
 
     from meshkit.masking import CLEARANCES_VARIABLE, session_clearances_sql
 
-    cursor.execute(set_roles_sql(roles))
+    cursor.execute(_roles_sql(tuple(roles)))
     cursor.execute(f"RESET VARIABLE {CLEARANCES_VARIABLE}")
     # No governance relation: no clearance (fail closed).
     with contextlib.suppress(duckdb.CatalogException, duckdb.BinderException):
         cursor.execute(session_clearances_sql())
+
+
+@functools.lru_cache(maxsize=64)  # a dbt run sets the same roles on each of its cursors
+def _roles_sql(roles: tuple[str, ...]) -> str:
+    return set_roles_sql(list(roles))
 
 
 def set_roles_sql(roles: list[str]) -> str:
