@@ -17,6 +17,7 @@ from typing import Any
 
 from meshkit import config as cfg
 from meshkit import faults
+from meshkit.artifact_cache import ArtifactCache
 from meshkit.artifacts import (
     MANIFEST,
     DomainArtifacts,
@@ -272,8 +273,8 @@ class ProducerColumns:
 
 def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                  old: DomainProjection | None, producers: ProducerColumns,
-                 lineage_cache: Any, parsed: dict[str, DomainArtifacts] | None = None,
-                 ) -> tuple[DomainProjection, str]:
+                 lineage_cache: Any, parsed: dict[str, DomainArtifacts],
+                 artifact_cache: ArtifactCache) -> tuple[DomainProjection, str]:
     """The domain's projection and its status (the artifacts read go in ``parsed``, for the
     sync's checks to use rather than read and project them again); raises
     :class:`ArtifactError` (naming the domain, the file and the fix) if its artifacts are
@@ -287,7 +288,7 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
         if (old is not None and old.content_hash == content_hash
                 and not producers.stale(old)):
             return old, SKIPPED
-        arts = parse_artifacts(raw)
+        arts = artifact_cache.project(domain.name, raw)
         del raw
         if arts.project_name != domain.name:
             raise ArtifactError(
@@ -297,8 +298,7 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                 fix=f"put {domain.name!r}'s own artifacts there (run `dbt build` in its project), "
                     "or point the domain's `path`/`artifacts` in mesh.yml at them",
             )
-        if parsed is not None:
-            parsed[domain.name] = arts
+        parsed[domain.name] = arts
         arts = _with_warehouse_counts(mesh, target, domain, arts)
         proj = project_domain(mesh, domain, arts, content_hash,
                               foreign_columns=producers, lineage_cache=lineage_cache)
@@ -389,6 +389,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     producers = ProducerColumns(mesh, catalog_dir)
     lineage_cache = LineageCache(None if dry_run else mesh.root / LINEAGE_CACHE_DIR,
                                  processes=usable_cpus())
+    artifact_cache = ArtifactCache.of(mesh.root, write=not dry_run)
     # Each domain's catalog/state file, taken before assemble() fills the projections in:
     # the bytes of a domain read now, the previous file of one left as it was.
     states: dict[str, bytes | Path] = {}
@@ -404,7 +405,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             else:
                 try:
                     proj, status = _read_domain(mesh, domain, target, old, producers,
-                                                lineage_cache, parsed)
+                                                lineage_cache, parsed, artifact_cache)
                 except ArtifactError as exc:
                     failures.append(exc)
                     error = SyncError(message=exc.message, fix=exc.fix,
@@ -441,7 +442,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             try:
                 previous = store.load_projection(catalog_dir, domain.name)
                 projections[i], _ = _read_domain(mesh, domain, target, previous, producers,
-                                                 lineage_cache, parsed)
+                                                 lineage_cache, parsed, artifact_cache)
             except ArtifactError as exc:  # read a moment ago: changed under the sync
                 failures.append(exc)
                 error = SyncError(message=exc.message, fix=exc.fix,
@@ -484,7 +485,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE),
-                             artifacts=parsed)
+                             artifacts=parsed, keep_projections=not dry_run)
     del parsed
     gc.collect(1)  # the checks' cycles (parsed SQL)
     ledger_files = ledger.files()

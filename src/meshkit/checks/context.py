@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meshkit.artifacts import DomainArtifacts, LocalArtifacts, NodeInfo, read_domain_artifacts
+from meshkit.artifacts import DomainArtifacts, LocalArtifacts, NodeInfo
 from meshkit.config import Domain, Mesh, MeshConfig
 from meshkit.errors import ArtifactError
 
@@ -30,7 +30,9 @@ class CheckContext:
     published contracts of the catalog folder (e.g. those a sync is about to write). With
     ``partial`` (a build in progress), a domain without artifacts yet is left out instead of
     being bad input; ``exclude`` leaves domains out whatever their artifacts (a sync's domains
-    whose artifacts it could not read: they keep their last good entry).
+    whose artifacts it could not read: they keep their last good entry). The artifacts it reads
+    are projected through :class:`~meshkit.artifact_cache.ArtifactCache`; new projections are
+    kept there only with ``keep_projections`` (a sync: `mesh check` writes nothing).
 
     >>> from meshkit.config import MeshConfig
     >>> ctx = CheckContext(Mesh(config=MeshConfig(name="m", domains=[]), file=Path("mesh.yml")))
@@ -41,8 +43,10 @@ class CheckContext:
     def __init__(self, mesh: Mesh, *, domains: list[str] | None = None,
                  artifacts: Mapping[str, DomainArtifacts] | None = None,
                  today: date | None = None, registry: ContractRegistry | None = None,
-                 partial: bool = False, exclude: frozenset[str] = frozenset()) -> None:
+                 partial: bool = False, exclude: frozenset[str] = frozenset(),
+                 keep_projections: bool = False) -> None:
         self.mesh = mesh
+        self.keep_projections = keep_projections
         self.selected = frozenset(mesh.config.domain(d).name for d in domains) if domains else None
         self._artifacts: dict[str, DomainArtifacts] = dict(artifacts or {})
         self.today = today or datetime.now(UTC).date()
@@ -85,9 +89,14 @@ class CheckContext:
             raise ArtifactError(f"domain {domain!r} is left out of this check",
                                 fix="check it once its artifacts can be read")
         if domain not in self._artifacts:
+            from meshkit.artifact_cache import ArtifactCache
+
             d = self.config.domain(domain)
-            self._artifacts[domain] = read_domain_artifacts(
-                LocalArtifacts(self.mesh.artifacts_path(d)))
+            # Through the projections kept by content: a sync after one domain changed re-projects
+            # that domain only, not the whole mesh its rules read.
+            cache = ArtifactCache.of(self.root, write=self.keep_projections)
+            self._artifacts[domain] = cache.read(d.name,
+                                                 LocalArtifacts(self.mesh.artifacts_path(d)))
         return self._artifacts[domain]
 
     def has_artifacts(self, domain: str) -> bool:
