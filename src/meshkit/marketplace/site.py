@@ -159,12 +159,50 @@ def dataset_index(catalog: Catalog) -> DatasetIndex:
     return datasets, {ds.unique_id: i for i, (_, ds) in datasets.items()}
 
 
+def _product_of(dataset_id: str) -> str:
+    """``domain.product`` of a dataset id (``domain.product.dataset``); "" for a name of fewer
+    parts."""
+    parts = dataset_id.split(".")
+    return f"{parts[0]}.{parts[1]}" if len(parts) > 2 else ""
+
+
+class LineageIndex:
+    """What the lineage graphs of a catalog read, derived once: the dataset index, the
+    cross-domain column edges, and both kinds of edges grouped by the products at their ends
+    (a site draws one graph of each kind per product: scanning every edge of the mesh for each
+    made rendering quadratic)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.datasets, self.by_uid = dataset_index(catalog)
+        self.cross = cross_domain_columns(catalog)
+        self.edges_of: dict[str, list[Any]] = defaultdict(list)
+        for e in catalog.lineage:
+            up = _dataset_node_id(e.upstream_dataset, e.upstream)
+            ends = {_product_of(up) if up in self.datasets else None, e.downstream_product}
+            for product in ends - {None}:
+                self.edges_of[str(product)].append(e)
+        self.columns_of: dict[str, list[Any]] = defaultdict(list)
+        for e in self.cross:
+            up, down = self.column_end(e.upstream)[0], self.column_end(e.downstream)[0]
+            for product in {_product_of(up), _product_of(down)}:
+                self.columns_of[product].append(e)
+
+    def column_end(self, uid: str) -> tuple[str, str]:
+        """(dataset id, domain) of a column edge's end: its node's unique_id when not a dataset."""
+        found = self.datasets.get(self.by_uid.get(uid, ""))
+        if found is not None:
+            return found[1].id, found[0].domain
+        return uid, uid.split(".")[1]
+
+
 def lineage_graph(catalog: Catalog, focus: Product | None = None,
-                  root: str = "", index: DatasetIndex | None = None,
+                  root: str = "", index: LineageIndex | None = None,
                   ) -> tuple[list[Node], list[tuple[str, str]]]:
     """Dataset-level cross-domain lineage (all of it, or around ``focus``); ``index`` is
-    :func:`dataset_index` of the catalog, when the caller draws many products' graphs."""
-    datasets, by_uid = index or dataset_index(catalog)
+    the catalog's :class:`LineageIndex`, when the caller draws many products' graphs."""
+    index = index or LineageIndex(catalog)
+    datasets, by_uid = index.datasets, index.by_uid
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str]] = []
 
@@ -182,17 +220,15 @@ def lineage_graph(catalog: Catalog, focus: Product | None = None,
                               href=root + product_page(product) if product else None)
         return ref
 
-    for e in catalog.lineage:
+    seen: set[tuple[str, str]] = set()
+    for e in catalog.lineage if focus is None else index.edges_of.get(focus.address, []):
         up = _dataset_node_id(e.upstream_dataset, e.upstream)
         down = _dataset_node_id(e.downstream_dataset or by_uid.get(e.downstream), e.downstream)
-        if focus is not None:
-            up_prod = ".".join(up.split(".")[:2]) if up in datasets else None
-            if focus.address not in (up_prod, e.downstream_product):
-                continue
         up_product = datasets[up][0].address if up in datasets else None
         node_for(up, e.upstream_domain, up_product)
         node_for(down, e.downstream_domain, e.downstream_product)
-        if (up, down) not in edges:
+        if (up, down) not in seen:
+            seen.add((up, down))
             edges.append((up, down))
     if focus is not None:
         for ds in focus.datasets:
@@ -208,22 +244,16 @@ def lineage_graph(catalog: Catalog, focus: Product | None = None,
 
 
 def column_lineage_graph(catalog: Catalog, focus: Product | None = None,
-                         cross: list[Any] | None = None) -> tuple[list[Node], list[tuple[str, str]]]:
-    """Cross-domain column lineage (all of it, or around ``focus``); ``cross`` is
-    :func:`cross_domain_columns` of the catalog when the caller already has it (a site renders
-    a graph per product: scanning every column edge for each one made rendering quadratic)."""
-    by_uid: dict[str, tuple[str, str]] = {}
-    for p in catalog.products():
-        for ds in p.datasets:
-            by_uid[ds.unique_id] = (ds.id, p.domain)
+                         index: LineageIndex | None = None,
+                         ) -> tuple[list[Node], list[tuple[str, str]]]:
+    """Cross-domain column lineage (all of it, or around ``focus``); ``index`` is the catalog's
+    :class:`LineageIndex`, when the caller draws many products' graphs."""
+    index = index or LineageIndex(catalog)
     nodes: dict[str, Node] = {}
     edges = []
-    for e in cross_domain_columns(catalog) if cross is None else cross:
-        up_ds, up_dom = by_uid.get(e.upstream, (e.upstream, e.upstream.split(".")[1]))
-        down_ds, down_dom = by_uid.get(e.downstream, (e.downstream, e.downstream.split(".")[1]))
-        if focus is not None and not (up_ds.startswith(focus.address + ".")
-                                      or down_ds.startswith(focus.address + ".")):
-            continue
+    for e in index.cross if focus is None else index.columns_of.get(focus.address, []):
+        up_ds, up_dom = index.column_end(e.upstream)
+        down_ds, down_dom = index.column_end(e.downstream)
         up, down = f"{up_ds}:{e.upstream_column}", f"{down_ds}:{e.downstream_column}"
         nodes.setdefault(up, Node(up, e.upstream_column, up_dom, sublabel=up_ds))
         nodes.setdefault(down, Node(down, e.downstream_column, down_dom, sublabel=down_ds))
@@ -340,22 +370,21 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
         "classification": sorted({c for p in products for c in _classes(p)}),
     }
     page("index.html", "index.html.j2", products=products, filters=filters)
-    by_dataset = dataset_index(catalog)  # built once for every product page's graph
-    nodes, edges = lineage_graph(catalog, root="", index=by_dataset)
-    cross = cross_domain_columns(catalog)
-    col_nodes, col_edges = column_lineage_graph(catalog, cross=cross)
+    lineage = LineageIndex(catalog)  # built once for every product page's graphs
+    nodes, edges = lineage_graph(catalog, root="", index=lineage)
+    col_nodes, col_edges = column_lineage_graph(catalog, index=lineage)
     page("lineage.html", "lineage.html.j2",
          svg=render_svg(nodes, edges, title="Cross-domain lineage of datasets", colours=colours),
          column_svg=(render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
                                 colours=colours) if len(col_edges) <= MAX_COLUMN_EDGES else ""),
-         column_edges=cross)
+         column_edges=lineage.cross)
     page("governance.html", "governance.html.j2", products=products)
     for d in catalog.domains:
         page(domain_page(d.name), "domain.html.j2", domain=d)
     for p in products:
         grants = inputs.grants.get(p.address, [])
-        nodes, edges = lineage_graph(catalog, focus=p, root="../", index=by_dataset)
-        col_nodes, col_edges = column_lineage_graph(catalog, focus=p, cross=cross)
+        nodes, edges = lineage_graph(catalog, focus=p, root="../", index=lineage)
+        col_nodes, col_edges = column_lineage_graph(catalog, focus=p, index=lineage)
         page(product_page(p.address), "product.html.j2", product=p,
              clearances=clearances(mesh, p, grants), grants=grants,
              requests=inputs.requests.get(p.address, []),
