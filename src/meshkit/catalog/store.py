@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import orjson
 
 from meshkit import faults
-from meshkit.catalog.model import Catalog, DomainProjection, Product
+from meshkit.catalog.model import Catalog, Domain, DomainProjection, Product
 from meshkit.errors import ArtifactError, UsageError
 
 CATALOG_FILE = "catalog.json"
@@ -510,71 +510,105 @@ def _j(values: Iterable[str]) -> str:
 def iter_rows(catalog: Catalog, table: str) -> Iterator[tuple[Any, ...]]:
     """The rows of one snapshot table, in :data:`TABLES` column order, built as they are read
     (a table's rows need not all be alive at once, nor those of every table)."""
+    for _, row in domain_rows(catalog, table):
+        yield row
+
+
+# Where a snapshot table says which domain a row is of: a column of its own, or, for the rows of
+# a dataset or a product, its parent's (column of the row, parent table, parent's column).
+ROW_DOMAIN: dict[str, str | tuple[str, str, str]] = {
+    "products": "domain",
+    "datasets": "domain",
+    "lineage": "downstream_domain",
+    "columns": ("dataset_id", "datasets", "dataset_id"),
+    "quality_results": ("dataset_id", "datasets", "dataset_id"),
+    "ports": ("product_id", "products", "product_id"),
+}
+
+
+def domain_rows(catalog: Catalog, table: str, only: Iterable[str] | None = None,
+                ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """(domain, row) of :func:`iter_rows`, the domain as :data:`ROW_DOMAIN` reads it back
+    (a lineage edge is its downstream domain's); ``only``: those domains' rows alone."""
+    wanted = None if only is None else set(only)
     if table == "lineage":
-        for e in catalog.lineage:
-            yield ("model", e.upstream, None, e.upstream_domain, e.upstream_dataset,
-                   e.downstream, None, e.downstream_domain, e.downstream_dataset,
-                   e.downstream_product, None)
-        datasets = {ds.unique_id: ds.id for ds in catalog.datasets()}
-        for ce in catalog.column_lineage:
-            yield ("column", ce.upstream, ce.upstream_column, ce.upstream_domain,
-                   datasets.get(ce.upstream), ce.downstream, ce.downstream_column,
-                   ce.downstream_domain, datasets.get(ce.downstream), None, ce.transform)
+        edges = [e for e in catalog.lineage if wanted is None or e.downstream_domain in wanted]
+        for e in edges:
+            yield e.downstream_domain, (
+                "model", e.upstream, None, e.upstream_domain, e.upstream_dataset, e.downstream,
+                None, e.downstream_domain, e.downstream_dataset, e.downstream_product, None)
+        column_edges = [ce for ce in catalog.column_lineage
+                        if wanted is None or ce.downstream_domain in wanted]
+        if column_edges:
+            datasets = {ds.unique_id: ds.id for ds in catalog.datasets()}
+            for ce in column_edges:
+                yield ce.downstream_domain, (
+                    "column", ce.upstream, ce.upstream_column, ce.upstream_domain,
+                    datasets.get(ce.upstream), ce.downstream, ce.downstream_column,
+                    ce.downstream_domain, datasets.get(ce.downstream), None, ce.transform)
         return
     if table not in SNAPSHOT_TABLES:
         raise KeyError(table)
     for d in catalog.domains:
-        for p in d.products:
-            if table == "products":
-                yield (
-                    p.address, d.name, p.name, p.owner.name, p.owner.email, p.description,
-                    p.status, p.tier, p.sla.freshness, _j(p.tags), p.support, len(p.datasets),
-                    p.quality.passed, p.quality.failed, p.quality.pass_rate,
-                    p.health.status.value, _j(p.health.reasons),
-                )
-                continue
-            if table == "ports":
-                for port in p.input_ports:
-                    yield (p.address, "input", port.kind, port.ref, port.unique_id,
-                           port.domain, None, None)
-            for ds in p.datasets:
-                if table == "datasets":
-                    op, q = ds.operational, ds.quality
-                    yield (
-                        ds.id, ds.address, d.name, p.address, ds.name, "product", ds.unique_id,
-                        ds.version, ds.latest_version, ds.is_latest, ds.relation,
-                        ds.deprecation_date, ds.contract_enforced, ds.description,
-                        op.last_build_status, op.last_success_at, op.build_seconds,
-                        op.row_count, op.fresh, len(q.tests), q.passed, q.pass_rate,
-                        ds.health.status.value, _j(ds.health.reasons),
-                    )
-                elif table == "ports":
-                    yield (p.address, "output", "dataset", ds.id, ds.unique_id,
-                           d.name, ds.id, None)
-                    for c in ds.consumers:
-                        yield (p.address, "consumer", c.kind, c.ref, c.unique_id,
-                               c.domain, ds.id, c.product)
-                elif table == "columns":
-                    for i, col in enumerate(ds.columns, 1):
-                        yield (ds.id, col.name, i, col.data_type, col.description,
-                               col.classification, _j(col.regulations), _j(col.constraints))
-                elif table == "quality_results":
-                    for t in ds.quality.tests:
-                        yield (ds.id, t.unique_id, t.name, t.test_type, t.column, t.severity,
-                               t.status)
-        for a in d.adhoc_datasets:
+        if wanted is not None and d.name not in wanted:
+            continue
+        for row in _domain_table_rows(d, table):
+            yield d.name, row
+
+
+def _domain_table_rows(d: Domain, table: str) -> Iterator[tuple[Any, ...]]:
+    """One domain's rows of a snapshot table other than ``lineage``."""
+    for p in d.products:
+        if table == "products":
+            yield (
+                p.address, d.name, p.name, p.owner.name, p.owner.email, p.description,
+                p.status, p.tier, p.sla.freshness, _j(p.tags), p.support, len(p.datasets),
+                p.quality.passed, p.quality.failed, p.quality.pass_rate,
+                p.health.status.value, _j(p.health.reasons),
+            )
+            continue
+        if table == "ports":
+            for port in p.input_ports:
+                yield (p.address, "input", port.kind, port.ref, port.unique_id,
+                       port.domain, None, None)
+        for ds in p.datasets:
             if table == "datasets":
+                op, q = ds.operational, ds.quality
                 yield (
-                    a.unique_id, None, d.name, None, a.name, "adhoc", a.unique_id, None, None,
-                    True, a.relation, None, False, a.description, a.last_build_status, None,
-                    None, None, None, a.tests_total, a.tests_passed,
-                    round(a.tests_passed / a.tests_total, 4) if a.tests_total else None,
-                    None, None,
+                    ds.id, ds.address, d.name, p.address, ds.name, "product", ds.unique_id,
+                    ds.version, ds.latest_version, ds.is_latest, ds.relation,
+                    ds.deprecation_date, ds.contract_enforced, ds.description,
+                    op.last_build_status, op.last_success_at, op.build_seconds,
+                    op.row_count, op.fresh, len(q.tests), q.passed, q.pass_rate,
+                    ds.health.status.value, _j(ds.health.reasons),
                 )
+            elif table == "ports":
+                yield (p.address, "output", "dataset", ds.id, ds.unique_id,
+                       d.name, ds.id, None)
+                for c in ds.consumers:
+                    yield (p.address, "consumer", c.kind, c.ref, c.unique_id,
+                           c.domain, ds.id, c.product)
             elif table == "columns":
-                for i, col in enumerate(a.columns, 1):
-                    yield (a.unique_id, col.name, i, col.data_type, col.description,
+                for i, col in enumerate(ds.columns, 1):
+                    yield (ds.id, col.name, i, col.data_type, col.description,
                            col.classification, _j(col.regulations), _j(col.constraints))
+            elif table == "quality_results":
+                for t in ds.quality.tests:
+                    yield (ds.id, t.unique_id, t.name, t.test_type, t.column, t.severity,
+                           t.status)
+    for a in d.adhoc_datasets:
+        if table == "datasets":
+            yield (
+                a.unique_id, None, d.name, None, a.name, "adhoc", a.unique_id, None, None,
+                True, a.relation, None, False, a.description, a.last_build_status, None,
+                None, None, None, a.tests_total, a.tests_passed,
+                round(a.tests_passed / a.tests_total, 4) if a.tests_total else None,
+                None, None,
+            )
+        elif table == "columns":
+            for i, col in enumerate(a.columns, 1):
+                yield (a.unique_id, col.name, i, col.data_type, col.description,
+                       col.classification, _j(col.regulations), _j(col.constraints))
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,23 @@
 
 Same tables as every backend (:data:`meshkit.catalog.store.TABLES`); rows go in as one
 ``unnest`` of column lists per batch, all in one transaction.
+
+The snapshot tables are rewritten per domain: ``snapshot_digests`` keeps a digest of each
+domain's rows of each table, and a sync deletes and inserts the rows of the domains whose digest
+changed (a domain's rows change without its artifacts too: health ages, a consumer or an
+upstream dataset changes). Without digests, or with those of other table definitions, every
+table is written whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from meshkit import config as cfg
 from meshkit import faults
@@ -17,14 +26,15 @@ from meshkit.catalog.model import Catalog
 from meshkit.catalog.store import (
     APPENDED_TABLES,
     REPLACED_TABLES,
+    ROW_DOMAIN,
     SCHEMA,
     SNAPSHOT_TABLES,
     TABLES,
     SyncRun,
     create_table_sql,
+    domain_rows,
     drop_table_sql,
     insert_sql,
-    iter_rows,
     table_ref,
 )
 
@@ -48,17 +58,30 @@ def bulk_insert_sql(table: str, dialect: str = "duckdb", *, database: str | None
 
 
 BATCH_ROWS = 20_000
+DIGESTS = "snapshot_digests"
+_DIGEST_COLUMNS = [("table_name", "VARCHAR"), ("domain", "VARCHAR"), ("digest", "VARCHAR")]
+# The digest row of the table definitions themselves: another meshkit's tables are rewritten.
+_SCHEMA_KEY = ("*", "*")
+_SCHEMA_DIGEST = hashlib.sha256(orjson.dumps(
+    {t: TABLES[t] for t in SNAPSHOT_TABLES}, option=orjson.OPT_SORT_KEYS)).hexdigest()
+# Rows of a dataset or a product are found through their parent's: deleted first.
+_DELETE_ORDER = sorted(SNAPSHOT_TABLES, key=lambda t: isinstance(ROW_DOMAIN[t], str))
+
+Digests = dict[tuple[str, str], str]
 
 
-def column_batches(catalog: Catalog, table: str,
-                   size: int = BATCH_ROWS) -> Iterator[list[list[Any]]]:
-    """One table's rows as one list per column (the parameters of :func:`bulk_insert_sql`),
-    ``size`` rows at a time, filled straight from :func:`iter_rows`: what is alive while
-    inserting is one batch, not the table (nor every table), whatever the size of the mesh."""
+def column_batches(rows: Iterable[tuple[str, tuple[Any, ...]]], table: str,
+                   digests: Digests, size: int = BATCH_ROWS) -> Iterator[list[list[Any]]]:
+    """One table's rows (of :func:`~meshkit.catalog.store.domain_rows`) as one list per column
+    (the parameters of :func:`bulk_insert_sql`), ``size`` rows at a time: what is alive while
+    inserting is one batch, not the table (nor every table), whatever the size of the mesh.
+    Fills ``digests`` with each domain's digest of its rows, as :func:`row_digests` does."""
+    hashes: dict[str, Any] = {}
     columns: list[list[Any]] = [[] for _ in TABLES[table]]
     appends = [c.append for c in columns]
     count = 0
-    for row in iter_rows(catalog, table):
+    for domain, row in rows:
+        _hash(hashes, domain, row)
         for append, value in zip(appends, row, strict=True):
             append(value)
         count += 1
@@ -69,6 +92,26 @@ def column_batches(catalog: Catalog, table: str,
             count = 0
     if count:
         yield columns
+    digests.update({(table, domain): h.hexdigest() for domain, h in hashes.items()})
+
+
+def _hash(hashes: dict[str, Any], domain: str, row: tuple[Any, ...]) -> None:
+    h = hashes.get(domain)
+    if h is None:
+        h = hashes[domain] = hashlib.sha256()
+    h.update(orjson.dumps(row))
+    h.update(b"\n")
+
+
+def row_digests(catalog: Catalog) -> Digests:
+    """(table, domain) -> the digest of that domain's rows of that snapshot table, in order."""
+    out: Digests = {}
+    for table in SNAPSHOT_TABLES:
+        hashes: dict[str, Any] = {}
+        for domain, row in domain_rows(catalog, table):
+            _hash(hashes, domain, row)
+        out.update({(table, domain): h.hexdigest() for domain, h in hashes.items()})
+    return out
 
 
 @dataclass(frozen=True)
@@ -108,15 +151,8 @@ class DuckDBCatalogStore:
                     "select table_name from information_schema.tables "
                     "where table_catalog = ? and table_schema = ?", [db, SCHEMA]).fetchall()}
                 snapshot = not present.issuperset(SNAPSHOT_TABLES)
-            for table in SNAPSHOT_TABLES if snapshot else ():
-                con.execute(drop_table_sql(table, self.dialect, database=db))
-                con.execute(create_table_sql(table, self.dialect, database=db))
-                # One statement per batch of rows: executemany ran one INSERT per row (12s of
-                # 50 domains); one statement per table held all its rows at once.
-                insert = bulk_insert_sql(table, self.dialect, database=db)
-                for columns in column_batches(catalog, table):
-                    con.execute(insert, columns)
-                    del columns
+            if snapshot:
+                self._write_snapshot(con, db, catalog)
             for table in (*APPENDED_TABLES, *REPLACED_TABLES):
                 con.execute(create_table_sql(table, self.dialect, if_not_exists=True,
                                              database=db))
@@ -138,6 +174,46 @@ class DuckDBCatalogStore:
             con.close()
         faults.point("warehouse:committed")  # the commit point of the sync
 
+    def _write_snapshot(self, con: Any, db: str, catalog: Catalog) -> None:
+        """The snapshot tables and their digests, per domain where the digests allow."""
+        stored = _stored_digests(con, db)
+        if stored is None or stored.get(_SCHEMA_KEY) != _SCHEMA_DIGEST:
+            digests: Digests = {}
+            for table in SNAPSHOT_TABLES:
+                con.execute(drop_table_sql(table, self.dialect, database=db))
+                con.execute(create_table_sql(table, self.dialect, database=db))
+                self._insert(con, db, table, domain_rows(catalog, table), digests)
+            con.execute(_drop_digests(db))
+            con.execute(_create_digests(db))
+            changed = [*digests, _SCHEMA_KEY]
+            digests[_SCHEMA_KEY] = _SCHEMA_DIGEST
+        else:
+            digests = row_digests(catalog)
+            changed = [k for k in digests.keys() | stored.keys()
+                       if k != _SCHEMA_KEY and digests.get(k) != stored.get(k)]
+            by_table: dict[str, list[str]] = {}
+            for table, domain in sorted(changed):
+                by_table.setdefault(table, []).append(domain)
+            for table in _DELETE_ORDER:
+                if by_table.get(table):
+                    con.execute(_delete_domains_sql(db, table, by_table[table]))
+            for table, domains in by_table.items():
+                self._insert(con, db, table, domain_rows(catalog, table, only=domains), {})
+            if changed:
+                con.execute(_delete_digests_sql(db), [[f"{t}/{d}" for t, d in changed]])
+        rows = [(t, d, digests[t, d]) for t, d in changed if (t, d) in digests]
+        if rows:
+            con.execute(_insert_digests_sql(db), [list(c) for c in zip(*rows, strict=True)])
+
+    def _insert(self, con: Any, db: str, table: str, rows: Iterable[tuple[str, tuple[Any, ...]]],
+                digests: Digests) -> None:
+        # One statement per batch of rows: executemany ran one INSERT per row (12s of 50
+        # domains); one statement per table held all its rows at once.
+        insert = bulk_insert_sql(table, self.dialect, database=db)
+        for columns in column_batches(rows, table, digests):
+            con.execute(insert, columns)
+            del columns
+
     def committed(self, sync_id: str) -> bool:
         import duckdb
         from sqlglot import exp
@@ -154,6 +230,73 @@ class DuckDBCatalogStore:
             return False
         finally:
             con.close()
+
+
+def _digests_ref(db: str) -> Any:
+    return table_ref(DIGESTS, db)
+
+
+def _stored_digests(con: Any, db: str) -> Digests | None:
+    """The digests of the snapshot tables as written, None when there are none to trust (a
+    store written before them, or missing a snapshot table)."""
+    from sqlglot import exp
+
+    present = {name for (name,) in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema = ?", [db, SCHEMA]).fetchall()}
+    if not present.issuperset([*SNAPSHOT_TABLES, DIGESTS]):
+        return None
+    query = exp.select("table_name", "domain", "digest").from_(_digests_ref(db))
+    return {(t, d): h for t, d, h in con.execute(query.sql("duckdb")).fetchall()}
+
+
+def _create_digests(db: str) -> str:
+    from sqlglot import exp
+
+    columns = [exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
+               for name, kind in _DIGEST_COLUMNS]
+    return exp.Create(kind="TABLE", this=exp.Schema(this=_digests_ref(db), expressions=columns)
+                      ).sql("duckdb")
+
+
+def _drop_digests(db: str) -> str:
+    return drop_table_sql(DIGESTS, "duckdb", database=db)
+
+
+def _insert_digests_sql(db: str) -> str:
+    from sqlglot import exp
+
+    select = exp.select(*(exp.func("unnest", exp.cast(exp.Parameter(this=exp.Literal.number(i)),
+                                                        exp.DataType.build("VARCHAR[]")))
+                          for i in range(1, 4)))
+    return exp.insert(select, _digests_ref(db), columns=[n for n, _ in _DIGEST_COLUMNS]
+                      ).sql("duckdb")
+
+
+def _delete_digests_sql(db: str) -> str:
+    """Deletes the digests of the ``table/domain`` keys given as the one parameter."""
+    from sqlglot import exp
+
+    key = exp.func("concat", exp.column("table_name"), exp.Literal.string("/"),
+                   exp.column("domain"))
+    return exp.delete(_digests_ref(db)).where(
+        exp.func("list_contains", exp.Parameter(this=exp.Literal.number(1)), key)).sql("duckdb")
+
+
+def _delete_domains_sql(db: str, table: str, domains: list[str]) -> str:
+    """Deletes the rows of ``domains`` from a snapshot table (:data:`ROW_DOMAIN`)."""
+    from sqlglot import exp
+
+    names = [exp.Literal.string(d) for d in domains]
+    owner = ROW_DOMAIN[table]
+    if isinstance(owner, str):
+        where: exp.Expression = exp.column(owner).isin(*names)
+    else:
+        column, parent, key = owner
+        parents = exp.select(key).from_(table_ref(parent, db)).where(
+            exp.column(ROW_DOMAIN[parent]).isin(*names))  # type: ignore[arg-type]
+        where = exp.column(column).isin(query=parents)
+    return exp.delete(table_ref(table, db)).where(where).sql("duckdb")
 
 
 def duckdb_store(mesh: cfg.Mesh, target: Any) -> DuckDBCatalogStore:

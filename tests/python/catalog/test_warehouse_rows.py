@@ -1,0 +1,99 @@
+"""The warehouse snapshot rewritten per domain (meshkit.backends.duckdb.catalog_store): after each
+sync of a changing mesh (real dbt artifacts), every snapshot table holds exactly the rows a whole
+rewrite of that catalog writes, and only the domains whose rows changed were written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from meshkit.backends.duckdb import catalog_store
+from meshkit.backends.duckdb.catalog_store import DIGESTS, DuckDBCatalogStore, read_table
+from meshkit.catalog.store import SNAPSHOT_TABLES, SyncRun
+from meshkit.catalog.sync import sync
+from meshkit.config import load_mesh
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)  # health depends on the time of the sync
+
+
+def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    return {t: list(read_table(path, t)) for t in [*SNAPSHOT_TABLES, DIGESTS]}
+
+
+def _whole_rewrite(mesh_file: Path, tmp_path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The tables of the last sync's catalog written into a new store, whole."""
+    from meshkit.catalog.store import load_catalog
+
+    catalog = load_catalog(mesh_file.parent / "catalog")
+    assert catalog is not None
+    fresh = tmp_path / "fresh" / "mesh_catalog.duckdb"
+    fresh.unlink(missing_ok=True)
+    DuckDBCatalogStore(fresh).write(catalog, SyncRun("s", "a", "b", "dev", 0, 0, 0, 0, 0, 0))
+    return _tables(fresh)
+
+
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...] | None]]:
+    """(table, domains) of every snapshot write: None for a whole table."""
+    calls: list[tuple[str, tuple[str, ...] | None]] = []
+    real = catalog_store.domain_rows
+
+    def recording(catalog: Any, table: str, only: Any = None) -> Iterator[Any]:
+        calls.append((table, None if only is None else tuple(sorted(only))))
+        return real(catalog, table, only)
+
+    monkeypatch.setattr(catalog_store, "domain_rows", recording)
+    return calls
+
+
+def test_per_domain_writes_equal_a_whole_rewrite(
+        fixture_mesh: Path, tmp_path: Path, written: list[Any]) -> None:
+    mesh = load_mesh(fixture_mesh)
+    wh = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    sync(mesh, now=NOW)
+    assert {only for _, only in written} == {None}  # the first sync writes every table whole
+    assert _tables(wh) == _whole_rewrite(fixture_mesh, tmp_path)
+
+    # fx_risk's tests fail now: its products', datasets' and quality rows change, nothing else
+    results = fixture_mesh.parent / "fx_risk" / "target" / "run_results.json"
+    data = orjson.loads(results.read_bytes())
+    for r in data["results"]:
+        if r["unique_id"].startswith("test.fx_risk."):
+            r["status"], r["failures"] = "fail", 2
+    results.write_bytes(orjson.dumps(data))
+    written.clear()
+    sync(mesh, now=NOW)
+    # the row digests read every table; only fx_risk's rows are written again
+    assert {only for _, only in written} == {None, ("fx_risk",)}
+    assert ("quality_results", ("fx_risk",)) in written
+    assert _tables(wh) == _whole_rewrite(fixture_mesh, tmp_path)
+
+    # a domain leaves the mesh: its rows and digests go
+    config = yaml.safe_load(fixture_mesh.read_text())
+    gone = config["domains"][-1]["name"]
+    config["domains"] = config["domains"][:-1]
+    fixture_mesh.write_text(yaml.safe_dump(config, sort_keys=False))
+    sync(load_mesh(fixture_mesh), now=NOW)
+    tables = _tables(wh)
+    assert tables == _whole_rewrite(fixture_mesh, tmp_path)
+    assert gone not in {r[1] for r in tables["products"]} | {r[1] for r in tables[DIGESTS]}
+
+
+def test_tables_of_another_definition_are_rewritten_whole(
+        fixture_mesh: Path, tmp_path: Path, written: list[Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    mesh = load_mesh(fixture_mesh)
+    sync(mesh, now=NOW)
+    monkeypatch.setattr(catalog_store, "_SCHEMA_DIGEST", "tables of another meshkit")
+    (fixture_mesh.parent / "catalog" / "catalog.json").unlink()  # not the same catalog as before
+    written.clear()
+    sync(mesh, now=NOW)
+    assert written and {only for _, only in written} == {None}
+    wh = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    assert ("*", "*", "tables of another meshkit") in _tables(wh)[DIGESTS]
