@@ -350,8 +350,9 @@ def build(
 ) -> BuildResult:
     """Build the selected domains in order; a failure skips only the domains that read it.
 
-    ``jobs`` > 1 builds domains that do not read each other side by side, each in a worker
-    process (:mod:`meshkit.build_pool`); 1 builds them one after the other in this process."""
+    ``jobs`` > 1 builds domains that do not read each other side by side, in this process and
+    ``jobs - 1`` worker processes (:mod:`meshkit.build_pool`); 1 builds them one after the other
+    in this process."""
     from meshkit.backends import engine_for
     from meshkit.masking import write_policy_macro
 

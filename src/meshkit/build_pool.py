@@ -1,11 +1,14 @@
 """Domains that do not read each other, built side by side in worker processes.
 
 dbt's in-process state is global (one invocation at a time per process), so each lane is a
-process of its own (``python -m meshkit.build_pool``, started when the build starts: it imports
-dbt while the build writes the policy). A lane keeps a domain from its checks to its build,
-since the build runs on the manifest its checks' parse left in that process's memory. Plain
-subprocesses rather than :mod:`multiprocessing`: that would import the caller's main script in
-every worker, and a script without a ``__main__`` guard would then build again.
+process of its own: the build's own process (lane 0, which runs dbt for the catalog marts after
+anyway, so its import of dbt is not an extra one) and ``n - 1`` workers (``python -m
+meshkit.build_pool``, started when the build starts: they import dbt while the build writes the
+policy). The build's own lane runs in its main thread while the workers' threads wait on them.
+A lane keeps a domain from its checks to its build, since the build runs on the manifest its
+checks' parse left in that process's memory. Plain subprocesses rather than
+:mod:`multiprocessing`: that would import the caller's main script in every worker, and a script
+without a ``__main__`` guard would then build again.
 
 The domains go in waves, each wave the domains whose upstream domains are all done: first every
 domain of the wave is checked (``dbt deps``, ``dbt parse``, the build-stage rules), then every
@@ -17,12 +20,13 @@ that read it, as in the serial build.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +46,9 @@ from meshkit.config import Domain, Mesh
 # What a lane imports as it starts, before it is asked for anything.
 PRELOAD = ["dbt.cli.main", "dbt.parser.manifest", "dbt.task.build", "dbt.task.deps",
            "meshkit.checks", "meshkit.artifacts"]
+
+# A function run in a lane, with its arguments.
+Call = tuple[Callable[..., Any], tuple[Any, ...]]
 
 # In a lane: the checks that passed, by domain, until the domain's build (its parsed manifest).
 _PASSED: dict[str, Precheck] = {}
@@ -130,7 +137,9 @@ class _Lane:
     def release(self) -> None:
         """Tell the worker to end (it ends when its stdin closes)."""
         if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+            # A dead worker's pipe is broken: closing flushes what it never read.
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
 
 
 class LaneDied(Exception):
@@ -138,17 +147,30 @@ class LaneDied(Exception):
 
 
 class Lanes:
-    """``n`` lanes, each asked from a thread of this process (the threads only wait)."""
+    """``n`` lanes: this process (lane 0) and ``n - 1`` workers, each asked from a thread of
+    this process (the threads only wait)."""
 
     def __init__(self, n: int) -> None:
-        self._lanes = [_Lane() for _ in range(n)]
-        self._threads = ThreadPoolExecutor(max_workers=n)
+        self._lanes = [_Lane() for _ in range(n - 1)]
+        self._threads = ThreadPoolExecutor(max_workers=max(1, n - 1))
 
     def __len__(self) -> int:
-        return len(self._lanes)
+        return len(self._lanes) + 1
 
-    def submit(self, lane: int, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self._threads.submit(self._lanes[lane].call, fn, *args)
+    def run(self, calls: Sequence[Call | None]) -> list[Any]:
+        """``calls[i]`` in lane ``i`` (None: nothing), side by side: the workers' first, then this
+        process's in its main thread while they run. Returns each call's result, or the
+        :class:`LaneDied` of a worker that ended without one; an exception raised by a call is
+        raised here (once the calls of this process are done)."""
+        futures = [None if call is None else self._threads.submit(lane.call, call[0], *call[1])
+                   for lane, call in zip(self._lanes, calls[1:], strict=False)]
+        out: list[Any] = [None if not calls or calls[0] is None else calls[0][0](*calls[0][1])]
+        for future in futures:
+            try:
+                out.append(None if future is None else future.result())
+            except LaneDied as exc:
+                out.append(exc)
+        return out
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -195,35 +217,27 @@ def _run_group(mesh: Mesh, group: list[Domain], target_name: str, base_env: dict
                pool: Lanes, notify: ProgressHook, results: dict[str, DomainBuild]) -> None:
     """Check every domain of ``group`` (one per lane), then build those that passed."""
     args = (target_name, base_env)
-    checks = {}
-    for lane, domain in enumerate(group):
+    for domain in group:
         notify(domain.name, "dbt deps, parse + checks")
-        checks[domain.name] = (lane, pool.submit(lane, _check, mesh, domain.name, *args))
+    checked = pool.run([(_check, (mesh, d.name, *args)) for d in group])
     passed: dict[str, tuple[int, Precheck]] = {}
-    for future in as_completed(f for _, f in checks.values()):
-        name = next(n for n, (_, f) in checks.items() if f is future)
-        lane = checks[name][0]
-        try:
-            gated = future.result()
-        except LaneDied:
-            gated = _died(name)
+    for lane, (domain, gated) in enumerate(zip(group, checked, strict=True)):
+        if isinstance(gated, LaneDied):
+            gated = _died(domain.name)
         if isinstance(gated, DomainBuild):
-            results[name] = gated
-            notify(name, gated.status.value)
+            results[domain.name] = gated
+            notify(domain.name, gated.status.value)
         else:
-            passed[name] = (lane, gated)
-    builds = {}
-    for name in checks:  # in the order of the build
-        if name in passed:
-            lane, gate = passed[name]
-            notify(name, "dbt build")
-            builds[name] = (lane, gate, pool.submit(lane, _build, mesh, name, *args))
-    for future in as_completed(f for _, _, f in builds.values()):
-        name = next(n for n, (_, _, f) in builds.items() if f is future)
-        lane, gate, _ = builds[name]
-        try:
-            done = future.result()
-        except LaneDied:
+            passed[domain.name] = (lane, gated)
+    # A domain keeps its lane: its build runs on the manifest its checks parsed there.
+    calls: list[Call | None] = [None] * len(group)
+    for name, (lane, _) in passed.items():
+        notify(name, "dbt build")
+        calls[lane] = (_build, (mesh, name, *args))
+    built = pool.run(calls) if passed else []
+    for name, (lane, gate) in passed.items():
+        done = built[lane]
+        if isinstance(done, LaneDied):
             done = _died(name, gate.seconds)
         results[name] = done
         notify(name, done.status.value)
@@ -257,3 +271,8 @@ if __name__ == "__main__":
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     _serve(sys.stdin.buffer, out)
+    # Every answer is written and dbt closed its files after each call: tearing down the
+    # interpreter (dbt's modules, the lane's heap) only kept the build waiting, ~1 s.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -112,8 +112,8 @@ class Mesh(cfg.Mesh):
         A failing domain skips only the domains that read it (``result.exit_code`` 1). Bad input
         raises a :class:`~meshkit.errors.MeshError` (exit 2) and leaves the catalog untouched.
         The ``on_*`` hooks report progress as each step ends (for a progress display).
-        ``jobs`` > 1 builds domains that do not read each other side by side, in that many
-        worker processes at most.
+        ``jobs`` > 1 builds domains that do not read each other side by side, in this process
+        and ``jobs - 1`` worker processes at most.
         """
         from meshkit.build import build as build_domains
 

@@ -30,8 +30,9 @@ _COLOURS = {"success": "green", "failed": "red", "skipped": "yellow"}
 @click.option("--upstream", is_flag=True, help="With --domain, also build what it reads.")
 @click.option("--no-sync", is_flag=True, help="Do not sync the catalog after the build.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Domains built side by side at most (those not reading each other), each in "
-                   "a worker process that imports dbt: pays off with cores to spare.")
+              help="Domains built side by side at most (those not reading each other): this "
+                   "process and N-1 worker processes, each importing dbt; pays off with cores "
+                   "to spare.")
 @handle_errors
 def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstream: bool,
           no_sync: bool, jobs: int) -> None:

@@ -87,3 +87,16 @@ def test_side_by_side_a_failure_skips_only_its_dependents(built_demo: Path, tmp_
     assert seen.index(("consumer_banking", "dbt deps, parse + checks")) < seen.index(
         ("asset_management", "dbt build"))
     assert seen.index(("consumer_banking", "failed")) < seen.index(("risk", "skipped"))
+
+
+def test_a_worker_lane_that_dies_is_reported_and_this_process_runs_its_own_call() -> None:
+    from meshkit.build_pool import LaneDied, Lanes, _check
+
+    with Lanes(2) as pool:
+        assert len(pool) == 2  # this process and one worker
+        worker = pool._lanes[0].proc
+        worker.kill()
+        worker.wait()
+        out = pool.run([(len, ([1, 2, 3],)), (_check, (None, "d", "dev", {}))])
+        assert out[0] == 3 and isinstance(out[1], LaneDied)
+        assert pool._lanes[0].proc.poll() is None  # started again for the next call
