@@ -70,18 +70,15 @@ _DELETE_ORDER = sorted(SNAPSHOT_TABLES, key=lambda t: isinstance(ROW_DOMAIN[t], 
 Digests = dict[tuple[str, str], str]
 
 
-def column_batches(rows: Iterable[tuple[str, tuple[Any, ...]]], table: str,
-                   digests: Digests, size: int = BATCH_ROWS) -> Iterator[list[list[Any]]]:
-    """One table's rows (of :func:`~meshkit.catalog.store.domain_rows`) as one list per column
-    (the parameters of :func:`bulk_insert_sql`), ``size`` rows at a time: what is alive while
-    inserting is one batch, not the table (nor every table), whatever the size of the mesh.
-    Fills ``digests`` with each domain's digest of its rows, as :func:`row_digests` does."""
-    hashes: dict[str, Any] = {}
+def column_batches(rows: Iterable[tuple[Any, ...]], table: str,
+                   size: int = BATCH_ROWS) -> Iterator[list[list[Any]]]:
+    """One table's rows as one list per column (the parameters of :func:`bulk_insert_sql`),
+    ``size`` rows at a time: what is alive while inserting is one batch, not the table (nor
+    every table), whatever the size of the mesh."""
     columns: list[list[Any]] = [[] for _ in TABLES[table]]
     appends = [c.append for c in columns]
     count = 0
-    for domain, row in rows:
-        _hash(hashes, domain, row)
+    for row in rows:
         for append, value in zip(appends, row, strict=True):
             append(value)
         count += 1
@@ -92,25 +89,29 @@ def column_batches(rows: Iterable[tuple[str, tuple[Any, ...]]], table: str,
             count = 0
     if count:
         yield columns
+
+
+def hashed(rows: Iterable[tuple[str, tuple[Any, ...]]], table: str,
+           digests: Digests) -> Iterator[tuple[Any, ...]]:
+    """The rows of :func:`~meshkit.catalog.store.domain_rows`, passed on as they come; once they
+    are all read, ``digests`` holds each domain's digest of its rows of ``table``, in order."""
+    hashes: dict[str, Any] = {}
+    for domain, row in rows:
+        h = hashes.get(domain)
+        if h is None:
+            h = hashes[domain] = hashlib.sha256()
+        h.update(orjson.dumps(row))
+        h.update(b"\n")
+        yield row
     digests.update({(table, domain): h.hexdigest() for domain, h in hashes.items()})
 
 
-def _hash(hashes: dict[str, Any], domain: str, row: tuple[Any, ...]) -> None:
-    h = hashes.get(domain)
-    if h is None:
-        h = hashes[domain] = hashlib.sha256()
-    h.update(orjson.dumps(row))
-    h.update(b"\n")
-
-
 def row_digests(catalog: Catalog) -> Digests:
-    """(table, domain) -> the digest of that domain's rows of that snapshot table, in order."""
+    """(table, domain) -> the digest of that domain's rows of that snapshot table."""
     out: Digests = {}
     for table in SNAPSHOT_TABLES:
-        hashes: dict[str, Any] = {}
-        for domain, row in domain_rows(catalog, table):
-            _hash(hashes, domain, row)
-        out.update({(table, domain): h.hexdigest() for domain, h in hashes.items()})
+        for _ in hashed(domain_rows(catalog, table), table, out):
+            pass
     return out
 
 
@@ -210,7 +211,7 @@ class DuckDBCatalogStore:
         # One statement per batch of rows: executemany ran one INSERT per row (12s of 50
         # domains); one statement per table held all its rows at once.
         insert = bulk_insert_sql(table, self.dialect, database=db)
-        for columns in column_batches(rows, table, digests):
+        for columns in column_batches(hashed(rows, table, digests), table):
             con.execute(insert, columns)
             del columns
 
