@@ -218,6 +218,9 @@ class LineageCache:
                     "format": CACHE_FORMAT,
                     "entries": {k: _to_json(v) for k, v in sorted(self._used.items())}}),
                     durable=False)
+        if path is not None:
+            # The domain's entries are in its file: memory holds one domain's, not the mesh's.
+            self._memory.clear()
         self._shard, self._used, self._loaded = None, {}, set()
 
 

@@ -455,6 +455,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                 states[domain.name] = store.projection_bytes(projections[i])
     finally:
         lineage_cache.shutdown()  # its worker processes
+    del lineage_cache, producers  # what is left of them is the mesh's, not needed any more
 
     cycle = domain_cycle(projections)
     if cycle is not None:
@@ -531,6 +532,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             folder = store.stage_catalog_dir(
                 catalog_dir, catalog, states, history, None if data is None else [data],
                 site=site, extra_files={**publish.carried_files(catalog_dir), **ledger_files})
+            # Staged: their bytes are on disk now; the warehouse write is the sync's peak.
+            del states, site, data, ledger_files
             warehouse.write(catalog, run, {
                 "contracts": list(ledger.contract_rows()),
                 "violations": list(ledger.violation_rows(sync_id))})
