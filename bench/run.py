@@ -515,7 +515,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             row["spread"] = tuple(row["spread"]) if row.get("spread") else None
             f = Figure(**row)
-            f.note = (f.note + " " if f.note else "") + f"measured by an earlier run ({earlier.parent.name})."
+            if "measured by an earlier run" not in (f.note or ""):  # else it names its own run
+                f.note = (f.note + " " if f.note else "") + \
+                    f"measured by an earlier run ({earlier.parent.name})."
             figures.append(f)
             measured.add(f.name)
     order = ["sync_cold", "parser_vs_sync", "real_cold", "real_parser_vs_sync", *list(FIGURES)[2:]]
