@@ -18,6 +18,8 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,15 @@ class ArtifactCache:
         if self.write:
             self._store(folder, key, arts)
         return arts
+
+    def forget_others(self, domains: Iterable[str]) -> None:
+        """Drop the projections of domains other than ``domains`` (those that left the mesh)."""
+        if self.directory is None or not self.write or not self.directory.is_dir():
+            return
+        keep = set(domains)
+        for folder in self.directory.iterdir():
+            if folder.is_dir() and folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
 
     @staticmethod
     def _load(path: Path) -> DomainArtifacts | None:

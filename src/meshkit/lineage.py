@@ -203,6 +203,15 @@ class LineageCache:
                                              mp_context=multiprocessing.get_context("fork"))
         return self._pool
 
+    def forget_others(self, shards: Iterable[str]) -> None:
+        """Drop the files of shards other than ``shards`` (domains that left the mesh)."""
+        if self.directory is None or not self.directory.is_dir():
+            return
+        keep = {f"{shard}.json" for shard in shards}
+        for file in self.directory.glob("*.json"):
+            if file.name not in keep:
+                file.unlink(missing_ok=True)
+
     def shutdown(self) -> None:
         """Stops the worker processes, if any were started."""
         if self._pool is not None:

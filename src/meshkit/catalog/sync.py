@@ -455,6 +455,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                 states[domain.name] = store.projection_bytes(projections[i])
     finally:
         lineage_cache.shutdown()  # its worker processes
+    if not dry_run:  # what the caches hold of domains that left the mesh
+        names = [d.name for d in mesh.config.domains]
+        lineage_cache.forget_others(names)
+        artifact_cache.forget_others(names)
     del lineage_cache, producers  # what is left of them is the mesh's, not needed any more
 
     cycle = domain_cycle(projections)

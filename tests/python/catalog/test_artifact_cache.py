@@ -125,3 +125,24 @@ def test_checks_after_a_sync_project_nothing_again(fixture_mesh: Path,
     assert {n: served.artifacts(n) for n in names} == expected
     assert run_checks(served) == report
     assert {p: p.read_bytes() for p in folder.rglob("*.json")} == kept
+
+
+def test_a_domain_that_leaves_the_mesh_leaves_the_caches(fixture_mesh: Path) -> None:
+    import yaml
+
+    from meshkit.catalog.sync import LINEAGE_CACHE_DIR
+
+    sync(load_mesh(fixture_mesh))
+    config = yaml.safe_load(fixture_mesh.read_text())
+    gone = "fx_risk"  # a consumer: nothing else reads it
+    config["domains"] = [d for d in config["domains"] if d["name"] != gone]
+    fixture_mesh.write_text(yaml.safe_dump(config, sort_keys=False))
+    mesh = load_mesh(fixture_mesh)
+    lineage = mesh.root / LINEAGE_CACHE_DIR
+    assert (mesh.root / ARTIFACT_CACHE_DIR / gone).is_dir()
+    had_lineage = (lineage / f"{gone}.json").is_file()
+    sync(mesh)
+    kept = sorted(d.name for d in mesh.config.domains)
+    assert _files(mesh.root / ARTIFACT_CACHE_DIR) == kept
+    assert not (lineage / f"{gone}.json").exists()
+    assert had_lineage  # so the check above is not vacuous
