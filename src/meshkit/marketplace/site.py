@@ -173,7 +173,6 @@ class LineageIndex:
     made rendering quadratic)."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
         self.datasets, self.by_uid = dataset_index(catalog)
         self.cross = cross_domain_columns(catalog)
         self.edges_of: dict[str, list[Any]] = defaultdict(list)
