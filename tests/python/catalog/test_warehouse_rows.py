@@ -23,7 +23,19 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)  # health depends on the time of the sync
 
 
 def _tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    return {t: list(read_table(path, t)) for t in [*SNAPSHOT_TABLES, DIGESTS]}
+    """The snapshot tables and the digests (but the id of the sync that wrote them)."""
+    tables = {t: list(read_table(path, t)) for t in [*SNAPSHOT_TABLES, DIGESTS]}
+    tables[DIGESTS] = [r for r in tables[DIGESTS] if r[:2] != ("*", "sync")]
+    return tables
+
+
+def _fail_fx_risk_tests(mesh_file: Path) -> None:
+    results = mesh_file.parent / "fx_risk" / "target" / "run_results.json"
+    data = orjson.loads(results.read_bytes())
+    for r in data["results"]:
+        if r["unique_id"].startswith("test.fx_risk."):
+            r["status"], r["failures"] = "fail", 2
+    results.write_bytes(orjson.dumps(data))
 
 
 def _whole_rewrite(mesh_file: Path, tmp_path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -61,12 +73,7 @@ def test_per_domain_writes_equal_a_whole_rewrite(
     assert _tables(wh) == _whole_rewrite(fixture_mesh, tmp_path)
 
     # fx_risk's tests fail now: its products', datasets' and quality rows change, nothing else
-    results = fixture_mesh.parent / "fx_risk" / "target" / "run_results.json"
-    data = orjson.loads(results.read_bytes())
-    for r in data["results"]:
-        if r["unique_id"].startswith("test.fx_risk."):
-            r["status"], r["failures"] = "fail", 2
-    results.write_bytes(orjson.dumps(data))
+    _fail_fx_risk_tests(fixture_mesh)
     written.clear()
     sync(mesh, now=NOW)
     # the row digests read every table; only fx_risk's rows are written again
@@ -97,3 +104,26 @@ def test_tables_of_another_definition_are_rewritten_whole(
     assert written and {only for _, only in written} == {None}
     wh = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
     assert ("*", "*", "tables of another meshkit") in _tables(wh)[DIGESTS]
+
+
+def test_digests_are_trusted_only_from_the_last_sync(
+        fixture_mesh: Path, written: list[Any]) -> None:
+    import duckdb
+
+    mesh = load_mesh(fixture_mesh)
+    wh = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    sync(mesh, now=NOW)
+    sync(mesh, now=NOW)  # the same catalog: the snapshot stays, the digests follow the sync
+    _fail_fx_risk_tests(fixture_mesh)
+    written.clear()
+    sync(mesh, now=NOW)
+    assert {only for _, only in written} == {None, ("fx_risk",)}
+
+    # a writer that keeps no digests (an older meshkit) rewrote a table and recorded its sync
+    with duckdb.connect(str(wh)) as con:
+        con.execute("update mesh_catalog.mesh_catalog.products set description = 'stale'")
+        con.execute("insert into mesh_catalog.mesh_catalog.sync_runs (sync_id) values ('older-meshkit')")
+    written.clear()
+    sync(mesh, now=NOW)
+    assert {only for _, only in written} == {None}  # every table whole again
+    assert "stale" not in {r[5] for r in read_table(wh, "products")}

@@ -62,6 +62,9 @@ DIGESTS = "snapshot_digests"
 _DIGEST_COLUMNS = [("table_name", "VARCHAR"), ("domain", "VARCHAR"), ("digest", "VARCHAR")]
 # The digest row of the table definitions themselves: another meshkit's tables are rewritten.
 _SCHEMA_KEY = ("*", "*")
+# The sync whose snapshot the digests describe: trusted only if it is the last one committed (a
+# meshkit without digests may have rewritten the tables since).
+_WRITER_KEY = ("*", "sync")
 _SCHEMA_DIGEST = hashlib.sha256(orjson.dumps(
     {t: TABLES[t] for t in SNAPSHOT_TABLES}, option=orjson.OPT_SORT_KEYS)).hexdigest()
 # Rows of a dataset or a product are found through their parent's: deleted first.
@@ -147,13 +150,12 @@ class DuckDBCatalogStore:
             con.execute(exp.Create(kind="SCHEMA", exists=True,
                                    this=exp.Table(db=exp.to_identifier(SCHEMA),
                                                   catalog=exp.to_identifier(db))).sql("duckdb"))
-            if not snapshot:
-                present = {name for (name,) in con.execute(
-                    "select table_name from information_schema.tables "
-                    "where table_catalog = ? and table_schema = ?", [db, SCHEMA]).fetchall()}
-                snapshot = not present.issuperset(SNAPSHOT_TABLES)
-            if snapshot:
-                self._write_snapshot(con, db, catalog)
+            # append_run: the tables hold this catalog only if the digests say the last sync
+            # wrote them (not a writer without digests since), else they are written again.
+            if snapshot or _trusted_digests(con, db) is None:
+                self._write_snapshot(con, db, catalog, run.sync_id)
+            else:
+                _set_writer(con, db, run.sync_id)
             for table in (*APPENDED_TABLES, *REPLACED_TABLES):
                 con.execute(create_table_sql(table, self.dialect, if_not_exists=True,
                                              database=db))
@@ -175,10 +177,10 @@ class DuckDBCatalogStore:
             con.close()
         faults.point("warehouse:committed")  # the commit point of the sync
 
-    def _write_snapshot(self, con: Any, db: str, catalog: Catalog) -> None:
+    def _write_snapshot(self, con: Any, db: str, catalog: Catalog, sync_id: str) -> None:
         """The snapshot tables and their digests, per domain where the digests allow."""
-        stored = _stored_digests(con, db)
-        if stored is None or stored.get(_SCHEMA_KEY) != _SCHEMA_DIGEST:
+        stored = _trusted_digests(con, db)
+        if stored is None:
             digests: Digests = {}
             for table in SNAPSHOT_TABLES:
                 con.execute(drop_table_sql(table, self.dialect, database=db))
@@ -191,7 +193,7 @@ class DuckDBCatalogStore:
         else:
             digests = row_digests(catalog)
             changed = [k for k in digests.keys() | stored.keys()
-                       if k != _SCHEMA_KEY and digests.get(k) != stored.get(k)]
+                       if k[0] != "*" and digests.get(k) != stored.get(k)]
             by_table: dict[str, list[str]] = {}
             for table, domain in sorted(changed):
                 by_table.setdefault(table, []).append(domain)
@@ -200,8 +202,9 @@ class DuckDBCatalogStore:
                     con.execute(_delete_domains_sql(db, table, by_table[table]))
             for table, domains in by_table.items():
                 self._insert(con, db, table, domain_rows(catalog, table, only=domains), {})
-            if changed:
-                con.execute(_delete_digests_sql(db), [[f"{t}/{d}" for t, d in changed]])
+        digests[_WRITER_KEY] = sync_id
+        changed.append(_WRITER_KEY)
+        con.execute(_delete_digests_sql(db), [[f"{t}/{d}" for t, d in changed]])
         rows = [(t, d, digests[t, d]) for t, d in changed if (t, d) in digests]
         if rows:
             con.execute(_insert_digests_sql(db), [list(c) for c in zip(*rows, strict=True)])
@@ -249,6 +252,38 @@ def _stored_digests(con: Any, db: str) -> Digests | None:
         return None
     query = exp.select("table_name", "domain", "digest").from_(_digests_ref(db))
     return {(t, d): h for t, d, h in con.execute(query.sql("duckdb")).fetchall()}
+
+
+def _trusted_digests(con: Any, db: str) -> Digests | None:
+    """The stored digests if they describe the tables as they are: of these table definitions
+    and written by the last sync committed here; else None."""
+    stored = _stored_digests(con, db)
+    if stored is None or stored.get(_SCHEMA_KEY) != _SCHEMA_DIGEST:
+        return None
+    if stored.get(_WRITER_KEY) != _last_sync(con, db):
+        return None
+    return stored
+
+
+def _last_sync(con: Any, db: str) -> str | None:
+    """The sync id of the last ``sync_runs`` row written (None: none yet)."""
+    import duckdb
+    from sqlglot import exp
+
+    query = exp.select("sync_id").from_(table_ref("sync_runs", db)).order_by(
+        exp.column("rowid").desc()).limit(1)
+    try:
+        row = con.execute(query.sql("duckdb")).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return None if row is None else str(row[0])
+
+
+def _set_writer(con: Any, db: str, sync_id: str) -> None:
+    """The current digests describe the snapshot as of ``sync_id`` too (a sync that left it as
+    it was: its catalog is the last one, to the byte)."""
+    con.execute(_delete_digests_sql(db), [["/".join(_WRITER_KEY)]])
+    con.execute(_insert_digests_sql(db), [[_WRITER_KEY[0]], [_WRITER_KEY[1]], [sync_id]])
 
 
 def _create_digests(db: str) -> str:
