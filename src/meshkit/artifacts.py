@@ -11,7 +11,6 @@ The bytes come from an :class:`ArtifactSource`; :class:`LocalArtifacts` reads a 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,11 +19,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from meshkit.dbt_manifest import (
+    MALFORMED,
+    gc_paused,
     json_object,
     manifest_schema_version,
     node_access,
     node_group,
     relation_key,
+    str_or_none,
 )
 from meshkit.errors import ArtifactError
 
@@ -262,24 +264,6 @@ def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
     return json_object(data, f"{raw.location.rstrip('/')}/{name}")
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (restoring its previous state after).
-
-    A parsed manifest is millions of acyclic dicts and lists, freed by reference counting alone;
-    left running, the collector traverses them (and everything else alive, such as the
-    projections of the domains read before) again and again while they are built, which made
-    parsing a mesh of 50 large domains 2-3 times slower than the JSON parse itself.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     """Project raw artifact bytes into :class:`DomainArtifacts` (only the fields used)."""
     with gc_paused():
@@ -306,8 +290,8 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
         disabled = frozenset(uid for uid in manifest.get("disabled") or {}
                              if uid.startswith("model."))
-        adapter_type = _str_or_none(meta.get("adapter_type"))
-    except _MALFORMED as exc:
+        adapter_type = str_or_none(meta.get("adapter_type"))
+    except MALFORMED as exc:
         raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
     del manifest
     with _reading(raw, RUN_RESULTS):
@@ -337,9 +321,6 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     )
 
 
-# What a well-formed JSON file of the wrong shape raises while it is projected (a list where an
-# object goes, a number where a string goes, a key missing).
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
 
 def _malformed(raw: RawArtifacts, name: str, exc: BaseException, command: str) -> ArtifactError:
@@ -354,12 +335,8 @@ def _reading(raw: RawArtifacts, name: str, command: str = "dbt build") -> Iterat
     naming that file."""
     try:
         yield
-    except _MALFORMED as exc:
+    except MALFORMED as exc:
         raise _malformed(raw, name, exc, command) from None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _sql(value: Any, unique_id: str) -> str | None:
@@ -385,9 +362,9 @@ def _columns(columns: Mapping[str, Any]) -> tuple[ColumnInfo, ...]:
             regulations = [regulations]
         out.append(ColumnInfo(
             name=c["name"],
-            data_type=_str_or_none(c.get("data_type")),
+            data_type=str_or_none(c.get("data_type")),
             description=c.get("description") or "",
-            classification=_str_or_none(meta.get("classification")),
+            classification=str_or_none(meta.get("classification")),
             regulations=tuple(str(r) for r in regulations),
             constraints=tuple(_constraint(k) for k in c.get("constraints") or ()),
         ))
@@ -409,9 +386,9 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         resource_type=n["resource_type"],
         name=n["name"],
         package_name=n["package_name"],
-        version=_str_or_none(n.get("version")),
-        latest_version=_str_or_none(n.get("latest_version")),
-        deprecation_date=_str_or_none(n.get("deprecation_date")),
+        version=str_or_none(n.get("version")),
+        latest_version=str_or_none(n.get("latest_version")),
+        deprecation_date=str_or_none(n.get("deprecation_date")),
         group=node_group(n),
         access=node_access(n),
         contract_enforced=bool(contract.get("enforced") or
@@ -429,7 +406,7 @@ def _node(uid: str, n: Mapping[str, Any]) -> NodeInfo:
         refs=tuple(_ref(r) for r in n.get("refs") or ()),
         constraints=tuple(_model_constraint(c) for c in n.get("constraints") or ()),
         meta=_meta(n),
-        materialized=_str_or_none(config.get("materialized")),
+        materialized=str_or_none(config.get("materialized")),
     )
 
 
@@ -443,8 +420,8 @@ def _model_constraint(c: Mapping[str, Any]) -> str:
 def _ref(r: Any) -> RefInfo:
     if isinstance(r, list):  # manifests before v11 wrote refs as [package?, name]
         return RefInfo(name=str(r[-1]), package=str(r[0]) if len(r) > 1 else None, version=None)
-    return RefInfo(name=str(r["name"]), package=_str_or_none(r.get("package")),
-                   version=_str_or_none(r.get("version")))
+    return RefInfo(name=str(r["name"]), package=str_or_none(r.get("package")),
+                   version=str_or_none(r.get("version")))
 
 
 def _project_path(path: str | None) -> str | None:
@@ -516,7 +493,7 @@ def _run_results(data: Mapping[str, Any] | None) -> tuple[dict[str, RunResult], 
             execution_time=float(r.get("execution_time") or 0.0),
             completed_at=completed,
             failures=failures if isinstance(failures, int) else None,
-            message=_str_or_none(r.get("message")),
+            message=str_or_none(r.get("message")),
         )
     return out, (data.get("metadata") or {}).get("generated_at")
 

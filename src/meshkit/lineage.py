@@ -21,7 +21,6 @@ import functools
 import gc
 import hashlib
 import json
-import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import orjson
 
 from meshkit.artifacts import DomainArtifacts, NodeInfo
 from meshkit.files import atomic_write
+from meshkit.sqlglot_logging import quiet_sqlglot
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -316,18 +316,6 @@ def _sqlglot_schema(schema: Mapping[RelationKey, Columns]) -> dict[str, Any]:
     return nested
 
 
-@contextlib.contextmanager
-def _quiet_sqlglot() -> Iterator[None]:
-    """sqlglot's warnings silenced ("Unknown subquery scope" on every unresolved star)."""
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
                   dialect: str | None) -> ModelLineage | None:
     """Lineage of every output column of ``sql``; None if sqlglot cannot resolve it.
@@ -343,7 +331,7 @@ def query_lineage(sql: str, schema: Mapping[RelationKey, Columns],
     from sqlglot.optimizer.scope import build_scope
 
     nested = _sqlglot_schema(schema)
-    with _quiet_sqlglot():
+    with quiet_sqlglot():
         try:
             # One parse, one qualification and one scope tree per query, then every output column
             # traced in a single memoised walk over the scopes (sqlglot's own ``lineage`` builds a
@@ -652,7 +640,7 @@ def predicate_columns(sql: str, schema: Mapping[RelationKey, Columns],
     from sqlglot.optimizer.scope import Scope, traverse_scope
 
     nested = _sqlglot_schema(schema)
-    with _quiet_sqlglot():
+    with quiet_sqlglot():
         try:
             tree = qualify(parse_one(sql, dialect=dialect), schema=dict(nested), dialect=dialect,
                            validate_qualify_columns=False, identify=False)

@@ -22,7 +22,6 @@ from meshkit.artifacts import (
     MANIFEST,
     DomainArtifacts,
     LocalArtifacts,
-    gc_paused,
     parse_artifacts,
     read_raw,
 )
@@ -44,6 +43,7 @@ from meshkit.catalog.model import (
 )
 from meshkit.checks import CheckReport
 from meshkit.contracts import publish
+from meshkit.dbt_manifest import gc_paused
 from meshkit.errors import ArtifactError, MeshError
 
 PROCESSED = "processed"

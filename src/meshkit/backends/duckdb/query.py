@@ -238,23 +238,19 @@ def _check(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> Any:
 
 
 def _parse_one(sql: str) -> Any:
-    import logging
-
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # silence "falling back to parsing as a Command"
+    from meshkit.sqlglot_logging import quiet_sqlglot
+
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        with quiet_sqlglot():
+            statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as exc:
         raise UsageError(f"cannot parse the query: {_first_line(str(exc))}",
                          fix="check the SQL syntax") from None
-    finally:
-        logger.setLevel(level)
     if len(statements) != 1:
         raise UsageError(f"{len(statements)} statements given; `mesh query` runs exactly one query",
                          fix="run one SELECT (or WITH … SELECT) at a time")

@@ -200,22 +200,18 @@ def checked(sql: str) -> str:
 def parse_snowflake(sql: str) -> exp.Expr | None:
     """The sqlglot tree of one Snowflake statement (a generic Command where sqlglot has no node
     type for it); None for the few statements it cannot parse at all (SQLGLOT_UNPARSEABLE)."""
-    import logging
-
     import sqlglot
     from sqlglot.errors import ParseError
 
-    logger = logging.getLogger("sqlglot")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # silence "falling back to parsing as a Command"
+    from meshkit.sqlglot_logging import quiet_sqlglot
+
     try:
-        return sqlglot.parse_one(sql, read="snowflake")
+        with quiet_sqlglot():
+            return sqlglot.parse_one(sql, read="snowflake")
     except ParseError:
         if sql.lstrip().upper().startswith(SQLGLOT_UNPARSEABLE):
             return None
         raise
-    finally:
-        logger.setLevel(level)
 
 
 def _create(kind: str, name: exp.Expression, properties: Mapping[str, exp.Expression] | None = None,
