@@ -108,8 +108,9 @@ def _share_parse_caches() -> None:
     all again for each: a third of a domain's parse. dbt-common keeps the Jinja parse trees, the
     top-level blocks of a file and the macro calls of a source text in caches keyed by that text,
     for runs that parse many projects in one process (dbt's own functional tests); they are off
-    unless switched on. Keyed by content, they cannot return the parse of an older version of a
-    file. A dbt without the switch only parses as before.
+    unless switched on. Keyed by the text (the blocks by a sum of its hash and the arguments'),
+    an edited file is parsed again. They are never emptied: a process runs one meshkit command.
+    A dbt without the switch only parses as before.
     """
     try:
         from dbt_common.tests import enable_test_caching
