@@ -273,6 +273,11 @@ if __name__ == "__main__":
     _serve(sys.stdin.buffer, out)
     # Every answer is written and dbt closed its files after each call: tearing down the
     # interpreter (dbt's modules, the lane's heap) only kept the build waiting, ~1 s.
+    # The exit handlers still run: dbt's multiprocessing locks are named semaphores, which
+    # multiprocessing unlinks at exit (skipped, its resource tracker warns of them as leaked).
+    import atexit
+
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -102,7 +102,7 @@ class Mesh(cfg.Mesh):
         on_built: Callable[[BuildResult], None] | None = None,
         on_sync: Callable[[DomainSync], None] | None = None,
         on_synced: Callable[[SyncResult], None] | None = None,
-        jobs: int = 1,
+        jobs: int | None = 1,
     ) -> MeshBuildResult:
         """Build domains in dependency order; then sync the catalog and build the platform's
         catalog marts and governance tests. A failed build syncs too: the last good views serve
@@ -113,7 +113,8 @@ class Mesh(cfg.Mesh):
         raises a :class:`~meshkit.errors.MeshError` (exit 2) and leaves the catalog untouched.
         The ``on_*`` hooks report progress as each step ends (for a progress display).
         ``jobs`` > 1 builds domains that do not read each other side by side, in this process
-        and ``jobs - 1`` worker processes at most.
+        and ``jobs - 1`` worker processes at most; None: as many as
+        :func:`meshkit.build.auto_jobs` says (the cores, on DuckDB).
         """
         from meshkit.build import build as build_domains
 

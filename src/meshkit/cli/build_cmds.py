@@ -11,7 +11,7 @@ import click
 
 from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
-from meshkit.cli.options import load, mesh_option, target_option
+from meshkit.cli.options import load, mesh_option, parse_jobs, target_option
 
 if TYPE_CHECKING:
     from meshkit.build import BuildResult
@@ -29,13 +29,15 @@ _COLOURS = {"success": "green", "failed": "red", "skipped": "yellow"}
 @click.option("--domain", "-d", "domains", multiple=True, help="Build only this domain (repeatable).")
 @click.option("--upstream", is_flag=True, help="With --domain, also build what it reads.")
 @click.option("--no-sync", is_flag=True, help="Do not sync the catalog after the build.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--jobs", "-j", default="auto", show_default=True, metavar="N|auto",
+              callback=parse_jobs,
               help="Domains built side by side at most (those not reading each other): this "
-                   "process and N-1 worker processes, each importing dbt; pays off with cores "
-                   "to spare.")
+                   "process and N-1 worker processes, each importing dbt. auto: the cores on "
+                   "a DuckDB target, 1 elsewhere (each process signs in on its own); 1: one "
+                   "after the other.")
 @handle_errors
 def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstream: bool,
-          no_sync: bool, jobs: int) -> None:
+          no_sync: bool, jobs: int | None) -> None:
     """Build domains in dependency order (derived from cross-domain refs), then sync."""
     from meshkit.cli.catalog_cmds import print_sync, sync_progress
 

@@ -21,6 +21,20 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print machine-readable JSON only.")
 
 
+def parse_jobs(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--jobs``: a number of processes, at least 1, or ``auto`` (None: the library decides)."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise click.BadParameter(f"{value!r} is neither a number of processes (1 or more) nor "
+                                 "'auto'")
+    return number
+
+
 def target_option(default: str | None = None,
                   help: str = "Target of mesh.yml (default: dev).") -> Callable[[Any], Any]:
     """``--target/-t``: a target of mesh.yml (``dev`` unless the command is Snowflake-only)."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
-from meshkit.build import Status, build, build_order
+from meshkit.build import Status, auto_jobs, build, build_order
 from meshkit.cli.main import cli
 from meshkit.config import load_mesh
 from support import REPO, copy_mesh
@@ -100,3 +103,29 @@ def test_a_worker_lane_that_dies_is_reported_and_this_process_runs_its_own_call(
         out = pool.run([(len, ([1, 2, 3],)), (_check, (None, "d", "dev", {}))])
         assert out[0] == 3 and isinstance(out[1], LaneDied)
         assert pool._lanes[0].proc.poll() is None  # started again for the next call
+
+
+def test_jobs_default_to_the_cores_on_duckdb_and_one_process_elsewhere() -> None:
+    mesh = load_mesh(REPO / "mesh.yml")
+    assert auto_jobs(mesh, "dev") == len(os.sched_getaffinity(0))
+    assert auto_jobs(mesh, "prod") == 1  # Snowflake: each process would sign in on its own
+    for bad in ("0", "-1", "many"):
+        result = CliRunner().invoke(cli, ["build", "--mesh", str(REPO / "mesh.yml"), "-j", bad])
+        assert result.exit_code == 2
+        assert "neither a number of processes (1 or more) nor 'auto'" in result.output
+
+
+def test_side_by_side_from_the_command_line_ends_cleanly(built_demo: Path, tmp_path: Path) -> None:
+    """`mesh build -j 2` as a user runs it, its stderr read to the end (which waits for every
+    process holding it): a worker that skipped its exit handlers left dbt's semaphores to
+    multiprocessing's resource tracker, which warned of them as leaked on the user's terminal."""
+    mesh_file = copy_mesh(tmp_path)
+    shutil.copytree(built_demo.parent / "data", tmp_path / "data")
+    proc = subprocess.run(
+        [sys.executable, "-m", "meshkit.cli.main", "build", "--mesh", str(mesh_file), "--no-sync",
+         "-j", "2", "-d", "asset_management", "-d", "consumer_banking"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "✓ asset_management success" in proc.stderr
+    assert "✓ consumer_banking success" in proc.stderr
+    assert "leaked" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
