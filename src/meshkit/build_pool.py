@@ -267,17 +267,12 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
+    from meshkit.shutdown import leave
+
     # Answers on a copy of stdout; whatever else writes to stdout goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     _serve(sys.stdin.buffer, out)
     # Every answer is written and dbt closed its files after each call: tearing down the
-    # interpreter (dbt's modules, the lane's heap) only kept the build waiting, ~1 s.
-    # The exit handlers still run: dbt's multiprocessing locks are named semaphores, which
-    # multiprocessing unlinks at exit (skipped, its resource tracker warns of them as leaked).
-    import atexit
-
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    # interpreter (dbt's modules, the lane's heap) would only keep the build waiting, ~1 s.
+    leave(0)

@@ -7,7 +7,8 @@ does not pay for dbt, DuckDB or sqlglot.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
@@ -83,10 +84,27 @@ def cli() -> None:
     """meshkit: a governed data mesh from a set of dbt projects."""
 
 
-def mesh_sync() -> None:
+def main() -> NoReturn:
+    """Entry point of the ``mesh`` script: the command, then the process ends at once
+    (:func:`meshkit.shutdown.leave`)."""
+    _run_as_process(cli)
+
+
+def mesh_sync() -> NoReturn:
     """Entry point of the ``mesh-sync`` script."""
-    load_command("sync")(prog_name="mesh-sync")
+    _run_as_process(lambda: load_command("sync")(prog_name="mesh-sync"))
+
+
+def _run_as_process(command: Callable[[], Any]) -> NoReturn:
+    # Only the scripts end this way: click's test runner calls `cli` itself, in its own process.
+    from meshkit.shutdown import leave
+
+    try:
+        command()
+    except SystemExit as exc:
+        leave(exc.code)
+    leave(0)
 
 
 if __name__ == "__main__":  # `python -m meshkit.cli.main` (tests drive it in a pseudo-terminal)
-    cli()
+    main()
