@@ -133,18 +133,18 @@ _SYNC = """
 import sys
 from meshkit.cli.main import mesh_sync
 sys.argv = ["mesh-sync", "--mesh", sys.argv[1], "--json"]
-try:
-    mesh_sync()
-except SystemExit as exc:
-    if exc.code not in (0, 1, None):
-        raise
+mesh_sync()  # ends the process as the script does
 """
 
-_RSS = _SYNC + """
-with open("/proc/self/status") as status:
-    rss_kb = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
-sys.stderr.write("RSS_KB %d\\n" % rss_kb)
-"""
+# The peak, reported by an exit handler: the script ends its process once the sync is done.
+_RSS = """
+import atexit, sys
+def report():
+    with open("/proc/self/status") as status:
+        rss_kb = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
+    sys.stderr.write("RSS_KB %d\\n" % rss_kb)
+atexit.register(report)
+""" + _SYNC
 
 
 def _artifact_list(root: Path, tmp: Path) -> Path:
