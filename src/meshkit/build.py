@@ -339,18 +339,41 @@ def _require_project(mesh: Mesh, domain: Domain) -> None:
                           fix="point `path` at the domain's dbt project")
 
 
+# What a build process may take: a demo domain's worker peaks at ~260 MB; a project of
+# thousands of models holds a manifest several times that size while it parses.
+MEMORY_PER_JOB = 1 << 30
+
+
 def auto_jobs(mesh: Mesh, target: str) -> int:
-    """How many processes a build uses unless told: on DuckDB the cores this process may run on
-    (the work is local: dbt's Python and DuckDB, ~2 s of dbt start-up per worker, gained back
-    from two cores on); elsewhere one, since each process authenticates on its own (a browser
-    sign-in would open once per worker)."""
+    """How many processes a build uses unless told.
+
+    On DuckDB, the cores this process may run on (the work is local: dbt's Python and DuckDB;
+    a worker's ~2 s of dbt start-up is gained back from two cores on), but no more than the
+    available memory holds at :data:`MEMORY_PER_JOB` each. Elsewhere one, since each process
+    authenticates on its own (a browser sign-in would open once per worker)."""
     _, target_config = mesh.config.target(target)
     if not isinstance(target_config, DuckDBTarget):
         return 1
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # no affinity API (macOS, Windows)
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    available = _available_memory()
+    if available is None:
+        return cores
+    return max(1, min(cores, available // MEMORY_PER_JOB))
+
+
+def _available_memory() -> int | None:
+    """Bytes the kernel can give without swapping (Linux's MemAvailable); None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def build(
