@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -55,18 +56,39 @@ _PASSED: dict[str, Precheck] = {}
 
 
 def waves(mesh: Mesh, order: Sequence[Domain]) -> list[list[Domain]]:
-    """``order`` in waves: each domain after every selected domain it reads."""
+    """``order`` in waves: each domain after every selected domain it reads, through its dbt-loom
+    config or a database its profile attaches (:func:`attached_domains`)."""
     names = {d.name for d in order}
-    deps = {d.name: [u for u in upstream_domains(mesh, d) if u in names] for d in order}
+    deps = {d.name: [u for u in {*upstream_domains(mesh, d), *attached_domains(mesh, d)}
+                     if u in names] for d in order}
     done: set[str] = set()
     pending = list(order)
     out: list[list[Domain]] = []
     while pending:
-        wave = [d for d in pending if all(u in done for u in deps[d.name])]
+        # Domains attaching each other's databases cannot be built side by side in any order:
+        # one at a time then, in the build order.
+        wave = [d for d in pending if all(u in done for u in deps[d.name])] or pending[:1]
         out.append(wave)
         done |= {d.name for d in wave}
         pending = [d for d in pending if d.name not in done]
     return out
+
+
+def attached_domains(mesh: Mesh, domain: Domain) -> list[str]:
+    """Other domains whose database file (``<name>.duckdb``) the domain's profiles.yml names.
+
+    A profile may attach a producer's database without a dbt-loom entry for it; dbt then opens
+    that file as the build starts, and DuckDB refuses to open a file another process is writing:
+    such domains are never built beside each other. Read from the text, not the YAML (the paths
+    are templates): a mention in a comment only costs building them one after the other.
+    """
+    project = mesh.domain_path(domain)
+    try:
+        text = (project / "profiles.yml").read_text() if project is not None else ""
+    except (OSError, UnicodeDecodeError):
+        return []
+    return sorted(d.name for d in mesh.config.domains if d.name != domain.name
+                  and re.search(rf"(?<![A-Za-z0-9_]){re.escape(d.name)}\.duckdb\b", text))
 
 
 def lanes_for(mesh: Mesh, order: Sequence[Domain], jobs: int) -> int:

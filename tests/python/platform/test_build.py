@@ -70,6 +70,38 @@ def test_domains_not_reading_each_other_go_in_one_wave() -> None:
     assert lanes_for(mesh, build_order(mesh, ["risk"]), 8) == 1  # nothing to run beside it
 
 
+def _attach(profiles: Path, domain: str) -> None:
+    """Add to the dev output of a domain's profile an attachment of ``domain``'s database."""
+    text = profiles.read_text()
+    entry = ("      attach:\n"
+             f"        - path: \"{{{{ env_var('MESH_WAREHOUSE', '../../warehouse') }}}}/{domain}.duckdb\"\n"
+             "          read_only: true\n")
+    marker = "_engineer]\n"
+    assert marker in text
+    profiles.write_text(text.replace(marker, marker + entry, 1))
+
+
+def test_a_domain_attaching_another_ones_database_is_never_built_beside_it(tmp_path: Path) -> None:
+    """No dbt-loom entry, only an `attach` in the profile: DuckDB would refuse to open the file
+    the other domain's process is writing ("Conflicting lock is held")."""
+    from meshkit.build_pool import attached_domains, lanes_for, waves
+
+    mesh_file = copy_mesh(tmp_path)
+    domains = tmp_path / "domains"
+    _attach(domains / "asset_management" / "profiles.yml", "consumer_banking")
+    mesh = load_mesh(mesh_file)
+    order = build_order(mesh)
+    assert attached_domains(mesh, mesh.config.domain("asset_management")) == ["consumer_banking"]
+    assert [[d.name for d in w] for w in waves(mesh, order)] == [
+        ["consumer_banking"], ["asset_management"], ["risk"]]
+    assert lanes_for(mesh, order, 8) == 1
+    # each attaching the other's: one at a time, in the build order, and the waves end
+    _attach(domains / "consumer_banking" / "profiles.yml", "asset_management")
+    mesh = load_mesh(mesh_file)
+    assert [[d.name for d in w] for w in waves(mesh, build_order(mesh))] == [
+        ["asset_management"], ["consumer_banking"], ["risk"]]
+
+
 def test_side_by_side_a_failure_skips_only_its_dependents(built_demo: Path, tmp_path: Path) -> None:
     mesh_file = copy_mesh(tmp_path)
     shutil.copytree(built_demo.parent / "data", tmp_path / "data")
