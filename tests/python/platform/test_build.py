@@ -170,4 +170,4 @@ def test_side_by_side_from_the_command_line_ends_cleanly(built_demo: Path, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert "✓ asset_management success" in proc.stderr
     assert "✓ consumer_banking success" in proc.stderr
-    assert "leaked" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    assert "resource_tracker" not in proc.stderr and "leaked" not in proc.stderr, proc.stderr

@@ -19,14 +19,14 @@ def test_leave_runs_the_exit_handlers_and_flushes_the_output(tmp_path: Path) -> 
         import atexit, logging, sys
         from meshkit.shutdown import leave
         logging.basicConfig(filename="run.log", level=logging.INFO)
-        logging.info("written by a buffered handler")
+        logging.info("logged to a file")
         atexit.register(lambda: open("handler-ran", "w").close())
         sys.stdout.write("no newline, still buffered")
         leave(3)
     """, tmp_path)
     assert proc.returncode == 3
     assert proc.stdout == "no newline, still buffered"
-    assert "written by a buffered handler" in (tmp_path / "run.log").read_text()
+    assert "logged to a file" in (tmp_path / "run.log").read_text()
     assert (tmp_path / "handler-ran").exists()
 
 
