@@ -10,7 +10,8 @@ checks' parse left in that process's memory. Plain subprocesses rather than
 :mod:`multiprocessing`: that would import the caller's main script in every worker, and a script
 without a ``__main__`` guard would then build again.
 
-The domains go in waves, each wave the domains whose upstream domains are all done: first every
+The domains go in waves, each wave the domains whose upstream domains (those their dbt-loom
+config reads, and those whose database their profile attaches) are all done: first every
 domain of the wave is checked (``dbt deps``, ``dbt parse``, the build-stage rules), then every
 domain that passed is built. So the rules of one domain never read the artifacts another one is
 writing at that moment (``dbt build`` rewrites ``target/manifest.json`` in place): they see each
