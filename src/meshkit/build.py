@@ -405,9 +405,11 @@ def build(
     with contextlib.ExitStack() as stack:
         pool = None
         if jobs > 1:
-            from meshkit.build_pool import Lanes, build_side_by_side, lanes_for
+            from meshkit.build_pool import Lanes, build_side_by_side, lanes_for, waves
 
-            lanes = lanes_for(mesh, order, jobs)
+            # Read once (dbt-loom configs, profiles): the lanes' count and the build use them.
+            groups = waves(mesh, order)
+            lanes = lanes_for(groups, jobs)
             if lanes > 1:
                 # Started first: they import dbt while the policy is written.
                 pool = stack.enter_context(Lanes(lanes))
@@ -423,7 +425,7 @@ def build(
         for domain in order:
             _require_project(mesh, domain)
         if pool is not None:
-            side_by_side = build_side_by_side(mesh, order, target_name, base_env, pool, notify)
+            side_by_side = build_side_by_side(mesh, groups, target_name, base_env, pool, notify)
             return BuildResult(target=target_name, domains=[side_by_side[d.name] for d in order])
     results: dict[str, DomainBuild] = {}
     for domain in order:

@@ -92,9 +92,9 @@ def attached_domains(mesh: Mesh, domain: Domain) -> list[str]:
                   and re.search(rf"(?<![A-Za-z0-9_]){re.escape(d.name)}\.duckdb\b", text))
 
 
-def lanes_for(mesh: Mesh, order: Sequence[Domain], jobs: int) -> int:
-    """How many lanes a build of ``order`` can use with ``jobs`` processes at most."""
-    return min(jobs, max((len(w) for w in waves(mesh, order)), default=0))
+def lanes_for(groups: Sequence[Sequence[Domain]], jobs: int) -> int:
+    """How many lanes a build of these :func:`waves` can use with ``jobs`` processes at most."""
+    return min(jobs, max((len(w) for w in groups), default=0))
 
 
 def _adopt(environ: dict[str, str], cwd: str) -> None:
@@ -216,12 +216,13 @@ def _died(name: str, seconds: float = 0.0) -> DomainBuild:
                                "its logs/dbt.log has what dbt did"])
 
 
-def build_side_by_side(mesh: Mesh, order: Sequence[Domain], target_name: str,
+def build_side_by_side(mesh: Mesh, groups: Sequence[Sequence[Domain]], target_name: str,
                        base_env: dict[str, str], pool: Lanes,
                        notify: ProgressHook) -> dict[str, DomainBuild]:
-    """Build ``order`` wave by wave, as many domains at a time as ``pool`` has lanes."""
+    """Build the :func:`waves` one after the other, as many domains of a wave at a time as
+    ``pool`` has lanes."""
     results: dict[str, DomainBuild] = {}
-    for wave in waves(mesh, order):
+    for wave in groups:
         runnable = []
         for domain in wave:
             skipped = blocked_by(mesh, domain, results)

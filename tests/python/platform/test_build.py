@@ -66,8 +66,8 @@ def test_domains_not_reading_each_other_go_in_one_wave() -> None:
     order = build_order(mesh)
     assert [[d.name for d in w] for w in waves(mesh, order)] == [
         ["asset_management", "consumer_banking"], ["risk"]]
-    assert lanes_for(mesh, order, 8) == 2
-    assert lanes_for(mesh, build_order(mesh, ["risk"]), 8) == 1  # nothing to run beside it
+    assert lanes_for(waves(mesh, order), 8) == 2
+    assert lanes_for(waves(mesh, build_order(mesh, ["risk"])), 8) == 1  # nothing to run beside it
 
 
 def _attach(profiles: Path, domain: str) -> None:
@@ -94,7 +94,7 @@ def test_a_domain_attaching_another_ones_database_is_never_built_beside_it(tmp_p
     assert attached_domains(mesh, mesh.config.domain("asset_management")) == ["consumer_banking"]
     assert [[d.name for d in w] for w in waves(mesh, order)] == [
         ["consumer_banking"], ["asset_management"], ["risk"]]
-    assert lanes_for(mesh, order, 8) == 1
+    assert lanes_for(waves(mesh, order), 8) == 1
     # each attaching the other's: one at a time, in the build order, and the waves end
     _attach(domains / "consumer_banking" / "profiles.yml", "asset_management")
     mesh = load_mesh(mesh_file)
