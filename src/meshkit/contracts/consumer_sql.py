@@ -8,11 +8,16 @@ without compiled SQL (a bare `dbt parse`) has nothing to check here.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from meshkit.artifacts import NodeInfo
 from meshkit.checks import CheckContext, Rule, Scope, Stage, Violation, rule
@@ -72,33 +77,135 @@ class MeshRelations:
         return out
 
 
-def _tables(sql: str, dialect: str) -> tuple[exp.Expr, list[exp.Table]] | None:
+TableKey = tuple[str, str, str]  # (database, schema, name), lowercased
+
+
+@dataclass(frozen=True)
+class SqlReads:
+    """What one model's SQL reads, as written: its tables (CTE names left out) and, for each
+    column it reads, the table at the end of that column's chain of sources if there is one
+    (through CTEs and subqueries that select ``*`` from one source: dbt's import CTEs).
+
+    A function of the SQL text and dialect alone, so it is kept across syncs by their digest
+    (:class:`SqlReadsCache`): only SQL that changed is parsed again.
+    """
+
+    tables: tuple[TableKey, ...]
+    columns: tuple[tuple[str, TableKey], ...]
+
+
+def _key(table: exp.Table) -> TableKey:
+    return (table.catalog.lower(), table.db.lower(), table.name.lower())
+
+
+def sql_reads(sql: str, dialect: str) -> SqlReads | None:
+    """The :class:`SqlReads` of ``sql`` (None: sqlglot cannot parse it)."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.scope import traverse_scope
 
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
     except SqlglotError:
         return None
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    tables = [t for t in tree.find_all(exp.Table)
-              if t.name and not (not t.db and t.name.lower() in ctes)]
-    return tree, tables
+    tables = tuple(_key(t) for t in tree.find_all(exp.Table)
+                   if t.name and not (not t.db and t.name.lower() in ctes))
+    columns: list[tuple[str, TableKey]] = []
+    # Scopes of the SQL as written: a `select *` CTE passes its source's columns through, which
+    # _source_table follows (qualify would refuse an unknown column outright).
+    for scope in traverse_scope(tree):
+        for column in scope.columns:
+            source = scope.sources.get(column.table) if column.table else (
+                next(iter(scope.sources.values())) if len(scope.sources) == 1 else None)
+            table = _source_table(source, column.name)
+            if table is not None:
+                columns.append((column.name, table))
+    return SqlReads(tables, tuple(dict.fromkeys(columns)))
+
+
+def _source_table(source: Any, name: str, depth: int = 0) -> TableKey | None:
+    """The table a column read from ``source`` comes from: the table itself, or, through CTEs
+    and subqueries that select from one source without naming the column, the table at the end
+    of the chain."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import Scope as SqlScope
+
+    if isinstance(source, exp.Table):
+        return _key(source)
+    if isinstance(source, SqlScope) and depth < 20:
+        outputs = {n.lower() for n in getattr(source.expression, "named_selects", [])}
+        if (name.lower() in outputs and "*" not in outputs) or len(source.sources) != 1:
+            return None
+        return _source_table(next(iter(source.sources.values())), name, depth + 1)
+    return None
+
+
+SQL_READS_CACHE = ".catalog-cache/sql-reads.json"
+_CACHE_FORMAT = 1
+
+
+class SqlReadsCache:
+    """:class:`SqlReads` by digest of (dialect, SQL), in one file of the mesh's cache folder.
+
+    Read once per check run; rewritten at its end (a sync only) with the entries this run used,
+    so those of SQL gone or changed drop out. A file that cannot be read only costs time.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, SqlReads | None] = {}
+        self._used: dict[str, SqlReads | None] = {}
+        if path is None:
+            return
+        try:
+            data = orjson.loads(path.read_bytes())
+            if data.get("format") == _CACHE_FORMAT:
+                self._entries = {k: None if v is None else SqlReads(
+                    tuple(tuple(t) for t in v[0]),
+                    tuple((c, tuple(t)) for c, t in v[1]))
+                    for k, v in data["entries"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+            self._entries = {}
+
+    def reads(self, sql: str, dialect: str) -> SqlReads | None:
+        key = hashlib.sha256(f"{dialect}\0{sql}".encode()).hexdigest()
+        if key in self._entries:
+            found = self._entries[key]
+        else:
+            found = self._entries[key] = sql_reads(sql, dialect)
+        self._used[key] = found
+        return found
+
+    def save(self) -> None:
+        from meshkit.files import atomic_write
+
+        if self.path is None:
+            return
+        entries = {k: None if v is None else [v.tables, v.columns] for k, v in self._used.items()}
+        with contextlib.suppress(OSError):
+            atomic_write(self.path, orjson.dumps({"format": _CACHE_FORMAT, "entries": entries}),
+                         durable=False)
 
 
 class ForeignReads:
-    """The parsed SQL of the models that may read another domain, parsed once for both rules.
+    """What the models that may read another domain read (:class:`SqlReads`), for both rules.
 
     A relation of another domain is named by its database, the domain's name: SQL whose text
     does not contain any other domain's name (case-insensitively, anywhere: a superset of every
     way to name it) cannot read one, and is not parsed. Most models of a mesh read only their
-    own domain, and parsing is most of these rules' time.
+    own domain, and parsing is most of these rules' time; of the others, only SQL that changed
+    since the last sync is parsed (the summaries are kept in the mesh's cache folder; a sync
+    writes it, `mesh check` only reads it).
     """
 
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
-        self._parsed: dict[str, tuple[exp.Expr, list[exp.Table]] | None] = {}
+        self._reads: dict[str, SqlReads | None] = {}
+        self._cache = SqlReadsCache(ctx.root / SQL_READS_CACHE)
+        if ctx.keep_projections:
+            ctx.on_close(self._cache.save)
 
     @classmethod
     def of(cls, ctx: CheckContext) -> ForeignReads:
@@ -111,13 +218,13 @@ class ForeignReads:
         text = sql.lower()
         return any(other in text for other in self.ctx.domain_names_lower if other != domain)
 
-    def parsed(self, domain: str, node: NodeInfo) -> tuple[exp.Expr, list[exp.Table]] | None:
-        if node.unique_id not in self._parsed:  # both rules ask, of every model
+    def reads(self, domain: str, node: NodeInfo) -> SqlReads | None:
+        if node.unique_id not in self._reads:  # both rules ask, of every model
             sql = node.compiled_code
-            self._parsed[node.unique_id] = (
-                _tables(sql, _dialect(self.ctx, domain))
+            self._reads[node.unique_id] = (
+                self._cache.reads(sql, _dialect(self.ctx, domain))
                 if isinstance(sql, str) and self.may_read_others(domain.lower(), sql) else None)
-        return self._parsed[node.unique_id]
+        return self._reads[node.unique_id]
 
 
 @rule
@@ -143,13 +250,10 @@ class ConsumerReads(Rule):
                         fix="declare the file as a source of this domain and select from "
                             "source(); another domain's data is read through its products",
                         line=line, **where)
-            parsed = ForeignReads.of(ctx).parsed(domain, node)
-            if parsed is None:
+            reads = ForeignReads.of(ctx).reads(domain, node)
+            if reads is None:
                 continue
-            _, tables = parsed
-            for table in tables:
-                key = (str(getattr(table, "catalog", "")).lower(),
-                       str(getattr(table, "db", "")).lower(), str(getattr(table, "name", "")).lower())
+            for key in reads.tables:
                 owner = key[0]
                 if owner == domain or owner not in ctx.domain_names:
                     continue
@@ -182,34 +286,22 @@ class ConsumerColumns(Rule):
     scope = Scope.MESH
 
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
-        from sqlglot.optimizer.scope import traverse_scope
-
         relations = MeshRelations(ctx)
         for domain, node in ctx.nodes.values():
             if not node.compiled_code:
                 continue
-            parsed = ForeignReads.of(ctx).parsed(domain, node)
-            if parsed is None:
+            reads = ForeignReads.of(ctx).reads(domain, node)
+            if reads is None:
                 continue
-            tree, tables = parsed
-            read: dict[tuple[str, str, str], ProductView] = {}
-            for table in tables:
-                key = (str(getattr(table, "catalog", "")).lower(),
-                       str(getattr(table, "db", "")).lower(), str(getattr(table, "name", "")).lower())
-                if key[0] != domain and key in relations.products:
-                    read[key] = relations.products[key]
+            read = {key: relations.products[key] for key in reads.tables
+                    if key[0] != domain and key in relations.products}
             if not read:
                 continue
             missing: dict[tuple[str, str], ProductView] = {}
-            # Scopes of the SQL as written: a `select *` CTE passes its source's columns through,
-            # which _lacking follows (qualify would refuse an unknown column outright).
-            for scope in traverse_scope(tree):
-                for column in scope.columns:
-                    source = scope.sources.get(column.table) if column.table else (
-                        next(iter(scope.sources.values())) if len(scope.sources) == 1 else None)
-                    hit = _lacking(source, column.name, read)
-                    if hit is not None:
-                        missing[(column.name.lower(), hit.contract.key)] = hit
+            for name, table in reads.columns:
+                view = read.get(table)
+                if view is not None and view.contract.column(name) is None:
+                    missing[(name.lower(), view.contract.key)] = view
             for (col, _), view in sorted(missing.items()):
                 dataset = view.contract.dataset_id or view.contract.key
                 yield self.violation(
@@ -220,26 +312,6 @@ class ConsumerColumns(Rule):
                     node=node.unique_id, domain=domain,
                     file=ctx.file_of(domain, node.original_file_path),
                     line=ctx.line_of(domain, node.original_file_path, rf"\b{re.escape(col)}\b"))
-
-
-def _lacking(source: Any, name: str, read: dict[tuple[str, str, str], ProductView],
-             depth: int = 0) -> ProductView | None:
-    """The product dataset a column read from ``source`` should come from but that lacks it:
-    the table itself, or, through CTEs and subqueries that select from one source (dbt's
-    ``select * from {{ ref(...) }}`` import CTEs), the product table at the end of the
-    chain."""
-    from sqlglot import exp
-    from sqlglot.optimizer.scope import Scope as SqlScope
-
-    if isinstance(source, exp.Table):
-        view = read.get((source.catalog.lower(), source.db.lower(), source.name.lower()))
-        return view if view is not None and view.contract.column(name) is None else None
-    if isinstance(source, SqlScope) and depth < 20:
-        outputs = {n.lower() for n in getattr(source.expression, "named_selects", [])}
-        if (name.lower() in outputs and "*" not in outputs) or len(source.sources) != 1:
-            return None
-        return _lacking(next(iter(source.sources.values())), name, read, depth + 1)
-    return None
 
 
 def _dialect(ctx: CheckContext, domain: str) -> str:

@@ -82,9 +82,12 @@ class BreakingChange(Rule):
             if old.domain not in ctx.domain_names or not ctx.has_artifacts(old.domain):
                 continue
             changes, new = changes_since(ctx, entry)
+            removed = any(c.kind is ChangeKind.version_removed for c in changes)
+            if not removed and not any(c.breaking for c in changes):
+                continue  # most entries of a sync: nothing to report, no consumers to look up
             ids = {old.unique_id} | ({new.unique_id} if new else set())
             consumers = consumers_of(ctx, old.domain, ids)
-            if consumers and any(c.kind is ChangeKind.version_removed for c in changes):
+            if consumers and removed:
                 changes = [change(ChangeKind.version_removed, breaking=True,
                                   detail="consumers still read it")]
             breaking = [c for c in changes if c.breaking]

@@ -159,3 +159,20 @@ def test_deprecated_version_warns_then_fails(corpus: dict[str, Any], today: str,
     assert (v.node, v.severity.value, v.file, v.line) == (
         "model.ops.reads_s33", severity, "ops/models/reads_s33.sql", 1)
     assert text in v.message
+
+
+def test_equal_contracts_have_no_change(corpus: dict[str, Any]) -> None:
+    """diff_contracts returns at once for equal contracts: the full comparison agrees (for every
+    contract of the corpus: versions, constraints, classifications, deprecations)."""
+    from meshkit.contracts.diff import diff_contracts, every_change
+
+    contracts = [e.contract for revisions in corpus["registry"].entries.values()
+                 for e in revisions]
+    assert len(contracts) >= 30
+    for c in contracts:
+        twin = c.model_copy(deep=True)
+        assert every_change(c, twin) == [] and diff_contracts(c, twin) == []
+    # and the shortcut does not hide a difference
+    first = contracts[0]
+    edited = first.model_copy(update={"description": first.description + " (edited)"})
+    assert [ch.kind.value for ch in diff_contracts(first, edited)] == ["description_changed"]

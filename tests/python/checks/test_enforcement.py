@@ -115,6 +115,48 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         ("contract.consumer_reads", "model.risk.int_hardcoded", "int_hardcoded.sql", 2),
         ("contract.consumer_reads", "model.risk.int_raw", "int_raw.sql", 2),
     }
+    _the_parsed_sql_is_kept_by_a_sync(demo_copy, found)
+
+
+def _the_parsed_sql_is_kept_by_a_sync(demo_copy: Path, found: set[tuple[object, ...]]) -> None:
+    """A sync keeps what each model's SQL reads by its digest: the next run parses only SQL that
+    changed, with the same verdicts."""
+    import meshkit.contracts.consumer_sql as consumer_sql
+    from meshkit.checks import CheckContext, run_checks
+    from meshkit.contracts.consumer_sql import ConsumerColumns, ConsumerReads
+
+    parsed: list[str] = []
+    real = consumer_sql.sql_reads
+
+    def counted(sql: str, dialect: str) -> consumer_sql.SqlReads | None:
+        parsed.append(sql)
+        return real(sql, dialect)
+
+    def run(keep: bool) -> set[tuple[object, ...]]:
+        report = run_checks(CheckContext(load_mesh(demo_copy), keep_projections=keep),
+                            [ConsumerReads(), ConsumerColumns()])
+        return {(v.rule, v.node, (v.file or "").rsplit("/", 1)[-1], v.line)
+                for v in report.violations}
+
+    consumer_sql.sql_reads = counted
+    try:
+        assert run(keep=True) == found  # as a sync runs them: the summaries are written
+        first = len(parsed)
+        assert first >= 4 and (demo_copy.parent / consumer_sql.SQL_READS_CACHE).is_file()
+        parsed.clear()
+        assert run(keep=False) == found and parsed == []  # all from the cache
+        bypass = demo_copy.parent / "domains/risk/models/intermediate/int_bypass.sql"
+        bypass.write_text("select customer_id\n"
+                          "from consumer_banking.consumer_demographics.consumer_demographics\n")
+        _dbt(demo_copy, "risk", "compile")
+        after = run(keep=False)
+        assert len(parsed) == 1 and "int_bypass" not in str(after - found)
+        assert ("contract.consumer_reads", "model.risk.int_bypass", "int_bypass.sql", 2) in after
+        assert any("by its name, not through ref()" in v.message for v in run_checks(
+            CheckContext(load_mesh(demo_copy)), [ConsumerReads()]).violations
+            if v.node == "model.risk.int_bypass")
+    finally:
+        consumer_sql.sql_reads = real
 
 
 def test_contract_diff_and_odcs_export(demo_copy: Path, tmp_path: Path) -> None:

@@ -162,8 +162,10 @@ class DuckDBCatalogStore:
                 if table in REPLACED_TABLES and snapshot:
                     con.execute(exp.delete(exp.table_(table, db=SCHEMA, catalog=db))
                                 .sql(self.dialect))
-                if extra.get(table):
-                    con.executemany(insert_sql(table, self.dialect, database=db), extra[table])
+                if extra.get(table):  # the contract registry's rows: thousands, every sync
+                    insert = bulk_insert_sql(table, self.dialect, database=db)
+                    for columns in column_batches(extra[table], table):
+                        con.execute(insert, columns)
             faults.point("warehouse:snapshot")
             con.execute(create_table_sql("sync_runs", self.dialect, if_not_exists=True,
                                          database=db))
