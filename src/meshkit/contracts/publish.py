@@ -91,6 +91,9 @@ def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: st
     candidates = [c for c in candidates if c.key not in refused]
     published = registry.pending(candidates, sync_id=sync_id, published_at=published_at,
                                  order=mesh_order(ctx))
+    # What the rules derived refers back to the context (a cycle): let go of it here, so the
+    # mesh's artifacts are freed as the context goes, not by a pass of the collector over them.
+    ctx.memo.clear()
     return Ledger(published=published, refused=sorted(set(refused)), report=report)
 
 
