@@ -30,20 +30,14 @@ from meshkit.artifacts import (
     parse_artifacts,
     read_raw,
 )
+from meshkit.code_fingerprint import code_fingerprint
 
 ARTIFACT_CACHE_DIR = ".catalog-cache/artifacts"
 
 
-@functools.cache
 def _projection_fingerprint() -> bytes:
     """The code a projection depends on: a new meshkit (or an edited checkout) is a miss."""
-    import meshkit
-    from meshkit import artifacts, dbt_manifest
-
-    h = hashlib.sha256(meshkit.__version__.encode())
-    for module in (artifacts, dbt_manifest):
-        h.update(Path(str(module.__file__)).read_bytes())
-    return h.digest()
+    return code_fingerprint(("meshkit.artifacts", "meshkit.dbt_manifest"))
 
 
 @functools.cache

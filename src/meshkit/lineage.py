@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from meshkit.artifacts import DomainArtifacts, NodeInfo
+from meshkit.code_fingerprint import code_fingerprint
 from meshkit.files import atomic_write
 from meshkit.sqlglot_logging import quiet_sqlglot
 
@@ -252,7 +253,9 @@ def _from_json(body: Any) -> ModelLineage | None:
 
 
 def checksum(sql: str, schema: Mapping[RelationKey, Columns], dialect: str | None) -> str:
-    h = hashlib.sha256(f"{CACHE_FORMAT}\0{dialect}\0{sql}\0".encode())
+    # The code that traced it too: a new sqlglot or meshkit traces again.
+    h = hashlib.sha256(code_fingerprint(("meshkit.lineage",), ("sqlglot",)))
+    h.update(f"{CACHE_FORMAT}\0{dialect}\0{sql}\0".encode())
     h.update(json.dumps(sorted((list(k), [list(c) for c in v]) for k, v in schema.items()))
              .encode())
     return h.hexdigest()

@@ -21,6 +21,7 @@ import orjson
 
 from meshkit.artifacts import NodeInfo
 from meshkit.checks import CheckContext, Rule, Scope, Stage, Violation, rule
+from meshkit.code_fingerprint import code_fingerprint
 from meshkit.contracts.model import Contract, contract_key, contract_of
 from meshkit.contracts.refs import is_product_dataset
 from meshkit.contracts.rules import current_contracts
@@ -162,15 +163,16 @@ class SqlReadsCache:
         try:
             data = orjson.loads(path.read_bytes())
             if data.get("format") == _CACHE_FORMAT:
-                self._entries = {k: None if v is None else SqlReads(
-                    tuple(tuple(t) for t in v[0]),
-                    tuple((c, tuple(t)) for c, t in v[1]))
+                self._entries = {str(k): None if v is None else SqlReads(
+                    tuple(_table_key(t) for t in v[0]),
+                    tuple((_text(c), _table_key(t)) for c, t in v[1]))
                     for k, v in data["entries"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             self._entries = {}
 
     def reads(self, sql: str, dialect: str) -> SqlReads | None:
-        key = hashlib.sha256(f"{dialect}\0{sql}".encode()).hexdigest()
+        key = hashlib.sha256(code_fingerprint((__name__,), ("sqlglot",))
+                             + f"{dialect}\0{sql}".encode()).hexdigest()
         if key in self._entries:
             found = self._entries[key]
         else:
@@ -187,6 +189,17 @@ class SqlReadsCache:
         with contextlib.suppress(OSError):
             atomic_write(self.path, orjson.dumps({"format": _CACHE_FORMAT, "entries": entries}),
                          durable=False)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a name")
+    return value
+
+
+def _table_key(value: Any) -> TableKey:
+    db, schema, name = value  # a ValueError unless three
+    return (_text(db), _text(schema), _text(name))
 
 
 class ForeignReads:

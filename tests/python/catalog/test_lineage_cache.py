@@ -95,3 +95,30 @@ def test_a_dead_worker_costs_time_not_lineage(built_mesh_template: Path,
     finally:
         workers.shutdown()
     assert workers.processes == 1, "no pool is started again after one broke"
+
+
+def test_a_new_sqlglot_traces_again(built_mesh_template: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache is keyed by the code that traced too: after an upgrade of sqlglot (or meshkit)
+    a model is traced by the new code, not answered with what the old one found."""
+    import sqlglot
+
+    from meshkit.code_fingerprint import code_fingerprint
+
+    arts = read_domain_artifacts(LocalArtifacts(built_mesh_template / "fx_bank" / "target"))
+    _lineage(arts, lineage.LineageCache(tmp_path / "cache"))
+    traced: list[str] = []
+    real = lineage.query_lineage
+
+    def counted(sql: str, *args: object, **kwargs: object) -> object:
+        traced.append(sql)
+        return real(sql, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lineage, "query_lineage", counted)
+    monkeypatch.setattr(sqlglot, "__version__", "0.0.0-other")
+    code_fingerprint.cache_clear()
+    try:
+        _lineage(arts, lineage.LineageCache(tmp_path / "cache"))
+    finally:
+        code_fingerprint.cache_clear()
+    assert traced, "a cached model was served across a sqlglot upgrade"
