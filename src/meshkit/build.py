@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from meshkit import resources
 from meshkit.checks.model import Violation
 from meshkit.config import Domain, DuckDBTarget, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
@@ -349,31 +350,18 @@ def auto_jobs(mesh: Mesh, target: str) -> int:
 
     On DuckDB, the cores this process may run on (the work is local: dbt's Python and DuckDB;
     a worker's ~2 s of dbt start-up is gained back from two cores on), but no more than the
-    available memory holds at :data:`MEMORY_PER_JOB` each. Elsewhere one, since each process
-    authenticates on its own (a browser sign-in would open once per worker)."""
+    available memory holds at :data:`MEMORY_PER_JOB` each, both as the process's cgroup limits
+    them too (:mod:`meshkit.resources`: a container sees the node's cores and memory).
+    Elsewhere one, since each process authenticates on its own (a browser sign-in would open
+    once per worker)."""
     _, target_config = mesh.config.target(target)
     if not isinstance(target_config, DuckDBTarget):
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity API (macOS, Windows)
-        cores = os.cpu_count() or 1
-    available = _available_memory()
+    cores = resources.usable_cpus()
+    available = resources.available_memory()
     if available is None:
         return cores
     return max(1, min(cores, available // MEMORY_PER_JOB))
-
-
-def _available_memory() -> int | None:
-    """Bytes the kernel can give without swapping (Linux's MemAvailable); None where unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def build(

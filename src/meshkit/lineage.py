@@ -48,16 +48,6 @@ CACHE_FORMAT = 2
 PARALLEL_MIN_QUERIES = 16
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity, not the machine's count)."""
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def _worker_start() -> None:
     """A forked lineage worker: its own standard streams (the inherited ones may be locked by a
     thread of the parent that the fork did not copy) and the cyclic collector on (a sync pauses

@@ -379,7 +379,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     from meshkit.backends import engine_for  # backends import the catalog, not the reverse
-    from meshkit.lineage import LineageCache, usable_cpus
+    from meshkit.lineage import LineageCache
+    from meshkit.resources import usable_cpus
 
     engine = engine_for(mesh, target)
     target_name, warehouse = engine.name, engine.catalog_store()

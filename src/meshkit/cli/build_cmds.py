@@ -33,8 +33,9 @@ _COLOURS = {"success": "green", "failed": "red", "skipped": "yellow"}
               callback=parse_jobs,
               help="Domains built side by side at most (those not reading each other): this "
                    "process and N-1 worker processes, each importing dbt. auto: the cores (1 GiB "
-                   "of memory each) on a DuckDB target, 1 elsewhere (each process signs in on "
-                   "its own); 1: one after the other.")
+                   "of memory each; within the cgroup's CPU quota and memory limit) on a DuckDB "
+                   "target, 1 elsewhere (each process signs in on its own); 1: one after the "
+                   "other.")
 @handle_errors
 def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstream: bool,
           no_sync: bool, jobs: int | None) -> None:

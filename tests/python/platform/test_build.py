@@ -140,15 +140,16 @@ def test_a_worker_lane_that_dies_is_reported_and_this_process_runs_its_own_call(
 
 def test_jobs_default_to_the_cores_the_memory_holds_on_duckdb_and_one_elsewhere(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import meshkit.build
+    import meshkit.resources
     from meshkit.build import MEMORY_PER_JOB
 
     mesh = load_mesh(REPO / "mesh.yml")
-    cores = len(os.sched_getaffinity(0))
-    assert (meshkit.build._available_memory() or 0) > 0  # read from /proc/meminfo
+    cores = meshkit.resources.usable_cpus()
+    assert 1 <= cores <= len(os.sched_getaffinity(0))
+    assert (meshkit.resources.available_memory() or 0) > 0  # read from /proc/meminfo
     for available, expected in ((None, cores), (1000 * MEMORY_PER_JOB, cores),
                                 (MEMORY_PER_JOB + 1, 1), (MEMORY_PER_JOB // 2, 1)):
-        monkeypatch.setattr(meshkit.build, "_available_memory", lambda a=available: a)
+        monkeypatch.setattr(meshkit.resources, "available_memory", lambda a=available: a)
         assert auto_jobs(mesh, "dev") == expected
     assert auto_jobs(mesh, "prod") == 1  # Snowflake: each process would sign in on its own
     for bad in ("0", "-1", "many"):
