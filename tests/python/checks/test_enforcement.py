@@ -87,6 +87,32 @@ def test_breaking_change_refused_everywhere(demo_copy: Path) -> None:
     recorded = json.loads((root / "catalog" / "violations.json").read_text())
     assert recorded["refused"] == [V2]
     assert recorded["violations"][0]["rule"] == "contract.breaking_change"
+    _warehouse_holds_the_ledger(root, registry, recorded["violations"], summary["sync_id"])
+
+
+def _warehouse_holds_the_ledger(root: Path, registry: ContractRegistry,
+                                violations: list[dict[str, object]], sync_id: str) -> None:
+    """The warehouse's copy of the registry and of the last sync's violations, row for row."""
+    import duckdb
+
+    with duckdb.connect(str(root / "warehouse" / "mesh_catalog.duckdb"), read_only=True) as con:
+        rows = con.execute("select sync_id, rule, severity, domain, node, file, line, message, fix "
+                           "from mesh_catalog.mesh_catalog.violations order by rule, node").fetchall()
+        entries = con.execute("select contract_key, revision, domain, fingerprint, breaking, "
+                              "changes, contract from mesh_catalog.mesh_catalog.contracts "
+                              "order by contract_key, revision").fetchall()
+    expected = sorted(((sync_id, v["rule"], v["severity"], v["domain"], v["node"], v["file"],
+                        v["line"], v["message"], v["fix"]) for v in violations),
+                      key=lambda r: (str(r[1]), str(r[4])))
+    assert rows == expected and rows
+    published = sorted((e for revisions in registry.entries.values() for e in revisions),
+                       key=lambda e: (e.key, e.revision))
+    assert [(k, r, d, f) for k, r, d, f, *_ in entries] == [
+        (e.key, e.revision, e.contract.domain, e.fingerprint) for e in published]
+    for (*_, breaking, changes, contract), e in zip(entries, published, strict=True):
+        assert breaking is any(c.breaking for c in e.changes)
+        assert json.loads(changes) == [str(c) for c in e.changes]
+        assert json.loads(contract) == e.contract.model_dump(mode="json")
 
 
 def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
