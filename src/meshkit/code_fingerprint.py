@@ -24,7 +24,11 @@ def code_fingerprint(modules: tuple[str, ...], libraries: tuple[str, ...] = ()) 
 
     h = hashlib.sha256(meshkit.__version__.encode())
     for name in modules:
-        h.update(b"\0" + Path(str(importlib.import_module(name).__file__)).read_bytes())
+        try:
+            source = Path(str(importlib.import_module(name).__file__)).read_bytes()
+        except OSError:  # no source beside it (a frozen or zipped install): its name then
+            source = name.encode()
+        h.update(b"\0" + source)
     for name in libraries:
         h.update(b"\0" + name.encode() + b"=" +
                  str(getattr(importlib.import_module(name), "__version__", "")).encode())
