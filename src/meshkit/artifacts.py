@@ -321,8 +321,6 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
     )
 
 
-
-
 def _malformed(raw: RawArtifacts, name: str, exc: BaseException, command: str) -> ArtifactError:
     return ArtifactError(f"unexpected {name} structure ({type(exc).__name__}: {exc})",
                          file=f"{raw.location.rstrip('/')}/{name}",
