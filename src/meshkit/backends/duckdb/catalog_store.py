@@ -152,8 +152,9 @@ class DuckDBCatalogStore:
                                                   catalog=exp.to_identifier(db))).sql("duckdb"))
             # append_run: the tables hold this catalog only if the digests say the last sync
             # wrote them (not a writer without digests since), else they are written again.
-            if snapshot or _trusted_digests(con, db) is None:
-                self._write_snapshot(con, db, catalog, run.sync_id)
+            stored = _trusted_digests(con, db)
+            if snapshot or stored is None:
+                self._write_snapshot(con, db, catalog, run.sync_id, stored)
             else:
                 _set_writer(con, db, run.sync_id)
             for table in (*APPENDED_TABLES, *REPLACED_TABLES):
@@ -179,9 +180,10 @@ class DuckDBCatalogStore:
             con.close()
         faults.point("warehouse:committed")  # the commit point of the sync
 
-    def _write_snapshot(self, con: Any, db: str, catalog: Catalog, sync_id: str) -> None:
-        """The snapshot tables and their digests, per domain where the digests allow."""
-        stored = _trusted_digests(con, db)
+    def _write_snapshot(self, con: Any, db: str, catalog: Catalog, sync_id: str,
+                        stored: Digests | None) -> None:
+        """The snapshot tables and their digests, per domain where the ``stored`` digests (the
+        trusted ones, :func:`_trusted_digests`) allow."""
         if stored is None:
             digests: Digests = {}
             for table in SNAPSHOT_TABLES:
