@@ -35,7 +35,6 @@ each mesh's own.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +103,8 @@ GOVERNANCE_DB = "mesh_governance"
 CLEARANCES = "clearances"
 # DuckDB: the session variable holding the clearances of the session's roles (see set_roles).
 CLEARANCES_VARIABLE = "mesh_clearances"
+# The session's roles, set by every meshkit session (and by hand by another SQL client).
+ROLES_VARIABLE = "mesh_roles"
 CLEARANCE_TEST = "IS_DATABASE_ROLE_IN_SESSION"
 
 
@@ -252,7 +253,7 @@ def _session_roles() -> exp.Func:
 
     return exp.func(
         "COALESCE",
-        exp.Anonymous(this="getvariable", expressions=[exp.Literal.string("mesh_roles")]),
+        exp.Anonymous(this="getvariable", expressions=[exp.Literal.string(ROLES_VARIABLE)]),
         exp.cast(exp.Array(expressions=[]), "VARCHAR[]"),
     )
 
@@ -281,23 +282,15 @@ def to_duckdb(body: exp.Expression) -> str:
     return with_token_key(body, key).transform(resolve).sql("duckdb")
 
 
-@functools.cache  # constant; every dbt cursor and every `mesh shell` statement asks for it
-def session_clearances_sql() -> str:
-    """``SET VARIABLE mesh_clearances = ...``: the clearances the session's ``mesh_roles`` hold,
-    read from the governance relation now (a session without the relation fails to run it).
-
-    >>> print(session_clearances_sql())  # doctest: +NORMALIZE_WHITESPACE
-    SET VARIABLE mesh_clearances = (SELECT LIST(DISTINCT clearance)
-    FROM mesh_governance.main.clearances
-    WHERE LIST_CONTAINS(COALESCE(GETVARIABLE('mesh_roles'), CAST([] AS TEXT[])), role))
-    """
-    import sqlglot
-    from sqlglot import exp
-
-    held = sqlglot.select("list(DISTINCT clearance)").from_(
-        f"{GOVERNANCE_DB}.main.{CLEARANCES}").where(
-        exp.Anonymous(this="list_contains", expressions=[_session_roles(), exp.column("role")]))
-    return f"SET VARIABLE {CLEARANCES_VARIABLE} = {exp.Subquery(this=held).sql('duckdb')}"
+# Run by every meshkit session when its roles are set: the clearances the session's
+# ``mesh_roles`` hold, read from the governance relation now (a session without the relation
+# fails to run it). Static text, it holds no data: written out so that a session (a `mesh query`)
+# need not import sqlglot to build it; a test builds the same statement with sqlglot, from the
+# roles expression the views test, and requires the two equal.
+SESSION_CLEARANCES_SQL = (
+    f"SET VARIABLE {CLEARANCES_VARIABLE} = (SELECT LIST(DISTINCT clearance) "
+    f"FROM {GOVERNANCE_DB}.main.{CLEARANCES} "
+    f"WHERE LIST_CONTAINS(COALESCE(GETVARIABLE('{ROLES_VARIABLE}'), CAST([] AS TEXT[])), role))")
 
 
 def own_roles_duckdb(roles: list[str]) -> str:

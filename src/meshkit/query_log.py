@@ -77,37 +77,6 @@ def current_user() -> str:
         return "unknown"
 
 
-def datasets_read(sql: str, views: Iterable[tuple[str, str, str]]) -> list[str]:
-    """The secure views a statement names, as ``domain.product.dataset`` (best effort: the
-    guard has already refused anything else).
-
-    >>> datasets_read("select * from A.b.c join a.b.d using (x)", [("a", "b", "c")])
-    ['a.b.c']
-    """
-    import sqlglot
-    from sqlglot.errors import SqlglotError
-
-    try:
-        statements = sqlglot.parse(sql, read="duckdb")
-    except SqlglotError:
-        return []
-    return datasets_in(statements, views)
-
-
-def datasets_in(statements: Iterable[Any], views: Iterable[tuple[str, str, str]]) -> list[str]:
-    """:func:`datasets_read` of statements sqlglot has already parsed."""
-    from sqlglot import exp
-
-    known = set(views)
-    found = set()
-    for statement in statements:
-        for table in statement.find_all(exp.Table) if statement is not None else ():
-            ref = (table.catalog.lower(), table.db.lower(), table.name.lower())
-            if ref in known:
-                found.add(".".join(ref))
-    return sorted(found)
-
-
 def log_file(warehouse: Path) -> Path:
     return warehouse / LOG_FILE
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from meshkit.backends.duckdb.session import set_roles, set_token_key_sql
+from meshkit.backends.duckdb.session import set_roles, set_token_key
 from meshkit.config import Classification, MeshConfig, Role
 from meshkit.masking import (
     GOVERNANCE_DB,
@@ -33,7 +33,7 @@ def _seen(roles: list[str], key: str | None, family: str = "string") -> list[obj
                     clearance_rows(CONFIG))
     con.execute("create table t as select * from (values ('a@x.io'), ('b@y.io'), ('a@x.io')) v(email)")
     set_roles(con, roles)
-    con.execute(set_token_key_sql(key))
+    set_token_key(con, key)
     return [r[0] for r in con.execute(f"select {body} from t").fetchall()]
 
 

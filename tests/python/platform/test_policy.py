@@ -164,3 +164,40 @@ def test_clearances_are_read_when_roles_are_set(gov_con: duckdb.DuckDBPyConnecti
     assert gov_con.execute(expr).fetchone() == ("***MASKED***",)
     set_roles(gov_con, [])
     assert gov_con.execute("select getvariable('mesh_clearances')").fetchone() == (None,)
+
+
+def test_session_clearances_statement_is_the_one_sqlglot_builds() -> None:
+    """The statement every session runs is written out (a query does not import sqlglot to
+    build it): it must stay the statement built from the roles expression the views test."""
+    from sqlglot import exp
+
+    from meshkit.masking import (
+        CLEARANCES,
+        CLEARANCES_VARIABLE,
+        SESSION_CLEARANCES_SQL,
+        _session_roles,
+    )
+
+    held = sqlglot.select("list(DISTINCT clearance)").from_(
+        f"{GOVERNANCE_DB}.main.{CLEARANCES}").where(
+        exp.Anonymous(this="list_contains", expressions=[_session_roles(), exp.column("role")]))
+    built = f"SET VARIABLE {CLEARANCES_VARIABLE} = {exp.Subquery(this=held).sql('duckdb')}"
+    assert SESSION_CLEARANCES_SQL == built
+
+
+def test_roles_with_quotes_are_data(gov_con: duckdb.DuckDBPyConnection) -> None:
+    """Role names, cleared products and the token key are bound as parameters, never SQL."""
+    from meshkit.backends.duckdb.session import set_cleared_products, set_token_key
+
+    set_roles(gov_con, ["x'] ; select 1 --", "compliance_officer"])
+    assert gov_con.execute("select getvariable('mesh_roles')").fetchone() == (
+        ["x'] ; select 1 --", "compliance_officer"],)
+    assert "cleared_pii" in gov_con.execute("select getvariable('mesh_clearances')").fetchone()[0]
+    set_cleared_products(gov_con, ["a'b.c"])
+    assert gov_con.execute("select getvariable('mesh_cleared_products')").fetchone() == (["a'b.c"],)
+    set_cleared_products(gov_con, [])
+    assert gov_con.execute("select getvariable('mesh_cleared_products')").fetchone() == ([],)
+    set_token_key(gov_con, "k'ey")
+    assert gov_con.execute("select getvariable('mesh_token_key')").fetchone() == ("k'ey",)
+    set_token_key(gov_con, None)
+    assert gov_con.execute("select getvariable('mesh_token_key')").fetchone() == (None,)

@@ -55,6 +55,9 @@ ATTACKS: dict[str, str] = {
     "CTE of a subquery used outside it":
         "select * from (with stg_customers as (select 1) select * from stg_customers) s, "
         "stg_customers",
+    "CTE named like DuckDB's catalog view, read outside its subquery":
+        "select s.*, sql from (with duckdb_views as (select 1) select * from duckdb_views) s, "
+        "duckdb_views",
     "CTE reading internal": f"with c as (select * from {STG}) select * from c",
     "recursive CTE reading internal":
         f"with recursive r(n) as (select 1 union all select n + 1 from r, {STG} where n < 2) "
@@ -197,37 +200,68 @@ def test_data_is_printed_literally(built_demo: Path) -> None:
     "select * from read_text('/etc/passwd')",
     "select * from 'x.parquet'",
     "select consumer_banking.main.leak()",
+    "select consumer_banking.main.leak() over ()",
     "select error('x')",
     "summarize consumer_banking.internal.stg_customers",
     "select 1; select 2",
     "set enable_external_access = true",
     "select getvariable('mesh_clearances')",
-    "set variable mesh_clearances = ['cleared_pii']",
-])
-def test_duckdb_parser_check_refuses_on_its_own(sql: str) -> None:
-    """The second check, on DuckDB's own parse, refuses without the sqlglot one."""
-    from meshkit.backends.duckdb.query import _check_duckdb_ast
-    from meshkit.errors import UsageError
-
-    with pytest.raises(UsageError):
-        _check_duckdb_ast(sql, {("consumer_banking", "consumer_demographics", "consumer_demographics")})
-    _check_duckdb_ast("with c as (select 1) select * from c, range(2), "
-                      "consumer_banking.consumer_demographics.consumer_demographics",
-                      {("consumer_banking", "consumer_demographics", "consumer_demographics")})
-
-
-@pytest.mark.parametrize("sql", [
-    "select getvariable('mesh_clearances')",
     "select 1 from consumer_banking.consumer_demographics.consumer_demographics "
     "where list_contains(getvariable('mesh_clearances'), 'cleared_pii')",
     "set variable mesh_clearances = ['cleared_pii']",
+    "select * from consumer_banking.consumer_demographics.consumer_demographics at (version => 1)",
+    # CTE scoping: a CTE covers its own query only; outside it the name is the catalog's
+    "select * from (with duckdb_views as (select 1) select * from duckdb_views) s, duckdb_views",
+    "select * from (with x as (select 1) select 1) s where exists (select * from duckdb_views)",
+    "select (with duckdb_tables as (select 1) select 1), * from duckdb_tables",
+    "with a as (select * from b), b as (select 1) select * from a",
+    "with x as (select * from x) select * from x",
+    "with recursive r(n) as (select * from r union all select n + 1 from r) select * from r",
+    "select 1 union all (with duckdb_views as (select 1) select 1) union all "
+    "select count(*) from duckdb_views",
 ])
-def test_sqlglot_check_refuses_reading_or_setting_the_clearances(sql: str) -> None:
-    """The session's clearances are neither readable nor settable through `mesh query` by the
-    first check alone either."""
-    from meshkit.backends.duckdb.query import _check_scopes, _parse_one
+def test_check_refuses_without_the_session_lock(sql: str) -> None:
+    """The check on DuckDB's parse refuses on its own, before any session is locked: CTE names
+    out of their scope included (each of those reads a catalog view of DuckDB if run)."""
+    from meshkit.backends.duckdb.query import check_reads
     from meshkit.errors import UsageError
 
     with pytest.raises(UsageError):
-        _check_scopes(_parse_one(sql),
-                      {("consumer_banking", "consumer_demographics", "consumer_demographics")})
+        check_reads(sql, {("consumer_banking", "consumer_demographics", "consumer_demographics")})
+
+
+@pytest.mark.parametrize(("sql", "reads"), [
+    ("with c as (select 1) select * from c, range(2), "
+     "consumer_banking.consumer_demographics.consumer_demographics", [VIEW]),
+    ("with a as (select 1), b as (select * from a) select * from b", []),
+    ("with c as (select 1) select * from (select * from c) s where exists (select * from c)", []),
+    ("with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) "
+     "select * from r", []),
+    (f"select * from {VIEW.upper()} union all (with c as (select * from {VIEW}) select * from c)",
+     [VIEW]),
+])
+def test_check_allows_ctes_in_scope_and_names_the_views_read(sql: str, reads: list[str]) -> None:
+    from meshkit.backends.duckdb.query import check_reads
+
+    assert check_reads(sql, {tuple(VIEW.split("."))}) == reads  # type: ignore[arg-type]
+
+
+def test_a_cte_out_of_scope_would_read_duckdbs_catalog() -> None:
+    """Why the scoping matters: run as is, a name whose CTE is out of scope reads DuckDB's own
+    view of the catalog (view definitions), which a flat list of CTE names would have let by."""
+    sql = ("select sql from (with duckdb_views as (select 1) select * from duckdb_views) s, "
+           "duckdb_views where view_name = 'leak'")
+    con = duckdb.connect()
+    con.execute("create view leak as select 'secret' as s")
+    assert con.execute(sql).fetchall()  # the catalog's view, not the CTE
+
+
+def test_a_deeply_nested_query_is_refused_cleanly() -> None:
+    from meshkit.backends.duckdb.query import check_reads
+    from meshkit.errors import UsageError
+
+    sql = "select " + "(select " * 3000 + "1" + ")" * 3000
+    with pytest.raises(UsageError):
+        check_reads(sql, set())
+
+

@@ -22,7 +22,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from meshkit.backends.duckdb.session import (
     set_roles,
     set_salt,
-    set_token_key_sql,
+    set_token_key,
     token_key_from_env,
 )
 
@@ -70,7 +70,7 @@ class Plugin(BasePlugin):
         # The tokenize key, read from the environment per cursor and never written anywhere.
         key = token_key_from_env()
         if key:
-            cursor.execute(set_token_key_sql(key))
+            set_token_key(cursor, key)
 
 
 CONNECT_ATTEMPTS = 6

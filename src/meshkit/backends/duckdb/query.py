@@ -6,16 +6,16 @@ tested by the secure views; the clearances read from the governance database whe
 opens, one session per query), and the statement may read the secure views the domains' manifests
 declare and nothing else, as Snowflake grants would allow.
 
-DuckDB has no access control, so the statement is checked before it runs, twice:
+DuckDB has no access control, so the statement is checked before it runs, on DuckDB's own parse
+of it (``json_serialize_sql``: the tree DuckDB then binds and runs, so no other parser's reading
+can differ from it): one SELECT; every base table it reads is a declared secure view, or a CTE
+visible where it is read (lexical scoping, as DuckDB's binder resolves names, never wider: a CTE
+of a subquery does not cover a name outside it); no function of a domain's database; table
+functions refused except :data:`ALLOWED_TABLE_FUNCTIONS`, which read no data; any other kind of
+table reference refused. The check imports nothing beyond DuckDB, so that a query costs little
+more than DuckDB does.
 
-* with sqlglot's scope analysis: every table a scope reads is either a CTE visible in that scope
-  (lexical scoping, not a flat set of names) or a declared secure view;
-* with DuckDB's own parser (``json_serialize_sql``), so that a construct the two parsers read
-  differently cannot slip through: every base table, table function and qualified function call
-  DuckDB sees is checked again.
-
-Table functions are refused except :data:`ALLOWED_TABLE_FUNCTIONS`, which read no data. And after
-the attachments the session runs with ``enable_external_access = false`` and
+And after the attachments the session runs with ``enable_external_access = false`` and
 ``lock_configuration = true``: a gap in the checker still cannot read a file, attach a
 database, load an extension or change a setting.
 """
@@ -91,13 +91,12 @@ def connect(mesh: Mesh | QueryConfig, roles: list[str], target: str | None = Non
     fresh in-memory connection to make the session of (default: a new one).
     """
     import duckdb
-    from sqlglot import exp
 
     from meshkit.backends.duckdb.session import (
-        set_cleared_products_sql,
+        set_cleared_products,
         set_roles,
         set_salt,
-        set_token_key_sql,
+        set_token_key,
         token_key_from_env,
     )
 
@@ -113,11 +112,7 @@ def connect(mesh: Mesh | QueryConfig, roles: list[str], target: str | None = Non
     con = duckdb.connect(":memory:") if into is None else into
     attached = 0
     for name, db in _databases(config):
-        attach = exp.Attach(
-            this=exp.alias_(exp.Literal.string(str(db)), name),
-            expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
-        )
-        _attach(con, attach.sql("duckdb"))
+        _attach(con, name, db)
         attached += 1
     if not attached:
         if into is None:
@@ -127,11 +122,11 @@ def connect(mesh: Mesh | QueryConfig, roles: list[str], target: str | None = Non
     set_roles(con, roles)  # and the clearances they hold, read now: current at every query
     if cleared_products is None:
         cleared_products = cleared_products_of(mesh, roles)
-    con.execute(set_cleared_products_sql(cleared_products))
+    set_cleared_products(con, cleared_products)
     set_salt(con)
     key = token_key_from_env()
     if key:  # the tokenize mask's key: in this session's memory only
-        con.execute(set_token_key_sql(key))
+        set_token_key(con, key)
     if locked:
         for setting in ("autoinstall_known_extensions", "autoload_known_extensions",
                         "enable_external_access"):
@@ -155,12 +150,22 @@ def cleared_products_of(mesh: Mesh | QueryConfig, roles: list[str]) -> list[str]
     return cleared_products(mesh, roles)
 
 
-def _attach(con: Any, sql: str) -> None:
-    """Attach, waiting for a build that holds the file: a query during `mesh build` then sees the
-    database as the model being written left it (old view or new)."""
+def _attach(con: Any, name: str, db: Path) -> None:
+    """Attach ``db`` read-only as ``name``, waiting for a build that holds the file: a query
+    during `mesh build` then sees the database as the model being written left it (old view or
+    new).
+
+    The path is bound as a parameter; the name, an identifier (which DuckDB cannot bind), is a
+    domain's name, validated by mesh.yml's models as a plain lower-case identifier, and checked
+    again here so that nothing else ever reaches the SQL text.
+    """
     from meshkit.backends.duckdb.session import retry_while_locked
 
-    retry_while_locked(lambda: con.execute(sql))
+    if not PLAIN_NAME.match(name):
+        raise UsageError(f"cannot attach a database as {name!r}: not a plain identifier",
+                         fix="name domains with lower-case letters, digits and underscores")
+    sql = f"ATTACH ? AS {name} (READ_ONLY)"
+    retry_while_locked(lambda: con.execute(sql, [str(db)]))
 
 
 def _databases(config: QueryConfig) -> Iterator[tuple[str, Path]]:
@@ -213,8 +218,12 @@ def _read_manifest(path: Path) -> bytes | None:
         return LocalArtifacts(path.parent).read(path.name)
 
 
-def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
-    """Refuse a statement unless it is one query reading only the secure views of the mesh.
+def check_reads(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> list[str]:
+    """Refuse a statement unless it is one query reading only the secure views of the mesh;
+    return the secure views it reads, as ``domain.product.dataset`` (for the audit log).
+
+    DuckDB parses the statement on ``con`` (the query's session, not yet attached to anything;
+    it never binds nor runs it there) or on a connection of its own.
 
     >>> views = {("consumer_banking", "consumer_demographics", "consumer_demographics")}
     >>> try:
@@ -224,44 +233,129 @@ def check_reads(sql: str, views: set[tuple[str, str, str]]) -> None:
     reads consumer_banking.internal.stg_customers, which is not a data product's secure view
     >>> check_reads("with c as (select * from consumer_banking.consumer_demographics.consumer_demographics)"
     ...             " select count(*) from c", views)
+    ['consumer_banking.consumer_demographics.consumer_demographics']
     """
-    _check(sql, views)
+    import duckdb
+    import orjson
+
+    if con is None:
+        with duckdb.connect(":memory:") as own:
+            return check_reads(sql, views, own)
+    _check_one_query(sql, con)
+    row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    try:
+        tree = orjson.loads(row[0]) if row else {"error": True, "error_message": "no result"}
+        if tree.get("error"):
+            raise UsageError(f"DuckDB refuses the statement: {tree.get('error_message')}",
+                             fix="run one SELECT (or WITH … SELECT) at a time")
+        statements = tree.get("statements")
+        if not isinstance(statements, list) or len(statements) != 1:
+            raise UsageError("DuckDB does not read exactly one statement; `mesh query` runs one",
+                             fix="run one SELECT (or WITH … SELECT) at a time")
+        reads: set[str] = set()
+        _check_tree(statements[0], frozenset(), views, reads)
+    except (RecursionError, ValueError) as exc:  # orjson's depth limit is a ValueError
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError("the query is nested too deeply to be checked",
+                         fix="simplify the query: fewer nested subqueries") from None
+    return sorted(reads)
 
 
-def _check(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> Any:
-    """:func:`check_reads` (DuckDB's parse made on ``con`` if given); returns sqlglot's parse of
-    the statement (normalized names)."""
-    statement = _parse_one(sql)
-    _check_scopes(statement, views)
-    _check_duckdb_ast(sql, views, con)
-    return statement
-
-
-def _parse_one(sql: str) -> Any:
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import ParseError
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-
-    from meshkit.sqlglot_logging import quiet_sqlglot
+def _check_one_query(sql: str, con: Any) -> None:
+    """One statement, a query (DuckDB's statement types: the parser the session runs)."""
+    import duckdb
 
     try:
-        with quiet_sqlglot():
-            statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except ParseError as exc:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
         raise UsageError(f"cannot parse the query: {_first_line(str(exc))}",
                          fix="check the SQL syntax") from None
     if len(statements) != 1:
         raise UsageError(f"{len(statements)} statements given; `mesh query` runs exactly one query",
                          fix="run one SELECT (or WITH … SELECT) at a time")
-    statement = statements[0]
-    if not isinstance(statement, exp.Query):
-        kind = statement.name if isinstance(statement, exp.Command) else statement.key
+    kind = statements[0].type
+    if kind != duckdb.StatementType.SELECT:
+        shown = "PIVOT" if kind == duckdb.StatementType.MULTI else kind.name
         raise UsageError(f"only queries (SELECT, WITH …) may run through `mesh query`, "
-                         f"not {str(kind).upper()}",
+                         f"not {shown}",
                          fix="settings, PRAGMA, ATTACH, COPY, INSTALL, LOAD and DDL are not available")
-    # DuckDB identifiers are case-insensitive, quoted or not: compare them as DuckDB does.
-    return normalize_identifiers(statement, dialect="duckdb")
+
+
+def _check_tree(node: Any, visible: frozenset[str], views: set[tuple[str, str, str]],
+                reads: set[str]) -> None:
+    """Check every node of DuckDB's parse under ``node``, where the CTEs ``visible`` are in
+    scope; add the secure views read to ``reads``.
+
+    A WITH clause (``cte_map`` of a query node) puts its CTEs in scope for the node's own body
+    and everything nested in it; each CTE's query sees the CTEs before it. A recursive CTE sees
+    itself in its recursive part only. Anything DuckDB's binder might resolve otherwise is then a
+    name out of scope, checked as a table of the catalog: refused (never wider than DuckDB).
+    """
+    if isinstance(node, list):
+        for item in node:
+            _check_tree(item, visible, views, reads)
+        return
+    if not isinstance(node, dict):
+        return
+    cte_map = node.get("cte_map")
+    if isinstance(cte_map, dict):
+        scope = set(visible)
+        for entry in cte_map.get("map") or []:
+            _check_tree(entry.get("value"), frozenset(scope), views, reads)
+            scope.add(str(entry.get("key", "")).lower())
+        visible = frozenset(scope)
+    _check_node(node, visible, views, reads)
+    recursive = node.get("type") == "RECURSIVE_CTE_NODE"
+    for key, value in node.items():
+        if key == "cte_map":
+            continue
+        if recursive and key == "right":
+            _check_tree(value, visible | {str(node.get("cte_name", "")).lower()}, views, reads)
+        else:
+            _check_tree(value, visible, views, reads)
+
+
+def _check_node(node: dict[str, Any], visible: frozenset[str],
+                views: set[tuple[str, str, str]], reads: set[str]) -> None:
+    """One node: a function call (plain or windowed), or a table reference."""
+    if "class" in node and "function_name" in node:
+        name = str(node.get("function_name", "")).lower()
+        if node.get("catalog") or node.get("schema"):
+            path = (node.get("qualified_name") or {}).get("path") or [name]
+            raise UsageError(f"calls {'.'.join(map(str, path))}(): functions and macros of the "
+                             "domains' databases are not available",
+                             fix="use built-in functions only")
+        if name in REFUSED_FUNCTIONS:
+            raise UsageError(f"function {name}() is not available through `mesh query`: "
+                             f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
+    kind = node.get("type")
+    if "from_table" in node or kind in HARMLESS_REFS or "alias" not in node or "class" in node:
+        return
+    if kind == "BASE_TABLE":
+        parts = [str(node.get(k) or "").lower() for k in ("catalog_name", "schema_name",
+                                                           "table_name")]
+        path = (node.get("qualified_name") or {}).get("path")
+        if ((path is not None and [str(p).lower() for p in path] != [p for p in parts if p])
+                or node.get("at_clause") is not None):
+            raise UsageError(f"cannot tell what {'.'.join(p for p in parts if p)} reads",
+                             fix="read secure views by name in FROM / JOIN")
+        if not parts[0] and not parts[1] and parts[2] in visible:
+            if not PLAIN_NAME.match(parts[2]):
+                raise UsageError(f"the CTE name {parts[2]!r} is not a plain identifier",
+                                 fix="name CTEs with letters, digits and underscores")
+            return
+        if (parts[0], parts[1], parts[2]) not in views:
+            raise _refuse_read(parts, views)
+        reads.add(".".join(parts))
+    elif kind == "TABLE_FUNCTION":
+        function = node.get("function") or {}
+        name = str(function.get("function_name", "")).lower()
+        if function.get("catalog") or function.get("schema") or name not in ALLOWED_TABLE_FUNCTIONS:
+            raise _refuse_function(name)
+    elif kind is not None:
+        raise UsageError(f"{str(kind).lower().replace('_', ' ')} is not available through "
+                         "`mesh query`", fix="read secure views in FROM / JOIN")
 
 
 def _refuse_read(parts: list[str], views: set[tuple[str, str, str]]) -> UsageError:
@@ -275,128 +369,6 @@ def _refuse_function(name: str) -> UsageError:
     allowed = ", ".join(sorted(ALLOWED_TABLE_FUNCTIONS))
     return UsageError(f"table function {name}() is not available through `mesh query`",
                       fix=f"read secure views only; the table functions allowed are: {allowed}")
-
-
-def _check_scopes(statement: Any, views: set[tuple[str, str, str]]) -> None:
-    """Each table of each scope is a CTE visible in that scope, or a secure view."""
-    from sqlglot import exp
-    from sqlglot.errors import OptimizeError
-    from sqlglot.optimizer.scope import Scope, traverse_scope
-
-    for node in statement.find_all(exp.Func):
-        name = _function_name(node)
-        if name in REFUSED_FUNCTIONS:
-            raise UsageError(f"function {name}() is not available through `mesh query`: "
-                             f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
-    try:
-        scopes = traverse_scope(statement)
-    except OptimizeError as exc:
-        raise UsageError(f"cannot resolve the query's names: {exc}",
-                         fix="qualify every table as <domain>.<product>.<dataset>") from None
-    checked: set[int] = set()
-    for scope in scopes:
-        for table in scope.tables:
-            checked.add(id(table))
-            if isinstance(table.this, exp.Func):
-                name = _function_name(table.this)
-                if name not in ALLOWED_TABLE_FUNCTIONS:
-                    raise _refuse_function(name)
-                continue
-            source = scope.sources.get(table.alias_or_name)
-            if isinstance(source, Scope) and not table.db and not table.catalog:
-                if not PLAIN_NAME.match(table.name):
-                    raise UsageError(f"the CTE name {table.name!r} is not a plain identifier",
-                                     fix="name CTEs with letters, digits and underscores")
-                continue
-            ref = (table.catalog, table.db, table.name)
-            if ref not in views:
-                raise _refuse_read(list(ref), views)
-        for unnest in scope.expression.find_all(exp.Unnest):
-            checked.add(id(unnest))
-    # A table that no scope accounted for is a construct the checker does not understand.
-    for table in statement.find_all(exp.Table):
-        if id(table) not in checked:
-            raise UsageError(f"cannot tell what {table.sql('duckdb')} reads",
-                             fix="simplify the query: read secure views in FROM / JOIN")
-
-
-def _function_name(node: Any) -> str:
-    from sqlglot import exp
-
-    if isinstance(node, exp.Anonymous):
-        return str(node.name).lower()
-    if isinstance(node, exp.GenerateSeries):
-        return "range" if node.args.get("is_end_exclusive") else "generate_series"
-    if isinstance(node, exp.Unnest | exp.Explode):
-        return "unnest"
-    return str(node.sql_name()).lower()
-
-
-def _check_duckdb_ast(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> None:
-    """The same rules on DuckDB's own parse of ``sql`` (it never binds nor runs it), on ``con``
-    (the query's session, not yet attached to anything) or a connection of its own."""
-    import duckdb
-    import orjson
-
-    if con is None:
-        with duckdb.connect(":memory:") as own:
-            row = own.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
-    else:
-        row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
-    tree = orjson.loads(row[0]) if row else {"error": True, "error_message": "no result"}
-    if tree.get("error"):
-        raise UsageError(f"DuckDB refuses the statement: {tree.get('error_message')}",
-                         fix="run one SELECT (or WITH … SELECT) at a time")
-    if len(tree["statements"]) != 1:
-        raise UsageError("DuckDB reads more than one statement; `mesh query` runs exactly one",
-                         fix="run one SELECT (or WITH … SELECT) at a time")
-    ctes = {str(key).lower() for key in _cte_names(tree)}
-    for node in _dicts(tree):
-        kind = node.get("type")
-        if node.get("class") == "FUNCTION":
-            name = str(node.get("function_name", "")).lower()
-            if node.get("catalog") or node.get("schema"):
-                raise UsageError(f"calls {'.'.join(node['qualified_name']['path'])}(): functions "
-                                 "and macros of the domains' databases are not available",
-                                 fix="use built-in functions only")
-            if name in REFUSED_FUNCTIONS:
-                raise UsageError(f"function {name}() is not available through `mesh query`: "
-                                 f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
-        if "from_table" in node or kind in HARMLESS_REFS or "alias" not in node or "class" in node:
-            continue
-        if kind == "BASE_TABLE":
-            parts = [str(node.get(k) or "").lower() for k in ("catalog_name", "schema_name",
-                                                               "table_name")]
-            if not parts[0] and not parts[1] and parts[2] in ctes and PLAIN_NAME.match(parts[2]):
-                continue
-            if (parts[0], parts[1], parts[2]) not in views:
-                raise _refuse_read(parts, views)
-        elif kind == "TABLE_FUNCTION":
-            function = node.get("function") or {}
-            name = str(function.get("function_name", "")).lower()
-            if function.get("catalog") or function.get("schema") or name not in ALLOWED_TABLE_FUNCTIONS:
-                raise _refuse_function(name)
-        elif kind is not None:
-            raise UsageError(f"{str(kind).lower().replace('_', ' ')} is not available through "
-                             "`mesh query`", fix="read secure views in FROM / JOIN")
-
-
-def _dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for v in value.values():
-            yield from _dicts(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _dicts(v)
-
-
-def _cte_names(tree: Any) -> Iterator[str]:
-    for node in _dicts(tree):
-        cte_map = node.get("cte_map")
-        if isinstance(cte_map, dict):
-            for entry in cte_map.get("map", []):
-                yield entry["key"]
 
 
 def _first_line(text: str) -> str:
@@ -455,8 +427,7 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
     try:
         # One in-memory database for DuckDB's parse of the statement and then its session.
         with duckdb.connect(":memory:") as con:
-            statement = _check(sql, views, con)
-            entry.datasets = query_log.datasets_in([statement], views)
+            entry.datasets = check_reads(sql, views, con)
             entry.cleared_products = cleared_products_of(mesh, roles)
             connect(config, roles, cleared_products=entry.cleared_products, into=con)
             result = run_sql(con, sql)

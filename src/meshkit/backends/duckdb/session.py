@@ -7,7 +7,6 @@ Kept apart from the dbt-duckdb plugin so that `mesh query` sets roles without im
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -50,74 +49,64 @@ def set_salt(cursor: Any, env: Mapping[str, str] | None = None) -> bool:
 
 def set_roles(cursor: Any, roles: list[str]) -> None:
     """Give the session ``roles`` and the clearances they hold now, read from the attached
-    governance database (:func:`meshkit.masking.session_clearances_sql`).
+    governance database (:data:`meshkit.masking.SESSION_CLEARANCES_SQL`).
 
     The clearances are reset first, so that a session where they cannot be read (the governance
     database not attached, or not a clearances relation) holds none: every classified value
     masked, every restricted row hidden. Every meshkit session sets its roles through this, when it
     opens (``mesh query``, each statement of ``mesh shell``, each cursor of a dbt run), so a
     clearance revoked in mesh.yml is not held past the next ``mesh build`` / ``mesh generate``.
+    The role names are bound as a parameter: data, never SQL text.
     """
     import contextlib
 
     import duckdb
 
-    from meshkit.masking import CLEARANCES_VARIABLE, session_clearances_sql
+    from meshkit.masking import CLEARANCES_VARIABLE, ROLES_VARIABLE, SESSION_CLEARANCES_SQL
 
-    cursor.execute(_roles_sql(tuple(roles)))
+    cursor.execute(f"SET VARIABLE {ROLES_VARIABLE} = CAST(? AS VARCHAR[])", [list(roles)])
     cursor.execute(f"RESET VARIABLE {CLEARANCES_VARIABLE}")
     # No governance relation: no clearance (fail closed).
     with contextlib.suppress(duckdb.CatalogException, duckdb.BinderException):
-        cursor.execute(session_clearances_sql())
-
-
-@functools.lru_cache(maxsize=64)  # a dbt run sets the same roles on each of its cursors
-def _roles_sql(roles: tuple[str, ...]) -> str:
-    return set_roles_sql(list(roles))
+        cursor.execute(SESSION_CLEARANCES_SQL)
 
 
 def set_roles_sql(roles: list[str]) -> str:
-    """``SET VARIABLE mesh_roles = [...]`` built with sqlglot (role names are data, not SQL).
+    """``SET VARIABLE mesh_roles = [...]`` as SQL text, built with sqlglot (role names are data,
+    not SQL): what another SQL client would run.
 
     >>> set_roles_sql(["risk_engineer"])
     "SET VARIABLE mesh_roles = ['risk_engineer']"
     """
     from sqlglot import exp
 
+    from meshkit.masking import ROLES_VARIABLE
+
     array: exp.Expression = exp.Array(expressions=[exp.Literal.string(r) for r in roles])
     if not roles:
         array = exp.cast(array, "VARCHAR[]")
-    return f"SET VARIABLE mesh_roles = {array.sql('duckdb')}"
+    return f"SET VARIABLE {ROLES_VARIABLE} = {array.sql('duckdb')}"
 
 
-def set_cleared_products_sql(products: list[str]) -> str:
-    """``SET VARIABLE mesh_cleared_products = [...]``: the products the session is cleared on by
-    approved access requests (:mod:`meshkit.access`); product addresses are data, not SQL.
-
-    >>> set_cleared_products_sql([])
-    'SET VARIABLE mesh_cleared_products = CAST([] AS TEXT[])'
-    """
-    from sqlglot import exp
-
+def set_cleared_products(cursor: Any, products: list[str]) -> None:
+    """Set ``mesh_cleared_products``: the products the session is cleared on by approved access
+    requests (:mod:`meshkit.access`), bound as a parameter (product addresses are data)."""
     from meshkit.masking import CLEARED_PRODUCTS_VARIABLE
 
-    array = exp.cast(exp.Array(expressions=[exp.Literal.string(p) for p in products]),
-                     "VARCHAR[]")
-    return f"SET VARIABLE {CLEARED_PRODUCTS_VARIABLE} = {array.sql('duckdb')}"
+    cursor.execute(f"SET VARIABLE {CLEARED_PRODUCTS_VARIABLE} = CAST(? AS VARCHAR[])",
+                   [list(products)])
 
 
-def set_token_key_sql(key: str | None) -> str:
-    """``SET VARIABLE mesh_token_key = '...'`` (the tokenize mask's key, from MESH_TOKEN_KEY),
-    or ``RESET VARIABLE`` without one: tokenized columns then read as NULL (fail closed).
+def set_token_key(cursor: Any, key: str | None) -> None:
+    """Set ``mesh_token_key`` (the tokenize mask's key, from MESH_TOKEN_KEY), bound as a
+    parameter so that it is in no SQL text or log; without one, reset it: tokenized columns then
+    read as NULL (fail closed)."""
+    from meshkit.masking import TOKEN_KEY_VARIABLE
 
-    >>> set_token_key_sql(None)
-    'RESET VARIABLE mesh_token_key'
-    """
-    from sqlglot import exp
-
-    if not key:
-        return "RESET VARIABLE mesh_token_key"
-    return f"SET VARIABLE mesh_token_key = {exp.Literal.string(key).sql('duckdb')}"
+    if key:
+        cursor.execute(f"SET VARIABLE {TOKEN_KEY_VARIABLE} = ?", [key])
+    else:
+        cursor.execute(f"RESET VARIABLE {TOKEN_KEY_VARIABLE}")
 
 
 def token_key_from_env() -> str | None:
