@@ -182,7 +182,7 @@ def test_session_clearances_statement_is_the_one_sqlglot_builds() -> None:
         f"{GOVERNANCE_DB}.main.{CLEARANCES}").where(
         exp.Anonymous(this="list_contains", expressions=[_session_roles(), exp.column("role")]))
     built = f"SET VARIABLE {CLEARANCES_VARIABLE} = {exp.Subquery(this=held).sql('duckdb')}"
-    assert SESSION_CLEARANCES_SQL == built
+    assert built == SESSION_CLEARANCES_SQL
 
 
 def test_roles_with_quotes_are_data(gov_con: duckdb.DuckDBPyConnection) -> None:

@@ -5,6 +5,7 @@ and an ad-hoc public model) and a consumer `fx_cons` reading the product as `pii
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -314,3 +315,59 @@ def test_a_dataset_unpublished_since_the_last_query_is_refused(built: Mesh, tmp_
     manifest.write_text(text.replace('"access": "public"', '"access": "protected"'))
     with pytest.raises(UsageError, match="not a data product's secure view"):
         query_mesh_file(root / "mesh.yml", sql, ["pii_reader"])
+
+
+def test_the_views_summary_serves_only_the_bytes_it_was_read_from(
+        built: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query parses a domain's manifest once; later queries read the summary beside it while
+    the manifest's bytes are the same, and parse again when they are not, when the summary is
+    damaged or of another shape, or was written by other code."""
+    from meshkit import dbt_manifest
+    from meshkit.backends.duckdb.query import VIEWS_SUMMARY, secure_views
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    light = _light(root)
+    assert light is not None
+    parses: list[str] = []
+    real = dbt_manifest.public_relations
+
+    def counted(data: bytes, location: str, package: str) -> set[tuple[str, str, str]]:
+        parses.append(package)
+        return real(data, location, package)
+
+    monkeypatch.setattr(dbt_manifest, "public_relations", counted)
+    first = secure_views(light)
+    assert ("fx_prod", "people_product", "people") in first
+    domains = [name for name, _ in light.domains]
+    assert sorted(parses) == sorted(domains)
+    parses.clear()
+    assert secure_views(light) == first and parses == []  # from the summaries
+    folder = root / "domains/fx_prod/target"
+    summary = folder / VIEWS_SUMMARY
+    kept = summary.read_text()
+    # a view added to the summary by hand is not believed once the manifest changes
+    forged = json.loads(kept)
+    forged["views"].append(["fx_prod", "internal", "stg_people"])
+    summary.write_text(json.dumps(forged))
+    manifest = folder / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes() + b"\n")
+    assert secure_views(light) == first and parses == ["fx_prod"]
+    kept = summary.read_text()
+    code = json.loads(kept)["code"]
+    for damaged in ("{not json", "[]", kept.replace('"views":[[', '"views":[[1,'),
+                    kept.replace('"format":1', '"format":2'),
+                    kept.replace('"package":"fx_prod"', '"package":"other"'),
+                    kept.replace(code, "0" * len(code))):  # written by other code
+        assert damaged != kept
+        parses.clear()
+        summary.write_text(damaged)
+        assert secure_views(light) == first and parses == ["fx_prod"], damaged
+    parses.clear()
+    assert secure_views(light) == first and parses == []  # rewritten by the last parse
+    # a summary that cannot be read nor written (here: a folder in its place, which also
+    # stands for read-only artifacts): parsed at every query, same views
+    summary.unlink()
+    summary.mkdir()
+    assert secure_views(light) == first and secure_views(light) == first
+    assert parses == ["fx_prod", "fx_prod"] and summary.is_dir()

@@ -53,6 +53,11 @@ REFUSED_FUNCTIONS: dict[str, str] = {
 FIX_READS = "query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 PLAIN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Beside each domain's manifest: the secure views it declares, keyed by the SHA-256 of the
+# manifest's bytes and by the code that read them, so that a query hashes the manifest instead of
+# parsing it. As trusted as the manifest beside it: whoever can write the one can write the other.
+VIEWS_SUMMARY = "mesh_secure_views.json"
+VIEWS_SUMMARY_FORMAT = 1
 # DuckDB table references that read nothing by themselves.
 HARMLESS_REFS = {"JOIN", "SUBQUERY", "EMPTY", "EXPRESSION_LIST"}
 
@@ -189,10 +194,9 @@ def secure_views(mesh: Mesh | QueryConfig) -> set[tuple[str, str, str]]:
 
     A product's public models and, for a versioned one, the unversioned name of its latest
     version; nothing else in a domain's database is a consumer's to read. Each is read from
-    the manifest as it is now, at every call.
+    the manifest as it is now, at every call (its summary, :data:`VIEWS_SUMMARY`, serves only
+    the very bytes it was read from).
     """
-    from meshkit.dbt_manifest import public_relations
-
     if isinstance(mesh, QueryConfig):
         domains = list(mesh.domains)
     else:
@@ -201,7 +205,39 @@ def secure_views(mesh: Mesh | QueryConfig) -> set[tuple[str, str, str]]:
     for name, folder in domains:
         data = _read_manifest(folder / "manifest.json")
         if data is not None:
-            views |= public_relations(data, str(folder), name)
+            views |= _declared_views(folder, name, data)
+    return views
+
+
+def _declared_views(folder: Path, package: str, manifest: bytes) -> set[tuple[str, str, str]]:
+    """:func:`meshkit.dbt_manifest.public_relations` of a domain's manifest, from its summary
+    beside it when that was read from these very bytes by this very code; else parsed, and the
+    summary (re)written, as far as the folder lets the session write."""
+    import hashlib
+
+    import orjson
+
+    from meshkit.code_fingerprint import code_fingerprint
+
+    digest = hashlib.sha256(manifest).hexdigest()
+    code = code_fingerprint(("meshkit.dbt_manifest", __name__)).hex()
+    path = folder / VIEWS_SUMMARY
+    with contextlib.suppress(OSError, ValueError):
+        kept = orjson.loads(path.read_bytes())
+        if (isinstance(kept, dict) and kept.get("format") == VIEWS_SUMMARY_FORMAT
+                and kept.get("manifest_sha256") == digest and kept.get("code") == code
+                and kept.get("package") == package and isinstance(kept.get("views"), list)
+                and all(isinstance(v, list) and len(v) == 3 and all(isinstance(p, str) for p in v)
+                        for v in kept["views"])):
+            return {(v[0], v[1], v[2]) for v in kept["views"]}
+    from meshkit.dbt_manifest import public_relations
+    from meshkit.files import atomic_write
+
+    views = public_relations(manifest, str(folder), package)
+    summary = {"format": VIEWS_SUMMARY_FORMAT, "manifest_sha256": digest, "code": code,
+               "package": package, "views": sorted(views)}
+    with contextlib.suppress(OSError):  # read-only artifacts: the next query parses again
+        atomic_write(path, orjson.dumps(summary), durable=False)
     return views
 
 
