@@ -157,6 +157,8 @@ ALLOWED = [
     f"select region, count(*) from {VIEW} group by all order by 1",
     "select * from range(3) t(i) cross join unnest([1, 2]) u(j)",
     "select * from generate_series(1, 2)",
+    f"select count(*) from {VIEW} using sample 50%",
+    f"select count(*) from (from {VIEW}) union all (with c as (from {VIEW}) select count(*) from c)",
 ]
 
 

@@ -366,7 +366,10 @@ def _check_node(node: dict[str, Any], visible: frozenset[str],
             raise UsageError(f"function {name}() is not available through `mesh query`: "
                              f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
     kind = node.get("type")
-    if "from_table" in node or kind in HARMLESS_REFS or "alias" not in node or "class" in node:
+    # A table reference has a string type and an alias and is neither an expression ("class")
+    # nor a query node ("from_table"); a value's type is an object (USING SAMPLE 10%).
+    if (not isinstance(kind, str) or kind in HARMLESS_REFS or "alias" not in node
+            or "class" in node or "from_table" in node):
         return
     if kind == "BASE_TABLE":
         parts = [str(node.get(k) or "").lower() for k in ("catalog_name", "schema_name",
