@@ -116,7 +116,8 @@ def query(mesh_file: Path, target: str | None, roles: tuple[str, ...], fmt: str,
     """Run SQL as a role against the secure views of the mesh (DuckDB)."""
     from meshkit.backends.duckdb.query import query_mesh_file
 
-    result = query_mesh_file(mesh_file, sql, list(roles), target)
+    result = query_mesh_file(mesh_file, sql, list(roles), target,
+                             meanwhile=render.import_tables if fmt == "table" else None)
     if fmt == "json":
         render.echo_json(result.records())
     elif fmt == "csv":

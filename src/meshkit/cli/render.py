@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -65,6 +66,15 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str |
     for row in rows:
         t.add_row(*(show(v) for v in row))
     return t
+
+
+def import_tables() -> None:
+    """Import rich's console and tables (a query passes this as the work to do while DuckDB
+    opens its session: the table it prints then costs no import time). Never raises: an import
+    that fails here fails again, and is reported, where the table is printed."""
+    with contextlib.suppress(Exception):
+        import rich.console
+        import rich.table  # noqa: F401
 
 
 def console(*, stderr: bool = False, quiet: bool = False, highlight: bool = True) -> Any:

@@ -169,6 +169,26 @@ def test_reads_of_secure_views_run(built_demo: Path, sql: str) -> None:
     assert json.loads(result.output)
 
 
+def test_meanwhile_runs_on_a_thread_of_its_own(built_demo: Path) -> None:
+    """The work a query is given to do while DuckDB opens its session (the CLI's import of its
+    table renderer) runs on another thread, and the query answers as without it."""
+    import threading
+
+    from meshkit.backends.duckdb.query import query_mesh_file
+
+    seen: list[str] = []
+    done = threading.Event()
+
+    def work() -> None:
+        seen.append(threading.current_thread().name)
+        done.set()
+
+    sql = f"select count(*) from {VIEW}"
+    result = query_mesh_file(built_demo, sql, [], meanwhile=work)
+    assert done.wait(30) and seen == ["meshkit-meanwhile"]
+    assert result.rows == query_mesh_file(built_demo, sql, []).rows and result.rows[0][0] > 0
+
+
 def test_session_is_locked_even_if_the_checker_is_bypassed(built_demo: Path) -> None:
     """What runs after the checker: files, settings and attachments are out of reach."""
     mesh = load_mesh(built_demo)

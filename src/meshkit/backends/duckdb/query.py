@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -440,13 +440,16 @@ def run_sql(con: Any, sql: str) -> QueryResult:
 
 
 def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | None = None, *,
-          views: set[tuple[str, str, str]] | None = None, client: str = "query") -> QueryResult:
+          views: set[tuple[str, str, str]] | None = None, client: str = "query",
+          meanwhile: Callable[[], None] | None = None) -> QueryResult:
     """Run ``sql`` as ``roles`` (none: the most restrictive view) and return the rows.
 
     Every call is written to the query audit log (:mod:`meshkit.query_log`) before it returns,
     refused ones too; ``views`` saves re-reading the manifests (``mesh shell`` passes them). A
     loaded mesh also refreshes what :func:`query_mesh_file` reads instead of loading it
-    (:mod:`meshkit.backends.duckdb.query_config`).
+    (:mod:`meshkit.backends.duckdb.query_config`). ``meanwhile``: work run on a thread of its own
+    while DuckDB opens the session, which releases the GIL for about 20 ms (the CLI imports its
+    table renderer then); the process waits for it at exit.
     """
     import time
 
@@ -464,6 +467,10 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
         rows=None, seconds=0.0, status="ok", sql=sql, client=client)
     start = time.perf_counter()
     try:
+        if meanwhile is not None:
+            import threading
+
+            threading.Thread(target=meanwhile, name="meshkit-meanwhile").start()
         # One in-memory database for DuckDB's parse of the statement and then its session.
         with duckdb.connect(":memory:") as con:
             entry.datasets = check_reads(sql, views, con)
@@ -482,8 +489,8 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
     return result
 
 
-def query_mesh_file(mesh_file: Path, sql: str, roles: list[str], target: str | None = None
-                    ) -> QueryResult:
+def query_mesh_file(mesh_file: Path, sql: str, roles: list[str], target: str | None = None, *,
+                    meanwhile: Callable[[], None] | None = None) -> QueryResult:
     """:func:`query` on the mesh of ``mesh_file``, without loading its models when the values a
     query needs were written from its current bytes (``mesh query``: see
     :mod:`meshkit.backends.duckdb.query_config`); else through a full load, which validates it."""
@@ -494,7 +501,7 @@ def query_mesh_file(mesh_file: Path, sql: str, roles: list[str], target: str | N
         from meshkit.mesh import Mesh
 
         return Mesh.load(mesh_file).query(sql, roles=roles, target=target)
-    return query(config, sql, roles, target)
+    return query(config, sql, roles, target, meanwhile=meanwhile)
 
 
 def _write_query_config(mesh: Mesh, warehouse: Path) -> None:
