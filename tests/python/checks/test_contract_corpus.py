@@ -176,3 +176,32 @@ def test_equal_contracts_have_no_change(corpus: dict[str, Any]) -> None:
     first = contracts[0]
     edited = first.model_copy(update={"description": first.description + " (edited)"})
     assert [ch.kind.value for ch in diff_contracts(first, edited)] == ["description_changed"]
+
+
+def test_registry_written_and_loaded_back(corpus: dict[str, Any], tmp_path: Path) -> None:
+    """The registry's files, as a sync writes them, load back entry for entry, oldest revision
+    first; files that are not entries are ignored; a damaged entry is an error naming it."""
+    from meshkit.contracts.registry import entry_files
+    from meshkit.errors import ArtifactError
+
+    registry: ContractRegistry = corpus["registry"]
+    entries = [e for revisions in registry.entries.values() for e in revisions]
+    first = entries[0]
+    second = first.model_copy(update={"revision": 2, "sync_id": "next"})
+    files = dict(entry_files([*entries, second]))
+    catalog = tmp_path / "catalog"
+    for path, data in files.items():
+        (catalog / path).parent.mkdir(parents=True, exist_ok=True)
+        (catalog / path).write_bytes(data)
+    (catalog / "contracts" / first.key / ".0003.json.tmp-1").write_text("{")  # a writer's temp
+    (catalog / "contracts" / "README.txt").write_text("not a folder")
+    loaded = ContractRegistry.load(catalog)
+    assert sorted(loaded.entries) == sorted(registry.entries)
+    assert [e.revision for e in loaded.entries[first.key]] == [1, 2]
+    assert loaded.latest(first.key) == second
+    assert all(loaded.entries[k] == v for k, v in registry.entries.items() if k != first.key)
+    damaged = catalog / "contracts" / first.key / "0002.json"
+    damaged.write_text('{"key": 1}')
+    with pytest.raises(ArtifactError) as err:
+        ContractRegistry.load(catalog)
+    assert err.value.file == damaged and "not a published contract" in err.value.message
