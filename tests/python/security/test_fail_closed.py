@@ -319,11 +319,11 @@ def test_a_dataset_unpublished_since_the_last_query_is_refused(built: Mesh, tmp_
 
 def test_the_views_summary_serves_only_the_bytes_it_was_read_from(
         built: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A query parses a domain's manifest once; later queries read the summary beside it while
+    """A query parses a domain's manifest once; later queries read the warehouse's summary while
     the manifest's bytes are the same, and parse again when they are not, when the summary is
     damaged or of another shape, or was written by other code."""
     from meshkit import dbt_manifest
-    from meshkit.backends.duckdb.query import VIEWS_SUMMARY, secure_views
+    from meshkit.backends.duckdb.query import VIEWS_SUMMARY, query_mesh_file, secure_views
 
     root = tmp_path / "mesh"
     copy_built(built.root, root)
@@ -337,37 +337,43 @@ def test_the_views_summary_serves_only_the_bytes_it_was_read_from(
         return real(data, location, package)
 
     monkeypatch.setattr(dbt_manifest, "public_relations", counted)
+    warehouse = light.warehouse
+    summary = warehouse / VIEWS_SUMMARY
+    summary.unlink(missing_ok=True)
     first = secure_views(light)
     assert ("fx_prod", "people_product", "people") in first
-    domains = [name for name, _ in light.domains]
-    assert sorted(parses) == sorted(domains)
+    domains = sorted(name for name, _ in light.domains)
+    assert sorted(parses) == domains and not summary.exists()  # nowhere to keep them: parsed
     parses.clear()
-    assert secure_views(light) == first and parses == []  # from the summaries
-    folder = root / "domains/fx_prod/target"
-    summary = folder / VIEWS_SUMMARY
+    assert query_mesh_file(root / "mesh.yml", f"select count(*) from {VIEW}", ["pii_reader"]).rows
+    assert sorted(parses) == domains and summary.is_file()  # a query keeps them
+    parses.clear()
+    assert secure_views(light, kept_in=warehouse) == first and parses == []
     kept = summary.read_text()
     # a view added to the summary by hand is not believed once the manifest changes
     forged = json.loads(kept)
-    forged["views"].append(["fx_prod", "internal", "stg_people"])
+    forged["domains"]["fx_prod"]["views"].append(["fx_prod", "internal", "stg_people"])
     summary.write_text(json.dumps(forged))
-    manifest = folder / "manifest.json"
+    manifest = root / "domains/fx_prod/target/manifest.json"
     manifest.write_bytes(manifest.read_bytes() + b"\n")
-    assert secure_views(light) == first and parses == ["fx_prod"]
+    assert secure_views(light, kept_in=warehouse) == first and parses == ["fx_prod"]
     kept = summary.read_text()
     code = json.loads(kept)["code"]
     for damaged in ("{not json", "[]", kept.replace('"views":[[', '"views":[[1,'),
                     kept.replace('"format":1', '"format":2'),
-                    kept.replace('"package":"fx_prod"', '"package":"other"'),
+                    kept.replace('"manifest_sha256":"', '"manifest_sha256":"0'),
                     kept.replace(code, "0" * len(code))):  # written by other code
         assert damaged != kept
         parses.clear()
         summary.write_text(damaged)
-        assert secure_views(light) == first and parses == ["fx_prod"], damaged
+        assert secure_views(light, kept_in=warehouse) == first, damaged
+        assert parses, damaged
     parses.clear()
-    assert secure_views(light) == first and parses == []  # rewritten by the last parse
+    assert secure_views(light, kept_in=warehouse) == first and parses == []  # rewritten
     # a summary that cannot be read nor written (here: a folder in its place, which also
-    # stands for read-only artifacts): parsed at every query, same views
+    # stands for a read-only warehouse): parsed at every query, same views
     summary.unlink()
     summary.mkdir()
-    assert secure_views(light) == first and secure_views(light) == first
-    assert parses == ["fx_prod", "fx_prod"] and summary.is_dir()
+    assert secure_views(light, kept_in=warehouse) == first
+    assert secure_views(light, kept_in=warehouse) == first
+    assert sorted(parses) == sorted(domains * 2) and summary.is_dir()

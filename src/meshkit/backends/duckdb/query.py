@@ -53,9 +53,10 @@ REFUSED_FUNCTIONS: dict[str, str] = {
 FIX_READS = "query <domain>.<product>.<dataset>; `mesh catalog list` shows what exists"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 PLAIN_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-# Beside each domain's manifest: the secure views it declares, keyed by the SHA-256 of the
-# manifest's bytes and by the code that read them, so that a query hashes the manifest instead of
-# parsing it. As trusted as the manifest beside it: whoever can write the one can write the other.
+# In the warehouse folder, beside the databases and the query log: the secure views each domain's
+# manifest declares, by the SHA-256 of the manifest's bytes, under the fingerprint of the code that
+# read them, so that a query hashes a manifest it has seen instead of parsing it. As trusted as
+# the databases beside it: whoever can write the one can rewrite the views themselves.
 VIEWS_SUMMARY = "mesh_secure_views.json"
 VIEWS_SUMMARY_FORMAT = 1
 # DuckDB table references that read nothing by themselves.
@@ -169,7 +170,7 @@ def _attach(con: Any, name: str, db: Path) -> None:
     if not PLAIN_NAME.match(name):
         raise UsageError(f"cannot attach a database as {name!r}: not a plain identifier",
                          fix="name domains with lower-case letters, digits and underscores")
-    sql = f"ATTACH ? AS {name} (READ_ONLY)"
+    sql = f'ATTACH ? AS "{name}" (READ_ONLY)'  # quoted: a domain may be named like a keyword
     retry_while_locked(lambda: con.execute(sql, [str(db)]))
 
 
@@ -189,56 +190,84 @@ def _databases(config: QueryConfig) -> Iterator[tuple[str, Path]]:
         yield GOVERNANCE_DB, governance
 
 
-def secure_views(mesh: Mesh | QueryConfig) -> set[tuple[str, str, str]]:
+def secure_views(mesh: Mesh | QueryConfig, *, kept_in: Path | None = None
+                 ) -> set[tuple[str, str, str]]:
     """(domain, product, dataset) of every secure view, from the built domains' manifests.
 
     A product's public models and, for a versioned one, the unversioned name of its latest
     version; nothing else in a domain's database is a consumer's to read. Each is read from
-    the manifest as it is now, at every call (its summary, :data:`VIEWS_SUMMARY`, serves only
-    the very bytes it was read from).
+    the manifest as it is now, at every call. ``kept_in``: the warehouse folder whose
+    :data:`VIEWS_SUMMARY` answers for manifests whose very bytes it was read from (and is
+    brought up to date, as far as the folder lets the session write); None: every manifest
+    parsed.
     """
+    import hashlib
+
     if isinstance(mesh, QueryConfig):
         domains = list(mesh.domains)
     else:
         domains = [(d.name, mesh.artifacts_path(d)) for d in mesh.config.domains]
+    kept = _kept_views(kept_in / VIEWS_SUMMARY) if kept_in is not None else {}
+    current: dict[str, tuple[str, set[tuple[str, str, str]]]] = {}
     views: set[tuple[str, str, str]] = set()
     for name, folder in domains:
         data = _read_manifest(folder / "manifest.json")
-        if data is not None:
-            views |= _declared_views(folder, name, data)
+        if data is None:
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        entry = kept.get(name)
+        if entry is None or entry[0] != digest:
+            from meshkit.dbt_manifest import public_relations
+
+            entry = (digest, public_relations(data, str(folder), name))
+        current[name] = entry
+        views |= entry[1]
+    if kept_in is not None and current != kept:
+        _keep_views(kept_in / VIEWS_SUMMARY, current)
     return views
 
 
-def _declared_views(folder: Path, package: str, manifest: bytes) -> set[tuple[str, str, str]]:
-    """:func:`meshkit.dbt_manifest.public_relations` of a domain's manifest, from its summary
-    beside it when that was read from these very bytes by this very code; else parsed, and the
-    summary (re)written, as far as the folder lets the session write."""
-    import hashlib
-
-    import orjson
-
+def _summary_code() -> str:
     from meshkit.code_fingerprint import code_fingerprint
 
-    digest = hashlib.sha256(manifest).hexdigest()
-    code = code_fingerprint(("meshkit.dbt_manifest", __name__)).hex()
-    path = folder / VIEWS_SUMMARY
-    with contextlib.suppress(OSError, ValueError):
-        kept = orjson.loads(path.read_bytes())
-        if (isinstance(kept, dict) and kept.get("format") == VIEWS_SUMMARY_FORMAT
-                and kept.get("manifest_sha256") == digest and kept.get("code") == code
-                and kept.get("package") == package and isinstance(kept.get("views"), list)
+    return code_fingerprint(("meshkit.dbt_manifest", __name__)).hex()
+
+
+def _kept_views(path: Path) -> dict[str, tuple[str, set[tuple[str, str, str]]]]:
+    """The summary's entries by domain: (manifest digest, views); none at all if the file is
+    missing, unreadable, of another format or code, or malformed anywhere."""
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if (not isinstance(data, dict) or data.get("format") != VIEWS_SUMMARY_FORMAT
+            or data.get("code") != _summary_code() or not isinstance(data.get("domains"), dict)):
+        return {}
+    out: dict[str, tuple[str, set[tuple[str, str, str]]]] = {}
+    for name, entry in data["domains"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("manifest_sha256"), str)
+                and isinstance(entry.get("views"), list)
                 and all(isinstance(v, list) and len(v) == 3 and all(isinstance(p, str) for p in v)
-                        for v in kept["views"])):
-            return {(v[0], v[1], v[2]) for v in kept["views"]}
-    from meshkit.dbt_manifest import public_relations
+                        for v in entry["views"])):
+            return {}
+        out[name] = (entry["manifest_sha256"], {(v[0], v[1], v[2]) for v in entry["views"]})
+    return out
+
+
+def _keep_views(path: Path, entries: dict[str, tuple[str, set[tuple[str, str, str]]]]) -> None:
+    """Write the summary; a warehouse the session cannot write to only costs the next query a
+    parse of each manifest."""
+    import orjson
+
     from meshkit.files import atomic_write
 
-    views = public_relations(manifest, str(folder), package)
-    summary = {"format": VIEWS_SUMMARY_FORMAT, "manifest_sha256": digest, "code": code,
-               "package": package, "views": sorted(views)}
-    with contextlib.suppress(OSError):  # read-only artifacts: the next query parses again
-        atomic_write(path, orjson.dumps(summary), durable=False)
-    return views
+    data = {"format": VIEWS_SUMMARY_FORMAT, "code": _summary_code(),
+            "domains": {name: {"manifest_sha256": digest, "views": sorted(views)}
+                        for name, (digest, views) in sorted(entries.items())}}
+    with contextlib.suppress(OSError):
+        atomic_write(path, orjson.dumps(data), durable=False)
 
 
 def _read_manifest(path: Path) -> bytes | None:
@@ -279,22 +308,24 @@ def check_reads(sql: str, views: set[tuple[str, str, str]], con: Any = None) -> 
             return check_reads(sql, views, own)
     _check_one_query(sql, con)
     row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    too_deep = UsageError("the query is nested too deeply to be checked",
+                          fix="simplify the query: fewer nested subqueries")
     try:
         tree = orjson.loads(row[0]) if row else {"error": True, "error_message": "no result"}
-        if tree.get("error"):
-            raise UsageError(f"DuckDB refuses the statement: {tree.get('error_message')}",
-                             fix="run one SELECT (or WITH … SELECT) at a time")
-        statements = tree.get("statements")
-        if not isinstance(statements, list) or len(statements) != 1:
-            raise UsageError("DuckDB does not read exactly one statement; `mesh query` runs one",
-                             fix="run one SELECT (or WITH … SELECT) at a time")
-        reads: set[str] = set()
+    except orjson.JSONDecodeError:  # its depth limit
+        raise too_deep from None
+    if tree.get("error"):
+        raise UsageError(f"DuckDB refuses the statement: {tree.get('error_message')}",
+                         fix="run one SELECT (or WITH … SELECT) at a time")
+    statements = tree.get("statements")
+    if not isinstance(statements, list) or len(statements) != 1:
+        raise UsageError("DuckDB does not read exactly one statement; `mesh query` runs one",
+                         fix="run one SELECT (or WITH … SELECT) at a time")
+    reads: set[str] = set()
+    try:
         _check_tree(statements[0], frozenset(), views, reads)
-    except (RecursionError, ValueError) as exc:  # orjson's depth limit is a ValueError
-        if isinstance(exc, UsageError):
-            raise
-        raise UsageError("the query is nested too deeply to be checked",
-                         fix="simplify the query: fewer nested subqueries") from None
+    except RecursionError:
+        raise too_deep from None
     return sorted(reads)
 
 
@@ -460,7 +491,7 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
     config = _config(mesh, target)
     if not isinstance(mesh, QueryConfig) and config.warehouse.is_dir():
         _write_query_config(mesh, config.warehouse)
-    views = secure_views(config) if views is None else views
+    views = secure_views(config, kept_in=config.warehouse) if views is None else views
     folder = config.warehouse
     entry = query_log.QueryLogEntry(
         at=query_log.now_iso(), user=query_log.current_user(), roles=list(roles), datasets=[],
