@@ -171,10 +171,12 @@ def test_reads_of_secure_views_run(built_demo: Path, sql: str) -> None:
 
 def test_meanwhile_runs_on_a_thread_of_its_own(built_demo: Path) -> None:
     """The work a query is given to do while DuckDB opens its session (the CLI's import of its
-    table renderer) runs on another thread, and the query answers as without it."""
+    table renderer) runs on another thread and has ended when the query returns (so the process
+    can end at once), and the query answers as without it; a refused query waits for it too."""
     import threading
 
     from meshkit.backends.duckdb.query import query_mesh_file
+    from meshkit.errors import UsageError
 
     seen: list[str] = []
     done = threading.Event()
@@ -185,8 +187,20 @@ def test_meanwhile_runs_on_a_thread_of_its_own(built_demo: Path) -> None:
 
     sql = f"select count(*) from {VIEW}"
     result = query_mesh_file(built_demo, sql, [], meanwhile=work)
-    assert done.wait(30) and seen == ["meshkit-meanwhile"]
+    assert done.is_set() and seen == ["meshkit-meanwhile"]  # ended before the query returned
+    assert not [t for t in threading.enumerate() if t.name == "meshkit-meanwhile"]
     assert result.rows == query_mesh_file(built_demo, sql, []).rows and result.rows[0][0] > 0
+    ended = threading.Event()
+
+    def slow() -> None:
+        ended.wait(0.2)
+        seen.append("slow")
+        ended.set()
+
+    with pytest.raises(UsageError):
+        query_mesh_file(built_demo, "select * from consumer_banking.internal.stg_customers", [],
+                        meanwhile=slow)
+    assert ended.is_set() and seen[-1] == "slow"
 
 
 def test_session_is_locked_even_if_the_checker_is_bypassed(built_demo: Path) -> None:

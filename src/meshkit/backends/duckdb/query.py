@@ -480,7 +480,7 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
     loaded mesh also refreshes what :func:`query_mesh_file` reads instead of loading it
     (:mod:`meshkit.backends.duckdb.query_config`). ``meanwhile``: work run on a thread of its own
     while DuckDB opens the session, which releases the GIL for about 20 ms (the CLI imports its
-    table renderer then); the process waits for it at exit.
+    table renderer then); it has ended when this returns or raises.
     """
     import time
 
@@ -497,11 +497,13 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
         at=query_log.now_iso(), user=query_log.current_user(), roles=list(roles), datasets=[],
         rows=None, seconds=0.0, status="ok", sql=sql, client=client)
     start = time.perf_counter()
-    try:
-        if meanwhile is not None:
-            import threading
+    side = None
+    if meanwhile is not None:
+        import threading
 
-            threading.Thread(target=meanwhile, name="meshkit-meanwhile").start()
+        side = threading.Thread(target=meanwhile, name="meshkit-meanwhile")
+        side.start()
+    try:
         # One in-memory database for DuckDB's parse of the statement and then its session.
         with duckdb.connect(":memory:") as con:
             entry.datasets = check_reads(sql, views, con)
@@ -514,6 +516,9 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
         entry.seconds = round(time.perf_counter() - start, 4)
         query_log.record(folder, entry)
         raise
+    finally:
+        if side is not None:
+            side.join()
     entry.rows = len(result.rows)
     entry.seconds = round(time.perf_counter() - start, 4)
     query_log.record(folder, entry)
