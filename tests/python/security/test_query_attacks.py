@@ -282,6 +282,21 @@ def test_check_allows_ctes_in_scope_and_names_the_views_read(sql: str, reads: li
     assert check_reads(sql, {tuple(VIEW.split("."))}) == reads  # type: ignore[arg-type]
 
 
+def test_base_tables_are_checked_wherever_the_tree_has_them() -> None:
+    """A base table or table function in DuckDB's tree is checked even where it lacks the
+    alias that marks other table references (a later DuckDB may serialize it so)."""
+    from meshkit.backends.duckdb.query import _check_tree
+    from meshkit.errors import UsageError
+
+    views = {tuple(VIEW.split("."))}
+    for ref in ({"type": "BASE_TABLE", "catalog_name": "consumer_banking",
+                 "schema_name": "internal", "table_name": "stg_customers"},
+                {"type": "TABLE_FUNCTION", "function": {"function_name": "read_text"}}):
+        node = {"type": "SELECT_NODE", "cte_map": {"map": []}, "from_table": ref}
+        with pytest.raises(UsageError):
+            _check_tree(node, frozenset(), views, set())  # type: ignore[arg-type]
+
+
 def test_a_cte_out_of_scope_would_read_duckdbs_catalog() -> None:
     """Why the scoping matters: run as is, a name whose CTE is out of scope reads DuckDB's own
     view of the catalog (view definitions), which a flat list of CTE names would have let by."""

@@ -397,9 +397,12 @@ def _check_node(node: dict[str, Any], visible: frozenset[str],
             raise UsageError(f"function {name}() is not available through `mesh query`: "
                              f"{REFUSED_FUNCTIONS[name]}", fix="remove it from the query")
     kind = node.get("type")
-    # A table reference has a string type and an alias and is neither an expression ("class")
-    # nor a query node ("from_table"); a value's type is an object (USING SAMPLE 10%).
-    if (not isinstance(kind, str) or kind in HARMLESS_REFS or "alias" not in node
+    # Base tables and table functions are checked wherever they appear. Any other table
+    # reference (a string type and an alias, neither an expression ("class") nor a query node
+    # ("from_table")) is refused unless it reads nothing itself; a value's type is an object
+    # (USING SAMPLE 10%).
+    if kind not in ("BASE_TABLE", "TABLE_FUNCTION") and (
+            not isinstance(kind, str) or kind in HARMLESS_REFS or "alias" not in node
             or "class" in node or "from_table" in node):
         return
     if kind == "BASE_TABLE":
@@ -423,8 +426,8 @@ def _check_node(node: dict[str, Any], visible: frozenset[str],
         name = str(function.get("function_name", "")).lower()
         if function.get("catalog") or function.get("schema") or name not in ALLOWED_TABLE_FUNCTIONS:
             raise _refuse_function(name)
-    elif kind is not None:
-        raise UsageError(f"{str(kind).lower().replace('_', ' ')} is not available through "
+    else:
+        raise UsageError(f"{kind.lower().replace('_', ' ')} is not available through "
                          "`mesh query`", fix="read secure views in FROM / JOIN")
 
 
