@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import sqlglot
 
-from meshkit.backends.duckdb.session import set_roles, set_roles_sql
+from meshkit.backends.duckdb.session import set_roles
 from meshkit.config import UNCLASSIFIED, load_mesh
 from meshkit.masking import (
     GENERATED_MACRO,
@@ -139,7 +139,7 @@ def test_without_its_clearances_a_session_sees_every_body_masked(
     masked = {"string": "***MASKED***", "number": None}[family]
     # mesh_roles set by hand, as another SQL client would
     gov_con.execute("reset variable mesh_clearances")
-    gov_con.execute(set_roles_sql(["compliance_officer"]))
+    gov_con.execute("set variable mesh_roles = ['compliance_officer']")
     assert gov_con.execute(expr).fetchone() == (masked,)
     # no governance database attached
     bare = duckdb.connect()

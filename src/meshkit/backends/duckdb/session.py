@@ -71,23 +71,6 @@ def set_roles(cursor: Any, roles: list[str]) -> None:
         cursor.execute(SESSION_CLEARANCES_SQL)
 
 
-def set_roles_sql(roles: list[str]) -> str:
-    """``SET VARIABLE mesh_roles = [...]`` as SQL text, built with sqlglot (role names are data,
-    not SQL): what another SQL client would run.
-
-    >>> set_roles_sql(["risk_engineer"])
-    "SET VARIABLE mesh_roles = ['risk_engineer']"
-    """
-    from sqlglot import exp
-
-    from meshkit.masking import ROLES_VARIABLE
-
-    array: exp.Expression = exp.Array(expressions=[exp.Literal.string(r) for r in roles])
-    if not roles:
-        array = exp.cast(array, "VARCHAR[]")
-    return f"SET VARIABLE {ROLES_VARIABLE} = {array.sql('duckdb')}"
-
-
 def set_cleared_products(cursor: Any, products: list[str]) -> None:
     """Set ``mesh_cleared_products``: the products the session is cleared on by approved access
     requests (:mod:`meshkit.access`), bound as a parameter (product addresses are data)."""
