@@ -14,7 +14,7 @@ from meshkit import config as cfg
 from meshkit.artifacts import DomainArtifacts
 from meshkit.checks import CheckContext, CheckReport, Severity, Stage, default_rules, run_checks
 from meshkit.contracts.model import PublishedContract
-from meshkit.contracts.registry import CONTRACTS_DIR, ContractRegistry, entry_files
+from meshkit.contracts.registry import ContractRegistry, entry_files, registry_files
 from meshkit.contracts.rules import current_contracts, mesh_order
 
 VIOLATIONS_FILE = "violations.json"
@@ -105,9 +105,6 @@ def previous_violations(catalog_dir: Path) -> bytes | None:
 
 
 def carried_files(catalog_dir: Path) -> Mapping[str, Path]:
-    """The registry's existing entries, by path inside the catalog folder (carried into the new
-    folder unchanged)."""
-    root = catalog_dir / CONTRACTS_DIR
-    if not root.is_dir():
-        return {}
-    return {f.relative_to(catalog_dir).as_posix(): f for f in sorted(root.rglob("*.json"))}
+    """The registry's existing files, by their path in the next catalog folder (carried into it
+    unchanged; an entry of the earlier layout moves to the current one)."""
+    return {f.carried_as: f.path for f in registry_files(catalog_dir)}

@@ -95,7 +95,7 @@ def contract_diff(mesh: Mesh, ref: str, against: str | None = None) -> ContractD
             text = file.read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read: {exc.strerror}", file=file,
-                             fix="pass a registry entry (catalog/contracts/<key>/<n>.json)") from None
+                             fix="pass a registry entry (catalog/contracts/<key>@<n>.json)") from None
         try:
             base = PublishedContract.model_validate_json(text).contract
         except ValueError:
@@ -104,7 +104,7 @@ def contract_diff(mesh: Mesh, ref: str, against: str | None = None) -> ContractD
             except ValueError as exc:
                 raise ArtifactError(f"not a meshkit contract: {str(exc).splitlines()[0]}",
                                     file=file, fix="pass a registry entry "
-                                    "(catalog/contracts/<key>/<n>.json)") from None
+                                    "(catalog/contracts/<key>@<n>.json)") from None
         label = str(file)
     name = current.dataset_id or current.key
     return ContractDiff(name, "current", label, diff_contracts(base, current, mesh_order(ctx)))

@@ -193,15 +193,58 @@ def test_registry_written_and_loaded_back(corpus: dict[str, Any], tmp_path: Path
     for path, data in files.items():
         (catalog / path).parent.mkdir(parents=True, exist_ok=True)
         (catalog / path).write_bytes(data)
-    (catalog / "contracts" / first.key / ".0003.json.tmp-1").write_text("{")  # a writer's temp
-    (catalog / "contracts" / "README.txt").write_text("not a folder")
+    (catalog / "contracts" / f".{first.key}@0003.json.tmp-1").write_text("{")  # a writer's temp
+    (catalog / "contracts" / "README.txt").write_text("not an entry")
+    (catalog / "contracts" / "notes.json").write_text("{}")
     loaded = ContractRegistry.load(catalog)
     assert sorted(loaded.entries) == sorted(registry.entries)
     assert [e.revision for e in loaded.entries[first.key]] == [1, 2]
     assert loaded.latest(first.key) == second
     assert all(loaded.entries[k] == v for k, v in registry.entries.items() if k != first.key)
-    damaged = catalog / "contracts" / first.key / "0002.json"
+    damaged = catalog / "contracts" / f"{first.key}@0002.json"
     damaged.write_text('{"key": 1}')
     with pytest.raises(ArtifactError) as err:
         ContractRegistry.load(catalog)
     assert err.value.file == damaged and "not a published contract" in err.value.message
+
+
+def test_registry_of_the_earlier_layout_is_read_and_moved(corpus: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    """A catalog folder written by an earlier meshkit (``contracts/<key>/<revision>.json``) loads
+    entry for entry; the next sync's folder carries every entry at its place in the current
+    layout (``contracts/<key>@<revision>.json``) and loads the same; the same revision in both
+    layouts is an error naming the file, not a silent choice between them."""
+    from meshkit.catalog import store
+    from meshkit.catalog.model import Catalog
+    from meshkit.contracts.publish import carried_files
+    from meshkit.contracts.registry import entry_bytes
+    from meshkit.errors import ArtifactError
+
+    registry: ContractRegistry = corpus["registry"]
+    entries = [e for revisions in registry.entries.values() for e in revisions]
+    assert len(entries) >= 30
+    old = tmp_path / "old" / "catalog"
+    for e in entries:
+        (old / "contracts" / e.key).mkdir(parents=True, exist_ok=True)
+        (old / "contracts" / e.key / f"{e.revision:04d}.json").write_bytes(entry_bytes(e))
+    (old / "contracts" / entries[0].key / "notes.json").write_text("{}")  # not an entry
+    assert ContractRegistry.load(old).entries == registry.entries
+
+    carried = carried_files(old)
+    assert carried[f"contracts/{entries[0].key}/notes.json"].name == "notes.json"
+    assert {p for p in carried if "/notes.json" not in p} == {
+        f"contracts/{e.key}@{e.revision:04d}.json" for e in entries}
+    staged = store.stage_catalog_dir(old, Catalog(mesh="corpus"), {}, {"id": "s1"},
+                                     extra_files=carried)
+    assert ContractRegistry.load(staged).entries == registry.entries
+    assert not any(p.is_dir() for p in (staged / "contracts").iterdir()
+                   if p.name != entries[0].key)
+
+    e = entries[1]
+    (staged / "contracts" / e.key).mkdir()
+    twice = staged / "contracts" / e.key / f"{e.revision:04d}.json"
+    twice.write_bytes(entry_bytes(e))
+    with pytest.raises(ArtifactError) as err:
+        ContractRegistry.load(staged)
+    assert "in the registry twice" in err.value.message
+    assert err.value.file in (twice, staged / "contracts" / f"{e.key}@{e.revision:04d}.json")
