@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -75,6 +76,15 @@ class LocalArtifacts:
                                 fix="check the file's permissions") from None
 
 
+def combined_hash(digests: Mapping[str, bytes]) -> str:
+    """One domain's content hash from the SHA-256 of each artifact file present (by name)."""
+    h = hashlib.sha256()
+    for name in ARTIFACT_FILES:
+        h.update(name.encode())
+        h.update(digests.get(name, b"\0"))
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class RawArtifacts:
     """The bytes of one domain's artifacts, read once: hashed for change detection, then parsed."""
@@ -82,14 +92,14 @@ class RawArtifacts:
     location: str
     files: Mapping[str, bytes]
 
+    @cached_property
+    def digests(self) -> dict[str, bytes]:
+        """The SHA-256 of each file (hashed once, however often the content hash is asked)."""
+        return {name: hashlib.sha256(data).digest() for name, data in self.files.items()}
+
     @property
     def content_hash(self) -> str:
-        h = hashlib.sha256()
-        for name in ARTIFACT_FILES:
-            data = self.files.get(name)
-            h.update(name.encode())
-            h.update(b"\0" if data is None else hashlib.sha256(data).digest())
-        return h.hexdigest()
+        return combined_hash(self.digests)
 
 
 def read_raw(source: ArtifactSource, *, hint: str = "dbt build") -> RawArtifacts:

@@ -216,9 +216,12 @@ def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None) -> dict[str, bytes]:
-    from meshkit.marketplace.site import gather_inputs, render_site
+    from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, render_site
 
-    return render_site(mesh, catalog, gather_inputs(mesh, query_log_dir))
+    pages = PageCache(mesh.root / PAGE_CACHE, mesh.catalog_dir / store.SITE_DIR)
+    site = render_site(mesh, catalog, gather_inputs(mesh, query_log_dir), pages)
+    pages.save()
+    return site
 
 
 LINEAGE_CACHE_DIR = ".catalog-cache/lineage"
@@ -282,8 +285,15 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
     location = mesh.artifacts_path(domain)
     manifest = location / MANIFEST
     try:
-        raw = read_raw(LocalArtifacts(location),
-                       hint="dbt build" if domain.path else "dbt build` or `dbt parse")
+        # Known unchanged by the files' stat (FileDigests), without reading them.
+        known = artifact_cache.digests.content_hash(location)
+        if (known is not None and old is not None
+                and old.content_hash == _domain_hash(mesh, domain, known)
+                and not producers.stale(old)):
+            return old, SKIPPED
+        raw = artifact_cache.digests.read(
+            LocalArtifacts(location),
+            hint="dbt build" if domain.path else "dbt build` or `dbt parse")
         content_hash = _domain_hash(mesh, domain, raw.content_hash)
         if (old is not None and old.content_hash == content_hash
                 and not producers.stale(old)):
@@ -491,8 +501,9 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE),
-                             artifacts=parsed, keep_projections=not dry_run)
+                             artifacts=parsed, artifact_cache=artifact_cache)
     del parsed
+    artifact_cache.digests.save()  # a dry run's cache writes nothing
     gc.collect(1)  # the checks' cycles (parsed SQL)
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name

@@ -15,6 +15,7 @@ from meshkit.config import Domain, Mesh, MeshConfig
 from meshkit.errors import ArtifactError
 
 if TYPE_CHECKING:
+    from meshkit.artifact_cache import ArtifactCache
     from meshkit.catalog.model import Catalog
     from meshkit.contracts.registry import ContractRegistry
 
@@ -32,7 +33,8 @@ class CheckContext:
     being bad input; ``exclude`` leaves domains out whatever their artifacts (a sync's domains
     whose artifacts it could not read: they keep their last good entry). The artifacts it reads
     are projected through :class:`~meshkit.artifact_cache.ArtifactCache`; new projections are
-    kept there only with ``keep_projections`` (a sync: `mesh check` writes nothing).
+    kept there only with ``keep_projections`` (a sync: `mesh check` writes nothing); a sync passes
+    its own ``artifact_cache``, which knows the files it has just read.
 
     >>> from meshkit.config import MeshConfig
     >>> ctx = CheckContext(Mesh(config=MeshConfig(name="m", domains=[]), file=Path("mesh.yml")))
@@ -44,9 +46,11 @@ class CheckContext:
                  artifacts: Mapping[str, DomainArtifacts] | None = None,
                  today: date | None = None, registry: ContractRegistry | None = None,
                  partial: bool = False, exclude: frozenset[str] = frozenset(),
-                 keep_projections: bool = False) -> None:
+                 keep_projections: bool = False,
+                 artifact_cache: ArtifactCache | None = None) -> None:
         self.mesh = mesh
         self.keep_projections = keep_projections
+        self._artifact_cache = artifact_cache
         self.selected = frozenset(mesh.config.domain(d).name for d in domains) if domains else None
         self._artifacts: dict[str, DomainArtifacts] = dict(artifacts or {})
         self.today = today or datetime.now(UTC).date()
@@ -89,14 +93,15 @@ class CheckContext:
             raise ArtifactError(f"domain {domain!r} is left out of this check",
                                 fix="check it once its artifacts can be read")
         if domain not in self._artifacts:
-            from meshkit.artifact_cache import ArtifactCache
-
             d = self.config.domain(domain)
             # Through the projections kept by content: a sync after one domain changed re-projects
             # that domain only, not the whole mesh its rules read.
-            cache = ArtifactCache.of(self.root, write=self.keep_projections)
-            self._artifacts[domain] = cache.read(d.name,
-                                                 LocalArtifacts(self.mesh.artifacts_path(d)))
+            if self._artifact_cache is None:
+                from meshkit.artifact_cache import ArtifactCache
+
+                self._artifact_cache = ArtifactCache.of(self.root, write=self.keep_projections)
+            self._artifacts[domain] = self._artifact_cache.read(
+                d.name, LocalArtifacts(self.mesh.artifacts_path(d)))
         return self._artifacts[domain]
 
     def has_artifacts(self, domain: str) -> bool:

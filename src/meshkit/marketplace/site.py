@@ -7,23 +7,37 @@ serve``). Nothing is loaded from elsewhere: no CDN, no web fonts.
 
 :func:`render_site` returns the files as ``{relative path: bytes}``, byte-stable for the same
 input, so the sync writes them inside its atomic folder swap.
+
+Product pages are most of the site and most of its time, and one domain's change leaves the other
+domains' pages as they were. Each product page is rendered from a context holding only what it
+shows, all of it plain data, so the digest of that context (with the templates and the code)
+names the page's bytes: :class:`PageCache` takes a page from the last sync's folder when the digest
+and the bytes are those it recorded, and renders it otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from meshkit.catalog.model import Catalog, Dataset, Product
 from meshkit.config import MaskRule, Mesh
 from meshkit.marketplace.lineage_svg import Node, domain_colours, render_svg
 
 SITE_DIR = "site"
+PRODUCT_TEMPLATE = "product.html.j2"
+PAGE_CACHE = ".catalog-cache/site-pages.json"
 ASSETS = ("style.css", "app.js")
 MAX_READS = 50
 MAX_AUDIT = 100
@@ -93,6 +107,90 @@ def read_waivers(mesh: Mesh, today: date | None = None) -> list[dict[str, Any]]:
             left = None
         out.append({**w, "expires": str(expires or ""), "days_left": left})
     return out
+
+
+@functools.cache
+def _site_code() -> bytes:
+    """The code and templates a page is rendered by: another meshkit renders every page anew."""
+    from meshkit.code_fingerprint import code_fingerprint
+
+    h = hashlib.sha256(code_fingerprint(("meshkit.marketplace.site",
+                                         "meshkit.marketplace.lineage_svg"), ("jinja2",)))
+    folder = resources.files("meshkit.marketplace") / "templates"
+    for item in sorted(folder.iterdir(), key=lambda t: t.name):
+        h.update(item.name.encode() + b"\0" + item.read_bytes())
+    return h.digest()
+
+
+def _plain(value: Any) -> Any:
+    """orjson's fallback for a page's context: models and dataclasses by their fields, the
+    functions templates call by name (their code is in :func:`_site_code`)."""
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return orjson.Fragment(value.model_dump_json())
+    if callable(value):
+        return f"{value.__module__}.{value.__qualname__}"
+    raise TypeError(type(value).__name__)
+
+
+class PageCache:
+    """The pages of the last sync's site (``previous``, its folder) by the digest of what each
+    showed, recorded in ``file`` (None: nothing kept). A page is served only with its recorded
+    digest and bytes of the recorded SHA-256: a page edited by hand is rendered again."""
+
+    _FORMAT = 1
+
+    def __init__(self, file: Path | None, previous: Path | None) -> None:
+        self.file, self.previous = file, previous
+        self.served = 0  # pages taken from the last sync's folder
+        self._known: dict[str, list[str]] = {}
+        self._used: dict[str, list[str]] = {}
+        if file is None:
+            return
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = orjson.loads(file.read_bytes())
+            if data.get("format") == self._FORMAT and isinstance(data.get("pages"), dict):
+                self._known = {str(k): v for k, v in data["pages"].items()
+                               if isinstance(v, list) and len(v) == 2
+                               and all(isinstance(x, str) for x in v)}
+
+    @staticmethod
+    def key(template: str, context: Mapping[str, Any]) -> str | None:
+        """The digest of a page's template and context (None if the context is not plain data:
+        then the page is always rendered)."""
+        try:
+            data = orjson.dumps(context, default=_plain, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return None
+        return hashlib.sha256(_site_code() + template.encode() + b"\0" + data).hexdigest()
+
+    def get(self, path: str, key: str) -> bytes | None:
+        known = self._known.get(path)
+        if self.previous is None or known is None or known[0] != key:
+            return None
+        try:
+            data = (self.previous / path).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != known[1]:
+            return None
+        self._used[path] = known
+        self.served += 1
+        return data
+
+    def put(self, path: str, key: str, data: bytes) -> None:
+        self._used[path] = [key, hashlib.sha256(data).hexdigest()]
+
+    def save(self) -> None:
+        """Record this sync's pages (those of products gone drop out)."""
+        from meshkit.files import atomic_write
+
+        if self.file is None:
+            return
+        with contextlib.suppress(OSError):
+            atomic_write(self.file, orjson.dumps({"format": self._FORMAT, "pages": self._used}),
+                         durable=False)
 
 
 def _env() -> Any:
@@ -345,8 +443,10 @@ def _governance(catalog: Catalog, extra_waivers: Iterable[dict[str, Any]] = ()) 
                 hasattr(catalog, f) for f in ("violations", "waivers"))}
 
 
-def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) -> dict[str, bytes]:
-    """Every file of the site, as ``{relative path: bytes}``."""
+def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None,
+                pages: PageCache | None = None) -> dict[str, bytes]:
+    """Every file of the site, as ``{relative path: bytes}`` (product pages through ``pages``,
+    when given)."""
     inputs = inputs or SiteInputs()
     env = _env()
     colours = domain_colours(d.name for d in catalog.domains)
@@ -380,20 +480,34 @@ def render_site(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None) 
     page("governance.html", "governance.html.j2", products=products)
     for d in catalog.domains:
         page(domain_page(d.name), "domain.html.j2", domain=d)
+    # A product page gets only what it shows, as plain data (so that PageCache's digest of it
+    # covers everything on the page): the mesh's name and the domains' names for the header.
+    header = {"catalog": {"mesh": catalog.mesh}, "colours": colours,
+              "domains": [{"name": d.name} for d in catalog.domains]}
     for p in products:
         grants = inputs.grants.get(p.address, [])
         nodes, edges = lineage_graph(catalog, focus=p, root="../", index=lineage)
         col_nodes, col_edges = column_lineage_graph(catalog, focus=p, index=lineage)
-        page(product_page(p.address), "product.html.j2", product=p,
-             clearances=clearances(mesh, p, grants), grants=grants,
-             requests=inputs.requests.get(p.address, []),
-             audit=list(reversed(inputs.audit.get(p.address, [])))[:MAX_AUDIT],
-             reads=inputs.reads.get(p.address, [])[:MAX_READS],
-             reads_total=len(inputs.reads.get(p.address, [])),
-             sample_query=sample_query, consumer_role=_example_role(mesh),
-             svg=render_svg(nodes, edges, title=f"Lineage of {p.address}", colours=colours),
-             column_svg=(render_svg(col_nodes, col_edges, title=f"Column lineage of {p.address}",
-                                    colours=colours) if len(col_edges) <= MAX_COLUMN_EDGES else ""))
+        path = product_page(p.address)
+        context = {
+            **header, "root": "../" * path.count("/"), "product": p,
+            "clearances": clearances(mesh, p, grants), "grants": grants,
+            "requests": inputs.requests.get(p.address, []),
+            "audit": list(reversed(inputs.audit.get(p.address, [])))[:MAX_AUDIT],
+            "reads": inputs.reads.get(p.address, [])[:MAX_READS],
+            "reads_total": len(inputs.reads.get(p.address, [])),
+            "sample_query": sample_query, "consumer_role": _example_role(mesh),
+            "svg": render_svg(nodes, edges, title=f"Lineage of {p.address}", colours=colours),
+            "column_svg": (render_svg(col_nodes, col_edges,
+                                      title=f"Column lineage of {p.address}", colours=colours)
+                           if len(col_edges) <= MAX_COLUMN_EDGES else "")}
+        key = pages.key(PRODUCT_TEMPLATE, context) if pages is not None else None
+        kept = pages.get(path, key) if pages is not None and key is not None else None
+        if kept is None:
+            kept = env.get_template(PRODUCT_TEMPLATE).render(**context).encode()
+            if pages is not None and key is not None:
+                pages.put(path, key, kept)
+        files[path] = kept
     index = json.dumps(search_index(catalog), sort_keys=True, ensure_ascii=False)
     # A script, not a fetched JSON file: fetch() is refused on file:// pages. "</" is escaped so
     # no description can close the script element.

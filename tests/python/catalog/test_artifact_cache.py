@@ -146,3 +146,108 @@ def test_a_domain_that_leaves_the_mesh_leaves_the_caches(fixture_mesh: Path) -> 
     assert _files(mesh.root / ARTIFACT_CACHE_DIR) == kept
     assert not (lineage / f"{gone}.json").exists()
     assert had_lineage  # so the check above is not vacuous
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every artifact file read from a domain's folder, from now on."""
+    reads: list[Path] = []
+    read = LocalArtifacts.read
+
+    def counted(self: LocalArtifacts, name: str) -> bytes | None:
+        reads.append(self.path / name)
+        return read(self, name)
+
+    monkeypatch.setattr(LocalArtifacts, "read", counted)
+    return reads
+
+
+def _same_size_edit(manifest: Path) -> None:
+    """Change one character of a description, keep the size and set the old times back, as
+    `cp -p` or a restore from a backup would leave them: only the change time and inode tell."""
+    before = manifest.stat()
+    data = manifest.read_bytes()
+    import re
+
+    found = re.search(rb'"description": ?"[A-Za-z]', data)  # a description that is not empty
+    assert found is not None
+    at = found.end() - 1
+    edited = data[:at] + (b"X" if data[at:at + 1] != b"X" else b"Y") + data[at + 1:]
+    manifest.write_bytes(edited)
+    import os
+
+    os.utime(manifest, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = manifest.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_an_unchanged_domain_is_known_by_stat_and_any_write_is_seen(
+        fixture_mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every file settled, the second sync reads no artifact at all (each domain skipped,
+    the checks served from the kept projections); a manifest edited to the same size with its
+    modification time set back is read and projected again, by the sync and by the checks."""
+    from meshkit.artifact_cache import FILE_DIGESTS
+    from meshkit.catalog.sync import PROCESSED, SKIPPED
+
+    monkeypatch.setattr(artifact_cache, "_SETTLED_NS", 0)  # the fixture was built a moment ago
+    mesh = load_mesh(fixture_mesh)
+    names = [d.name for d in mesh.config.domains]
+    first = sync(mesh)
+    assert first.exit_code == 0
+    digests = json.loads((mesh.root / FILE_DIGESTS).read_text())["files"]
+    assert {str(mesh.artifacts_path(d) / "manifest.json") for d in mesh.config.domains} <= set(
+        digests)
+
+    reads = _counting_reads(monkeypatch)
+    second = sync(mesh)
+    assert [d.status for d in second.domains] == [SKIPPED] * len(names)
+    assert reads == []
+    assert second.report == first.report
+
+    producer = mesh.config.domains[0]
+    manifest = mesh.artifacts_path(producer) / "manifest.json"
+    _same_size_edit(manifest)
+    third = sync(mesh)
+    status = {d.name: d.status for d in third.domains}
+    assert status[producer.name] == PROCESSED
+    assert manifest in reads
+    # and `mesh check`, which shares the digests file but writes nothing
+    from meshkit.checks import CheckContext
+
+    reads.clear()
+    _same_size_edit(manifest)
+    ctx = CheckContext(mesh)
+    ctx.artifacts(producer.name)
+    assert reads and all(r.parent == manifest.parent for r in reads)
+
+
+def test_a_file_written_a_moment_ago_is_not_known_by_stat(fixture_mesh: Path) -> None:
+    """A write in the same tick of the file system's clock as the read could leave the same
+    ``stat``: digests are kept only for files settled before they were read."""
+    from meshkit.artifact_cache import FILE_DIGESTS, FileDigests
+
+    mesh = load_mesh(fixture_mesh)
+    folder = mesh.artifacts_path(mesh.config.domains[0])
+    (folder / "manifest.json").write_bytes((folder / "manifest.json").read_bytes())
+    digests = FileDigests(mesh.root / FILE_DIGESTS)
+    digests.read(LocalArtifacts(folder))
+    assert digests.content_hash(folder) is None
+    digests.save()
+    assert not (mesh.root / FILE_DIGESTS).exists()
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b'{"format": 1, "files": []}', b"[]",
+                                    b'{"format": 1, "files": {"x": [[1, 2], "00"]}}',
+                                    b'{"format": 2, "files": {}}'])
+def test_a_damaged_digests_file_is_not_believed(damage: bytes, fixture_mesh: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshkit.artifact_cache import FILE_DIGESTS, FileDigests
+
+    monkeypatch.setattr(artifact_cache, "_SETTLED_NS", 0)
+    mesh = load_mesh(fixture_mesh)
+    folder = mesh.artifacts_path(mesh.config.domains[0])
+    kept = FileDigests(mesh.root / FILE_DIGESTS)
+    raw = kept.read(LocalArtifacts(folder))
+    kept.save()
+    assert FileDigests(mesh.root / FILE_DIGESTS).content_hash(folder) == raw.content_hash
+    (mesh.root / FILE_DIGESTS).write_bytes(damage)
+    assert FileDigests(mesh.root / FILE_DIGESTS).content_hash(folder) is None

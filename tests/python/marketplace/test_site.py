@@ -58,3 +58,93 @@ def test_lineage_is_an_svg_of_the_cross_domain_reads(market: Path) -> None:
     svg = files["lineage.html"].split('<div class="svgwrap" id="lineage">')[1].split("</svg>")[0]
     assert svg.lstrip().startswith("<svg") and "<path" in svg
     assert "consumer_demographics_v2" in svg and "risk" in svg
+
+
+def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
+        market: Path, tmp_path: Path) -> None:
+    """A product page is taken from the last sync's folder only while everything it shows is as
+    it was: the site is byte for byte the one rendered without the cache, one product's change
+    renders that page only, a change every page shows renders them all, and a page edited by
+    hand in the folder is rendered again."""
+    from meshkit.marketplace.site import PageCache, gather_inputs, product_page, render_site
+
+    mesh = load_mesh(market)
+    catalog = require_catalog(mesh.catalog_dir)
+    inputs = gather_inputs(mesh, None)
+    fresh = render_site(mesh, catalog, inputs)
+    products = [product_page(p.address) for p in catalog.products()]
+    assert len(products) >= 4
+    previous = tmp_path / "site"
+    for rel, data in fresh.items():
+        (previous / rel).parent.mkdir(parents=True, exist_ok=True)
+        (previous / rel).write_bytes(data)
+    record = tmp_path / "pages.json"
+
+    def render(cat: object, ins: object = inputs) -> tuple[dict[str, bytes], int]:
+        pages = PageCache(record, previous)
+        out = render_site(mesh, cat, ins, pages)  # type: ignore[arg-type]
+        pages.save()
+        return out, pages.served
+
+    assert render(catalog) == (fresh, 0)  # nothing recorded yet
+    assert render(catalog) == (fresh, len(products))
+
+    (previous / products[0]).write_text("<p>edited by hand</p>")
+    assert render(catalog) == (fresh, len(products) - 1)
+    assert render(catalog) == (fresh, len(products) - 1)  # the hand edit is still not believed
+    (previous / products[0]).write_bytes(fresh[products[0]])
+    render(catalog)
+
+    changed = catalog.model_copy(deep=True)
+    target = changed.products()[1]
+    target.description = "Described anew by its domain."
+    out, served = render(changed)
+    assert out == render_site(mesh, changed, inputs) and served == len(products) - 1
+    assert b"Described anew by its domain." in out[product_page(target.address)]
+
+    renamed = catalog.model_copy(update={"mesh": "another_mesh"})  # in every page's header
+    out, served = render(renamed)
+    assert out == render_site(mesh, renamed, inputs) and served == 0
+
+    from meshkit.marketplace.site import SiteInputs
+
+    read = catalog.products()[2]
+    entry = {"product": read.address, "event": "approved", "role": "analyst", "at": "2026-11-01"}
+    audited = SiteInputs(grants=inputs.grants, requests=inputs.requests,
+                         audit={**inputs.audit, read.address: [entry]},
+                         reads=inputs.reads, waivers=inputs.waivers)
+    render(catalog)
+    out, served = render(catalog, audited)
+    assert out == render_site(mesh, catalog, audited) and served == len(products) - 1
+
+
+def test_a_product_page_is_given_everything_it_shows(market: Path) -> None:
+    """What the product template (and the page it extends) names is in the context the cache's
+    digest covers: a name added to the template without its value would render as empty."""
+    import jinja2.meta
+
+    from meshkit.marketplace.site import (
+        PRODUCT_TEMPLATE,
+        PageCache,
+        _env,
+        gather_inputs,
+        render_site,
+    )
+
+    env = _env()
+    named: set[str] = set()
+    for template in (PRODUCT_TEMPLATE, "base.html.j2", "_macros.html.j2"):
+        source = env.loader.get_source(env, template)[0]
+        named |= jinja2.meta.find_undeclared_variables(env.parse(source))
+    given: set[str] = set()
+
+    class Recording(PageCache):
+        def key(self, template: str, context: object) -> str | None:  # type: ignore[override]
+            given.update(context)  # type: ignore[arg-type]
+            return super().key(template, context)  # type: ignore[arg-type]
+
+    mesh = load_mesh(market)
+    render_site(mesh, require_catalog(mesh.catalog_dir), gather_inputs(mesh, None),
+                Recording(None, None))
+    assert given and named - {"m"} <= given  # m: the macros the template imports
+    assert "catalog" in given and "product" in given
