@@ -216,6 +216,7 @@ class ForeignReads:
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
         self._reads: dict[str, SqlReads | None] = {}
+        self._others: dict[str, re.Pattern[str] | None] = {}
         self._cache = SqlReadsCache(ctx.root / SQL_READS_CACHE)
         if ctx.keep_projections:
             ctx.on_close(self._cache.save)
@@ -228,8 +229,13 @@ class ForeignReads:
         return found
 
     def may_read_others(self, domain: str, sql: str) -> bool:
-        text = sql.lower()
-        return any(other in text for other in self.ctx.domain_names_lower if other != domain)
+        if domain not in self._others:
+            # One scan of the text for all the names: a search per name was ten times slower.
+            others = sorted(n for n in self.ctx.domain_names_lower if n != domain)
+            self._others[domain] = (re.compile("|".join(map(re.escape, others)))
+                                    if others else None)
+        pattern = self._others[domain]
+        return pattern is not None and pattern.search(sql.lower()) is not None
 
     def reads(self, domain: str, node: NodeInfo) -> SqlReads | None:
         if node.unique_id not in self._reads:  # both rules ask, of every model

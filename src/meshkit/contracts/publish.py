@@ -78,9 +78,7 @@ def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: st
     for d in mesh.config.domains:
         if not ctx.has_artifacts(d.name):
             continue
-        for contract in current_contracts(ctx, d.name).values():
-            if not contract.is_published:
-                continue
+        for contract in current_contracts(ctx, d.name).published():
             if blocked & {contract.unique_id, contract.dataset_id}:
                 refused.append(contract.key)
                 continue

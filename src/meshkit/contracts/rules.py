@@ -3,28 +3,63 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 
 from meshkit.artifacts import NodeInfo
 from meshkit.checks import CheckContext, Rule, Scope, Severity, Violation, rule
 from meshkit.contracts.consumers import ConsumerRef, consumers_of
 from meshkit.contracts.diff import change, classification_order, diff_contracts
-from meshkit.contracts.model import Change, ChangeKind, Contract, PublishedContract, contract_of
+from meshkit.contracts.model import (
+    Change,
+    ChangeKind,
+    Contract,
+    PublishedContract,
+    contract_key,
+    contract_of,
+)
 from meshkit.contracts.refs import cross_domain_reads, producer_node
 
 
-def current_contracts(ctx: CheckContext, domain: str) -> dict[str, Contract]:
-    """The contract every model of ``domain`` declares now, by contract key (projected once per
-    check run: every published entry of the domain asks for them)."""
-    cache: dict[str, dict[str, Contract]] = ctx.memo.setdefault(current_contracts, {})
+class DomainContracts(Mapping[str, Contract]):
+    """The contract every model of a domain declares now, by contract key, each projected when
+    first asked for: a sync's rules ask for the published ones and those the registry names, a
+    fraction of a mesh's models."""
+
+    def __init__(self, domain: str, models: Iterable[NodeInfo]) -> None:
+        self.domain = domain
+        self._nodes = {contract_key(domain, n.name, n.version): n for n in models}
+        self._made: dict[str, Contract] = {}
+
+    def __getitem__(self, key: str) -> Contract:
+        if key not in self._made:
+            self._made[key] = contract_of(self.domain, self._nodes[key])
+        return self._made[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def published(self) -> Iterator[Contract]:
+        """The contracts the registry holds (:attr:`Contract.is_published`), in model order."""
+        for key, node in self._nodes.items():
+            # The node's own fields first: most models of a mesh are not published.
+            if node.access == "public" and node.group is not None and node.contract_enforced:
+                contract = self[key]
+                if contract.is_published:
+                    yield contract
+
+
+def current_contracts(ctx: CheckContext, domain: str) -> DomainContracts:
+    """The contract every model of ``domain`` declares now, by contract key (kept for the check
+    run: every published entry of the domain asks for them)."""
+    cache: dict[str, DomainContracts] = ctx.memo.setdefault(current_contracts, {})
     if domain not in cache:
-        out = {}
-        for node in ctx.artifacts(domain).nodes.values():
-            if node.package_name == domain and node.resource_type == "model":
-                c = contract_of(domain, node)
-                out[c.key] = c
-        cache[domain] = out
+        cache[domain] = DomainContracts(domain, (
+            node for node in ctx.artifacts(domain).nodes.values()
+            if node.package_name == domain and node.resource_type == "model"))
     return cache[domain]
 
 

@@ -248,3 +248,23 @@ def test_registry_of_the_earlier_layout_is_read_and_moved(corpus: dict[str, Any]
         ContractRegistry.load(staged)
     assert "in the registry twice" in err.value.message
     assert err.value.file in (twice, staged / "contracts" / f"{e.key}@{e.revision:04d}.json")
+
+
+def test_published_contracts_projected_alone_are_those_of_every_model(
+        corpus: dict[str, Any]) -> None:
+    """``DomainContracts.published()`` yields, in model order, exactly the contracts of the
+    domain's models that are published, projecting only those (a sync asks for no others)."""
+    from meshkit.contracts.rules import DomainContracts
+
+    for domain in ("shop", "ops"):
+        arts: DomainArtifacts = corpus["artifacts"][domain]
+        models = [n for n in arts.nodes.values()
+                  if n.package_name == domain and n.resource_type == "model"]
+        lazy = DomainContracts(domain, models)
+        published = list(lazy.published())
+        every = {contract_of(domain, n).key: contract_of(domain, n) for n in models}
+        assert published == [c for c in every.values() if c.is_published]
+        assert len(lazy._made) == len(published) < len(models)
+        assert dict(lazy) == every  # and the mapping is the whole domain's
+    assert any(DomainContracts("shop", [n for n in corpus["artifacts"]["shop"].nodes.values()
+                                        if n.package_name == "shop"]).published())
