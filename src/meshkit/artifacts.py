@@ -224,6 +224,8 @@ class SourceInfo:
     schema: str | None
     identifier: str | None
     columns: tuple[ColumnInfo, ...]
+    # What ``source()`` compiles to (dbt-duckdb: ``read_parquet('<location>')`` for a file).
+    relation_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -478,6 +480,7 @@ def _source(uid: str, s: Mapping[str, Any]) -> SourceInfo:
         description=s.get("description") or "", database=s.get("database"),
         schema=s.get("schema"), identifier=s.get("identifier"),
         columns=_columns(s.get("columns") or {}),
+        relation_name=str_or_none(s.get("relation_name")),
     )
 
 

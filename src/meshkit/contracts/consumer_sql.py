@@ -34,6 +34,39 @@ FILE_READERS = re.compile(r"\b(read_(csv|csv_auto|parquet|json|json_auto|ndjson|
                           r"parquet_scan|csv_scan)\s*\(", re.IGNORECASE)
 
 
+def own_sql(ctx: CheckContext, domain: str, node: NodeInfo) -> str:
+    """The model's compiled SQL without what the domain's ``source()`` calls compile to: a
+    source of files compiles to a file reader, the declared way to read one (directly or in an
+    ephemeral model compiled into this one)."""
+    sql = node.compiled_code or ""
+    for relation in _source_relations(ctx, domain):
+        sql = sql.replace(relation, " ")
+    return sql
+
+
+def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
+    cache: dict[str, list[str]] = ctx.memo.setdefault(_source_relations, {})
+    if domain not in cache:
+        names = {s.relation_name for s in ctx.artifacts(domain).sources.values()
+                 if s.relation_name}
+        cache[domain] = sorted(names, key=lambda n: (-len(n), n))  # the longest first
+    return cache[domain]
+
+
+def reads_files(sql: str) -> bool:
+    """Whether ``sql`` calls one of DuckDB's file readers (:data:`FILE_READERS`).
+
+    The case-insensitive regex scanned every model's SQL position by position; text whose case
+    folding (which folds every letter the regex matches case-insensitively, such as the long s)
+    holds neither ``read_`` nor ``_scan`` cannot match, and most SQL holds neither.
+
+    >>> reads_files("select * from READ_Parquet ('x.parquet')"), reads_files("select 1")
+    (True, False)
+    """
+    folded = sql.casefold()
+    return ("read_" in folded or "_scan" in folded) and FILE_READERS.search(sql) is not None
+
+
 @dataclass(frozen=True)
 class ProductView:
     """One relation a consumer may read: a product dataset's (versioned or unversioned) view."""
@@ -259,17 +292,22 @@ class ConsumerReads(Rule):
         for domain, node in ctx.nodes.values():
             if not node.compiled_code:
                 continue
+            # Whatever the case of the call, and wherever it was written (in the model, or in
+            # a macro it calls): only a source()'s own location is not a raw read.
+            reads_raw_files = (reads_files(node.compiled_code)
+                               and reads_files(own_sql(ctx, domain, node)))
+            reads = ForeignReads.of(ctx).reads(domain, node)
+            if not reads_raw_files and reads is None:
+                continue
             file = ctx.file_of(domain, node.original_file_path)
             where: dict[str, Any] = {"node": node.unique_id, "domain": domain, "file": file}
-            if FILE_READERS.search(node.compiled_code):
-                line = ctx.line_of(domain, node.original_file_path, FILE_READERS.pattern)
-                if line is not None:  # written in the model itself, not a source()'s location
-                    yield self.violation(
-                        f"{node.unique_id} reads a raw file directly",
-                        fix="declare the file as a source of this domain and select from "
-                            "source(); another domain's data is read through its products",
-                        line=line, **where)
-            reads = ForeignReads.of(ctx).reads(domain, node)
+            if reads_raw_files:
+                yield self.violation(
+                    f"{node.unique_id} reads a raw file directly",
+                    fix="declare the file as a source of this domain and select from "
+                        "source(); another domain's data is read through its products",
+                    line=ctx.line_of(domain, node.original_file_path,
+                                     "(?i)" + FILE_READERS.pattern), **where)
             if reads is None:
                 continue
             for key in reads.tables:

@@ -127,6 +127,16 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
     (models / "int_raw.sql").write_text(
         "select *\nfrom read_parquet('" + str(demo_copy.parent / "data/raw/customers.parquet")
         + "')\n")
+    # The same read in capitals, and through a macro: neither is a source()'s location.
+    (models / "int_raw_upper.sql").write_text(
+        "select *\nfrom READ_PARQUET('" + str(demo_copy.parent / "data/raw/customers.parquet")
+        + "')\n")
+    macros = demo_copy.parent / "domains/risk/macros"
+    macros.mkdir(exist_ok=True)
+    (macros / "raw_customers.sql").write_text(
+        "{% macro raw_customers() %}read_parquet('"
+        + str(demo_copy.parent / "data/raw/customers.parquet") + "'){% endmacro %}\n")
+    (models / "int_raw_macro.sql").write_text("select *\nfrom {{ raw_customers() }}\n")
     _dbt(demo_copy, "risk", "compile")
     check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
                                      "--rule", "contract.consumer_reads",
@@ -140,6 +150,8 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         ("contract.consumer_reads", "model.risk.int_bypass", "int_bypass.sql", 2),
         ("contract.consumer_reads", "model.risk.int_hardcoded", "int_hardcoded.sql", 2),
         ("contract.consumer_reads", "model.risk.int_raw", "int_raw.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_raw_upper", "int_raw_upper.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_raw_macro", "int_raw_macro.sql", None),
     }
     _the_parsed_sql_is_kept_by_a_sync(demo_copy, found)
 
