@@ -47,8 +47,11 @@ def own_sql(ctx: CheckContext, domain: str, node: NodeInfo) -> str:
 def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
     cache: dict[str, list[str]] = ctx.memo.setdefault(_source_relations, {})
     if domain not in cache:
+        # Only whole reader calls: a source named like a bare reader (``read_csv``) would
+        # otherwise strip that name from every model's SQL and hide any call of it.
         names = {s.relation_name for s in ctx.artifacts(domain).sources.values()
-                 if s.relation_name}
+                 if s.relation_name and s.relation_name.rstrip().endswith(")")
+                 and FILE_READERS.search(s.relation_name)}
         cache[domain] = sorted(names, key=lambda n: (-len(n), n))  # the longest first
     return cache[domain]
 

@@ -42,6 +42,9 @@ class DomainContracts(Mapping[str, Contract]):
     def __len__(self) -> int:
         return len(self._nodes)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._nodes  # (Mapping's would project the contract)
+
     def published(self) -> Iterator[Contract]:
         """The contracts the registry holds (:attr:`Contract.is_published`), in model order."""
         for key, node in self._nodes.items():

@@ -114,8 +114,10 @@ def _site_code() -> bytes:
     """The code and templates a page is rendered by: another meshkit renders every page anew."""
     from meshkit.code_fingerprint import code_fingerprint
 
-    h = hashlib.sha256(code_fingerprint(("meshkit.marketplace.site",
-                                         "meshkit.marketplace.lineage_svg"), ("jinja2",)))
+    # With the modules of the objects a page is given: a property the template reads is theirs.
+    h = hashlib.sha256(code_fingerprint(
+        ("meshkit.marketplace.site", "meshkit.marketplace.lineage_svg", "meshkit.catalog.model",
+         "meshkit.access", "meshkit.query_log", "meshkit.config"), ("jinja2",)))
     folder = resources.files("meshkit.marketplace") / "templates"
     for item in sorted(folder.iterdir(), key=lambda t: t.name):
         h.update(item.name.encode() + b"\0" + item.read_bytes())

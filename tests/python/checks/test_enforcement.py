@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from meshkit.build import Status, build, dbt_env
@@ -137,7 +138,13 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         "{% macro raw_customers() %}read_parquet('"
         + str(demo_copy.parent / "data/raw/customers.parquet") + "'){% endmacro %}\n")
     (models / "int_raw_macro.sql").write_text("select *\nfrom {{ raw_customers() }}\n")
+    # A source whose location is a bare reader name is no licence to call that reader.
+    (models / "_bare_reader.yml").write_text(yaml.safe_dump({"version": 2, "sources": [
+        {"name": "bare", "tables": [{"name": "reader",
+                                     "meta": {"external_location": "read_parquet("}}]}]}))
     _dbt(demo_copy, "risk", "compile")
+    manifest = json.loads((demo_copy.parent / "domains/risk/target/manifest.json").read_text())
+    assert manifest["sources"]["source.risk.bare.reader"]["relation_name"] == "read_parquet("
     check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
                                      "--rule", "contract.consumer_reads",
                                      "--rule", "contract.consumer_columns"])
