@@ -51,12 +51,16 @@ PARALLEL_MIN_QUERIES = 16
 def _worker_start() -> None:
     """A forked lineage worker: its own standard streams (the inherited ones may be locked by a
     thread of the parent that the fork did not copy) and the cyclic collector on (a sync pauses
-    it; parsed SQL trees are cycles)."""
+    it; parsed SQL trees are cycles), over its own objects only: what it inherited is frozen, or
+    each of its collections would walk the parent's whole heap (the domains read before the pool
+    started), touching every page of it. Forked after twelve domains were read, two workers
+    traced their lineage in 2.1-3.6 s against 1.6 s in one process; frozen, in 1.5 s."""
     import os
     import sys
 
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the worker
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    gc.freeze()
     gc.enable()
 
 
