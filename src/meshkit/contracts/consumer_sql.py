@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,9 +29,27 @@ from meshkit.contracts.rules import current_contracts
 if TYPE_CHECKING:
     from sqlglot import exp
 
-# DuckDB table functions that read files (and their Snowflake kin would be stages).
-FILE_READERS = re.compile(r"\b(read_(csv|csv_auto|parquet|json|json_auto|ndjson|text|blob)|"
-                          r"parquet_scan|csv_scan)\s*\(", re.IGNORECASE)
+# DuckDB table functions that read files or reveal them (core and extensions: a parquet file's
+# metadata holds each column's min and max), by name.
+FILE_READERS = re.compile(
+    r"\b(read_\w+|(?:parquet|csv|arrow|delta|iceberg|sqlite|postgres|mysql)_scan|"
+    r"parquet_(?:metadata|schema|file_metadata|kv_metadata|full_metadata|bloom_probe|page_index)|"
+    r"iceberg_\w+|glob|sniff_csv|st_read)\s*\(", re.IGNORECASE)
+# Table functions that run SQL given as a string: what it reads is not in the model's SQL.
+SQL_RUNNERS = re.compile(r"\b(query|query_table)\s*\(", re.IGNORECASE)
+# What a file named in place of a table (DuckDB's replacement scans: ``from 'x.parquet'``) has.
+FILE_NAMES = (".parquet", ".parq", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".xlsx",
+              ".arrow", ".avro", ".txt", ".gz", ".zst", "://")
+# One scan for all of the above, over the case-folded SQL (which folds every letter the regexes
+# match case-insensitively): most models' SQL holds none of it.
+_MAYBE_RAW = re.compile("|".join(
+    [r"read_", r"_scan", r"parquet_", r"iceberg_", r"glob", r"sniff_csv", r"st_read", r"query",
+     *(re.escape(n) for n in FILE_NAMES)]))
+# The line of the model's file that says it (none when a macro wrote it).
+_RAW_LINE = "(?i)" + "|".join([FILE_READERS.pattern, SQL_RUNNERS.pattern,
+                               *(re.escape(n) for n in FILE_NAMES)])
+_QUOTED_FILE = re.compile(r"['\"][^'\"]*(" + "|".join(re.escape(n) for n in FILE_NAMES)
+                          + r")[^'\"]*['\"]", re.IGNORECASE)
 
 
 def own_sql(ctx: CheckContext, domain: str, node: NodeInfo) -> str:
@@ -56,18 +74,58 @@ def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
     return cache[domain]
 
 
-def reads_files(sql: str) -> bool:
-    """Whether ``sql`` calls one of DuckDB's file readers (:data:`FILE_READERS`).
+def raw_access(sql: str, dialect: str, *, own: Callable[[], str]) -> str | None:
+    """What ``sql`` reads other than relations, described for a violation, or None: a file reader
+    (:data:`FILE_READERS`), SQL given as a string (:data:`SQL_RUNNERS`), or on DuckDB a file
+    named in place of a table. ``own`` gives the SQL without the domain's source() locations
+    (asked for only when the full SQL holds something of the kind).
 
-    The case-insensitive regex scanned every model's SQL position by position; text whose case
-    folding (which folds every letter the regex matches case-insensitively, such as the long s)
-    holds neither ``read_`` nor ``_scan`` cannot match, and most SQL holds neither.
-
-    >>> reads_files("select * from READ_Parquet ('x.parquet')"), reads_files("select 1")
-    (True, False)
+    >>> raw_access("select * from READ_Parquet ('x.parquet')", "duckdb", own=lambda: "")
+    >>> raw_access("select * from READ_Parquet ('x.parquet')", "duckdb",
+    ...            own=lambda: "select * from READ_Parquet ('x.parquet')")
+    'a raw file directly (READ_Parquet)'
+    >>> raw_access("select 1", "duckdb", own=lambda: "select 1")
     """
-    folded = sql.casefold()
-    return ("read_" in folded or "_scan" in folded) and FILE_READERS.search(sql) is not None
+    if _MAYBE_RAW.search(sql.casefold()) is None:
+        return None
+    text = own()
+    found = FILE_READERS.search(text)
+    if found:
+        return f"a raw file directly ({found.group(1)})"
+    found = SQL_RUNNERS.search(text)
+    if found:
+        return (f"SQL given as a string ({found.group(1)}): what it reads cannot be checked")
+    if dialect == "duckdb" and any(n in text.casefold() for n in FILE_NAMES) and \
+            _names_a_file(text):
+        return "a raw file by its name in place of a table"
+    return None
+
+
+def _names_a_file(sql: str) -> bool:
+    """Whether DuckDB's own parse of ``sql`` has a table named like a file (a replacement scan
+    reads it); SQL it cannot parse answers by a quoted file name anywhere in it."""
+    import duckdb
+
+    try:
+        with duckdb.connect() as con:
+            row = con.execute("select json_serialize_sql(?)", [sql]).fetchone()
+        tree = orjson.loads(row[0]) if row else {"error": True}
+    except (duckdb.Error, orjson.JSONDecodeError):
+        tree = {"error": True}
+    if tree.get("error"):
+        return _QUOTED_FILE.search(sql) is not None
+    stack: list[Any] = [tree.get("statements")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if (node.get("type") == "BASE_TABLE" and not node.get("schema_name")
+                    and not node.get("catalog_name")
+                    and any(n in str(node.get("table_name", "")).casefold() for n in FILE_NAMES)):
+                return True
+            stack.extend(node.values())
+    return False
 
 
 @dataclass(frozen=True)
@@ -297,20 +355,19 @@ class ConsumerReads(Rule):
                 continue
             # Whatever the case of the call, and wherever it was written (in the model, or in
             # a macro it calls): only a source()'s own location is not a raw read.
-            reads_raw_files = (reads_files(node.compiled_code)
-                               and reads_files(own_sql(ctx, domain, node)))
+            raw = raw_access(node.compiled_code, _dialect(ctx, domain),
+                             own=lambda: own_sql(ctx, domain, node))  # noqa: B023 - called now
             reads = ForeignReads.of(ctx).reads(domain, node)
-            if not reads_raw_files and reads is None:
+            if raw is None and reads is None:
                 continue
             file = ctx.file_of(domain, node.original_file_path)
             where: dict[str, Any] = {"node": node.unique_id, "domain": domain, "file": file}
-            if reads_raw_files:
+            if raw is not None:
                 yield self.violation(
-                    f"{node.unique_id} reads a raw file directly",
+                    f"{node.unique_id} reads {raw}",
                     fix="declare the file as a source of this domain and select from "
                         "source(); another domain's data is read through its products",
-                    line=ctx.line_of(domain, node.original_file_path,
-                                     "(?i)" + FILE_READERS.pattern), **where)
+                    line=ctx.line_of(domain, node.original_file_path, _RAW_LINE), **where)
             if reads is None:
                 continue
             for key in reads.tables:

@@ -138,6 +138,13 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         "{% macro raw_customers() %}read_parquet('"
         + str(demo_copy.parent / "data/raw/customers.parquet") + "'){% endmacro %}\n")
     (models / "int_raw_macro.sql").write_text("select *\nfrom {{ raw_customers() }}\n")
+    # A file named in place of a table (DuckDB's replacement scan), a parquet file's metadata
+    # (its columns' min and max), and another domain's table named in a string.
+    raw = str(demo_copy.parent / "data/raw/customers.parquet")
+    (models / "int_raw_name.sql").write_text(f"select *\nfrom '{raw}'\n")
+    (models / "int_raw_meta.sql").write_text(f"select *\nfrom parquet_metadata('{raw}')\n")
+    (models / "int_by_string.sql").write_text(
+        "select *\nfrom query_table('consumer_banking.internal.int_customers_enriched')\n")
     # A source whose location is a bare reader name is no licence to call that reader.
     (models / "_bare_reader.yml").write_text(yaml.safe_dump({"version": 2, "sources": [
         {"name": "bare", "tables": [{"name": "reader",
@@ -149,8 +156,13 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
                                      "--rule", "contract.consumer_reads",
                                      "--rule", "contract.consumer_columns"])
     assert check.exit_code == 1, check.output
-    found = {(v["rule"], v["node"], v["file"].rsplit("/", 1)[-1], v["line"])
-             for v in json.loads(check.output)["violations"]}
+    violations = json.loads(check.output)["violations"]
+    found = {(v["rule"], v["node"], v["file"].rsplit("/", 1)[-1], v["line"]) for v in violations}
+    said = {v["node"]: v["message"] for v in violations}
+    assert "a raw file by its name" in said["model.risk.int_raw_name"]
+    assert "(parquet_metadata)" in said["model.risk.int_raw_meta"]
+    assert "SQL given as a string (query_table)" in said["model.risk.int_by_string"]
+    assert "(READ_PARQUET)" in said["model.risk.int_raw_upper"]
     assert found == {
         ("contract.consumer_columns", "model.risk.int_customer_risk_features",
          "int_customer_risk_features.sql", 22),
@@ -159,6 +171,9 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         ("contract.consumer_reads", "model.risk.int_raw", "int_raw.sql", 2),
         ("contract.consumer_reads", "model.risk.int_raw_upper", "int_raw_upper.sql", 2),
         ("contract.consumer_reads", "model.risk.int_raw_macro", "int_raw_macro.sql", None),
+        ("contract.consumer_reads", "model.risk.int_raw_name", "int_raw_name.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_raw_meta", "int_raw_meta.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_by_string", "int_by_string.sql", 2),
     }
     _the_parsed_sql_is_kept_by_a_sync(demo_copy, found)
 
