@@ -60,6 +60,11 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+# On Windows st_ctime is the creation time, which a rewrite in place keeps: no file is known by
+# its stat there, every one is read.
+_STAT_KNOWS = os.name == "posix"
+
+
 class FileDigests:
     """The SHA-256 of artifact files by absolute path, each with the ``stat`` identity it holds
     for; read from ``path`` (None: none kept), saved there by :meth:`save` (with ``write``)."""
@@ -84,6 +89,8 @@ class FileDigests:
     def content_hash(self, folder: Path) -> str | None:
         """The domain's content hash from the digests of its files as they are now, without
         reading them; None when a file present is not known by its current ``stat``."""
+        if not _STAT_KNOWS:
+            return None
         digests = {}
         for name in ARTIFACT_FILES:
             file = folder / name
