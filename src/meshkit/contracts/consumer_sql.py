@@ -9,7 +9,6 @@ without compiled SQL (a bare `dbt parse`) has nothing to check here.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator
@@ -75,11 +74,13 @@ def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
     return cache[domain]
 
 
-def raw_access(sql: str, dialect: str, *, own: Callable[[], str]) -> str | None:
+def raw_access(sql: str, dialect: str, *, own: Callable[[], str],
+               parser: Callable[[], Any] | None = None) -> str | None:
     """What ``sql`` reads other than relations, described for a violation, or None: a file reader
     (:data:`FILE_READERS`), SQL given as a string (:data:`SQL_RUNNERS`), or on DuckDB a file
     named in place of a table. ``own`` gives the SQL without the domain's source() locations
-    (asked for only when the full SQL holds something of the kind).
+    (asked for only when the full SQL holds something of the kind); ``parser`` a DuckDB
+    connection to parse with (else one is opened for the call).
 
     >>> raw_access("select * from READ_Parquet ('x.parquet')", "duckdb", own=lambda: "")
     >>> raw_access("select * from READ_Parquet ('x.parquet')", "duckdb",
@@ -97,26 +98,35 @@ def raw_access(sql: str, dialect: str, *, own: Callable[[], str]) -> str | None:
     if found:
         return (f"SQL given as a string ({found.group(1)}): what it reads cannot be checked")
     if dialect == "duckdb" and any(n in text.casefold() for n in FILE_NAMES) and \
-            _names_a_file(text):
+            _names_a_file(text, parser):
         return "a raw file by its name in place of a table"
     return None
 
 
-@functools.cache
-def _parser() -> Any:
-    """An empty in-memory DuckDB, only to parse with (opened once: 10-20 ms)."""
-    import duckdb
+def run_parser(ctx: CheckContext) -> Any:
+    """An empty in-memory DuckDB to parse with, opened once for the check run (10-20 ms) and
+    closed with it (not kept for the process: a lineage worker forked later would inherit its
+    threads)."""
+    if run_parser not in ctx.memo:
+        import duckdb
 
-    return duckdb.connect()
+        con = duckdb.connect()
+        ctx.memo[run_parser] = con
+        ctx.on_close(con.close)
+    return ctx.memo[run_parser]
 
 
-def _names_a_file(sql: str) -> bool:
+def _names_a_file(sql: str, parser: Callable[[], Any] | None = None) -> bool:
     """Whether DuckDB's own parse of ``sql`` has a table named like a file (a replacement scan
     reads it); SQL it cannot parse answers by a quoted file name anywhere in it."""
     import duckdb
 
     try:
-        row = _parser().execute("select json_serialize_sql(?)", [sql]).fetchone()
+        if parser is not None:
+            row = parser().execute("select json_serialize_sql(?)", [sql]).fetchone()
+        else:
+            with duckdb.connect() as con:
+                row = con.execute("select json_serialize_sql(?)", [sql]).fetchone()
         tree = orjson.loads(row[0]) if row else {"error": True}
     except (duckdb.Error, orjson.JSONDecodeError):
         tree = {"error": True}
@@ -364,7 +374,8 @@ class ConsumerReads(Rule):
             # Whatever the case of the call, and wherever it was written (in the model, or in
             # a macro it calls): only a source()'s own location is not a raw read.
             raw = raw_access(node.compiled_code, _dialect(ctx, domain),
-                             own=lambda: own_sql(ctx, domain, node))  # noqa: B023 - called now
+                             own=lambda: own_sql(ctx, domain, node),  # noqa: B023 - called now
+                             parser=lambda: run_parser(ctx))
             reads = ForeignReads.of(ctx).reads(domain, node)
             if raw is None and reads is None:
                 continue
