@@ -48,6 +48,7 @@ _MAYBE_RAW = re.compile("|".join(
 # The line of the model's file that says it (none when a macro wrote it).
 _RAW_LINE = "(?i)" + "|".join([FILE_READERS.pattern, SQL_RUNNERS.pattern,
                                *(re.escape(n) for n in FILE_NAMES)])
+_WHOLE_QUOTED = re.compile(r"'[^']+'|\"[^\"]+\"")
 _QUOTED_FILE = re.compile(r"['\"][^'\"]*(" + "|".join(re.escape(n) for n in FILE_NAMES)
                           + r")[^'\"]*['\"]", re.IGNORECASE)
 
@@ -65,11 +66,14 @@ def own_sql(ctx: CheckContext, domain: str, node: NodeInfo) -> str:
 def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
     cache: dict[str, list[str]] = ctx.memo.setdefault(_source_relations, {})
     if domain not in cache:
-        # Only whole reader calls: a source named like a bare reader (``read_csv``) would
+        # Only whole reader calls and whole quoted file names (dbt-duckdb quotes a location
+        # that calls no reader): a source named like a bare reader (``read_csv(``) would
         # otherwise strip that name from every model's SQL and hide any call of it.
         names = {s.relation_name for s in ctx.artifacts(domain).sources.values()
-                 if s.relation_name and s.relation_name.rstrip().endswith(")")
-                 and FILE_READERS.search(s.relation_name)}
+                 if s.relation_name and (
+                     (s.relation_name.rstrip().endswith(")")
+                      and FILE_READERS.search(s.relation_name))
+                     or _WHOLE_QUOTED.fullmatch(s.relation_name))}
         cache[domain] = sorted(names, key=lambda n: (-len(n), n))  # the longest first
     return cache[domain]
 

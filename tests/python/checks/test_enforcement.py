@@ -141,17 +141,23 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
     # A file named in place of a table (DuckDB's replacement scan), a parquet file's metadata
     # (its columns' min and max), and another domain's table named in a string.
     raw = str(demo_copy.parent / "data/raw/customers.parquet")
-    (models / "int_raw_name.sql").write_text(f"select *\nfrom '{raw}'\n")
+    undeclared = str(demo_copy.parent / "data/raw/card_accounts.parquet")
+    (models / "int_raw_name.sql").write_text(f"select *\nfrom '{undeclared}'\n")
     (models / "int_raw_meta.sql").write_text(f"select *\nfrom parquet_metadata('{raw}')\n")
     (models / "int_by_string.sql").write_text(
         "select *\nfrom query_table('consumer_banking.internal.int_customers_enriched')\n")
     # A source whose location is a bare reader name is no licence to call that reader.
     (models / "_bare_reader.yml").write_text(yaml.safe_dump({"version": 2, "sources": [
-        {"name": "bare", "tables": [{"name": "reader",
-                                     "meta": {"external_location": "read_parquet("}}]}]}))
+        {"name": "bare", "tables": [
+            {"name": "reader", "meta": {"external_location": "read_parquet("}},
+            # and a file declared as a source, read through source(): not a raw read
+            {"name": "customers_file", "meta": {"external_location": raw}}]}]}))
+    (models / "int_declared_file.sql").write_text(
+        "select *\nfrom {{ source('bare', 'customers_file') }}\n")
     _dbt(demo_copy, "risk", "compile")
     manifest = json.loads((demo_copy.parent / "domains/risk/target/manifest.json").read_text())
     assert manifest["sources"]["source.risk.bare.reader"]["relation_name"] == "read_parquet("
+    assert manifest["sources"]["source.risk.bare.customers_file"]["relation_name"] == f"'{raw}'"
     check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
                                      "--rule", "contract.consumer_reads",
                                      "--rule", "contract.consumer_columns"])
