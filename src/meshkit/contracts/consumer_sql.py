@@ -78,8 +78,22 @@ def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
     return cache[domain]
 
 
+_FILE_FIX = ("declare the file as a source of this domain and select from source(); another "
+             "domain's data is read through its products")
+_STRING_FIX = ("name the relations in the model's SQL (ref() or source()): another domain's data "
+               "is read through ref() of its products")
+
+
+@dataclass(frozen=True)
+class RawRead:
+    """What a model reads other than relations (``what``, for the violation) and its ``fix``."""
+
+    what: str
+    fix: str = _FILE_FIX
+
+
 def raw_access(sql: str, dialect: str, *, own: Callable[[], str],
-               parser: Callable[[], Any] | None = None) -> str | None:
+               parser: Callable[[], Any] | None = None) -> RawRead | None:
     """What ``sql`` reads other than relations, described for a violation, or None: a file reader
     (:data:`FILE_READERS`), SQL given as a string (:data:`SQL_RUNNERS`), or on DuckDB a file
     named in place of a table. ``own`` gives the SQL without the domain's source() locations
@@ -88,7 +102,7 @@ def raw_access(sql: str, dialect: str, *, own: Callable[[], str],
 
     >>> raw_access("select * from READ_Parquet ('x.parquet')", "duckdb", own=lambda: "")
     >>> raw_access("select * from READ_Parquet ('x.parquet')", "duckdb",
-    ...            own=lambda: "select * from READ_Parquet ('x.parquet')")
+    ...            own=lambda: "select * from READ_Parquet ('x.parquet')").what
     'a raw file directly (READ_Parquet)'
     >>> raw_access("select 1", "duckdb", own=lambda: "select 1")
     """
@@ -97,13 +111,14 @@ def raw_access(sql: str, dialect: str, *, own: Callable[[], str],
     text = own()
     found = FILE_READERS.search(text)
     if found:
-        return f"a raw file directly ({found.group(1)})"
+        return RawRead(f"a raw file directly ({found.group(1)})")
     found = SQL_RUNNERS.search(text)
     if found:
-        return (f"SQL given as a string ({found.group(1)}): what it reads cannot be checked")
+        return RawRead(f"SQL given as a string ({found.group(1)}): what it reads cannot be "
+                       "checked", _STRING_FIX)
     if dialect == "duckdb" and any(n in text.casefold() for n in FILE_NAMES) and \
             _names_a_file(text, parser):
-        return "a raw file by its name in place of a table"
+        return RawRead("a raw file by its name in place of a table")
     return None
 
 
@@ -387,9 +402,7 @@ class ConsumerReads(Rule):
             where: dict[str, Any] = {"node": node.unique_id, "domain": domain, "file": file}
             if raw is not None:
                 yield self.violation(
-                    f"{node.unique_id} reads {raw}",
-                    fix="declare the file as a source of this domain and select from "
-                        "source(); another domain's data is read through its products",
+                    f"{node.unique_id} reads {raw.what}", fix=raw.fix,
                     line=ctx.line_of(domain, node.original_file_path, _RAW_LINE), **where)
             if reads is None:
                 continue

@@ -168,6 +168,9 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
     assert "a raw file by its name" in said["model.risk.int_raw_name"]
     assert "(parquet_metadata)" in said["model.risk.int_raw_meta"]
     assert "SQL given as a string (query_table)" in said["model.risk.int_by_string"]
+    fixes = {v["node"]: v["fix"] for v in violations}
+    assert "name the relations in the model's SQL" in fixes["model.risk.int_by_string"]
+    assert "declare the file as a source" in fixes["model.risk.int_raw_name"]
     assert "(READ_PARQUET)" in said["model.risk.int_raw_upper"]
     assert found == {
         ("contract.consumer_columns", "model.risk.int_customer_risk_features",

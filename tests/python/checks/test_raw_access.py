@@ -10,7 +10,8 @@ from meshkit.contracts.consumer_sql import raw_access
 
 
 def _raw(sql: str, dialect: str = "duckdb") -> str | None:
-    return raw_access(sql, dialect, own=lambda: sql)
+    found = raw_access(sql, dialect, own=lambda: sql)
+    return None if found is None else found.what
 
 
 @pytest.mark.parametrize("sql", [
@@ -63,5 +64,12 @@ def test_the_sources_location_is_not_a_raw_read() -> None:
     sql = f"select * from {location} as loans"
     assert raw_access(sql, "duckdb", own=lambda: sql.replace(location, " ")) is None
     also = sql + " join read_csv('other.csv') o using (id)"
-    assert raw_access(also, "duckdb", own=lambda: also.replace(location, " ")) == \
-        "a raw file directly (read_csv)"
+    found = raw_access(also, "duckdb", own=lambda: also.replace(location, " "))
+    assert found is not None and found.what == "a raw file directly (read_csv)"
+    assert "declare the file as a source" in found.fix
+
+
+def test_sql_from_a_string_is_told_to_name_its_relations() -> None:
+    found = raw_access("select * from query_table('x.internal.t')", "duckdb",
+                       own=lambda: "select * from query_table('x.internal.t')")
+    assert found is not None and "name the relations in the model's SQL" in found.fix
