@@ -1,8 +1,9 @@
 """Writing the catalog: the ``catalog/`` folder (atomic swap) and the warehouse tables.
 
 ``catalog/`` holds ``catalog.json``, ``products/<domain>.<product>.json`` (one descriptor per
-product), ``history.jsonl`` (one line per sync) and ``state/<domain>.json`` (each domain's
-projection with the hash of its artifacts, for incremental syncs).
+product), ``history.jsonl`` (one line per sync), ``state/<domain>.json`` (each domain's
+projection with the hash of its artifacts, for incremental syncs) and ``summary.json`` (what the
+next sync lists its changes against).
 
 One commit point for files and tables: a sync stages its new folder complete beside the old one
 (``.catalog.tmp-<sync id>``, or ``.history.jsonl.tmp-<sync id>`` when only the history changes),
@@ -18,6 +19,7 @@ spec (:data:`TABLES`), so every backend emits the same tables in its own dialect
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 import orjson
 
 from meshkit import faults
+from meshkit.catalog.changes import SUMMARY_FILE, CatalogSummary
 from meshkit.catalog.model import Catalog, Domain, DomainProjection, Product
 from meshkit.errors import ArtifactError, UsageError
 
@@ -71,7 +74,7 @@ def catalog_chunks(catalog: Catalog) -> Iterator[bytes]:
     yield head + b'\n  "domains": [\n'
     for i, domain in enumerate(catalog.domains):
         text = dumps(domain.model_dump(mode="json")).rstrip(b"\n")
-        yield (b",\n" if i else b"") + b"\n".join(b"    " + line for line in text.split(b"\n"))
+        yield (b",\n    " if i else b"    ") + text.replace(b"\n", b"\n    ")
     yield b"\n  ]" + tail
 
 
@@ -253,7 +256,8 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                       history_entry: dict[str, Any],
                       catalog_data: Iterable[bytes] | None = None,
                       site: Mapping[str, bytes] | None = None,
-                      extra_files: Mapping[str, bytes | Path] | None = None) -> Path:
+                      extra_files: Mapping[str, bytes | Path] | None = None,
+                      summary: CatalogSummary | None = None) -> Path:
     """Write the whole new folder into a temporary sibling (returned); :func:`swap_in` puts it
     in place once the warehouse committed.
 
@@ -267,6 +271,8 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
     ``catalog_data`` is ``catalog.json`` if the caller has it already (else it is dumped here).
     ``extra_files`` are more files by path inside the folder: bytes, or a file to carry over
     (hard-linked where the filesystem allows: the contract registry's entries never change).
+    ``summary`` is written as ``summary.json``, naming the digest of the ``catalog.json`` written
+    (what the next sync lists its changes against, :mod:`meshkit.catalog.changes`).
     The history is written last: a staged folder with the sync's history line is complete.
     """
     sync_id = str(history_entry["id"])
@@ -274,9 +280,14 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
     try:
         (tmp / PRODUCTS_DIR).mkdir(parents=True)
         (tmp / STATE_DIR).mkdir()
+        digest = hashlib.sha256()
         with open(tmp / CATALOG_FILE, "wb") as out:
             for chunk in catalog_chunks(catalog) if catalog_data is None else catalog_data:
                 out.write(chunk)
+                digest.update(chunk)
+        if summary is not None:
+            (tmp / SUMMARY_FILE).write_bytes(
+                summary.model_copy(update={"catalog": digest.hexdigest()}).to_bytes())
         faults.point("stage:catalog")
         for product in catalog.products():
             (tmp / PRODUCTS_DIR / f"{product.address}.json").write_bytes(

@@ -34,6 +34,7 @@ from meshkit.catalog.build import (
     project_domain,
     stale_projection,
 )
+from meshkit.catalog.changes import CatalogSummary, changes_between, previous_summary
 from meshkit.catalog.model import (
     CATALOG_FORMAT,
     Catalog,
@@ -143,43 +144,6 @@ def _domain_hash(mesh: cfg.Mesh, domain: cfg.Domain, artifacts_hash: str) -> str
     h.update(",".join(sorted(d.name for d in mesh.config.domains)).encode())
     h.update(str(mesh.root).encode())
     return h.hexdigest()
-
-
-def changes_between(old: Catalog | None, new: Catalog) -> list[str]:
-    """Human-readable differences: products and datasets added, removed, changed; health moves.
-
-    >>> changes_between(None, Catalog(mesh="m"))
-    []
-    """
-    if old is None:
-        return [f"+ product {p.address}" for p in new.products()] + \
-               [f"+ dataset {d.id}" for d in new.datasets()]
-    out: list[str] = []
-    old_p = {p.address: p for p in old.products()}
-    new_p = {p.address: p for p in new.products()}
-    out += [f"+ product {a}" for a in sorted(new_p.keys() - old_p.keys())]
-    out += [f"- product {a}" for a in sorted(old_p.keys() - new_p.keys())]
-    for a in sorted(new_p.keys() & old_p.keys()):
-        if old_p[a].health.status != new_p[a].health.status:
-            out.append(f"~ product {a}: health {old_p[a].health.status.value} → "
-                       f"{new_p[a].health.status.value}")
-    old_d = {d.id: d for d in old.datasets()}
-    new_d = {d.id: d for d in new.datasets()}
-    out += [f"+ dataset {i}" for i in sorted(new_d.keys() - old_d.keys())]
-    out += [f"- dataset {i}" for i in sorted(old_d.keys() - new_d.keys())]
-    for i in sorted(new_d.keys() & old_d.keys()):
-        before, after = old_d[i], new_d[i]
-        if before.columns != after.columns:
-            out.append(f"~ dataset {i}: columns changed")
-        if before.contract_enforced != after.contract_enforced:
-            out.append(f"~ dataset {i}: contract enforced {after.contract_enforced}")
-        if before.consumers != after.consumers:
-            out.append(f"~ dataset {i}: consumers changed")
-    old_a = {a.unique_id for d in old.domains for a in d.adhoc_datasets}
-    new_a = {a.unique_id for d in new.domains for a in d.adhoc_datasets}
-    out += [f"+ ad-hoc {u}" for u in sorted(new_a - old_a)]
-    out += [f"- ad-hoc {u}" for u in sorted(old_a - new_a)]
-    return out
 
 
 def _last_target(catalog_dir: Path) -> str | None:
@@ -512,7 +476,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                  and not ledger.published
                  and publish.previous_violations(catalog_dir) == ledger_files[
                      publish.VIOLATIONS_FILE])
-    changes = [] if unchanged else changes_between(store.load_catalog(catalog_dir), catalog)
+    summary = CatalogSummary.of(catalog, "")  # its catalog digest is that of the bytes staged
+    changes = [] if unchanged else changes_between(previous_summary(catalog_dir), summary)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
         sync_id=sync_id, started_at=timestamp(start), finished_at=timestamp(finished),
@@ -547,7 +512,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         else:
             folder = store.stage_catalog_dir(
                 catalog_dir, catalog, states, history, None if data is None else [data],
-                site=site, extra_files={**publish.carried_files(catalog_dir), **ledger_files})
+                site=site, extra_files={**publish.carried_files(catalog_dir), **ledger_files},
+                summary=summary)
             # Staged: their bytes are on disk now; the warehouse write is the sync's peak.
             del states, site, data, ledger_files
             warehouse.write(catalog, run, {
