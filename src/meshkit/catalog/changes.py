@@ -58,10 +58,6 @@ class CatalogSummary(BaseModel):
         return self.model_dump_json(indent=2).encode() + b"\n"
 
 
-def catalog_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def previous_summary(catalog_dir: Path) -> CatalogSummary | None:
     """The summary of the catalog in ``catalog_dir``: its summary file when that is of this very
     catalog.json, else made from the catalog itself (a folder of an earlier meshkit, or a file
@@ -69,10 +65,10 @@ def previous_summary(catalog_dir: Path) -> CatalogSummary | None:
     from meshkit.catalog.store import CATALOG_FILE, load_catalog
 
     try:
-        data = (catalog_dir / CATALOG_FILE).read_bytes()
+        with open(catalog_dir / CATALOG_FILE, "rb") as f:  # streamed: tens of MB at scale
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
     except OSError:
         return None
-    digest = catalog_digest(data)
     try:
         kept = CatalogSummary.model_validate_json((catalog_dir / SUMMARY_FILE).read_bytes())
     except (OSError, ValueError):
