@@ -33,7 +33,7 @@ import orjson
 
 from meshkit import faults
 from meshkit.catalog.changes import SUMMARY_FILE, CatalogSummary
-from meshkit.catalog.model import Catalog, Domain, DomainProjection, Product
+from meshkit.catalog.model import Catalog, ColumnLineageEdge, Domain, DomainProjection, Product
 from meshkit.errors import ArtifactError, UsageError
 
 CATALOG_FILE = "catalog.json"
@@ -55,27 +55,43 @@ def catalog_bytes(catalog: Catalog) -> bytes:
     return b"".join(catalog_chunks(catalog))
 
 
-_DOMAINS_KEY = b'\n  "domains": []'
+# The catalog's long lists, dumped a piece at a time (in the order of the sorted keys): the
+# column lineage of a mesh is tens of thousands of edges, its domains most of the rest.
+_STREAMED = ("column_lineage", "domains")
+_EDGE_BATCH = 2048
 
 
 def catalog_chunks(catalog: Catalog) -> Iterator[bytes]:
-    """:func:`dumps` of the catalog, byte for byte, one domain at a time: the JSON tree of one
-    domain is alive at a time instead of that of the whole mesh.
+    """:func:`dumps` of the catalog, byte for byte, a piece at a time: the JSON tree of one
+    domain (or of a batch of column lineage edges) is alive at a time instead of that of the
+    whole mesh.
 
-    Each domain is dumped on its own and indented by the two levels of ``"domains": [...]``
-    (JSON strings hold no raw newline, so indenting line by line is exact).
+    Each piece is dumped on its own and indented by the two levels of its list (JSON strings
+    hold no raw newline, so indenting line by line is exact).
     """
-    if not catalog.domains:
-        yield dumps(catalog.model_dump(mode="json"))
-        return
-    head, sep, tail = dumps(catalog.model_dump(mode="json", exclude={"domains"})
-                            | {"domains": []}).partition(_DOMAINS_KEY)
-    assert sep, "the catalog has a top-level domains list"
-    yield head + b'\n  "domains": [\n'
-    for i, domain in enumerate(catalog.domains):
-        text = dumps(domain.model_dump(mode="json")).rstrip(b"\n")
-        yield (b",\n    " if i else b"    ") + text.replace(b"\n", b"\n    ")
-    yield b"\n  ]" + tail
+    from pydantic import TypeAdapter
+
+    rest = dumps(catalog.model_dump(mode="json", exclude=set(_STREAMED))
+                 | {key: [] for key in _STREAMED})
+    edges = TypeAdapter(list[ColumnLineageEdge])
+    pieces: dict[str, Iterator[list[Any]]] = {
+        "column_lineage": (edges.dump_python(catalog.column_lineage[i:i + _EDGE_BATCH],
+                                             mode="json")
+                           for i in range(0, len(catalog.column_lineage), _EDGE_BATCH)),
+        "domains": ([d.model_dump(mode="json")] for d in catalog.domains),
+    }
+    for key in _STREAMED:
+        before, sep, rest = rest.partition(f'\n  "{key}": []'.encode())
+        assert sep, f"the catalog has a top-level {key} list"
+        yield before
+        first = True
+        for items in pieces[key]:
+            # dumps() of a list: "[\n  {...},\n  {...}\n]\n"; its items, two spaces deeper
+            body = dumps(items)[2:-3].replace(b"\n", b"\n  ")
+            yield (f'\n  "{key}": [\n  '.encode() if first else b",\n  ") + body
+            first = False
+        yield f'\n  "{key}": []'.encode() if first else b"\n  ]"
+    yield rest
 
 
 def projection_bytes(projection: DomainProjection) -> bytes:

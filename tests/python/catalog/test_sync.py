@@ -156,6 +156,18 @@ def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
     assert len(list(read_table(warehouse, "products"))) == 2
 
 
+def test_catalog_json_streamed_in_pieces_is_the_whole_dump(fixture_mesh: Path) -> None:
+    catalog = sync(load_mesh(fixture_mesh), now=NOW).catalog
+    edges = catalog.column_lineage
+    assert edges
+    many = (edges * (5000 // len(edges) + 1))[:4097]  # three batches, the last of one edge
+    for variant in (catalog, Catalog(mesh="m"),
+                    catalog.model_copy(update={"column_lineage": many}),
+                    catalog.model_copy(update={"column_lineage": []}),
+                    catalog.model_copy(update={"domains": []})):
+        assert store_bytes(variant) == dumps(variant.model_dump(mode="json"))
+
+
 def test_recover_drops_a_history_append_cut_short(fixture_mesh: Path) -> None:
     sync(load_mesh(fixture_mesh))
     catalog_dir = fixture_mesh.parent / "catalog"
