@@ -7,7 +7,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -80,4 +82,13 @@ def import_tables() -> None:
 def console(*, stderr: bool = False, quiet: bool = False, highlight: bool = True) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, quiet=quiet, highlight=highlight)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # The reader left (`mesh query ... | head`): the command did its work, as with
+            # --format csv or json (rich's own handler exits 1). Nothing more reaches stdout.
+            self.quiet = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(0)
+
+    return PipedConsole(stderr=stderr, quiet=quiet, highlight=highlight)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from meshkit.cli.main import cli
@@ -36,3 +39,18 @@ def test_internal_schema_is_refused(built_demo: Path) -> None:
                                       "select * from consumer_banking.internal.stg_customers"])
     assert result.exit_code == 2
     assert "not a data product's secure view" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_a_reader_that_leaves_early_is_not_an_error(built_demo: Path, fmt: str) -> None:
+    # `mesh query ... | head -1`: the reader closes the pipe with most of the rows unwritten.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meshkit.cli.main", "query", "--mesh", str(built_demo),
+         "--format", fmt, "select * from range(20000)"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, err.decode()
+    assert b"Traceback" not in err
