@@ -19,6 +19,7 @@ spec (:data:`TABLES`), so every backend emits the same tables in its own dialect
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -531,6 +532,13 @@ def insert_sql(table: str, dialect: str, *, database: str | None = None) -> str:
 
 
 def _j(values: Iterable[str]) -> str:
+    return _json_list(tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_list(values: tuple[str, ...]) -> str:
+    # The same few lists (mostly none, a regulation or two) for each of a mesh's columns: one
+    # json.dumps each, not one per column of every domain at every sync.
     return json.dumps(list(values))
 
 
