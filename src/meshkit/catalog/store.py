@@ -62,6 +62,13 @@ _STREAMED = ("column_lineage", "domains")
 _EDGE_BATCH = 2048
 
 
+@functools.cache
+def _edges() -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[ColumnLineageEdge])
+
+
 def catalog_chunks(catalog: Catalog) -> Iterator[bytes]:
     """:func:`dumps` of the catalog, byte for byte, a piece at a time: the JSON tree of one
     domain (or of a batch of column lineage edges) is alive at a time instead of that of the
@@ -70,13 +77,10 @@ def catalog_chunks(catalog: Catalog) -> Iterator[bytes]:
     Each piece is dumped on its own and indented by the two levels of its list (JSON strings
     hold no raw newline, so indenting line by line is exact).
     """
-    from pydantic import TypeAdapter
-
     rest = dumps(catalog.model_dump(mode="json", exclude=set(_STREAMED))
                  | {key: [] for key in _STREAMED})
-    edges = TypeAdapter(list[ColumnLineageEdge])
     pieces: dict[str, Iterator[list[Any]]] = {
-        "column_lineage": (edges.dump_python(catalog.column_lineage[i:i + _EDGE_BATCH],
+        "column_lineage": (_edges().dump_python(catalog.column_lineage[i:i + _EDGE_BATCH],
                                              mode="json")
                            for i in range(0, len(catalog.column_lineage), _EDGE_BATCH)),
         "domains": ([d.model_dump(mode="json")] for d in catalog.domains),

@@ -476,8 +476,9 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                  and not ledger.published
                  and publish.previous_violations(catalog_dir) == ledger_files[
                      publish.VIOLATIONS_FILE])
-    summary = CatalogSummary.of(catalog, "")  # its catalog digest is that of the bytes staged
-    changes = [] if unchanged else changes_between(previous_summary(catalog_dir), summary)
+    # Its catalog digest is that of the bytes staged.
+    summary = None if unchanged else CatalogSummary.of(catalog, "")
+    changes = [] if summary is None else changes_between(previous_summary(catalog_dir), summary)
     finished = datetime.now(UTC) if now is None else start
     result = SyncResult(
         sync_id=sync_id, started_at=timestamp(start), finished_at=timestamp(finished),
