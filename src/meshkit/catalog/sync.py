@@ -179,11 +179,14 @@ def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
     return engine.local_dir if engine.capabilities.query else None
 
 
-def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None) -> dict[str, bytes]:
+def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
+                 report: CheckReport) -> dict[str, bytes]:
     from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, render_site
 
     pages = PageCache(mesh.root / PAGE_CACHE, mesh.catalog_dir / store.SITE_DIR)
-    site = render_site(mesh, catalog, gather_inputs(mesh, query_log_dir), pages)
+    inputs = gather_inputs(mesh, query_log_dir)
+    inputs.violations = [v.model_dump(mode="json") for v in report.violations]
+    site = render_site(mesh, catalog, inputs, pages)
     pages.save()
     return site
 
@@ -459,9 +462,6 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # the time of the sync, so only its bytes tell. (Otherwise they are streamed to the file.)
     data = (store.catalog_bytes(catalog)
             if not dry_run and all(s.status != PROCESSED for s in statuses) else None)
-    # The marketplace shows access decisions and reads too, which change without the catalog.
-    query_log_dir = _query_log_dir(mesh, target)
-    site = None if dry_run else _render_site(mesh, catalog, query_log_dir)
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE),
@@ -469,6 +469,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
     gc.collect(1)  # the checks' cycles (parsed SQL)
+    # The marketplace shows access decisions and reads too, which change without the catalog,
+    # and the violations the checks just recorded.
+    query_log_dir = _query_log_dir(mesh, target)
+    site = None if dry_run else _render_site(mesh, catalog, query_log_dir, ledger.report)
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from market_support import XSS, XSS_PRODUCT
+from market_support import XSS, XSS_PRODUCT, copy_built
+from markupsafe import escape
 
 from meshkit.catalog.store import require_catalog
+from meshkit.catalog.sync import sync
 from meshkit.config import load_mesh
 
 
@@ -148,3 +151,28 @@ def test_a_product_page_is_given_everything_it_shows(market: Path) -> None:
                 Recording(None, None))
     assert given and named - {"m"} <= given  # m: the macros the template imports
     assert "catalog" in given and "product" in given
+
+
+def test_the_governance_page_shows_the_violations_the_sync_recorded(built_demo: Path,
+                                                                    tmp_path: Path) -> None:
+    mesh_file = copy_built(built_demo, tmp_path / "mesh")
+    catalog_dir = mesh_file.parent / "catalog"
+    sync(load_mesh(mesh_file))
+    clean = (catalog_dir / "site" / "governance.html").read_text()
+    assert '<span class="n">0</span><span>violations' in clean
+    assert "No policy check is recorded" not in clean  # a check ran and found nothing
+    # A product left without a description, as a domain built elsewhere could deliver it.
+    manifest = mesh_file.parent / "domains" / "risk" / "target" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["groups"]["group.risk.credit_risk_scorecard"]["description"] = ""
+    manifest.write_text(json.dumps(data))
+
+    sync(load_mesh(mesh_file))
+
+    recorded = json.loads((catalog_dir / "violations.json").read_text())["violations"]
+    assert any(v["rule"] == "product.description" and v["domain"] == "risk" for v in recorded)
+    page = (catalog_dir / "site" / "governance.html").read_text()
+    assert f'<span class="n">{len(recorded)}</span><span>violations' in page
+    for v in recorded:
+        assert str(escape(v["message"])) in page  # as Jinja escapes it
+    assert "<td>risk</td>" in page.split("Violations by domain")[1].split("</table>")[0]
