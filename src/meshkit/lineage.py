@@ -43,8 +43,8 @@ Columns = Sequence[tuple[str, str]]  # (name, data type) in order
 # A foreign node's unique_id -> the producing dataset's columns (None if unknown).
 ForeignColumns = Callable[[str], Columns | None]
 CACHE_FORMAT = 2
-# Fewer queries than this to trace at once are traced in the calling process (handing them to
-# the workers would cost more than it saves).
+# Fewer queries than this to trace at once are traced in the calling process unless the workers
+# already run (starting them would cost more than it saves).
 PARALLEL_MIN_QUERIES = 16
 
 
@@ -115,6 +115,8 @@ class LineageCache:
         self._shard: str | None = None
         self._used: dict[str, ModelLineage | None] = {}
         self._loaded: set[str] = set()
+        # Queries traced in this process (their parsed trees are cycles for the collector).
+        self.traced_here = 0
 
     def _file(self, shard: str) -> Path | None:
         return None if self.directory is None else self.directory / f"{shard}.json"
@@ -156,7 +158,11 @@ class LineageCache:
                 out[key] = value
             else:
                 misses.append((key, job))
-        pool = self._workers() if len(misses) >= PARALLEL_MIN_QUERIES else None
+        # Starting the workers pays for itself on a large wave only; once they run, every wave
+        # goes to them: the small ones too (most waves of a domain), which in this process left
+        # parsed trees for a pass of the collector over the whole domain.
+        pool = (self._pool if self._pool is not None and misses
+                else self._workers() if len(misses) >= PARALLEL_MIN_QUERIES else None)
         results: list[ModelLineage | None] | None = None
         if pool is not None:
             from concurrent.futures.process import BrokenProcessPool
@@ -171,6 +177,7 @@ class LineageCache:
             results = []
             for n, (_, job) in enumerate(misses, 1):
                 results.append(query_lineage(*job))
+                self.traced_here += 1
                 if n % 64 == 0 and not gc.isenabled():
                     # A sync pauses the collector; parsed SQL trees are cycles: free them as
                     # they come, not at the end of a 2,000-model domain.

@@ -377,6 +377,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     try:
         for domain in mesh.config.domains:
             t0 = time.perf_counter()
+            traced = lineage_cache.traced_here
             old = store.load_projection(catalog_dir, domain.name)
             if selected is not None and domain.name not in selected and old is not None:
                 proj, status = old, KEPT
@@ -392,9 +393,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             producers.add(proj)
             del old
             # The collector is paused for the sync (its passes over the mesh's millions of
-            # acyclic objects were a sixth of it): the cycles of a domain read now (parsed SQL)
-            # go now; a domain kept or skipped made none worth a pass.
-            if status == PROCESSED:
+            # acyclic objects were a sixth of it): the cycles of a domain read now (the SQL it
+            # parsed here) go now; a domain kept or skipped, or whose lineage came from the cache
+            # or the workers, made none worth a pass.
+            if status == PROCESSED and lineage_cache.traced_here != traced:
                 gc.collect(1)
             if not dry_run:
                 if status == PROCESSED:

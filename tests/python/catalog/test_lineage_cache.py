@@ -56,6 +56,23 @@ def test_worker_processes_trace_the_same_lineage(built_mesh_template: Path,
     assert side_by_side == alone and alone.edges
 
 
+def test_once_the_workers_run_every_wave_goes_to_them(built_mesh_template: Path) -> None:
+    """The fixture's waves are small: traced here (their parsed trees then need a pass of the
+    collector) unless the workers already run, as after a large wave of a sync."""
+    arts = read_domain_artifacts(LocalArtifacts(built_mesh_template / "fx_bank" / "target"))
+    here = lineage.LineageCache(None, processes=2)
+    alone = _lineage(arts, here)
+    assert here._pool is None and here.traced_here > 0
+    workers = lineage.LineageCache(None, processes=2)
+    try:
+        assert workers._workers() is not None  # started, as by a large wave
+        side_by_side = _lineage(arts, workers)
+        assert workers.traced_here == 0
+    finally:
+        workers.shutdown()
+    assert side_by_side == alone and alone.edges
+
+
 def test_waves_put_every_model_after_the_models_it_reads() -> None:
     from meshkit.artifacts import NodeInfo
 
