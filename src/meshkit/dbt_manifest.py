@@ -27,9 +27,27 @@ RELATION_TYPES = ("model", "seed", "snapshot")
 MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
 
+class CollectorPause:
+    """What :func:`gc_paused` yields: :meth:`freeze` hides what is alive from the passes a caller
+    still makes (``gc.collect``) until the pause ends."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+
+    def freeze(self) -> None:
+        """Move every object alive now out of the collector's reach until the pause ends
+        (``gc.freeze``): a pass after this scans only what is made after. For a mesh loaded and
+        alive (acyclic, freed by reference counting) that a pass would scan in vain. Does nothing
+        if objects are frozen already: someone else's, whom the end of the pause would thaw."""
+        if not self.frozen and gc.get_freeze_count() == 0:
+            gc.freeze()
+            self.frozen = True
+
+
 @contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (restoring its previous state after).
+def gc_paused() -> Iterator[CollectorPause]:
+    """Pause the cyclic garbage collector (restoring its previous state after, and thawing what
+    :meth:`CollectorPause.freeze` froze).
 
     A parsed manifest is millions of acyclic dicts and lists, freed by reference counting alone;
     left running, the collector traverses them (and everything else alive, such as the
@@ -38,9 +56,12 @@ def gc_paused() -> Iterator[None]:
     """
     enabled = gc.isenabled()
     gc.disable()
+    pause = CollectorPause()
     try:
-        yield
+        yield pause
     finally:
+        if pause.frozen:
+            gc.unfreeze()
         if enabled:
             gc.enable()
 

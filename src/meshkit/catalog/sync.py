@@ -44,7 +44,7 @@ from meshkit.catalog.model import (
 )
 from meshkit.checks import CheckReport
 from meshkit.contracts import publish
-from meshkit.dbt_manifest import gc_paused
+from meshkit.dbt_manifest import CollectorPause, gc_paused
 from meshkit.errors import ArtifactError, MeshError
 
 PROCESSED = "processed"
@@ -342,16 +342,17 @@ def sync(
     cfg.check_domain_projects(mesh)
     selected = {mesh.config.domain(n).name for n in domains} if domains else None
     if dry_run:
-        with gc_paused():
-            return _sync(mesh, target, selected, True, now, on_domain)
-    with store.sync_lock(mesh.catalog_dir, wait=wait), gc_paused():
+        with gc_paused() as collector:
+            return _sync(mesh, target, selected, True, now, on_domain, collector)
+    with store.sync_lock(mesh.catalog_dir, wait=wait), gc_paused() as collector:
         faults.point("sync:locked")
         store.recover(mesh.catalog_dir, _committed(mesh))
-        return _sync(mesh, target, selected, False, now, on_domain)
+        return _sync(mesh, target, selected, False, now, on_domain, collector)
 
 
 def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run: bool,
-          now: datetime | None, on_domain: Callable[[DomainSync], None] | None) -> SyncResult:
+          now: datetime | None, on_domain: Callable[[DomainSync], None] | None,
+          collector: CollectorPause) -> SyncResult:
     clock = time.perf_counter()
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -464,6 +465,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # the time of the sync, so only its bytes tell. (Otherwise they are streamed to the file.)
     data = (store.catalog_bytes(catalog)
             if not dry_run and all(s.status != PROCESSED for s in statuses) else None)
+    # What is alive now (the catalog, the artifacts read) stays alive through the checks and is
+    # acyclic: the pass after them need not scan it (0.1 s of a sync after one domain of 50
+    # changed, 0.3 s of a cold one).
+    collector.freeze()
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,6 +123,34 @@ def test_two_syncs_are_byte_identical_and_the_second_skips(fixture_mesh: Path) -
     assert second.changes == []
     history = (fixture_mesh.parent / "catalog" / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in history] == [first.sync_id, second.sync_id]
+
+
+def test_the_checks_run_with_the_mesh_frozen_and_the_sync_thaws_only_that(
+        fixture_mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshkit.contracts import publish
+
+    seen: list[int] = []
+    prepare = publish.prepare
+
+    def spy(*args: object, **kwargs: object) -> publish.Ledger:
+        seen.append(gc.get_freeze_count())
+        return prepare(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "prepare", spy)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    first = sync(load_mesh(fixture_mesh))
+    # The mesh read was out of the collector's reach for the checks, and is back after.
+    assert seen[0] > 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    # Objects a caller froze before are theirs: the sync neither adds to them nor thaws them.
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        second = sync(load_mesh(fixture_mesh))
+        assert seen[1] == theirs and gc.get_freeze_count() == theirs
+    finally:
+        gc.unfreeze()
+    assert first.catalog == second.catalog
 
 
 def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
