@@ -57,7 +57,10 @@ def bulk_insert_sql(table: str, dialect: str = "duckdb", *, database: str | None
     return exp.insert(select, table_ref(table, database), columns=names).sql(dialect=dialect)
 
 
-BATCH_ROWS = 20_000
+# DuckDB turns each list parameter into values before it unnests them, and its allocator keeps
+# the memory: 20,000 rows a batch raised the sync's peak by 36 MB more than 2,048 at 50
+# domains, for the same write time (throwaway measure of the warehouse write alone).
+BATCH_ROWS = 2_048
 DIGESTS = "snapshot_digests"
 _DIGEST_COLUMNS = [("table_name", "VARCHAR"), ("domain", "VARCHAR"), ("digest", "VARCHAR")]
 # The digest row of the table definitions themselves: another meshkit's tables are rewritten.
