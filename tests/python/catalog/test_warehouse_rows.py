@@ -127,3 +127,22 @@ def test_digests_are_trusted_only_from_the_last_sync(
     sync(mesh, now=NOW)
     assert {only for _, only in written} == {None}  # every table whole again
     assert "stale" not in {r[5] for r in read_table(wh, "products")}
+
+
+def test_tables_of_more_rows_than_a_batch_are_written_whole(
+        fixture_mesh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync(load_mesh(fixture_mesh), now=NOW)
+    whole = _whole_rewrite(fixture_mesh, tmp_path)
+    monkeypatch.setattr(catalog_store, "BATCH_ROWS", 3)
+    batches: list[int] = []
+    real = catalog_store.column_batches
+
+    def counted(*args: Any, **kwargs: Any) -> Iterator[list[list[Any]]]:
+        for batch in real(*args, **kwargs):
+            batches.append(len(batch[0]))
+            yield batch
+
+    monkeypatch.setattr(catalog_store, "column_batches", counted)
+    assert _whole_rewrite(fixture_mesh, tmp_path) == whole
+    # Every table of more than 3 rows went in several statements, and every row went in.
+    assert max(batches) == 3 and sum(batches) == sum(len(whole[t]) for t in SNAPSHOT_TABLES)

@@ -77,10 +77,11 @@ Digests = dict[tuple[str, str], str]
 
 
 def column_batches(rows: Iterable[tuple[Any, ...]], table: str,
-                   size: int = BATCH_ROWS) -> Iterator[list[list[Any]]]:
+                   size: int | None = None) -> Iterator[list[list[Any]]]:
     """One table's rows as one list per column (the parameters of :func:`bulk_insert_sql`),
-    ``size`` rows at a time: what is alive while inserting is one batch, not the table (nor
-    every table), whatever the size of the mesh."""
+    ``size`` (default :data:`BATCH_ROWS`) rows at a time: what is alive while inserting is one
+    batch, not the table (nor every table), whatever the size of the mesh."""
+    size = size or BATCH_ROWS
     columns: list[list[Any]] = [[] for _ in TABLES[table]]
     appends = [c.append for c in columns]
     count = 0
