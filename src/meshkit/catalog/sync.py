@@ -17,7 +17,7 @@ from typing import Any
 
 from meshkit import config as cfg
 from meshkit import faults
-from meshkit.artifact_cache import ArtifactCache
+from meshkit.artifact_cache import ArtifactCache, Handover
 from meshkit.artifacts import (
     MANIFEST,
     DomainArtifacts,
@@ -243,7 +243,7 @@ class ProducerColumns:
 
 def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                  old: DomainProjection | None, producers: ProducerColumns,
-                 lineage_cache: Any, parsed: dict[str, DomainArtifacts],
+                 lineage_cache: Any, parsed: Handover,
                  artifact_cache: ArtifactCache) -> tuple[DomainProjection, str]:
     """The domain's projection and its status (the artifacts read go in ``parsed``, for the
     sync's checks to use rather than read and project them again); raises
@@ -266,6 +266,7 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                 and not producers.stale(old)):
             return old, SKIPPED
         arts = artifact_cache.project(domain.name, raw)
+        raw_hash = raw.content_hash
         del raw
         if arts.project_name != domain.name:
             raise ArtifactError(
@@ -275,7 +276,7 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                 fix=f"put {domain.name!r}'s own artifacts there (run `dbt build` in its project), "
                     "or point the domain's `path`/`artifacts` in mesh.yml at them",
             )
-        parsed[domain.name] = arts
+        parsed.add(domain.name, raw_hash, arts)
         arts = _with_warehouse_counts(mesh, target, domain, arts)
         proj = project_domain(mesh, domain, arts, content_hash,
                               foreign_columns=producers, lineage_cache=lineage_cache)
@@ -374,7 +375,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     states: dict[str, bytes | Path] = {}
     statuses: list[DomainSync] = []
     failures: list[ArtifactError] = []
-    parsed: dict[str, DomainArtifacts] = {}
+    parsed = Handover(artifact_cache)
     try:
         for domain in mesh.config.domains:
             t0 = time.perf_counter()

@@ -3,6 +3,7 @@ first use and kept, so a run pays only for what its rules look at, and once."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -52,7 +53,9 @@ class CheckContext:
         self.keep_projections = keep_projections
         self._artifact_cache = artifact_cache
         self.selected = frozenset(mesh.config.domain(d).name for d in domains) if domains else None
-        self._artifacts: dict[str, DomainArtifacts] = dict(artifacts or {})
+        # Taken from ``artifacts`` when first asked for (a mapping may load them then).
+        self._given: Mapping[str, DomainArtifacts] = artifacts or {}
+        self._artifacts: dict[str, DomainArtifacts] = {}
         self.today = today or datetime.now(UTC).date()
         self._files: dict[Path, list[str]] = {}
         self._registry = registry
@@ -92,6 +95,9 @@ class CheckContext:
         if domain in self.exclude:
             raise ArtifactError(f"domain {domain!r} is left out of this check",
                                 fix="check it once its artifacts can be read")
+        if domain not in self._artifacts and domain in self._given:
+            with contextlib.suppress(KeyError):  # (gone since: read as any other domain)
+                self._artifacts[domain] = self._given[domain]
         if domain not in self._artifacts:
             d = self.config.domain(domain)
             # Through the projections kept by content: a sync after one domain changed re-projects

@@ -68,7 +68,7 @@ def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: st
     # A domain whose artifacts cannot be read keeps its last good catalog entry (the sync goes
     # on without it): its contracts stay as last published.
     ctx = CheckContext(mesh, registry=registry, partial=True, exclude=stale,
-                       artifacts={d: a for d, a in (artifacts or {}).items() if d not in stale},
+                       artifacts=artifacts,  # (a stale domain's are excluded)
                        artifact_cache=artifact_cache,
                        keep_projections=artifact_cache is not None and artifact_cache.write)
     report = run_checks(ctx, default_rules(stage=Stage.SYNC))

@@ -11,7 +11,7 @@ import pytest
 from catalog_support import copy_jaffle
 
 from meshkit import artifact_cache
-from meshkit.artifact_cache import ARTIFACT_CACHE_DIR, ArtifactCache
+from meshkit.artifact_cache import ARTIFACT_CACHE_DIR, ArtifactCache, Handover
 from meshkit.artifacts import LocalArtifacts, parse_artifacts, read_raw
 from meshkit.catalog.sync import sync
 from meshkit.config import load_mesh
@@ -125,6 +125,74 @@ def test_checks_after_a_sync_project_nothing_again(fixture_mesh: Path,
     assert {n: served.artifacts(n) for n in names} == expected
     assert run_checks(served) == report
     assert {p: p.read_bytes() for p in folder.rglob("*.json")} == kept
+
+
+def test_the_handover_gives_the_projection_of_the_bytes_read_and_holds_what_is_not_kept(
+        tmp_path: Path) -> None:
+    location = copy_jaffle(tmp_path / "jaffle_shop")
+    raw = read_raw(LocalArtifacts(location))
+    cache = ArtifactCache(tmp_path / "cache")
+    arts = cache.project("d", raw)
+    handover = Handover(cache)
+    handover.add("d", raw.content_hash, arts)
+    # The domain's files change after the sync read them: the checks get what it projected.
+    manifest = location / "manifest.json"
+    data = json.loads(manifest.read_bytes())
+    data["metadata"]["project_name"] = "someone_else"
+    manifest.write_text(json.dumps(data))
+    assert "d" in handover and list(handover) == ["d"] and len(handover) == 1
+    assert handover["d"] == arts and handover["d"] is not arts  # loaded again, not held
+    assert handover["d"].location == arts.location
+
+    # Not kept (a dry run's cache writes nothing): held as it is.
+    dry = ArtifactCache(tmp_path / "dry", write=False)
+    held = Handover(dry)
+    held.add("d", raw.content_hash, dry.project("d", raw))
+    assert held["d"] == arts and held["d"] is held["d"]
+
+    # Gone from the cache since: missing, and the checks read the domain as any other.
+    for file in (tmp_path / "cache" / "d").iterdir():
+        file.unlink()
+    with pytest.raises(KeyError):
+        handover["d"]
+
+
+def test_a_sync_hands_its_checks_the_domains_it_read_without_holding_them(
+        fixture_mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshkit.checks import CheckContext
+    from meshkit.contracts import publish
+
+    given: list[object] = []
+    prepare = publish.prepare
+
+    def spy(*args: object, **kwargs: object) -> publish.Ledger:
+        given.append(kwargs["artifacts"])
+        return prepare(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "prepare", spy)
+    mesh = load_mesh(fixture_mesh)
+    names = [d.name for d in mesh.config.domains]
+    sync(mesh)
+    [handover] = given
+    assert isinstance(handover, Handover) and sorted(handover) == sorted(names)
+    assert handover._held == {}  # every one is in the cache, none held through the sync
+    # ...and each is the projection of the domain's artifacts (made again without the cache).
+    handed = {n: handover[n] for n in names}
+    folder = mesh.root / ARTIFACT_CACHE_DIR
+    folder.rename(folder.with_name("away"))
+    try:
+        fresh = CheckContext(mesh)
+        assert handed == {n: fresh.artifacts(n) for n in names}
+    finally:
+        folder.with_name("away").rename(folder)
+    # A projection gone from the cache since the sync read it: read as any other domain's.
+    for file in (folder / names[0]).iterdir():
+        file.unlink()
+    assert CheckContext(mesh, artifacts=handover).artifacts(names[0]) == handed[names[0]]
+
+    given.clear()
+    sync(mesh, dry_run=True)  # unchanged domains: none read, none handed over
+    assert len(given[0]) == 0  # type: ignore[arg-type]
 
 
 def test_a_domain_that_leaves_the_mesh_leaves_the_caches(fixture_mesh: Path) -> None:
