@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -325,11 +326,13 @@ class _Projector:
         domains = {uid: (self.foreign_domain(uid) or
                          (self.domain.name if self.own(n) else None))
                    for uid, n in self.arts.nodes.items()}
+        # Each id and column name is in many edges: one string for all of them (the traced
+        # edges came from the workers, a new string each).
         edges = [ColumnLineageEdge(
-            upstream=e.upstream, upstream_column=e.upstream_column,
+            upstream=sys.intern(e.upstream), upstream_column=sys.intern(e.upstream_column),
             upstream_domain=domains.get(e.upstream, self.domain.name
                                         if e.upstream.startswith("source.") else None),
-            downstream=e.downstream, downstream_column=e.downstream_column,
+            downstream=sys.intern(e.downstream), downstream_column=sys.intern(e.downstream_column),
             downstream_domain=self.domain.name, transform=e.transform,
         ) for e in result.edges]
         return edges, result.foreign_inputs
