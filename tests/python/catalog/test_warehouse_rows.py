@@ -129,20 +129,57 @@ def test_digests_are_trusted_only_from_the_last_sync(
     assert "stale" not in {r[5] for r in read_table(wh, "products")}
 
 
-def test_tables_of_more_rows_than_a_batch_are_written_whole(
-        fixture_mesh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sync(load_mesh(fixture_mesh), now=NOW)
-    whole = _whole_rewrite(fixture_mesh, tmp_path)
-    monkeypatch.setattr(catalog_store, "BATCH_ROWS", 3)
-    batches: list[int] = []
-    real = catalog_store.column_batches
 
-    def counted(*args: Any, **kwargs: Any) -> Iterator[list[list[Any]]]:
-        for batch in real(*args, **kwargs):
-            batches.append(len(batch[0]))
-            yield batch
+@pytest.mark.parametrize("table", ["datasets", "contracts", "violations"])
+def test_rows_go_in_through_json_exactly_as_given(table: str) -> None:
+    """Every kind of value the tables hold, and text JSON or CSV could mangle."""
+    import duckdb
 
-    monkeypatch.setattr(catalog_store, "column_batches", counted)
-    assert _whole_rewrite(fixture_mesh, tmp_path) == whole
-    # Every table of more than 3 rows went in several statements, and every row went in.
-    assert max(batches) == 3 and sum(batches) == sum(len(whole[t]) for t in SNAPSHOT_TABLES)
+    from meshkit.catalog.store import TABLES, create_table_sql
+
+    samples: dict[str, list[Any]] = {
+        "VARCHAR": ['a "quoted", comma', "line\nbreak\ttab \\ back\\slash", "ünïcødé ✓ 𝄞",
+                    '{"a": [1, null]}', "", "\\N", None],
+        "INT": [0, -2_147_483_648, 2_147_483_647, None],
+        "BIGINT": [0, 9_007_199_254_740_993, -1, None],
+        "DOUBLE": [0.1, 1e-300, -2.5e300, 1 / 3, None],
+        "BOOLEAN": [True, False, None],
+    }
+    columns = TABLES[table]
+    width = max(len(samples[kind]) for _, kind in columns)
+    rows = [tuple(samples[kind][i % len(samples[kind])] for _, kind in columns)
+            for i in range(width)]
+    con = duckdb.connect()
+    con.execute("create schema mesh_catalog")
+    con.execute(create_table_sql(table, "duckdb"))
+    assert catalog_store.insert_rows(con, table, rows) == width
+    assert catalog_store.insert_rows(con, table, []) == 0
+    names = ", ".join(name for name, _ in columns)
+    assert con.execute(f"select {names} from mesh_catalog.{table}").fetchall() == rows
+
+
+def test_the_rows_file_is_private_and_gone_after_the_insert(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import stat
+
+    import duckdb
+
+    from meshkit.catalog.store import create_table_sql
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    seen: list[int] = []
+    con = duckdb.connect()
+    con.execute("create schema mesh_catalog")
+    con.execute(create_table_sql("violations", "duckdb"))
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        [folder] = tmp_path.iterdir()
+        seen.append(stat.S_IMODE(os.stat(folder).st_mode))
+        yield ("s", "r", "error", "d", "n", "f", 1, "m", "x")
+        raise RuntimeError("the rows stop")
+
+    with pytest.raises(RuntimeError):
+        catalog_store.insert_rows(con, "violations", rows())
+    assert seen == [0o700] and list(tmp_path.iterdir()) == []
