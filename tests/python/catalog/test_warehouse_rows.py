@@ -183,3 +183,18 @@ def test_the_rows_file_is_private_and_gone_after_the_insert(
     with pytest.raises(RuntimeError):
         catalog_store.insert_rows(con, "violations", rows())
     assert seen == [0o700] and list(tmp_path.iterdir()) == []
+
+
+def test_a_row_larger_than_duckdbs_default_json_object_goes_in() -> None:
+    import duckdb
+
+    from meshkit.catalog.store import create_table_sql
+
+    con = duckdb.connect()
+    con.execute("create schema mesh_catalog")
+    con.execute(create_table_sql("violations", "duckdb"))
+    message = "x" * (40 * 2**20)  # DuckDB reads no larger object than 16 MB by default
+    catalog_store.insert_rows(con, "violations", [("s", "r", "error", "d", "n", "f", 1,
+                                                   message, "fix")])
+    assert con.execute("select length(message) from mesh_catalog.violations").fetchone() == (
+        len(message),)
