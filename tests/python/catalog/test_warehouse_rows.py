@@ -129,7 +129,6 @@ def test_digests_are_trusted_only_from_the_last_sync(
     assert "stale" not in {r[5] for r in read_table(wh, "products")}
 
 
-
 @pytest.mark.parametrize("table", ["datasets", "contracts", "violations"])
 def test_rows_go_in_through_json_exactly_as_given(table: str) -> None:
     """Every kind of value the tables hold, and text JSON or CSV could mangle."""
