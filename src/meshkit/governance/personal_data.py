@@ -34,15 +34,32 @@ def _iban(text: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
+# A year and a month (2025-06), not inside a longer run of digits.
+_YEAR_MONTH = re.compile(r"(?<!\d)(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])(?!\d)")
+
+
+def _phone(text: str) -> bool:
+    """Digits shaped like a phone number: 9 or more, written with a separator. A composite key
+    with a year and a month in it (an account's month, ``45587-2025-06``) is not one: the
+    demo's monthly card rows were flagged as phone numbers once account ids reached 5 digits.
+
+    >>> [_phone(v) for v in ["+44 20 7946 0958", "(555) 123-4567", "555-123-4567",
+    ...                      "+33 1 23 45 67 89", "45587-2025-06", "12-2019-11-30", "5551234567"]]
+    [True, True, True, True, False, False, False]
+    """
+    return (re.fullmatch(r"\+?[\d\s().-]{7,20}", text) is not None
+            and sum(ch.isdigit() for ch in text) >= 9
+            and re.search(r"[\s().+-]", text) is not None
+            and _YEAR_MONTH.search(text) is None)
+
+
 VALUE_DETECTORS: dict[str, Any] = {
     "email": lambda v: re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}", v) is not None,
     "card number": lambda v: (d := re.sub(r"[ -]", "", v)).isdigit() and 13 <= len(d) <= 19
                              and _luhn(d),
     "iban": _iban,
     "national id": lambda v: re.fullmatch(r"\d{3}-\d{2}-\d{4}", v) is not None,
-    "phone": lambda v: re.fullmatch(r"\+?[\d\s().-]{7,20}", v) is not None
-                       and sum(ch.isdigit() for ch in v) >= 9 and re.search(r"[\s().+-]", v)
-                       is not None,
+    "phone": _phone,
 }
 
 
