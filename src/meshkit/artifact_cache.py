@@ -264,7 +264,7 @@ class ArtifactCache:
 
 class Handover(Mapping[str, DomainArtifacts]):
     """The artifacts a sync projected, by domain, for its checks, without holding them all
-    through the sync (at 50 domains they raised its peak by 40 MB): each is taken again from the
+    through the sync (at 50 domains they raised its peak by 36 MB): each is taken again from the
     cache, by the key of the bytes the sync read (the very projection it made, whatever the
     domain's files hold by then), or held where the cache does not keep it (a dry run, a write
     that failed). A projection gone from the cache since is missing here: the checks then read
