@@ -14,7 +14,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from meshkit.lean_model import LeanModel
 
 CATALOG_FORMAT = 1
 
@@ -47,7 +49,7 @@ def timestamp(moment: datetime) -> str:
 SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "catalog.schema.json"
 
 
-class Strict(BaseModel):
+class Strict(LeanModel):
     model_config = ConfigDict(extra="forbid")
 
 

@@ -6,12 +6,13 @@ import hashlib
 from enum import StrEnum
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from meshkit.artifacts import NodeInfo
+from meshkit.lean_model import LeanModel
 
 
-class Strict(BaseModel):
+class Strict(LeanModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
