@@ -16,6 +16,7 @@ ENV = "MESHKIT_FAULT"
 # (``history:*`` only in a sync whose catalog is unchanged, ``recover:*`` only when recovering).
 POINTS: tuple[str, ...] = (
     "sync:locked",                # the lock is held, nothing written yet
+    "sync:spooled",               # a state file written into the spool, nothing staged yet
     "stage:catalog",              # catalog.json written into the temporary folder
     "stage:products",             # the product descriptors written
     "stage:states",               # the state files written

@@ -150,7 +150,8 @@ def recover(catalog_dir: Path, committed: Committed | None = None) -> None:
     """Finish or undo what a killed sync left, under the caller's lock.
 
     A staged folder or history whose sync committed (its ``sync_runs`` row exists) is swapped
-    in; one whose sync did not is removed, and a catalog moved aside is put back. Without
+    in; one whose sync did not is removed, and a catalog moved aside is put back. A
+    :class:`Spool` left is removed. Without
     ``committed`` (no warehouse to ask), nothing staged counts as committed.
     """
     parent = catalog_dir.parent
@@ -169,7 +170,7 @@ def recover(catalog_dir: Path, committed: Committed | None = None) -> None:
     if not catalog_dir.exists() and olds:  # moved aside by a sync that did not commit
         olds[-1].rename(catalog_dir)
         olds = olds[:-1]
-    for leftover in olds:
+    for leftover in [*olds, *parent.glob(f".{catalog_dir.name}.spool-*")]:
         shutil.rmtree(leftover, ignore_errors=True)
     for partial in sorted(catalog_dir.glob(f".{HISTORY_FILE}.tmp-*")):
         staged = _staged_sync(partial)
@@ -287,8 +288,8 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
 
     ``states`` maps each domain to its ``state/<domain>.json``: the bytes of a projection read
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
-    filled it in) or the path of the unchanged file of the previous sync, carried over as it
-    is (hard-linked).
+    filled it in) or a file holding them (the unchanged file of the previous sync, or one a
+    :class:`Spool` wrote), carried over as it is (hard-linked).
     ``catalog_data`` is ``catalog.json`` if the caller has it already (else it is dumped here).
     ``extra_files`` are more files by path inside the folder: bytes, or a file to carry over
     (hard-linked where the filesystem allows: the contract registry's entries never change).
@@ -345,6 +346,34 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return tmp
+
+
+class Spool:
+    """Files of the next catalog folder written as soon as the sync has them, in a sibling folder
+    (``.<catalog>.spool-<id>``, made on the first :meth:`put`), and hard-linked into the staged
+    folder by :func:`stage_catalog_dir`: a 50-domain sync held 31 MB of state files from each
+    domain's read to the staging. :meth:`remove` drops the folder when the sync ends (the staged
+    folder keeps its own links); :func:`recover` drops one a killed sync left."""
+
+    def __init__(self, catalog_dir: Path) -> None:
+        import uuid
+
+        self.folder = catalog_dir.parent / f".{catalog_dir.name}.spool-{uuid.uuid4().hex}"
+        self._made: set[Path] = set()
+
+    def put(self, rel: str, data: bytes) -> Path:
+        file = self.folder / rel
+        if file.parent not in self._made:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(file.parent)
+        # A file staged once is never rewritten in place (it may be linked into the staged
+        # folder already): a second put of the same name replaces it.
+        file.unlink(missing_ok=True)
+        file.write_bytes(data)
+        return file
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _carry(previous: Path, file: Path) -> None:

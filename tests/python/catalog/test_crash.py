@@ -23,8 +23,8 @@ from meshkit.cli.main import cli
 from meshkit.config import load_mesh
 
 # Points reached before the warehouse commits leave the old catalog; the others the new one.
-BEFORE_COMMIT = ("sync:locked", "stage:catalog", "stage:products", "stage:states", "stage:done",
-                 "warehouse:snapshot", "warehouse:run")
+BEFORE_COMMIT = ("sync:locked", "sync:spooled", "stage:catalog", "stage:products", "stage:states",
+                 "stage:done", "warehouse:snapshot", "warehouse:run")
 AFTER_COMMIT = ("warehouse:committed", "swap:old-moved", "swap:new-in", "sync:done")
 # Points after which one more sync is run too (each costs a process start).
 RESUMED = ("stage:done", "warehouse:run", "swap:old-moved")

@@ -153,6 +153,47 @@ def test_the_checks_run_with_the_mesh_frozen_and_the_sync_thaws_only_that(
     assert first.catalog == second.catalog
 
 
+def test_state_files_are_on_disk_before_the_checks_and_the_spool_goes_with_the_sync(
+        fixture_mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from meshkit.contracts import publish
+
+    mesh = load_mesh(fixture_mesh)
+    spooled: list[dict[str, bytes]] = []
+    prepare = publish.prepare
+
+    def spy(*args: object, **kwargs: object) -> publish.Ledger:
+        spools = list(fixture_mesh.parent.glob(".catalog.spool-*"))
+        assert len(spools) == 1
+        spooled.append(_files(spools[0]))
+        return prepare(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "prepare", spy)
+    sync(mesh, now=NOW)
+    # Every domain read was written out by the time the checks ran, as it is staged.
+    state = fixture_mesh.parent / "catalog" / "state"
+    assert spooled[0] == {f"state/{d.name}.json": (state / f"{d.name}.json").read_bytes()
+                          for d in mesh.config.domains}
+    assert not list(fixture_mesh.parent.glob(".catalog.*"))
+
+    # A sync that fails after spooling leaves neither the spool nor a change to the catalog.
+    before = _files(fixture_mesh.parent / "catalog")
+    results = fixture_mesh.parent / "fx_risk" / "target" / "run_results.json"
+    data = orjson.loads(results.read_bytes())
+    for r in data["results"]:
+        r["status"] = "fail" if r["unique_id"].startswith("test.") else r["status"]
+    results.write_bytes(orjson.dumps(data))
+
+    def failing(*args: object, **kwargs: object) -> publish.Ledger:
+        assert list(fixture_mesh.parent.glob(".catalog.spool-*/state/fx_risk.json"))
+        raise RuntimeError("the checks broke")
+
+    monkeypatch.setattr(publish, "prepare", failing)
+    with pytest.raises(RuntimeError):
+        sync(mesh, domains=["fx_risk"], now=NOW)
+    assert not list(fixture_mesh.parent.glob(".catalog.*"))
+    assert _files(fixture_mesh.parent / "catalog") == before
+
+
 def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
         fixture_mesh: Path) -> None:
     mesh = load_mesh(fixture_mesh)
