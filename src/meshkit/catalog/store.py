@@ -277,14 +277,14 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                       states: Mapping[str, bytes | Path],
                       history_entry: dict[str, Any],
                       catalog_data: Iterable[bytes] | None = None,
-                      site: Mapping[str, bytes] | None = None,
+                      site: Mapping[str, bytes | Path] | None = None,
                       extra_files: Mapping[str, bytes | Path] | None = None,
                       summary: CatalogSummary | None = None) -> Path:
     """Write the whole new folder into a temporary sibling (returned); :func:`swap_in` puts it
     in place once the warehouse committed.
 
-    ``site`` is the marketplace (:func:`meshkit.marketplace.site.render_site`), written under
-    ``site/`` inside the same swap.
+    ``site`` is the marketplace (:func:`meshkit.marketplace.site.site_items`), written under
+    ``site/`` inside the same swap: bytes, or a file to carry (hard-linked).
 
     ``states`` maps each domain to its ``state/<domain>.json``: the bytes of a projection read
     this sync (:func:`projection_bytes`, taken before :func:`~meshkit.catalog.build.assemble`
@@ -330,7 +330,10 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
             return file
 
         for rel, content in (site or {}).items():
-            folder_of(tmp / SITE_DIR / rel).write_bytes(content)
+            if isinstance(content, Path):
+                _carry(content, folder_of(tmp / SITE_DIR / rel))
+            else:
+                folder_of(tmp / SITE_DIR / rel).write_bytes(content)
         for rel, extra in (extra_files or {}).items():
             file = folder_of(tmp / rel)
             if isinstance(extra, Path):
@@ -351,9 +354,10 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
 class Spool:
     """Files of the next catalog folder written as soon as the sync has them, in a sibling folder
     (``.<catalog>.spool-<id>``, made on the first :meth:`put`), and hard-linked into the staged
-    folder by :func:`stage_catalog_dir`: a 50-domain sync held 31 MB of state files from each
-    domain's read to the staging. :meth:`remove` drops the folder when the sync ends (the staged
-    folder keeps its own links); :func:`recover` drops one a killed sync left."""
+    folder by :func:`stage_catalog_dir`: a 50-domain sync held its state files (31 MB) from each
+    domain's read to the staging, and its marketplace (19 MB) from the render. :meth:`remove`
+    drops the folder when the sync ends (the staged folder keeps its own links);
+    :func:`recover` drops one a killed sync left."""
 
     def __init__(self, catalog_dir: Path) -> None:
         import uuid
@@ -420,13 +424,20 @@ def catalog_dir_holds(catalog_dir: Path, catalog: Catalog, data: bytes,
             and products == {f"{p.address}.json" for p in catalog.products()})
 
 
-def site_holds(catalog_dir: Path, site: Mapping[str, bytes]) -> bool:
-    """Whether ``catalog/site/`` holds exactly these files, byte for byte."""
+def site_holds(catalog_dir: Path, site: Mapping[str, bytes | Path]) -> bool:
+    """Whether ``catalog/site/`` holds exactly these files, byte for byte (a file given by its
+    path: the same bytes, or that very file)."""
     folder = catalog_dir / SITE_DIR
+
+    def holds(file: Path, content: bytes | Path) -> bool:
+        if isinstance(content, Path):
+            return content == file or content.read_bytes() == file.read_bytes()
+        return file.read_bytes() == content
+
     try:
         present = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
         return present == set(site) and all(
-            (folder / rel).read_bytes() == content for rel, content in site.items())
+            holds(folder / rel, content) for rel, content in site.items())
     except OSError:
         return False
 

@@ -180,13 +180,17 @@ def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
-                 report: CheckReport) -> dict[str, bytes]:
-    from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, render_site
+                 report: CheckReport, spool: store.Spool) -> dict[str, Path]:
+    """The marketplace's files, each spooled as it is rendered or, for a page the last sync
+    rendered from the same input, that sync's file."""
+    from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, site_items
 
     pages = PageCache(mesh.root / PAGE_CACHE, mesh.catalog_dir / store.SITE_DIR)
     inputs = gather_inputs(mesh, query_log_dir)
     inputs.violations = [v.model_dump(mode="json") for v in report.violations]
-    site = render_site(mesh, catalog, inputs, pages)
+    site = {rel: content if isinstance(content, Path)
+            else spool.put(f"{store.SITE_DIR}/{rel}", content)
+            for rel, content in site_items(mesh, catalog, inputs, pages)}
     pages.save()
     return site
 
@@ -490,7 +494,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # The marketplace shows access decisions and reads too, which change without the catalog,
     # and the violations the checks just recorded.
     query_log_dir = _query_log_dir(mesh, target)
-    site = None if dry_run else _render_site(mesh, catalog, query_log_dir, ledger.report)
+    site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
+                                                   spool)
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)

@@ -194,6 +194,32 @@ def test_state_files_are_on_disk_before_the_checks_and_the_spool_goes_with_the_s
     assert _files(fixture_mesh.parent / "catalog") == before
 
 
+def test_the_site_is_the_one_rendered_whole_with_the_pages_kept_carried_as_files(
+        fixture_mesh: Path) -> None:
+    from meshkit.catalog.sync import _query_log_dir
+    from meshkit.marketplace.site import gather_inputs, product_page, render_site
+
+    mesh = load_mesh(fixture_mesh)
+    site = fixture_mesh.parent / "catalog" / "site"
+    sync(mesh, now=NOW)
+    inodes = {rel: (site / rel).stat().st_ino for rel in _files(site)}
+    results = fixture_mesh.parent / "fx_risk" / "target" / "run_results.json"
+    data = orjson.loads(results.read_bytes())
+    for r in data["results"]:
+        r["status"] = "fail" if r["unique_id"].startswith("test.fx_risk.") else r["status"]
+    results.write_bytes(orjson.dumps(data))
+    second = sync(mesh, now=NOW)
+
+    inputs = gather_inputs(mesh, _query_log_dir(mesh, None))
+    inputs.violations = [v.model_dump(mode="json") for v in second.report.violations]
+    assert _files(site) == render_site(mesh, second.catalog, inputs)
+    pages = {product_page(p.address): p.domain for p in second.catalog.products()}
+    kept = {rel for rel in pages if (site / rel).stat().st_ino == inodes[rel]}
+    # The pages of the domain that changed are new files; the others are the last sync's.
+    assert kept == {rel for rel, domain in pages.items() if domain != "fx_risk"} != set()
+    assert not list(fixture_mesh.parent.glob(".catalog.*"))
+
+
 def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
         fixture_mesh: Path) -> None:
     mesh = load_mesh(fixture_mesh)
