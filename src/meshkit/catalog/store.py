@@ -312,8 +312,10 @@ def stage_catalog_dir(catalog_dir: Path, catalog: Catalog,
                 summary.model_copy(update={"catalog": digest.hexdigest()}).to_bytes())
         faults.point("stage:catalog")
         for product in catalog.products():
-            (tmp / PRODUCTS_DIR / f"{product.address}.json").write_bytes(
-                dumps(product_descriptor(catalog.mesh, product)))
+            name = f"{product.address}.json"
+            _write_or_carry(tmp / PRODUCTS_DIR / name,
+                            dumps(product_descriptor(catalog.mesh, product)),
+                            catalog_dir / PRODUCTS_DIR / name)
         faults.point("stage:products")
         for name, state in states.items():
             file = tmp / STATE_DIR / f"{name}.json"
@@ -378,6 +380,20 @@ class Spool:
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_or_carry(file: Path, data: bytes, previous: Path) -> None:
+    """``data`` into ``file``, carrying the previous folder's file when it holds these very
+    bytes: reading a small file costs a hundredth of creating one on some file systems (0.5 ms
+    each, a sync's 250 product descriptors 0.13 s)."""
+    try:
+        same = previous.read_bytes() == data
+    except OSError:
+        same = False
+    if same:
+        _carry(previous, file)
+    else:
+        file.write_bytes(data)
 
 
 def _carry(previous: Path, file: Path) -> None:

@@ -194,15 +194,18 @@ def test_state_files_are_on_disk_before_the_checks_and_the_spool_goes_with_the_s
     assert _files(fixture_mesh.parent / "catalog") == before
 
 
-def test_the_site_is_the_one_rendered_whole_with_the_pages_kept_carried_as_files(
+def test_the_site_and_descriptors_are_those_written_whole_with_the_unchanged_carried(
         fixture_mesh: Path) -> None:
+    from meshkit.catalog.store import dumps, product_descriptor
     from meshkit.catalog.sync import _query_log_dir
     from meshkit.marketplace.site import gather_inputs, product_page, render_site
 
     mesh = load_mesh(fixture_mesh)
     site = fixture_mesh.parent / "catalog" / "site"
+    descriptors = fixture_mesh.parent / "catalog" / "products"
     sync(mesh, now=NOW)
     inodes = {rel: (site / rel).stat().st_ino for rel in _files(site)}
+    descriptor_inodes = {rel: (descriptors / rel).stat().st_ino for rel in _files(descriptors)}
     results = fixture_mesh.parent / "fx_risk" / "target" / "run_results.json"
     data = orjson.loads(results.read_bytes())
     for r in data["results"]:
@@ -218,6 +221,14 @@ def test_the_site_is_the_one_rendered_whole_with_the_pages_kept_carried_as_files
     # The pages of the domain that changed are new files; the others are the last sync's.
     assert kept == {rel for rel, domain in pages.items() if domain != "fx_risk"} != set()
     assert not list(fixture_mesh.parent.glob(".catalog.*"))
+
+    # So are the product descriptors: the same bytes as written whole, the unchanged carried.
+    products = {f"{p.address}.json": p for p in second.catalog.products()}
+    assert _files(descriptors) == {rel: dumps(product_descriptor(second.catalog.mesh, p))
+                                   for rel, p in products.items()}
+    carried = {rel for rel in products
+               if (descriptors / rel).stat().st_ino == descriptor_inodes[rel]}
+    assert carried == {rel for rel, p in products.items() if p.domain != "fx_risk"} != set()
 
 
 def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
