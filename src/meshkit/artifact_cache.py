@@ -262,6 +262,26 @@ class ArtifactCache:
                     old.unlink(missing_ok=True)
 
 
+def ready_for_workers() -> None:
+    """Import and build here what :func:`project_into` uses, before workers are forked: a
+    worker that imports while another thread of this process (the progress display) held an
+    import lock at the fork would wait for ever."""
+    from meshkit import files  # noqa: F401 - the write of a projection
+
+    _adapter()
+
+
+def project_into(directory: str, domain: str, location: str) -> bool:
+    """Keep the projection of a local artifact folder in the cache at ``directory`` (run by a
+    lineage worker, ahead of the sync, :class:`~meshkit.catalog.sync.ReadAhead`); False if it
+    could not. Nothing is raised: the sync reads the domain itself, and reports what is wrong."""
+    try:
+        ArtifactCache(Path(directory)).project(domain, read_raw(LocalArtifacts(Path(location))))
+    except Exception:  # the sync's own read of the domain says what it is
+        return False
+    return True
+
+
 class Handover(Mapping[str, DomainArtifacts]):
     """The artifacts a sync projected, by domain, for its checks, without holding them all
     through the sync (at 50 domains they raised its peak by 36 MB): each is taken again from the

@@ -187,6 +187,19 @@ class LineageCache:
             out[key] = value
         return out
 
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a worker process, behind the lineage already queued (a
+        :class:`concurrent.futures.Future`), or None while no worker runs (none is started for
+        it: on a small mesh starting them costs more than anything they would do)."""
+        if self._pool is None:
+            return None
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError):  # a worker died, or the pool is shut down
+            return None
+
     def _workers(self) -> Any:
         import multiprocessing
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from meshkit import config as cfg
 from meshkit import faults
-from meshkit.artifact_cache import ArtifactCache, Handover
+from meshkit.artifact_cache import ArtifactCache, Handover, project_into, ready_for_workers
 from meshkit.artifacts import (
     MANIFEST,
     DomainArtifacts,
@@ -250,6 +250,59 @@ class ProducerColumns:
                    for uid, digest in projection.foreign_inputs.items())
 
 
+class ReadAhead:
+    """The artifacts of the domains a sync reads next, projected into the artifact cache by the
+    lineage workers once they run, while this process works on the domain before. A cold sync of
+    50 domains spent 2.3 s of this process's time projecting artifacts while one core idled
+    (this process builds a domain's catalog entry alone between the waves of its lineage).
+
+    Two domains are kept ahead (the workers take them behind the lineage already queued); a
+    domain whose files are known by their ``stat`` and whose projection the cache holds is not
+    read ahead. The sync waits for a domain's job before reading it, then reads it as always:
+    the projection is taken from the cache by the key of the bytes it reads, so what the worker
+    projected counts only if it is of the same bytes, and a job that failed costs nothing but
+    the time (the sync's own read reports what is wrong)."""
+
+    AHEAD = 2
+
+    def __init__(self, mesh: cfg.Mesh, domains: list[cfg.Domain], lineage_cache: Any,
+                 artifact_cache: ArtifactCache) -> None:
+        self.mesh, self.lineage_cache, self.cache = mesh, lineage_cache, artifact_cache
+        self._next = list(domains)
+        self._jobs: dict[str, Any] = {}
+        self.enabled = artifact_cache.directory is not None and artifact_cache.write
+        if self.enabled:
+            ready_for_workers()
+
+    def wait(self, domain: str) -> None:
+        """Wait for the job reading ``domain`` ahead, if any (the sync reads it next)."""
+        import concurrent.futures
+
+        job = self._jobs.pop(domain, None)
+        if job is not None:
+            concurrent.futures.wait([job])
+        self._next = [d for d in self._next if d.name != domain]
+
+    def advance(self) -> None:
+        """Keep the next domains going, once the workers run (after each domain: the lineage
+        of one may have started them)."""
+        if not self.enabled:
+            return
+        while len(self._jobs) < self.AHEAD and self._next:
+            d = self._next[0]
+            location = self.mesh.artifacts_path(d)
+            known = self.cache.digests.content_hash(location)
+            if known is not None and self.cache.holds(d.name, known):
+                self._next.pop(0)
+                continue
+            job = self.lineage_cache.submit(project_into, str(self.cache.directory), d.name,
+                                            str(location))
+            if job is None:
+                return  # no worker runs (yet)
+            self._jobs[d.name] = job
+            self._next.pop(0)
+
+
 def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                  old: DomainProjection | None, producers: ProducerColumns,
                  lineage_cache: Any, parsed: Handover,
@@ -389,6 +442,9 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     statuses: list[DomainSync] = []
     failures: list[ArtifactError] = []
     parsed = Handover(artifact_cache)
+    ahead = ReadAhead(mesh, [d for d in mesh.config.domains
+                             if selected is None or d.name in selected],
+                      lineage_cache, artifact_cache)
     try:
         for domain in mesh.config.domains:
             t0 = time.perf_counter()
@@ -397,6 +453,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             if selected is not None and domain.name not in selected and old is not None:
                 proj, status = old, KEPT
             else:
+                ahead.wait(domain.name)
                 try:
                     proj, status = _read_domain(mesh, domain, target, old, producers,
                                                 lineage_cache, parsed, artifact_cache)
@@ -427,6 +484,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                 note=f"column lineage {proj.domain.column_lineage}" if proj.domain.column_lineage else "",
             )
             statuses.append(d)
+            ahead.advance()
             if on_domain is not None:
                 on_domain(d)
 

@@ -231,6 +231,86 @@ def test_the_site_and_descriptors_are_those_written_whole_with_the_unchanged_car
     assert carried == {rel for rel, p in products.items() if p.domain != "fx_risk"} != set()
 
 
+def _read_files(root: Path) -> dict[str, bytes]:
+    """What a sync writes of what it read (not its id: a history line, the registry's entries)."""
+    return {rel: data for rel, data in _files(root / "catalog").items()
+            if rel == "catalog.json" or rel.startswith(("state/", "products/"))}
+
+
+def test_domains_read_ahead_by_the_workers_give_the_catalog_read_alone(
+        fixture_mesh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the lineage workers run, they project the next domains' artifacts into the cache
+    ahead of the sync: the catalog is byte for byte the one of a sync reading every domain
+    itself; a job that fails costs only time; a domain whose artifacts are bad is reported as
+    it is without the workers."""
+    import os
+    import shutil
+
+    from meshkit import artifact_cache, lineage, resources
+
+    root = fixture_mesh.parent
+    mesh = load_mesh(fixture_mesh)
+
+    def afresh() -> None:
+        for folder in ("catalog", ".catalog-cache", "warehouse"):
+            shutil.rmtree(root / folder, ignore_errors=True)
+
+    def with_workers() -> None:
+        monkeypatch.setattr(lineage, "PARALLEL_MIN_QUERIES", 1)  # the first wave starts them
+        monkeypatch.setattr(resources, "usable_cpus", lambda: 2)
+
+    afresh()
+    alone = sync(mesh, now=NOW)  # one process: no worker starts
+    read_alone = _read_files(root)
+
+    stored = tmp_path / "stored.txt"
+    real_store = artifact_cache.ArtifactCache._store
+
+    def recording(folder: Path, key: str, arts: object) -> None:
+        with open(stored, "a") as out:  # (the workers' writes reach the test through a file)
+            out.write(f"{os.getpid()} {folder.name}\n")
+        real_store(folder, key, arts)  # type: ignore[arg-type]
+
+    afresh()
+    monkeypatch.setattr(artifact_cache.ArtifactCache, "_store", staticmethod(recording))
+    with_workers()
+    ahead = sync(mesh, now=NOW)
+    by = {domain: int(pid) for pid, domain in (line.split() for line in
+                                                 stored.read_text().splitlines())}
+    assert set(by) == {d.name for d in mesh.config.domains}
+    assert by[mesh.config.domains[0].name] == os.getpid()
+    assert all(by[d.name] != os.getpid() for d in mesh.config.domains[1:])
+    assert _read_files(root) == read_alone and ahead.catalog == alone.catalog
+
+    # Jobs that fail: the sync reads each domain itself, to the same catalog.
+    parent, real_parse = os.getpid(), artifact_cache.parse_artifacts
+
+    def fails_in_a_worker(raw: object) -> object:
+        if os.getpid() != parent:
+            raise RuntimeError("broken in a worker")
+        return real_parse(raw)  # type: ignore[arg-type]
+
+    afresh()
+    stored.unlink()
+    monkeypatch.setattr(artifact_cache, "parse_artifacts", fails_in_a_worker)  # the forks' too
+    assert sync(mesh, now=NOW).catalog == alone.catalog
+    assert _read_files(root) == read_alone
+    assert {int(line.split()[0]) for line in stored.read_text().splitlines()} == {parent}
+
+    # A domain whose manifest is bad is stale, with the error of a sync without workers.
+    monkeypatch.undo()
+    last = mesh.config.domains[-1]
+    (mesh.artifacts_path(last) / "manifest.json").write_text("{ not json")
+    errors = []
+    for workers in (False, True):
+        afresh()
+        if workers:
+            with_workers()
+        result = sync(mesh, now=NOW)
+        errors.append([(e.message, e.fix, e.file) for e in result.failures])
+    assert errors[0] == errors[1] and len(errors[0]) == 1
+
+
 def test_an_unchanged_catalog_is_not_rewritten_but_the_sync_is_recorded(
         fixture_mesh: Path) -> None:
     mesh = load_mesh(fixture_mesh)
