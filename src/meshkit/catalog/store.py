@@ -150,9 +150,9 @@ def recover(catalog_dir: Path, committed: Committed | None = None) -> None:
     """Finish or undo what a killed sync left, under the caller's lock.
 
     A staged folder or history whose sync committed (its ``sync_runs`` row exists) is swapped
-    in; one whose sync did not is removed, and a catalog moved aside is put back. A
-    :class:`Spool` left is removed. Without
-    ``committed`` (no warehouse to ask), nothing staged counts as committed.
+    in; one whose sync did not is removed, and a catalog moved aside is put back; a
+    :class:`Spool` left is removed. Without ``committed`` (no warehouse to ask), nothing staged
+    counts as committed.
     """
     parent = catalog_dir.parent
     is_committed = committed or (lambda sync_id, target: False)

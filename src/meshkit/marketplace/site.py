@@ -490,10 +490,12 @@ def site_items(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None,
     nodes, edges = lineage_graph(catalog, root="", index=lineage)
     col_nodes, col_edges = column_lineage_graph(catalog, index=lineage)
     yield page("lineage.html", "lineage.html.j2",
-         svg=render_svg(nodes, edges, title="Cross-domain lineage of datasets", colours=colours),
-         column_svg=(render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
-                                colours=colours) if len(col_edges) <= MAX_COLUMN_EDGES else ""),
-         column_edges=lineage.cross)
+               svg=render_svg(nodes, edges, title="Cross-domain lineage of datasets",
+                              colours=colours),
+               column_svg=(render_svg(col_nodes, col_edges, title="Cross-domain column lineage",
+                                      colours=colours)
+                           if len(col_edges) <= MAX_COLUMN_EDGES else ""),
+               column_edges=lineage.cross)
     yield page("governance.html", "governance.html.j2", products=products)
     for d in catalog.domains:
         yield page(domain_page(d.name), "domain.html.j2", domain=d)
