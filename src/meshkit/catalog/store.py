@@ -372,10 +372,7 @@ class Spool:
         if file.parent not in self._made:
             file.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(file.parent)
-        # A file staged once is never rewritten in place (it may be linked into the staged
-        # folder already): a second put of the same name replaces it.
-        file.unlink(missing_ok=True)
-        file.write_bytes(data)
+        file.write_bytes(data)  # (nothing is linked to it before the staging)
         return file
 
     def remove(self) -> None:
