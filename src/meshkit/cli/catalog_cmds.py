@@ -16,6 +16,10 @@ from meshkit.cli.options import json_option, load, mesh_option, target_option
 if TYPE_CHECKING:
     from meshkit.catalog.sync import DomainSync, SyncResult
 
+# What a sync prints of its violations and refused contracts one by one; more are summed up
+# (`mesh check` and `--json` list every one).
+SHOWN = 10
+CHANGES_SHOWN = 20
 _HEALTH_STYLE = {"healthy": "green", "caution": "yellow", "degraded": "red"}
 
 
@@ -77,16 +81,23 @@ def print_sync(result: SyncResult, console: Any) -> None:
           len(result.changes), result.violations, f"{result.seconds:.2f}")],
         title=f"sync {result.sync_id}",
         right=("domains", "products", "datasets", "changes", "violations", "seconds")))
-    for change in result.changes[:20]:
+    for change in result.changes[:CHANGES_SHOWN]:
         console.print(f"  {change}")
-    if len(result.changes) > 20:
-        console.print(f"  ... and {len(result.changes) - 20} more")
+    if len(result.changes) > CHANGES_SHOWN:
+        console.print(f"  ... and {len(result.changes) - CHANGES_SHOWN} more")
     if result.report is not None and result.report.violations:
-        from meshkit.checks.render import print_table
+        from meshkit.checks.render import print_summary
+        from meshkit.contracts.publish import VIOLATIONS_FILE
 
-        print_table(result.report, console, title="violations (recorded in the catalog)")
-    for key in result.refused:
+        recorded = "" if result.dry_run else \
+            f"; all of them: {Path(result.catalog_dir) / VIOLATIONS_FILE}"
+        print_summary(result.report, console, title="violations (recorded in the catalog)",
+                      shown=SHOWN, listing=recorded)
+    for key in result.refused[:SHOWN]:
         console.print(f"  [red]not published[/] {key}: its last published contract stays")
+    if len(result.refused) > SHOWN:
+        console.print(f"  ... and {len(result.refused) - SHOWN} more not published "
+                      "(`mesh-sync --json` lists each under refused)")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(where)

@@ -25,7 +25,7 @@ from meshkit.checks import (
     rule,
     run_checks,
 )
-from meshkit.checks.render import junit_xml, report_json
+from meshkit.checks.render import junit_xml, print_summary, report_json
 from meshkit.cli.main import cli
 from meshkit.config import Mesh, MeshConfig, load_mesh
 from meshkit.dbt_runner import run_dbt
@@ -126,6 +126,38 @@ def test_junit_has_a_suite_per_rule_and_a_failure_per_error() -> None:
     assert suites["test.planted"].get("failures") == "2"
     assert len(suites["test.clean"].findall("testcase/failure")) == 0
     assert root.get("tests") == "3"
+
+
+class _PlantedToo(_Planted):
+    """Every domain is reported once more."""
+
+    id = "test.also"
+
+
+def test_a_long_report_is_summed_up_per_rule_and_a_short_one_listed() -> None:
+    from rich.console import Console
+
+    names = [f"d{i:02d}" for i in range(12)]
+    report = run_checks(CheckContext(_mesh(*names)), [_Planted(), _PlantedToo(severity="warn")])
+
+    def shown(limit: int) -> str:
+        console = Console(record=True, width=160, highlight=False)
+        print_summary(report, console, title="t", shown=limit, listing="; see FILE")
+        return console.export_text()
+
+    summed = shown(10)
+    rows = {line.split("│")[2].strip(): line for line in summed.splitlines()
+            if line.count("│") == 6}
+    assert set(rows) == {"test.planted", "test.also"}
+    # errors first, then the count, the domains and where the rule's first violation is
+    assert [c.strip() for c in rows["test.planted"].split("│")[1:6]] == [
+        "error", "test.planted", "12", "12", "d00"]
+    assert summed.index("test.planted") < summed.index("test.also")
+    assert "domain d05" not in summed  # no violation one by one
+    assert "12 error(s), 12 warning(s) from 2 rule(s)" in summed
+    assert "`mesh check --rule RULE`; see FILE" in summed
+    listed = shown(24)
+    assert all(f"domain {n}" in listed for n in names) and "mesh check --rule" not in listed
 
 
 class _Clean(Rule):
