@@ -7,6 +7,7 @@ from itertools import groupby
 from typing import Any
 
 from meshkit.checks.model import CheckReport, Severity, Violation
+from meshkit.terminal import literal, visible
 
 _STYLE = {Severity.ERROR: "red", Severity.WARN: "yellow"}
 
@@ -27,12 +28,14 @@ def print_table(report: CheckReport, console: Any = None, *, title: str = "mesh 
         table = Table(title=title, show_lines=True)
         for col in ("severity", "rule", "where", "message"):
             table.add_column(col, overflow="fold")
+        # What a rule says quotes names, SQL and paths from the artifacts: never read as markup.
         for v in report.violations:
-            where = v.location
+            where = literal(v.location)
             if v.file is not None and v.node is not None:
-                where = f"{v.node}\n{where}"
-            table.add_row(f"[{_STYLE[v.severity]}]{v.severity.value}[/]", v.rule, where,
-                          f"{v.message}\n[dim]fix: {v.fix}[/]")
+                where = f"{literal(v.node)}\n{where}"
+            table.add_row(f"[{_STYLE[v.severity]}]{v.severity.value}[/]", literal(v.rule), where,
+                          f"{literal(v.message, lines=True)}\n[dim]fix: "
+                          f"{literal(v.fix, lines=True)}[/]")
         console.print(table)
     colour = "red" if report.errors else ("yellow" if report.warnings else "green")
     console.print(f"[{colour}]{report.errors} error(s), {report.warnings} warning(s)[/] "
@@ -66,15 +69,15 @@ def print_summary(report: CheckReport, console: Any = None, *, title: str, shown
     for rule, found in sorted(by_rule.items(), key=lambda kv: (
             kv[1][0].severity is not Severity.ERROR, -len(kv[1]), kv[0])):
         first = found[0]
-        table.add_row(f"[{_STYLE[first.severity]}]{first.severity.value}[/]", rule,
+        table.add_row(f"[{_STYLE[first.severity]}]{first.severity.value}[/]", literal(rule),
                       str(len(found)), str(len({v.domain for v in found if v.domain})),
-                      first.location)
+                      literal(first.location))
     console.print(table)
     colour = "red" if report.errors else "yellow"
     console.print(f"[{colour}]{report.errors} error(s), {report.warnings} warning(s)[/] "
                   f"from {len(report.rules)} rule(s)")
-    console.print(f"each violation with its fix: `mesh check --rule RULE`{listing}", style="dim",
-                  markup=False)
+    console.print(visible(f"each violation with its fix: `mesh check --rule RULE`{listing}"),
+                  style="dim", markup=False)
 
 
 def junit_xml(report: CheckReport, *, name: str = "mesh check") -> str:

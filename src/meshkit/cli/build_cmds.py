@@ -12,6 +12,7 @@ import click
 from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
 from meshkit.cli.options import load, mesh_option, parse_jobs, target_option
+from meshkit.terminal import literal, literal_text
 
 if TYPE_CHECKING:
     from meshkit.build import BuildResult
@@ -60,7 +61,7 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
             if not result.domains:
                 console.print("no domains to build yet: `mesh new domain NAME --owner EMAIL` adds one")
             if not no_sync:
-                sync_console.print(f"syncing [bold]{mesh.config.name}[/] "
+                sync_console.print(f"syncing [bold]{literal(mesh.config.name)}[/] "
                                f"({len(mesh.config.domains)} domains)")
 
         def synced(result: SyncResult) -> None:
@@ -77,20 +78,23 @@ def build(mesh_file: Path, target: str | None, domains: tuple[str, ...], upstrea
 
 
 def _print_build(mesh: Mesh, result: BuildResult, console: Any) -> None:
+    from rich.text import Text
+
     rows = []
     for d in result.domains:
-        status_text = f"[{_COLOURS[d.status.value]}]{d.status.value}[/]"
+        status_text = Text(d.status.value, style=_COLOURS[d.status.value])
         if d.reason:
-            status_text += f" ({d.reason})"
+            status_text += literal_text(f" ({d.reason})")
         rows.append((d.domain, d.models, d.tests, status_text, f"{d.seconds:.1f}s"))
     render.console().print(render.table(("domain", "models", "tests", "status", "time"), rows,
-                                        title=f"mesh build (target {result.target})",
+                                        title=f"mesh build (target {literal(result.target)})",
                                         right=("models", "tests", "time")))
     for d in result.domains:
         for err in d.errors[:5]:
-            console.print(f"[red]{d.domain}[/]: {err}")
+            console.print(f"[red]{d.domain}[/]: {literal(err, lines=True)}")
         if d.status.value == "failed":
-            console.print(f"  full log: {mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log")
+            log = f"{mesh.domain_path(mesh.config.domain(d.domain))}/logs/dbt.log"
+            console.print(f"  full log: {literal(log)}")
 
 
 def _print_marts(run: DbtRun, console: Any) -> None:
@@ -100,7 +104,7 @@ def _print_marts(run: DbtRun, console: Any) -> None:
         return
     console.print(f"  [red]✗[/] catalog marts: {len(run.failed_nodes)} failing")
     for err in run.errors[:10]:
-        console.print(f"    [red]{err}[/]")
+        console.print(f"    [red]{literal(err, lines=True)}[/]")
 
 
 @click.command()

@@ -12,6 +12,7 @@ import click
 from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
 from meshkit.cli.options import json_option, load, mesh_option, target_option
+from meshkit.terminal import literal, visible
 
 if TYPE_CHECKING:
     from meshkit.catalog.sync import DomainSync, SyncResult
@@ -28,7 +29,13 @@ def _echo_json(data: Any) -> None:
 
 
 def _health(status: str) -> str:
-    return f"[{_HEALTH_STYLE.get(status, 'white')}]{status}[/]"
+    return f"[{_HEALTH_STYLE.get(status, 'white')}]{literal(status)}[/]"
+
+
+def _health_cell(status: str) -> Any:
+    from rich.text import Text
+
+    return Text(status, style=_HEALTH_STYLE.get(status, "white"))
 
 
 @click.command("mesh-sync")
@@ -50,7 +57,8 @@ def mesh_sync(mesh_file: Path, target: str | None, domains: tuple[str, ...], dry
     rest of the mesh syncs; the command then exits 1 naming it."""
     console = render.console(stderr=as_json, quiet=as_json, highlight=False)
     mesh = load(mesh_file)
-    console.print(f"syncing [bold]{mesh.config.name}[/] ({len(mesh.config.domains)} domains)"
+    console.print(f"syncing [bold]{literal(mesh.config.name)}[/] "
+                  f"({len(mesh.config.domains)} domains)"
                   + (" [dim](dry run)[/]" if dry_run else ""))
     result = mesh.sync(target=target, domains=domains, dry_run=dry_run,
                        on_domain=sync_progress(console), wait=wait)
@@ -82,7 +90,7 @@ def print_sync(result: SyncResult, console: Any) -> None:
         title=f"sync {result.sync_id}",
         right=("domains", "products", "datasets", "changes", "violations", "seconds")))
     for change in result.changes[:CHANGES_SHOWN]:
-        console.print(f"  {change}")
+        console.print(f"  {change}", markup=False)
     if len(result.changes) > CHANGES_SHOWN:
         console.print(f"  ... and {len(result.changes) - CHANGES_SHOWN} more")
     if result.report is not None and result.report.violations:
@@ -94,7 +102,8 @@ def print_sync(result: SyncResult, console: Any) -> None:
         print_summary(result.report, console, title="violations (recorded in the catalog)",
                       shown=SHOWN, listing=recorded)
     for key in result.refused[:SHOWN]:
-        console.print(f"  [red]not published[/] {key}: its last published contract stays")
+        console.print(f"  [red]not published[/] {literal(key)}: its last published contract "
+                      "stays")
     if len(result.refused) > SHOWN:
         console.print(f"  ... and {len(result.refused) - SHOWN} more not published "
                       "(`mesh-sync --json` lists each under refused)")
@@ -136,10 +145,10 @@ def list_products(mesh_file: Path, domain: str | None, as_json: bool) -> None:
         } for p in products])
         return
     rows = [(p.domain, p.name, p.owner.name or p.owner.email or "", p.status, len(p.datasets),
-             _health(p.health.status.value)) for p in products]
+             _health_cell(p.health.status.value)) for p in products]
     render.console(highlight=False).print(render.table(
         ("domain", "product", "owner", "status", "datasets", "health"), rows,
-        title=f"{cat.mesh}: {len(products)} products"))
+        title=f"{literal(cat.mesh)}: {len(products)} products"))
     adhoc = sum(len(d.adhoc_datasets) for d in cat.domains)
     click.echo(f"{adhoc} ad-hoc datasets (not products) in {len(cat.domains)} domains")
 
@@ -165,36 +174,39 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
     datasets: list[Any]
     if isinstance(found, Product):
         p = found
-        console.print(f"[bold]{p.address}[/]  {p.status}  {_health(p.health.status.value)}")
-        console.print(f"owner: {p.owner.name} <{p.owner.email}>   tier: {p.tier}   "
-                      f"SLA freshness: {p.sla.freshness}   support: {p.support}")
+        console.print(f"[bold]{literal(p.address)}[/]  {literal(p.status)}  "
+                      f"{_health(p.health.status.value)}")
+        console.print(visible(f"owner: {p.owner.name} <{p.owner.email}>   tier: {p.tier}   "
+                              f"SLA freshness: {p.sla.freshness}   support: {p.support}"),
+                      markup=False)
         if p.description:
-            console.print(p.description)
+            console.print(visible(p.description, lines=True), markup=False)
         for label, items in (("tags", p.tags), ("use cases", p.use_cases), ("KPIs", p.kpis)):
             if items:
-                console.print(f"{label}: {', '.join(items)}")
+                console.print(visible(f"{label}: {', '.join(items)}"), markup=False)
         for port in p.input_ports:
-            console.print(f"input: {port.kind} {port.ref}")
+            console.print(visible(f"input: {port.kind} {port.ref}"), markup=False)
         for c in p.consumers:
             of = f", product {c.product}" if c.product else ""
-            console.print(f"consumer: {c.kind} {c.ref} ({c.domain}{of})")
+            console.print(visible(f"consumer: {c.kind} {c.ref} ({c.domain}{of})"), markup=False)
         for r in p.health.reasons:
-            console.print(f"  [yellow]•[/] {r}")
+            console.print(f"  [yellow]•[/] {literal(r)}")
         datasets = p.datasets
     elif isinstance(found, list):
         datasets = found
     else:
-        console.print(f"[bold]{found.unique_id}[/] (ad-hoc: not a product, not consumable "
-                      f"across domains)")
+        console.print(f"[bold]{literal(found.unique_id)}[/] (ad-hoc: not a product, not "
+                      "consumable across domains)")
         datasets = [found]
     for ds in datasets:
         console.print()
         if isinstance(ds, Dataset):
             version = f" v{ds.version}{' (latest)' if ds.is_latest else ''}" if ds.version else ""
-            console.print(f"[bold]{ds.id}[/]{version}  {_health(ds.health.status.value)}  "
+            console.print(f"[bold]{literal(ds.id)}[/]{literal(version)}  "
+                          f"{_health(ds.health.status.value)}  "
                           f"contract {'enforced' if ds.contract_enforced else 'NOT enforced'}")
             if ds.deprecation_date:
-                console.print(f"deprecation date: {ds.deprecation_date}")
+                console.print(visible(f"deprecation date: {ds.deprecation_date}"), markup=False)
             q, op = ds.quality, ds.operational
             rate = f"{q.pass_rate:.0%}" if q.pass_rate is not None else "n/a"
             console.print(f"tests: {q.passed}/{len(q.tests)} passed ({rate})   last success: "
@@ -202,17 +214,17 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
                           + (" in the table" if ds.row_filter else ""))
             if ds.row_filter:
                 rf = ds.row_filter
-                console.print(f"rows filtered by role ({rf.name}): {rf.column} in "
-                              f"{', '.join(rf.restricted_values)} only for "
-                              f"{', '.join(rf.cleared)}; other roles see fewer rows",
+                console.print(visible(f"rows filtered by role ({rf.name}): {rf.column} in "
+                                      f"{', '.join(rf.restricted_values)} only for "
+                                      f"{', '.join(rf.cleared)}; other roles see fewer rows"),
                               markup=False)
             for c in ds.consumers:
                 of = f" (product {c.product})" if c.product else ""
-                console.print(f"consumer: {c.kind} {c.ref}{of}")
+                console.print(visible(f"consumer: {c.kind} {c.ref}{of}"), markup=False)
             for r in ds.health.reasons:
-                console.print(f"  [yellow]•[/] {r}")
+                console.print(f"  [yellow]•[/] {literal(r)}")
         if ds.description:
-            console.print(ds.description)
+            console.print(visible(ds.description, lines=True), markup=False)
         console.print(render.table(
             ("column", "type", "classification", "regulations", "description"),
             [(entry.name, entry.data_type or "", entry.classification or "",
@@ -280,6 +292,6 @@ def metrics_cmd(product: str | None, mesh_file: Path, target: str | None, as_jso
                      str(len(m.reads.users)), m.reads.last_read_at or "-"))
     render.console(highlight=False).print(render.table(
         ("product", "consumers", "tests", "builds", "SLA met", "reads", "readers", "last read"),
-        rows, title=f"{catalog.mesh}: product success",
+        rows, title=f"{literal(catalog.mesh)}: product success",
         caption="consumers: datasets/domains/exposures reading it now; SLA met: share of syncs "
                 "within its freshness SLA"))

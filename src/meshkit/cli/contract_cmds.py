@@ -27,19 +27,23 @@ def contract() -> None:
 @handle_errors
 def diff(dataset: str, against: str | None, mesh_file: Path, as_json: bool) -> None:
     """Each change of DATASET's contract, with its verdict (exit 1 if one breaks consumers)."""
+    from rich.text import Text
+
     from meshkit.cli.render import console, echo_json, table
     from meshkit.contracts.service import contract_diff
+    from meshkit.terminal import literal
 
     result = contract_diff(load(mesh_file), dataset, against)
     if as_json:
         echo_json(result.to_json())
     else:
         out = console(highlight=False)
-        out.print(f"[bold]{result.dataset}[/]: {result.current_label} against "
-                  f"{result.against_label}")
+        out.print(f"[bold]{literal(result.dataset)}[/]: {literal(result.current_label)} "
+                  f"against {literal(result.against_label)}")
         if result.changes:
             out.print(table(("verdict", "change"), [
-                ("[red]breaking[/]" if c.breaking else "[green]compatible[/]", str(c))
+                (Text("breaking", style="red") if c.breaking else Text("compatible",
+                                                                        style="green"), str(c))
                 for c in result.changes]))
         else:
             out.print("no change")

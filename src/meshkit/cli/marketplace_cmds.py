@@ -132,11 +132,8 @@ def deny(request_id: str, mesh_file: Path, as_user: str | None, note: str | None
 @handle_errors
 def list_cmd(mesh_file: Path, product: str | None, as_json: bool) -> None:
     """Every access request with its status."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     from meshkit.access import load_requests
+    from meshkit.cli import render
     from meshkit.config import load_mesh
 
     requests = [r for r in load_requests(load_mesh(mesh_file)).requests
@@ -145,11 +142,8 @@ def list_cmd(mesh_file: Path, product: str | None, as_json: bool) -> None:
         click.echo(json.dumps([r.model_dump(mode="json") for r in requests], indent=2,
                               sort_keys=True))
         return
-    table = Table(title=f"{len(requests)} access request(s)")
-    for col in ("id", "product", "role", "status", "requested by", "decided by", "reason"):
-        table.add_column(col)
-    for r in requests:
-        # Text cells: a reason is user input, never rich markup.
-        table.add_row(*(Text(v) for v in (r.id, r.product, r.role, r.status, r.requested_by,
-                                          r.decided_by or "", r.reason)))
-    Console(highlight=False).print(table)
+    # A reason is user input: shown as written (render.table's cells), never as markup.
+    render.console(highlight=False).print(render.table(
+        ("id", "product", "role", "status", "requested by", "decided by", "reason"),
+        [(r.id, r.product, r.role, r.status, r.requested_by, r.decided_by or "", r.reason)
+         for r in requests], title=f"{len(requests)} access request(s)"))

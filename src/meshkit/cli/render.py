@@ -8,12 +8,13 @@ import datetime as dt
 import io
 import json
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import click
+
+from meshkit.terminal import literal_text
 
 
 def _jsonable(value: Any) -> Any:
@@ -35,30 +36,26 @@ def echo_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     click.echo(buf.getvalue(), nl=False)
 
 
-def cell(value: Any) -> str:
-    """A value of our own (rich markup allowed); None as NULL."""
-    return "NULL" if value is None else str(value)
+def cell(value: Any) -> Any:
+    """A value in a table: a rich ``Text`` (our own styling) as it is; anything else shown as
+    written (:func:`~meshkit.terminal.literal_text`: names and descriptions come from dbt's
+    artifacts and mesh.yml); None as NULL."""
+    from rich.text import Text
 
-
-# C0/C1 control characters: ESC starts a terminal escape sequence; a tab or newline in a cell is
-# shown as \t / \n too.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+    if isinstance(value, Text):
+        return value
+    return literal_text("NULL" if value is None else value)
 
 
 def literal_cell(value: Any) -> Any:
-    """A value as literal text: no rich markup interpreted, control characters shown escaped
-    (data and column names that come from the warehouse, not from us)."""
-    from rich.text import Text
-
-    if value is None:
-        return Text("NULL", style="dim")
-    return Text(_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(value)))
+    """A value of data as literal text (a NULL dimmed): what the warehouse returned."""
+    return literal_text("NULL", style="dim") if value is None else literal_text(value)
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,
           caption: str | None = None, right: Sequence[str] = (), literal: bool = False) -> Any:
-    """A rich table of ``rows``: our own values with markup (:func:`cell`), or, with
-    ``literal``, data shown as is (:func:`literal_cell`, headers included)."""
+    """A rich table of ``rows`` (:func:`cell`), or, with ``literal``, of data from the
+    warehouse (:func:`literal_cell`)."""
     from rich.table import Table
 
     show = literal_cell if literal else cell

@@ -10,6 +10,7 @@ import click
 from meshkit.cli import render
 from meshkit.cli.errors import handle_errors
 from meshkit.cli.options import json_option, load, mesh_option
+from meshkit.terminal import literal
 
 
 def _report(written: Any, root: Path | None = None) -> None:
@@ -153,7 +154,7 @@ def suggest_products(domain: str, models: tuple[str, ...], dry_run: bool, as_jso
                      personal, "; ".join(c.blockers)))
     render.console(highlight=False).print(render.table(
         ("model", "score", "why", "key", "personal data", "to do"), rows, literal=True,
-        title=f"{len(result.candidates)} candidate product(s) in {domain}"))
+        title=f"{len(result.candidates)} candidate product(s) in {literal(domain)}"))
     _report(result.written, mesh.root)
     if result.written.created or result.written.changed:
         click.echo("Review the YAML (status: draft), then `mesh build` publishes the products.")

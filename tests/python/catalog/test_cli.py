@@ -61,3 +61,28 @@ def test_show_unknown_and_no_catalog_exit_2(fixture_mesh: Path) -> None:
     CliRunner().invoke(mesh_sync, ["--mesh", mesh])
     code, out = _run("show", "scorecrd", "--mesh", mesh)
     assert code == 2 and "did you mean 'scorecard'?" in out
+
+
+def test_text_from_the_artifacts_is_shown_as_written(fixture_mesh: Path) -> None:
+    """Rich reads ``[word]`` as markup: a description's "[deprecated]" vanished and a ``[/]``
+    ended the command with a traceback; an ESC reached the terminal as an escape sequence."""
+    manifest = fixture_mesh.parent / "fx_bank" / "target" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    group = data["groups"]["group.fx_bank.customer_profile"]
+    group["description"] = "[deprecated] One row [/] per customer\x1b[2J."
+    group["owner"]["name"] = "Jane [core] Doe"
+    manifest.write_text(json.dumps(data))
+    mesh = str(fixture_mesh)
+    wide = {"COLUMNS": "200"}
+    sync = CliRunner().invoke(mesh_sync, ["--mesh", mesh], env=wide)
+    assert sync.exit_code == 0, sync.output
+
+    shown = CliRunner().invoke(catalog, ["show", "customer_profile", "--mesh", mesh], env=wide)
+    assert shown.exit_code == 0, shown.output
+    assert "[deprecated] One row [/] per customer\\x1b[2J." in shown.output
+    assert "owner: Jane [core] Doe <jane@example.com>" in shown.output
+    listed = CliRunner().invoke(catalog, ["list", "--mesh", mesh], env=wide)
+    assert listed.exit_code == 0 and "Jane [core] Doe" in listed.output
+    found = CliRunner().invoke(catalog, ["search", "deprecated", "--mesh", mesh], env=wide)
+    assert found.exit_code == 0 and "[deprecated] One row [/] per customer" in found.output
+    assert not any("\x1b" in r.output for r in (sync, shown, listed, found))

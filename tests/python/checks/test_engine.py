@@ -160,6 +160,21 @@ def test_a_long_report_is_summed_up_per_rule_and_a_short_one_listed() -> None:
     assert all(f"domain {n}" in listed for n in names) and "mesh check --rule" not in listed
 
 
+def test_what_a_violation_quotes_is_shown_as_written() -> None:
+    from rich.console import Console
+
+    quoted = Violation(rule="a.b", severity="error",
+                       message="column \"x [/] y\" [deprecated]\x1b", fix="rename [red]it[/]",
+                       node="model.d.m", file="models/[legacy]/m.sql")
+    for limit in (10, 0):  # listed, then summed up
+        console = Console(record=True, width=200, highlight=False)
+        print_summary(CheckReport.of([quoted], []), console, title="t", shown=limit)
+        out = console.export_text()
+        assert "models/[legacy]/m.sql" in out and "\x1b" not in out
+        if limit:
+            assert 'column "x [/] y" [deprecated]\\x1b' in out and "fix: rename [red]it[/]" in out
+
+
 class _Clean(Rule):
     """Finds nothing."""
 
