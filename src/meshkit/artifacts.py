@@ -228,6 +228,8 @@ class SourceInfo:
     columns: tuple[ColumnInfo, ...]
     # What ``source()`` compiles to (dbt-duckdb: ``read_parquet('<location>')`` for a file).
     relation_name: str | None = None
+    # Relative to the project: the YAML that declares the source.
+    original_file_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +485,7 @@ def _source(uid: str, s: Mapping[str, Any]) -> SourceInfo:
         schema=s.get("schema"), identifier=s.get("identifier"),
         columns=_columns(s.get("columns") or {}),
         relation_name=str_or_none(s.get("relation_name")),
+        original_file_path=str_or_none(s.get("original_file_path")),
     )
 
 

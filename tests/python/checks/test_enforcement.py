@@ -264,3 +264,45 @@ def test_contract_diff_and_odcs_export(demo_copy: Path, tmp_path: Path) -> None:
     unknown = CliRunner().invoke(cli, ["contract", "diff", address + "_v9", "--mesh",
                                        str(demo_copy)])
     assert unknown.exit_code == 2 and "did you mean" in unknown.output
+
+
+def test_a_raw_file_two_domains_declare_is_found_in_both(demo_copy: Path) -> None:
+    """risk declares consumer_banking's raw customers file as a source of its own: the file's
+    personal data would reach risk with no product, contract or masking between them."""
+    root = demo_copy.parent
+    sources = root / "domains/risk/models/staging/_sources.yml"
+    sources.write_text(sources.read_text().replace(
+        "    tables:\n",
+        "    tables:\n      - name: customers\n        description: The bank's customers.\n", 1))
+    _dbt(demo_copy, "risk", "parse")
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert check.exit_code == 1, check.output
+    found = {(v["domain"], v["node"]): v for v in json.loads(check.output)["violations"]
+             if v["rule"] == "contract.shared_source"}
+    assert set(found) == {("risk", "source.risk.raw.customers"),
+                          ("consumer_banking", "source.consumer_banking.raw.customers")}
+    risk = found["risk", "source.risk.raw.customers"]
+    assert risk["severity"] == "error"
+    assert "reads data/raw/customers.parquet, which domain consumer_banking declares" in \
+        risk["message"]
+    assert risk["file"] == "domains/risk/models/staging/_sources.yml"
+    assert sources.read_text().splitlines()[risk["line"] - 1].strip() == "- name: customers"
+    # The platform's own sources, in every domain's manifest, are no one's raw data.
+    assert not any("mesh_platform" in v["node"] for v in found.values())
+
+
+def test_a_model_built_in_another_domains_database_is_refused(demo_copy: Path) -> None:
+    """A risk model configured into consumer_banking's database would stand beside (or replace)
+    the relations consumer_banking's consumers read as its products."""
+    root = demo_copy.parent
+    model = root / "domains/risk/models/intermediate/int_customer_loans.sql"
+    model.write_text("{{ config(database='consumer_banking') }}\n" + model.read_text())
+    _dbt(demo_copy, "risk", "parse")
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert check.exit_code == 1, check.output
+    [found] = [v for v in json.loads(check.output)["violations"]
+               if v["rule"] == "contract.foreign_database"]
+    assert (found["domain"], found["node"]) == ("risk", "model.risk.int_customer_loans")
+    assert "is built in consumer_banking's database" in found["message"]
+    assert found["file"] == "domains/risk/models/intermediate/int_customer_loans.sql"
+    assert found["line"] == 1

@@ -1,0 +1,163 @@
+"""What a domain owns alone: its raw sources, and the database it builds in.
+
+``contract.shared_source``: ``contract.consumer_reads`` lets a model read a file through its
+domain's own ``source()``: that is how raw data enters the mesh. A second domain declaring the
+same file (or warehouse table) as its source reads another domain's raw data with no product,
+contract or masking between them, and unseen by the owner. Where the data is comes from what dbt
+compiled each source to: the files a reader call names, resolved against the domain's project
+folder (dbt-duckdb runs there), or the relation.
+
+``contract.foreign_database``: the consumers of a domain read its products in its database. A
+model of another domain built there (its profile pointed at that file, or a ``database`` config)
+replaces or stands beside them; on Snowflake the grants refuse it, on local DuckDB nothing would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from meshkit.artifacts import SourceInfo
+from meshkit.checks import CheckContext, Rule, Scope, Violation, rule
+from meshkit.contracts.consumer_sql import FILE_NAMES, FILE_READERS
+
+_WHOLE_QUOTED = re.compile(r"\s*(?:'[^']+'|\"[^\"]+\")\s*")
+_QUOTED = re.compile(r"'((?:[^']|'')*)'|\"((?:[^\"]|\"\")*)\"")
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One place of raw data as a domain's source declares it: ``key`` compares across domains,
+    ``shown`` is how a violation names it."""
+
+    domain: str
+    source: SourceInfo
+    key: str
+    shown: str
+
+
+def locations(source: SourceInfo, project: Path | None, root: Path) -> list[tuple[str, str]]:
+    """(key, shown) of each place ``source`` reads: every file its reader call names (a URL as
+    written, a relative path resolved against ``project``, shown relative to the mesh ``root``),
+    or else its relation, case-folded.
+
+    >>> s = SourceInfo("source.d.raw.t", "raw", "t", "", "d", "raw", None, (),
+    ...                relation_name="read_csv('../../data/raw/t.csv', delim=',')")
+    >>> locations(s, Path("/m/domains/d"), Path("/m"))
+    [('/m/data/raw/t.csv', 'data/raw/t.csv')]
+    >>> s = SourceInfo("source.d.raw.t", "raw", "t", "", "Lake", "CRM", "Customers", ())
+    >>> locations(s, None, Path("/m"))
+    [('lake.crm.customers', 'Lake.CRM.Customers')]
+    """
+    rel = source.relation_name or ""
+    is_files = (rel.rstrip().endswith(")") and FILE_READERS.search(rel) is not None) or \
+        _WHOLE_QUOTED.fullmatch(rel) is not None
+    if not is_files:
+        parts = [p for p in (source.database, source.schema, source.identifier or source.name)
+                 if p]
+        shown = ".".join(parts)
+        return [(shown.casefold(), shown)]
+    out = []
+    for single, double in _QUOTED.findall(rel):
+        text = (single or double).replace("''", "'").replace('""', '"')
+        # Only what names a file: not a reader's other arguments (a delimiter, a date format).
+        if not any(n in text.casefold() for n in FILE_NAMES):
+            continue
+        if "://" in text:
+            out.append((text, text))
+            continue
+        path = Path(text)
+        if not path.is_absolute() and project is not None:
+            path = project / path
+        key = os.path.normpath(path)
+        try:
+            shown = Path(key).relative_to(root).as_posix()
+        except ValueError:
+            shown = key
+        out.append((key, shown))
+    return out
+
+
+def _overlap(a: str, b: str) -> bool:
+    """The same place, or a glob of one matching the other."""
+    return a == b or (_GLOB.search(a) is not None and fnmatchcase(b, a)) or \
+        (_GLOB.search(b) is not None and fnmatchcase(a, b))
+
+
+@rule
+class SharedSource(Rule):
+    """A raw source (a file or a warehouse table) is declared by one domain only; the others read
+    it through that domain's products."""
+
+    id = "contract.shared_source"
+    scope = Scope.MESH
+
+    def check(self, ctx: CheckContext) -> Iterator[Violation]:
+        declared: list[Declared] = []
+        for d, arts in ctx.all_artifacts():
+            project = ctx.project_dir(d.name)
+            for uid, source in arts.sources.items():
+                # The domain's own sources: not those of a package it installs (the platform's).
+                if uid.split(".")[1] != d.name:
+                    continue
+                declared += [Declared(d.name, source, key, shown)
+                             for key, shown in locations(source, project, ctx.root)]
+        # By place, so that a mesh of thousands of sources is not compared pair by pair; a glob
+        # is compared with every place.
+        by_key: dict[str, list[Declared]] = {}
+        for item in declared:
+            by_key.setdefault(item.key, []).append(item)
+        globs = [item for item in declared if _GLOB.search(item.key)]
+        found: dict[tuple[str, str], tuple[Declared, dict[tuple[str, str], Declared]]] = {}
+        for here in declared:
+            candidates = [*by_key[here.key], *(g for g in globs if _overlap(g.key, here.key))]
+            if _GLOB.search(here.key):
+                candidates += [o for o in declared if _overlap(here.key, o.key)]
+            for other in candidates:
+                if other.domain != here.domain:
+                    entry = found.setdefault((here.domain, here.source.unique_id), (here, {}))
+                    entry[1].setdefault((other.domain, other.source.unique_id), other)
+        for (domain, _), (here, others) in sorted(found.items()):
+            src = here.source
+            for (other_domain, other_uid), _other in sorted(others.items()):
+                yield self.violation(
+                    f"{src.unique_id} reads {here.shown}, which domain {other_domain} declares "
+                    f"as its source too ({other_uid}): raw data belongs to one domain, and the "
+                    "others read it through its products",
+                    fix=f"agree which of {domain} and {other_domain} owns it: the other removes "
+                        "the source and reads the owner's product built on it with "
+                        "ref('<owner>', '<dataset>', v=N) (`mesh catalog list -d <owner>`)",
+                    node=src.unique_id, domain=domain,
+                    file=ctx.file_of(domain, src.original_file_path),
+                    line=ctx.line_of(domain, src.original_file_path,
+                                     rf"name:\s*['\"]?{re.escape(src.name)}['\"]?\s*$"))
+
+
+@rule
+class ForeignDatabase(Rule):
+    """A domain builds its models in its own database, never in another domain's."""
+
+    id = "contract.foreign_database"
+    scope = Scope.MESH
+
+    def check(self, ctx: CheckContext) -> Iterator[Violation]:
+        domains = {name.casefold(): name for name in ctx.domain_names}
+        for domain, node in ctx.nodes.values():
+            owner = domains.get((node.database or "").casefold())
+            if owner is None or owner == domain or node.materialized == "ephemeral":
+                continue
+            yield self.violation(
+                f"{node.unique_id} of domain {domain} is built in {owner}'s database "
+                f"({node.database}): it would replace or stand beside {owner}'s own relations, "
+                f"which {owner}'s consumers read as its products",
+                fix=f"build it in {domain}'s database: remove the `database` config that names "
+                    f"{owner} (dbt_project.yml or the model's config), and point the profile "
+                    f"of {domain} at its own warehouse file",
+                node=node.unique_id, domain=domain,
+                file=ctx.file_of(domain, node.original_file_path),
+                line=ctx.line_of(domain, node.original_file_path, r"database"))
