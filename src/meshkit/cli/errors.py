@@ -10,12 +10,14 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from meshkit.errors import MeshError
+from meshkit.terminal import visible
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def report(exc: MeshError) -> None:
-    click.secho(f"error: {exc}", fg="red", err=True)
+    # A message may quote the input (a name, the SQL): its control characters are shown escaped.
+    click.secho(f"error: {visible(exc, lines=True)}", fg="red", err=True)
 
 
 def fail(exc: MeshError) -> NoReturn:

@@ -85,4 +85,7 @@ def test_text_from_the_artifacts_is_shown_as_written(fixture_mesh: Path) -> None
     assert listed.exit_code == 0 and "Jane [core] Doe" in listed.output
     found = CliRunner().invoke(catalog, ["search", "deprecated", "--mesh", mesh], env=wide)
     assert found.exit_code == 0 and "[deprecated] One row [/] per customer" in found.output
-    assert not any("\x1b" in r.output for r in (sync, shown, listed, found))
+    unknown = CliRunner().invoke(catalog, ["show", "nothing\x1b]0;title\x07", "--mesh", mesh])
+    assert unknown.exit_code == 2 and "nothing\\x1b]0;title\\x07" in unknown.output
+    assert not any("\x1b" in r.output or "\x07" in r.output
+                   for r in (sync, shown, listed, found, unknown))
