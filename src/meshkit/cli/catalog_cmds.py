@@ -90,7 +90,7 @@ def print_sync(result: SyncResult, console: Any) -> None:
         title=f"sync {result.sync_id}",
         right=("domains", "products", "datasets", "changes", "violations", "seconds")))
     for change in result.changes[:CHANGES_SHOWN]:
-        console.print(f"  {change}", markup=False)
+        console.print(visible(f"  {change}"), markup=False)
     if len(result.changes) > CHANGES_SHOWN:
         console.print(f"  ... and {len(result.changes) - CHANGES_SHOWN} more")
     if result.report is not None and result.report.violations:
@@ -109,7 +109,7 @@ def print_sync(result: SyncResult, console: Any) -> None:
                       "(`mesh-sync --json` lists each under refused)")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
-    console.print(where)
+    console.print(visible(where, lines=True), markup=False)
     from meshkit.cli.errors import report
 
     for failure in result.failures:
