@@ -166,6 +166,11 @@ class CheckContext:
         base = d.path if d.path is not None else d.artifacts
         return (Path(str(base)) / project_path).as_posix()
 
+    def place(self, domain: str, project_path: str | None, pattern: str) -> dict[str, Any]:
+        """A violation's ``domain``, ``file`` and ``line`` (:meth:`file_of`, :meth:`line_of`)."""
+        return {"domain": domain, "file": self.file_of(domain, project_path),
+                "line": self.line_of(domain, project_path, pattern)}
+
     def line_of(self, domain: str, project_path: str | None, pattern: str, *,
                 after: str | None = None) -> int | None:
         """1-based line of the first match of the regex ``pattern`` in a file of a domain's

@@ -462,9 +462,8 @@ class ConsumerColumns(Rule):
                     f"contract does not have (it would fail at run time)",
                     fix=f"read a column of {dataset}'s contract (`mesh contract diff "
                         f"{dataset}`), or ask {view.domain} to publish it in a new version",
-                    node=node.unique_id, domain=domain,
-                    file=ctx.file_of(domain, node.original_file_path),
-                    line=ctx.line_of(domain, node.original_file_path, rf"\b{re.escape(col)}\b"))
+                    node=node.unique_id,
+                    **ctx.place(domain, node.original_file_path, rf"\b{re.escape(col)}\b"))
 
 
 def _dialect(ctx: CheckContext, domain: str) -> str:

@@ -132,10 +132,9 @@ class SharedSource(Rule):
                     fix=f"agree which of {domain} and {other_domain} owns it: the other removes "
                         "the source and reads the owner's product built on it with "
                         "ref('<owner>', '<dataset>', v=N) (`mesh catalog list -d <owner>`)",
-                    node=src.unique_id, domain=domain,
-                    file=ctx.file_of(domain, src.original_file_path),
-                    line=ctx.line_of(domain, src.original_file_path,
-                                     rf"name:\s*['\"]?{re.escape(src.name)}['\"]?\s*$"))
+                    node=src.unique_id,
+                    **ctx.place(domain, src.original_file_path,
+                                rf"name:\s*['\"]?{re.escape(src.name)}['\"]?\s*$"))
 
 
 @rule
@@ -158,6 +157,4 @@ class ForeignDatabase(Rule):
                 fix=f"build it in {domain}'s database: remove the `database` config that names "
                     f"{owner} (dbt_project.yml or the model's config), and point the profile "
                     f"of {domain} at its own warehouse file",
-                node=node.unique_id, domain=domain,
-                file=ctx.file_of(domain, node.original_file_path),
-                line=ctx.line_of(domain, node.original_file_path, r"database"))
+                node=node.unique_id, **ctx.place(domain, node.original_file_path, r"database"))

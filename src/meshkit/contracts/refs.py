@@ -53,9 +53,8 @@ class RefToProduct(Rule):
                     f"{node.unique_id} reads {up}, which {producer}'s manifest no longer has",
                     fix=f"ref a dataset {producer} publishes (`mesh catalog list -d {producer}`), "
                         f"or rebuild {producer}'s artifacts",
-                    node=node.unique_id, domain=domain,
-                    file=ctx.file_of(domain, node.original_file_path),
-                    line=ctx.line_of(domain, node.original_file_path, re.escape(up.split(".")[2])))
+                    node=node.unique_id,
+                    **ctx.place(domain, node.original_file_path, re.escape(up.split(".")[2])))
             elif not is_product_dataset(target):
                 what = "not public" if target.access != "public" else "in no product (group)"
                 yield self.violation(
@@ -63,10 +62,9 @@ class RefToProduct(Rule):
                     "only a product's public datasets may be read across domains",
                     fix=f"read one of {producer}'s product datasets instead, or ask {producer} "
                         "to publish this one (a public model of a group, with a contract)",
-                    node=node.unique_id, domain=domain,
-                    file=ctx.file_of(domain, node.original_file_path),
-                    line=ctx.line_of(domain, node.original_file_path,
-                                     rf"['\"]{re.escape(target.name)}['\"]"))
+                    node=node.unique_id,
+                    **ctx.place(domain, node.original_file_path,
+                                rf"['\"]{re.escape(target.name)}['\"]"))
 
 
 @rule
@@ -94,9 +92,8 @@ class UnpinnedRef(Rule):
                     f"{node.unique_id} refs {ref.package}.{ref.name} without a version: it "
                     f"follows the latest (now v{latest}) and breaks when a new version is cut",
                     fix=f"pin it: ref('{ref.package}', '{ref.name}', v={latest})",
-                    node=node.unique_id, domain=domain,
-                    file=ctx.file_of(domain, node.original_file_path),
-                    line=ctx.line_of(domain, node.original_file_path, ref_pattern(ref)))
+                    node=node.unique_id,
+                    **ctx.place(domain, node.original_file_path, ref_pattern(ref)))
 
 
 def _vkey(version: str) -> tuple[int, str]:
