@@ -43,8 +43,8 @@ class Declared:
 
 def locations(source: SourceInfo, project: Path | None, root: Path) -> list[tuple[str, str]]:
     """(key, shown) of each place ``source`` reads: every file its reader call names (a URL as
-    written, a relative path resolved against ``project``, shown relative to the mesh ``root``),
-    or else its relation, case-folded.
+    written, a path resolved against ``project`` and through symbolic links, shown relative to
+    the mesh ``root``), or else its relation, case-folded.
 
     >>> s = SourceInfo("source.d.raw.t", "raw", "t", "", "d", "raw", None, (),
     ...                relation_name="read_csv('../../data/raw/t.csv', delim=',')")
@@ -74,9 +74,11 @@ def locations(source: SourceInfo, project: Path | None, root: Path) -> list[tupl
         path = Path(text)
         if not path.is_absolute() and project is not None:
             path = project / path
-        key = os.path.normpath(path)
+        # Where it is, not how it is named: a link to the file or a folder linked elsewhere is
+        # the same place.
+        key = os.path.realpath(path)
         try:
-            shown = Path(key).relative_to(root).as_posix()
+            shown = Path(key).relative_to(os.path.realpath(root)).as_posix()
         except ValueError:
             shown = key
         out.append((key, shown))

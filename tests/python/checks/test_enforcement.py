@@ -306,3 +306,23 @@ def test_a_model_built_in_another_domains_database_is_refused(demo_copy: Path) -
     assert "is built in consumer_banking's database" in found["message"]
     assert found["file"] == "domains/risk/models/intermediate/int_customer_loans.sql"
     assert found["line"] == 1
+
+
+def test_a_source_through_a_link_is_the_place_it_links_to(tmp_path: Path) -> None:
+    from meshkit.artifacts import SourceInfo
+    from meshkit.contracts.ownership import locations
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "customers.parquet").write_bytes(b"")
+    for d in ("bank", "risk"):
+        (tmp_path / "domains" / d).mkdir(parents=True)
+    (tmp_path / "domains" / "risk" / "landed").symlink_to(tmp_path / "data" / "raw")
+
+    def where(domain: str, relation: str) -> list[tuple[str, str]]:
+        source = SourceInfo(f"source.{domain}.raw.customers", "raw", "customers", "", domain,
+                            "raw", None, (), relation_name=relation)
+        return locations(source, tmp_path / "domains" / domain, tmp_path)
+
+    bank = where("bank", "read_parquet('../../data/raw/customers.parquet')")
+    assert bank == where("risk", "read_parquet(\"landed/customers.parquet\", union_by_name=true)")
+    assert [shown for _, shown in bank] == ["data/raw/customers.parquet"]
