@@ -10,6 +10,9 @@ from meshkit.checks.model import CheckReport, Severity, Violation
 from meshkit.terminal import literal, visible
 
 _STYLE = {Severity.ERROR: "red", Severity.WARN: "yellow"}
+# Past this many violations a report is summed up per rule: after the list (`mesh check`), or in
+# its place (a sync's).
+SUMMED_UP_PAST = 10
 
 
 def report_json(report: CheckReport) -> dict[str, Any]:
@@ -19,7 +22,8 @@ def report_json(report: CheckReport) -> dict[str, Any]:
 
 
 def print_table(report: CheckReport, console: Any = None, *, title: str = "mesh check") -> None:
-    """Violations as a rich table (with the fix under each message), then a summary line."""
+    """Violations as a rich table (with the fix under each message), then, past
+    :data:`SUMMED_UP_PAST` of them, a row per rule, and a summary line."""
     from rich.console import Console
     from rich.table import Table
 
@@ -37,26 +41,18 @@ def print_table(report: CheckReport, console: Any = None, *, title: str = "mesh 
                           f"{literal(v.message, lines=True)}\n[dim]fix: "
                           f"{literal(v.fix, lines=True)}[/]")
         console.print(table)
+        if len(report.violations) > SUMMED_UP_PAST:  # what the long list was, at its end
+            console.print(_by_rule(report, "by rule"))
     colour = "red" if report.errors else ("yellow" if report.warnings else "green")
     console.print(f"[{colour}]{report.errors} error(s), {report.warnings} warning(s)[/] "
                   f"from {len(report.rules)} rule(s)")
 
 
-def print_summary(report: CheckReport, console: Any = None, *, title: str, shown: int = 10,
-                  listing: str = "") -> None:
-    """Up to ``shown`` violations as :func:`print_table` prints them; more as one row per rule
-    (severity, count, domains, the first location) and how to list them (``listing``).
-
-    A sync reports what its checks recorded, and a 50-domain mesh can have a thousand violations:
-    a table of each took a second of the sync and nineteen thousand lines of terminal.
-    """
-    if len(report.violations) <= shown:
-        print_table(report, console, title=title)
-        return
-    from rich.console import Console
+def _by_rule(report: CheckReport, title: str) -> Any:
+    """A table of one row per rule that found something: severity, count, domains, the first
+    place (errors first, then the most found)."""
     from rich.table import Table
 
-    console = console or Console(highlight=False)
     by_rule: dict[str, list[Violation]] = {}
     for v in report.violations:  # sorted: errors first, a rule's first is its first listed
         by_rule.setdefault(v.rule, []).append(v)
@@ -72,7 +68,24 @@ def print_summary(report: CheckReport, console: Any = None, *, title: str, shown
         table.add_row(f"[{_STYLE[first.severity]}]{first.severity.value}[/]", literal(rule),
                       str(len(found)), str(len({v.domain for v in found if v.domain})),
                       literal(first.location))
-    console.print(table)
+    return table
+
+
+def print_summary(report: CheckReport, console: Any = None, *, title: str,
+                  shown: int = SUMMED_UP_PAST, listing: str = "") -> None:
+    """Up to ``shown`` violations as :func:`print_table` prints them; more as one row per rule
+    (severity, count, domains, the first location) and how to list them (``listing``).
+
+    A sync reports what its checks recorded, and a 50-domain mesh can have a thousand violations:
+    a table of each took a second of the sync and nineteen thousand lines of terminal.
+    """
+    if len(report.violations) <= shown:
+        print_table(report, console, title=title)
+        return
+    from rich.console import Console
+
+    console = console or Console(highlight=False)
+    console.print(_by_rule(report, title))
     colour = "red" if report.errors else "yellow"
     console.print(f"[{colour}]{report.errors} error(s), {report.warnings} warning(s)[/] "
                   f"from {len(report.rules)} rule(s)")

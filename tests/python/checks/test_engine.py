@@ -25,7 +25,7 @@ from meshkit.checks import (
     rule,
     run_checks,
 )
-from meshkit.checks.render import junit_xml, print_summary, report_json
+from meshkit.checks.render import junit_xml, print_summary, print_table, report_json
 from meshkit.cli.main import cli
 from meshkit.config import Mesh, MeshConfig, load_mesh
 from meshkit.dbt_runner import run_dbt
@@ -158,6 +158,18 @@ def test_a_long_report_is_summed_up_per_rule_and_a_short_one_listed() -> None:
     assert "`mesh check --rule RULE`; see FILE" in summed
     listed = shown(24)
     assert all(f"domain {n}" in listed for n in names) and "mesh check --rule" not in listed
+    # `mesh check` lists every one, then sums them up per rule at the end of the long list.
+    console = Console(record=True, width=160, highlight=False)
+    print_table(report, console)
+    checked = console.export_text()
+    assert all(f"domain {n}" in checked for n in names)
+    by_rule = checked[checked.index("by rule"):]
+    assert [[c.strip() for c in line.split("│")[1:4]] for line in by_rule.splitlines()
+            if line.count("│") == 6] == [["error", "test.planted", "12"],
+                                         ["warn", "test.also", "12"]]
+    console = Console(record=True, width=160, highlight=False)
+    print_table(CheckReport.of(list(report.violations[:3]), []), console)
+    assert "by rule" not in console.export_text()
 
 
 def test_what_a_violation_quotes_is_shown_as_written() -> None:
