@@ -53,6 +53,22 @@ _QUOTED_FILE = re.compile(r"['\"][^'\"]*(" + "|".join(re.escape(n) for n in FILE
                           + r")[^'\"]*['\"]", re.IGNORECASE)
 
 
+def reads_files(relation: str) -> bool:
+    """Whether what a ``source()`` compiles to reads files: a whole reader call, or a whole
+    quoted file name (dbt-duckdb quotes a location that calls no reader)."""
+    return (relation.rstrip().endswith(")") and FILE_READERS.search(relation) is not None) \
+        or _WHOLE_QUOTED.fullmatch(relation) is not None
+
+
+def quoted_files(text: str) -> list[str]:
+    """The quoted strings of ``text`` that name a file (:data:`FILE_NAMES`), without quotes.
+
+    >>> quoted_files("read_csv('../raw/t.csv', delim=',', dateformat='%d/%m')")
+    ['../raw/t.csv']
+    """
+    return [m.group(0)[1:-1] for m in _QUOTED_FILE.finditer(text)]
+
+
 def own_sql(ctx: CheckContext, domain: str, node: NodeInfo) -> str:
     """The model's compiled SQL without what the domain's ``source()`` calls compile to: a
     source of files compiles to a file reader, the declared way to read one (directly or in an
@@ -70,10 +86,7 @@ def _source_relations(ctx: CheckContext, domain: str) -> list[str]:
         # that calls no reader): a source named like a bare reader (``read_csv(``) would
         # otherwise strip that name from every model's SQL and hide any call of it.
         names = {s.relation_name for s in ctx.artifacts(domain).sources.values()
-                 if s.relation_name and (
-                     (s.relation_name.rstrip().endswith(")")
-                      and FILE_READERS.search(s.relation_name))
-                     or _WHOLE_QUOTED.fullmatch(s.relation_name))}
+                 if s.relation_name and reads_files(s.relation_name)}
         cache[domain] = sorted(names, key=lambda n: (-len(n), n))  # the longest first
     return cache[domain]
 

@@ -23,10 +23,8 @@ from pathlib import Path
 
 from meshkit.artifacts import SourceInfo
 from meshkit.checks import CheckContext, Rule, Scope, Violation, rule
-from meshkit.contracts.consumer_sql import FILE_NAMES, FILE_READERS
+from meshkit.contracts.consumer_sql import quoted_files, reads_files
 
-_WHOLE_QUOTED = re.compile(r"\s*(?:'[^']+'|\"[^\"]+\")\s*")
-_QUOTED = re.compile(r"'((?:[^']|'')*)'|\"((?:[^\"]|\"\")*)\"")
 _GLOB = re.compile(r"[*?\[]")
 
 
@@ -55,19 +53,14 @@ def locations(source: SourceInfo, project: Path | None, root: Path) -> list[tupl
     [('lake.crm.customers', 'Lake.CRM.Customers')]
     """
     rel = source.relation_name or ""
-    is_files = (rel.rstrip().endswith(")") and FILE_READERS.search(rel) is not None) or \
-        _WHOLE_QUOTED.fullmatch(rel) is not None
-    if not is_files:
+    if not reads_files(rel):
         parts = [p for p in (source.database, source.schema, source.identifier or source.name)
                  if p]
         shown = ".".join(parts)
         return [(shown.casefold(), shown)]
     out = []
-    for single, double in _QUOTED.findall(rel):
-        text = (single or double).replace("''", "'").replace('""', '"')
-        # Only what names a file: not a reader's other arguments (a delimiter, a date format).
-        if not any(n in text.casefold() for n in FILE_NAMES):
-            continue
+    # What names a file: not a reader's other arguments (a delimiter, a date format).
+    for text in quoted_files(rel):
         if "://" in text:
             out.append((text, text))
             continue
