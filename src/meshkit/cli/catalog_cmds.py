@@ -17,9 +17,6 @@ from meshkit.terminal import literal, visible
 if TYPE_CHECKING:
     from meshkit.catalog.sync import DomainSync, SyncResult
 
-# What a sync prints of its violations and refused contracts one by one; more are summed up
-# (`mesh check` and `--json` list every one).
-SHOWN = 10
 CHANGES_SHOWN = 20
 _HEALTH_STYLE = {"healthy": "green", "caution": "yellow", "degraded": "red"}
 
@@ -100,7 +97,10 @@ def print_sync(result: SyncResult, console: Any) -> None:
         recorded = "" if result.dry_run else \
             f"; all of them: {Path(result.catalog_dir) / VIOLATIONS_FILE}"
         print_summary(result.report, console, title="violations (recorded in the catalog)",
-                      shown=SHOWN, listing=recorded)
+                      listing=recorded)
+    # Refused contracts one by one as far as violations are (`--json` lists every one).
+    from meshkit.checks.render import SUMMED_UP_PAST as SHOWN
+
     for key in result.refused[:SHOWN]:
         console.print(f"  [red]not published[/] {literal(key)}: its last published contract "
                       "stays")
