@@ -57,6 +57,7 @@ class Figure:
     spread: tuple[float, float] | None = None
     subject_s: float | None = None
     baseline_s: float | None = None
+    unit: str = "s"  # of subject_s and baseline_s
     note: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -136,13 +137,15 @@ sys.argv = ["mesh-sync", "--mesh", sys.argv[1], "--json"]
 mesh_sync()  # ends the process as the script does
 """
 
-# The peak, reported by an exit handler: the script ends its process once the sync is done.
+# The peak, reported by an exit handler: the script ends its process once the sync is done. The
+# lineage workers are processes of their own: the largest one's peak is reported beside it.
 _RSS = """
-import atexit, sys
+import atexit, resource, sys
 def report():
     with open("/proc/self/status") as status:
         rss_kb = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
-    sys.stderr.write("RSS_KB %d\\n" % rss_kb)
+    workers_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stderr.write("RSS_KB %d %d\\n" % (rss_kb, workers_kb))
 atexit.register(report)
 """ + _SYNC
 
@@ -173,10 +176,12 @@ def _sync_cold(root: Path) -> float:
     return _run(_SYNC, str(root / "mesh.yml"), cwd=root, allow=(0, 1))[0]
 
 
-def _rss(root: Path) -> int:
+def _rss(root: Path) -> tuple[int, int]:
+    """The peak RSS of a cold sync's process and of its largest lineage worker, in KB."""
     _clean_catalog(root)
     _, _, err = _run(_RSS, str(root / "mesh.yml"), cwd=root, allow=(0, 1))
-    return int(next(x for x in err.splitlines() if x.startswith("RSS_KB")).split()[1])
+    _, sync_kb, workers_kb = next(x for x in err.splitlines() if x.startswith("RSS_KB")).split()
+    return int(sync_kb), int(workers_kb)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,11 +272,26 @@ def fig_rss(tmp: Path, sizes: Sizes) -> list[Figure]:
     small = tmp / f"synthetic_{small_n}x{sizes.models}"
     if not (small / "mesh.yml").exists():
         synthetic_mesh.generate(small, small_n, sizes.models)
-    ratios = []
+    ratios, bigs, smalls, workers = [], [], [], []
     for _ in range(max(1, sizes.rounds // 2)):
-        ratios.append(_rss(big) / _rss(small))
+        (b, wb), (s, ws) = _rss(big), _rss(small)
+        ratios.append(b / s)
+        bigs.append(b / 1024)
+        smalls.append(s / 1024)
+        workers += [wb / 1024, ws / 1024]
     return [Figure("rss", f"peak RSS at {sizes.domains} domains ÷ at {small_n} domains", "<= 1.5",
-                   statistics.median(ratios), (min(ratios), max(ratios)))]
+                   statistics.median(ratios), (min(ratios), max(ratios)),
+                   statistics.median(bigs), statistics.median(smalls), unit="MB",
+                   note=_workers_note(workers))]
+
+
+def _workers_note(workers_mb: list[float]) -> str:
+    what = "the peak RSS of the sync's own process"
+    if not any(workers_mb):
+        return what + "; no column-lineage worker ran."
+    return (f"{what}. Its column-lineage workers, processes of their own, are not counted in the "
+            f"ratio: the largest peaked at {min(workers_mb):.0f}-{max(workers_mb):.0f} MB at "
+            "either size (`getrusage(RUSAGE_CHILDREN)`).")
 
 
 def demo_mesh(tmp: Path, scale: int) -> Path:
@@ -436,6 +456,9 @@ def _versions() -> str:
     return ", ".join(out)
 
 
+_DIGITS = {"s": 2, "MB": 0}  # decimals of a subject or baseline, by unit
+
+
 def render(figures: list[Figure], sizes: Sizes, seconds: float) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -460,8 +483,8 @@ def render(figures: list[Figure], sizes: Sizes, seconds: float) -> str:
         met = {True: "yes", False: "**no**", None: "-"}[f.met]
         ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
         spread = "-" if f.spread is None else f"{f.spread[0]:.2f}-{f.spread[1]:.2f}"
-        subj = "-" if f.subject_s is None else f"{f.subject_s:.2f} s"
-        base = "-" if f.baseline_s is None else f"{f.baseline_s:.2f} s"
+        subj = "-" if f.subject_s is None else f"{f.subject_s:.{_DIGITS[f.unit]}f} {f.unit}"
+        base = "-" if f.baseline_s is None else f"{f.baseline_s:.{_DIGITS[f.unit]}f} {f.unit}"
         lines.append(f"| {f.what} | {f.target} | {ratio} | {spread} | {subj} | {base} | {met} |")
     notes = [f for f in figures if f.note]
     if notes:

@@ -34,5 +34,9 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
                      "rss", "build", "query", "secure_view"}
     for f in figures:
         assert f["ratio"] is not None and math.isfinite(f["ratio"]) and f["ratio"] > 0, f
+    # The memory figure shows both peaks it divides, in MB, and says what it leaves out.
+    rss = next(f for f in figures if f["name"] == "rss")
+    assert rss["unit"] == "MB" and rss["subject_s"] > 20 and rss["baseline_s"] > 20, rss
+    assert "lineage worker" in rss["note"], rss
     # The smoke run never overwrites the committed results.
     assert "written to" not in proc.stdout
