@@ -12,6 +12,7 @@ The bytes come from an :class:`ArtifactSource`; :class:`LocalArtifacts` reads a 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -233,6 +234,17 @@ class SourceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachSite:
+    """A node or macro of the manifest whose SQL says ``ATTACH`` (DuckDB's statement that opens
+    another database in the session): in a hook, an operation, a macro, a model's own code."""
+
+    unique_id: str
+    # Relative to its package's project (a macro of an installed package: inside that package).
+    original_file_path: str | None
+    package_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     unique_id: str
     status: str
@@ -271,6 +283,7 @@ class DomainArtifacts:
     source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
     # Models the manifest lists as disabled (``enabled: false``), by unique_id.
     disabled: frozenset[str] = frozenset()
+    attach_sites: tuple[AttachSite, ...] = ()
 
 
 def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
@@ -306,6 +319,7 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
         disabled = frozenset(uid for uid in manifest.get("disabled") or {}
                              if uid.startswith("model."))
+        attach_sites = _attach_sites(manifest)
         adapter_type = str_or_none(meta.get("adapter_type"))
     except MALFORMED as exc:
         raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
@@ -334,7 +348,29 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         warehouse_columns=warehouse_columns,
         source_freshness=freshness,
         disabled=disabled,
+        attach_sites=attach_sites,
     )
+
+
+# DuckDB's ATTACH as a word of any case (``attached``, ``attachment`` are other words).
+_ATTACH = re.compile(r"\battach\b", re.IGNORECASE)
+
+
+def _attach_sites(manifest: Mapping[str, Any]) -> tuple[AttachSite, ...]:
+    """Every node (any resource type: models, tests, operations of ``on-run-start``...) and macro
+    whose code or hooks hold :data:`_ATTACH`, as written and as compiled."""
+    found = []
+    for kind, key in (("nodes", "raw_code"), ("macros", "macro_sql")):
+        for uid, item in (manifest.get(kind) or {}).items():
+            config = item.get("config") or {}
+            texts = [item.get(key), item.get("compiled_code"),
+                     *(h.get("sql") if isinstance(h, Mapping) else h
+                       for name in ("pre-hook", "post-hook") for h in config.get(name) or ())]
+            if any(isinstance(t, str) and "attach" in t.casefold() and _ATTACH.search(t)
+                   for t in texts):
+                found.append(AttachSite(uid, str_or_none(item.get("original_file_path")),
+                                        str_or_none(item.get("package_name"))))
+    return tuple(found)
 
 
 def _malformed(raw: RawArtifacts, name: str, exc: BaseException, command: str) -> ArtifactError:

@@ -184,13 +184,12 @@ def target_arg(project: Path, target: str) -> str | None:
     dbt hashes the ``--target`` *argument* into its partial-parse state, so naming the default
     target explicitly would make `mesh build` and a hand-run `dbt build` re-parse after each other.
     """
-    try:
-        profiles = yaml.safe_load((project / "profiles.yml").read_text()) or {}
-        project_file = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
-        default = profiles[project_file["profile"]]["target"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
+    from meshkit.dbt_runner import domain_profile
+
+    profile = domain_profile(project)
+    if profile is None or "target" not in profile:
         return target
-    return None if default == target else target
+    return None if profile["target"] == target else target
 
 
 def _deps_digest(project: Path, env: dict[str, str]) -> str:

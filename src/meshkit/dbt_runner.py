@@ -54,6 +54,21 @@ def _in_project(project_dir: Path, env: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def domain_profile(project_dir: Path) -> dict[str, Any] | None:
+    """The profile the project's ``dbt_project.yml`` names, as the ``profiles.yml`` beside it
+    (where :func:`run_dbt` has dbt read it) holds it, its templates unrendered; None when a file,
+    the name or the entry is missing or not YAML."""
+    import yaml
+
+    try:
+        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+        profiles = yaml.safe_load((project_dir / "profiles.yml").read_text()) or {}
+        profile = profiles[project["profile"]]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return profile if isinstance(profile, dict) else None
+
+
 def run_dbt(
     project_dir: Path,
     args: list[str],

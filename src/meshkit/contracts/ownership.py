@@ -10,6 +10,13 @@ folder (dbt-duckdb runs there), or the relation.
 ``contract.foreign_database``: the consumers of a domain read its products in its database. A
 model of another domain built there (its profile pointed at that file, or a ``database`` config)
 replaces or stands beside them; on Snowflake the grants refuse it, on local DuckDB nothing would.
+
+``contract.attached_database``: on DuckDB, what a model can read is what its session has attached:
+its own database, its producers' (the profile's ``attach:`` list, each under the domain's name,
+where ``contract.consumer_reads`` sees every read of them) and the databases its sources name. A
+database attached under another name (``alias: cb`` for consumer_banking's file) or by an
+``ATTACH`` statement in a hook, an operation or a macro is read unseen: every relation of it,
+internal ones and their raw personal data included, looks like no domain's.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from meshkit.artifacts import SourceInfo
+from meshkit.artifacts import DomainArtifacts, SourceInfo
 from meshkit.checks import CheckContext, Rule, Scope, Violation, rule
 from meshkit.contracts.consumer_sql import quoted_files, reads_files
+from meshkit.dbt_runner import domain_profile
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -153,3 +161,103 @@ class ForeignDatabase(Rule):
                     f"{owner} (dbt_project.yml or the model's config), and point the profile "
                     f"of {domain} at its own warehouse file",
                 node=node.unique_id, **ctx.place(domain, node.original_file_path, r"database"))
+
+
+_ATTACH_FIX = ("attach a database in the profile's `attach:` list under the name it has in the "
+               "mesh: a domain's warehouse file under the domain's name (its products are then "
+               "read with ref()), a raw database under the name the domain's sources give it")
+
+
+@rule
+class AttachedDatabase(Rule):
+    """On DuckDB a domain's sessions attach only the mesh's databases under their own names and
+    the databases its sources name."""
+
+    id = "contract.attached_database"
+    scope = Scope.MESH
+
+    def check(self, ctx: CheckContext) -> Iterator[Violation]:
+        for d, arts in ctx.all_artifacts():
+            if (arts.adapter_type or "duckdb") != "duckdb":
+                continue  # Snowflake has no ATTACH: its grants decide what a role reads
+            for site in arts.attach_sites:
+                own = site.package_name in (None, d.name)
+                yield self.violation(
+                    f"{site.unique_id} runs ATTACH"
+                    + ("" if own else f" (a macro of the installed package {site.package_name})")
+                    + f": a database domain {d.name} attaches in its SQL is read unseen by the "
+                    "mesh's checks", fix=_ATTACH_FIX, node=site.unique_id,
+                    **(ctx.place(d.name, site.original_file_path, r"(?i)\battach\b") if own
+                       else {"domain": d.name}))
+            yield from self._profile(ctx, d.name, arts)
+
+    def _profile(self, ctx: CheckContext, domain: str,
+                 arts: DomainArtifacts) -> Iterator[Violation]:
+        project = ctx.project_dir(domain)
+        if project is None:
+            return  # registered by its artifacts: its profile is not the mesh's to read
+        own = {domain.casefold()} | {s.database.casefold() for uid, s in arts.sources.items()
+                                     if s.database and uid.split(".")[1] == domain}
+        domains = {name.casefold(): name for name in ctx.domain_names}
+        for entry in attachments(project):
+            path, alias = entry.get("path"), entry.get("alias")
+            stem = _stem(path)
+            name = alias if alias is not None else stem
+            if not isinstance(name, str) or "{" in name:
+                problem = "under a name meshkit cannot tell"
+            elif stem is not None and stem.casefold() in domains and \
+                    stem.casefold() not in (name.casefold(), domain.casefold()):
+                problem = (f"{domains[stem.casefold()]}'s warehouse file under another name "
+                           f"({name})")
+            elif name.casefold() in domains and (stem or "").casefold() != name.casefold():
+                problem = (f"under the name of domain {domains[name.casefold()]} a file that is "
+                           + ("not its warehouse file" if stem else
+                              "meshkit cannot tell (its name is templated)"))
+            elif name.casefold() not in own and name.casefold() not in domains:
+                problem = (f"a database as {name}, which no domain of the mesh and no source "
+                           f"of {domain} names")
+            else:
+                continue
+            shown = path if isinstance(path, str) else repr(path)
+            where = (rf"alias:\s*['\"]?{re.escape(alias)}" if isinstance(alias, str) else
+                     re.escape(shown.rsplit("/", 1)[-1]))
+            yield self.violation(
+                f"the profile of domain {domain} attaches {shown}: {problem}; what its models "
+                "read there is unseen by the mesh's checks", fix=_ATTACH_FIX,
+                **ctx.place(domain, "profiles.yml", where))
+
+
+def attachments(project: Path) -> list[dict[str, object]]:
+    """The ``attach:`` entries of every DuckDB output of the profile a domain's project names,
+    in its ``profiles.yml`` (where meshkit runs dbt from); an entry that is not a mapping is
+    shown as its path, which names nothing meshkit knows; none without the files.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "dbt_project.yml").write_text("name: risk\\nprofile: risk\\n")
+    >>> _ = (folder / "profiles.yml").write_text(
+    ...     "risk:\\n  outputs:\\n    dev:\\n      type: duckdb\\n"
+    ...     "      attach: [{path: w/bank.duckdb, alias: cb}]\\n")
+    >>> attachments(folder)
+    [{'path': 'w/bank.duckdb', 'alias': 'cb'}]
+    """
+    outputs = (domain_profile(project) or {}).get("outputs")
+    found: list[dict[str, object]] = []
+    for output in outputs.values() if isinstance(outputs, dict) else ():
+        kind = output.get("type") if isinstance(output, dict) else None
+        # Another adapter named as written; a templated type may be DuckDB.
+        if not isinstance(output, dict) or (isinstance(kind, str) and "{" not in kind
+                                            and kind != "duckdb"):
+            continue
+        entries = output.get("attach") or []
+        for entry in entries if isinstance(entries, list) else [entries]:
+            found.append(entry if isinstance(entry, dict) else {"path": entry, "alias": entry})
+    return found
+
+
+def _stem(path: object) -> str | None:
+    """The name DuckDB gives a file attached without an alias: its name less the extension
+    (None for a name still templated, or no text)."""
+    if not isinstance(path, str) or "{" in path.rsplit("/", 1)[-1]:
+        return None
+    return path.rsplit("/", 1)[-1].split(".", 1)[0] or None

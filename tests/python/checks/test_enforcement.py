@@ -308,6 +308,54 @@ def test_a_model_built_in_another_domains_database_is_refused(demo_copy: Path) -
     assert found["line"] == 1
 
 
+def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
+        demo_copy: Path) -> None:
+    """risk attaches consumer_banking's warehouse file as ``cb`` in its profile and opens another
+    database with an ATTACH in an on-run-start hook: every relation of either, internal ones
+    included, would be read under a name no check knows as a domain's."""
+    root = demo_copy.parent
+    project = root / "domains/risk"
+    profiles = project / "profiles.yml"
+    warehouse = "{{ env_var('MESH_WAREHOUSE', '../../warehouse') }}"
+    profiles.write_text(profiles.read_text().replace(
+        "      attach:\n",
+        "      attach:\n"
+        f'        - path: "{warehouse}/consumer_banking.duckdb"\n'
+        "          alias: cb\n"
+        "          read_only: true\n"
+        "        - path: ../../data/lake.duckdb\n"
+        "        - path: ../../data/ledger.duckdb\n", 1))
+    # A raw database the domain declares as a source's is its own to attach.
+    sources = project / "models/staging/_sources.yml"
+    sources.write_text(sources.read_text() + (
+        "  - name: ledger\n    database: ledger\n    schema: main\n"
+        "    tables:\n      - name: entries\n"))
+    dbt_project = project / "dbt_project.yml"
+    dbt_project.write_text(dbt_project.read_text() + (
+        "\non-run-start:\n  - \"Attach '../../warehouse/asset_management.duckdb' as am2 "
+        "(read_only)\"\n"))
+    _dbt(demo_copy, "risk", "parse")
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert check.exit_code == 1, check.output
+    found = sorted((v["file"], v["line"], v["node"], v["message"], v["severity"])
+                   for v in json.loads(check.output)["violations"]
+                   if v["rule"] == "contract.attached_database")
+    assert [(f, n, sev) for f, _, n, _, sev in found] == [
+        ("domains/risk/dbt_project.yml", "operation.risk.risk-on-run-start-0", "error"),
+        ("domains/risk/profiles.yml", None, "error"),
+        ("domains/risk/profiles.yml", None, "error")]
+    hook, alias, lake = found
+    assert "runs ATTACH" in hook[3]
+    assert "consumer_banking's warehouse file under another name (cb)" in alias[3]
+    assert "a database as lake, which no domain of the mesh and no source of risk names" in \
+        lake[3]
+    lines = {f: Path(root / f).read_text().splitlines() for f in (hook[0], alias[0])}
+    assert "on-run-start" not in lines[hook[0]][hook[1] - 1] and \
+        "Attach" in lines[hook[0]][hook[1] - 1]
+    assert lines[alias[0]][alias[1] - 1].strip() == "alias: cb"
+    assert lines[lake[0]][lake[1] - 1].strip() == "- path: ../../data/lake.duckdb"
+
+
 def test_a_source_through_a_link_is_the_place_it_links_to(tmp_path: Path) -> None:
     from meshkit.artifacts import SourceInfo
     from meshkit.contracts.ownership import locations

@@ -207,7 +207,8 @@ def test_demo_passes_mesh_check_clean(built_demo: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["violations"] == [] and data["exit_code"] == 0
-    assert {r["id"] for r in data["rules"]} >= {"contract.ref_not_product", "contract.unpinned_ref"}
+    assert {r["id"] for r in data["rules"]} >= {"contract.ref_not_product", "contract.unpinned_ref",
+                                                "contract.attached_database"}
     assert ET.fromstring(junit.read_text()).get("failures") == "0"
     assert sorted(p.name for p in built_demo.parent.rglob("*") if p.is_file()) == before
 
