@@ -146,6 +146,12 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
     (models / "int_raw_meta.sql").write_text(f"select *\nfrom parquet_metadata('{raw}')\n")
     (models / "int_by_string.sql").write_text(
         "select *\nfrom query_table('consumer_banking.internal.int_customers_enriched')\n")
+    # A Python model (dbt-duckdb runs it with the session): its code is not SQL, and not parsed
+    # is not "reads nothing", the internal relation it names stays unseen otherwise.
+    (models / "int_unparsed.py").write_text(
+        "def model(dbt, session):\n"
+        "    return session.sql('select customer_id from "
+        "consumer_banking.internal.int_customers_enriched')\n")
     # A source whose location is a bare reader name is no licence to call that reader.
     (models / "_bare_reader.yml").write_text(yaml.safe_dump({"version": 2, "sources": [
         {"name": "bare", "tables": [
@@ -172,6 +178,8 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
     assert "name the relations in the model's SQL" in fixes["model.risk.int_by_string"]
     assert "declare the file as a source" in fixes["model.risk.int_raw_name"]
     assert "(READ_PARQUET)" in said["model.risk.int_raw_upper"]
+    assert "names another domain in code meshkit cannot parse as duckdb SQL" in \
+        said["model.risk.int_unparsed"]
     assert found == {
         ("contract.consumer_columns", "model.risk.int_customer_risk_features",
          "int_customer_risk_features.sql", 22),
@@ -183,6 +191,7 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         ("contract.consumer_reads", "model.risk.int_raw_name", "int_raw_name.sql", 2),
         ("contract.consumer_reads", "model.risk.int_raw_meta", "int_raw_meta.sql", 2),
         ("contract.consumer_reads", "model.risk.int_by_string", "int_by_string.sql", 2),
+        ("contract.consumer_reads", "model.risk.int_unparsed", "int_unparsed.py", None),
     }
     _the_parsed_sql_is_kept_by_a_sync(demo_copy, found)
 
