@@ -234,14 +234,16 @@ class SourceInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class AttachSite:
-    """A node or macro of the manifest whose SQL says ``ATTACH`` (DuckDB's statement that opens
-    another database in the session): in a hook, an operation, a macro, a model's own code."""
+class SessionSite:
+    """A node or macro of the manifest whose SQL opens another database in the session or
+    changes where unqualified names resolve (DuckDB's ``ATTACH``, ``USE``, ``SET search_path``):
+    in a hook, an operation, a macro, a model's own code."""
 
     unique_id: str
     # Relative to its package's project (a macro of an installed package: inside that package).
     original_file_path: str | None
     package_name: str | None
+    statement: str  # as written, e.g. "attach" or "USE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,7 @@ class DomainArtifacts:
     source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
     # Models the manifest lists as disabled (``enabled: false``), by unique_id.
     disabled: frozenset[str] = frozenset()
-    attach_sites: tuple[AttachSite, ...] = ()
+    session_sites: tuple[SessionSite, ...] = ()
 
 
 def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
@@ -319,7 +321,7 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         sources = {uid: _source(uid, s) for uid, s in manifest.get("sources", {}).items()}
         disabled = frozenset(uid for uid in manifest.get("disabled") or {}
                              if uid.startswith("model."))
-        attach_sites = _attach_sites(manifest)
+        session_sites = _session_sites(manifest)
         adapter_type = str_or_none(meta.get("adapter_type"))
     except MALFORMED as exc:
         raise _malformed(raw, MANIFEST, exc, "dbt parse") from None
@@ -348,17 +350,21 @@ def _parse_artifacts(raw: RawArtifacts) -> DomainArtifacts:
         warehouse_columns=warehouse_columns,
         source_freshness=freshness,
         disabled=disabled,
-        attach_sites=attach_sites,
+        session_sites=session_sites,
     )
 
 
-# DuckDB's ATTACH as a word of any case (``attached``, ``attachment`` are other words).
-_ATTACH = re.compile(r"\battach\b", re.IGNORECASE)
+# DuckDB's statements that give a session another database or another default one: ATTACH as a
+# word of any case (``attached``, ``attachment`` are other words); USE and SET search_path (or
+# its alias ``schema``) where a statement starts, not Jinja's ``{% set schema = ... %}``.
+_SESSION = re.compile(r"""\battach\b|(?:^|[;'"(])\s*(?:use\s+(?=[\w"])|set\s+(?:(?:global|session|"""
+                      r"""local)\s+)?(?:search_path|schema)\b)""", re.IGNORECASE | re.MULTILINE)
+_SESSION_WORDS = ("attach", "use", "search_path", "schema")
 
 
-def _attach_sites(manifest: Mapping[str, Any]) -> tuple[AttachSite, ...]:
+def _session_sites(manifest: Mapping[str, Any]) -> tuple[SessionSite, ...]:
     """Every node (any resource type: models, tests, operations of ``on-run-start``...) and macro
-    whose code or hooks hold :data:`_ATTACH`, as written and as compiled."""
+    whose code or hooks hold :data:`_SESSION`, as written and as compiled."""
     found = []
     for kind, key in (("nodes", "raw_code"), ("macros", "macro_sql")):
         for uid, item in (manifest.get(kind) or {}).items():
@@ -366,10 +372,17 @@ def _attach_sites(manifest: Mapping[str, Any]) -> tuple[AttachSite, ...]:
             texts = [item.get(key), item.get("compiled_code"),
                      *(h.get("sql") if isinstance(h, Mapping) else h
                        for name in ("pre-hook", "post-hook") for h in config.get(name) or ())]
-            if any(isinstance(t, str) and "attach" in t.casefold() and _ATTACH.search(t)
-                   for t in texts):
-                found.append(AttachSite(uid, str_or_none(item.get("original_file_path")),
-                                        str_or_none(item.get("package_name"))))
+            for text in texts:
+                if not isinstance(text, str) or not any(w in text.casefold()
+                                                        for w in _SESSION_WORDS):
+                    continue
+                match = _SESSION.search(text)
+                if match:
+                    found.append(SessionSite(
+                        uid, str_or_none(item.get("original_file_path")),
+                        str_or_none(item.get("package_name")),
+                        " ".join(match.group(0).strip(";'\"( \t\r\n").split())))
+                    break
     return tuple(found)
 
 

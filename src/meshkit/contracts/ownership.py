@@ -16,7 +16,9 @@ its own database, its producers' (the profile's ``attach:`` list, each under the
 where ``contract.consumer_reads`` sees every read of them) and the databases its sources name. A
 database attached under another name (``alias: cb`` for consumer_banking's file) or by an
 ``ATTACH`` statement in a hook, an operation or a macro is read unseen: every relation of it,
-internal ones and their raw personal data included, looks like no domain's.
+internal ones and their raw personal data included, looks like no domain's. So is one a hook
+makes the default (``USE``, ``SET search_path``): a model's unqualified names then resolve
+there, and its SQL names no other domain.
 """
 
 from __future__ import annotations
@@ -164,8 +166,9 @@ class ForeignDatabase(Rule):
 
 
 _ATTACH_FIX = ("attach a database in the profile's `attach:` list under the name it has in the "
-               "mesh: a domain's warehouse file under the domain's name (its products are then "
-               "read with ref()), a raw database under the name the domain's sources give it")
+               "mesh (a domain's warehouse file under the domain's name, its products then read "
+               "with ref(); a raw database under the name the domain's sources give it), and name "
+               "relations in full, through ref() and source(), rather than USE or search_path")
 
 
 @rule
@@ -180,14 +183,15 @@ class AttachedDatabase(Rule):
         for d, arts in ctx.all_artifacts():
             if (arts.adapter_type or "duckdb") != "duckdb":
                 continue  # Snowflake has no ATTACH: its grants decide what a role reads
-            for site in arts.attach_sites:
+            for site in arts.session_sites:
                 own = site.package_name in (None, d.name)
+                words = r"\s+".join(map(re.escape, site.statement.split()))
                 yield self.violation(
-                    f"{site.unique_id} runs ATTACH"
+                    f"{site.unique_id} runs {site.statement.upper()}"
                     + ("" if own else f" (a macro of the installed package {site.package_name})")
-                    + f": a database domain {d.name} attaches in its SQL is read unseen by the "
-                    "mesh's checks", fix=_ATTACH_FIX, node=site.unique_id,
-                    **(ctx.place(d.name, site.original_file_path, r"(?i)\battach\b") if own
+                    + f": a database domain {d.name} attaches or switches to in its SQL is read "
+                    "unseen by the mesh's checks", fix=_ATTACH_FIX, node=site.unique_id,
+                    **(ctx.place(d.name, site.original_file_path, rf"(?i)\b{words}\b") if own
                        else {"domain": d.name}))
             yield from self._profile(ctx, d.name, arts)
 

@@ -321,7 +321,8 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
         demo_copy: Path) -> None:
     """risk attaches consumer_banking's warehouse file as ``cb`` in its profile and opens another
     database with an ATTACH in an on-run-start hook: every relation of either, internal ones
-    included, would be read under a name no check knows as a domain's."""
+    included, would be read under a name no check knows as a domain's; a model's hook makes
+    consumer_banking's database the default."""
     root = demo_copy.parent
     project = root / "domains/risk"
     profiles = project / "profiles.yml"
@@ -343,6 +344,11 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
     dbt_project.write_text(dbt_project.read_text() + (
         "\non-run-start:\n  - \"Attach '../../warehouse/asset_management.duckdb' as am2 "
         "(read_only)\"\n"))
+    # A hook that makes another domain's database the default: the model's unqualified names
+    # resolve there, and its SQL names no other domain.
+    model = project / "models/intermediate/int_customer_loans.sql"
+    model.write_text("{{ config(pre_hook=\"Use consumer_banking.internal\") }}\n"
+                     + model.read_text())
     _dbt(demo_copy, "risk", "parse")
     check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
     assert check.exit_code == 1, check.output
@@ -351,10 +357,12 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
                    if v["rule"] == "contract.attached_database")
     assert [(f, n, sev) for f, _, n, _, sev in found] == [
         ("domains/risk/dbt_project.yml", "operation.risk.risk-on-run-start-0", "error"),
+        ("domains/risk/models/intermediate/int_customer_loans.sql",
+         "model.risk.int_customer_loans", "error"),
         ("domains/risk/profiles.yml", None, "error"),
         ("domains/risk/profiles.yml", None, "error")]
-    hook, alias, lake = found
-    assert "runs ATTACH" in hook[3]
+    hook, use, alias, lake = found
+    assert "runs ATTACH" in hook[3] and "runs USE" in use[3] and use[1] == 1
     assert "consumer_banking's warehouse file under another name (cb)" in alias[3]
     assert "a database as lake, which no domain of the mesh and no source of risk names" in \
         lake[3]
