@@ -362,19 +362,29 @@ _SESSION = re.compile(r"""\battach\b|(?:^|[;'"(])\s*(?:use\s+(?=[\w"])|set\s+(?:
 _SESSION_WORDS = ("attach", "use", "search_path", "schema")
 
 
+# Packages dbt loads from its own installation (core's and the adapters' macros), not from a
+# domain's files: a domain overrides one of their macros in its own package, which is scanned.
+_INSTALLED_WITH_DBT = frozenset({"dbt", "dbt_duckdb", "dbt_snowflake"})
+
+
 def _session_sites(manifest: Mapping[str, Any]) -> tuple[SessionSite, ...]:
     """Every node (any resource type: models, tests, operations of ``on-run-start``...) and macro
-    whose code or hooks hold :data:`_SESSION`, as written and as compiled."""
+    whose code or hooks hold :data:`_SESSION`. The code as written: what compiling adds comes
+    from the macros, scanned here too (a statement put together in Jinja is not seen either way).
+    """
     found = []
     for kind, key in (("nodes", "raw_code"), ("macros", "macro_sql")):
         for uid, item in (manifest.get(kind) or {}).items():
+            if kind == "macros" and item.get("package_name") in _INSTALLED_WITH_DBT:
+                continue
             config = item.get("config") or {}
-            texts = [item.get(key), item.get("compiled_code"),
-                     *(h.get("sql") if isinstance(h, Mapping) else h
-                       for name in ("pre-hook", "post-hook") for h in config.get(name) or ())]
-            for text in texts:
-                if not isinstance(text, str) or not any(w in text.casefold()
-                                                        for w in _SESSION_WORDS):
+            hooks = [h.get("sql") if isinstance(h, Mapping) else h
+                     for name in ("pre-hook", "post-hook") for h in config.get(name) or ()]
+            for text in (item.get(key), *hooks):
+                if not isinstance(text, str):
+                    continue
+                low = text.lower()
+                if not any(w in low for w in _SESSION_WORDS):
                     continue
                 match = _SESSION.search(text)
                 if match:
