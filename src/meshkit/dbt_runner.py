@@ -60,9 +60,11 @@ def domain_profile(project_dir: Path) -> dict[str, Any] | None:
     the name or the entry is missing or not YAML."""
     import yaml
 
+    # libyaml when built with it: the checks read every domain's profile on each sync.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
-        profiles = yaml.safe_load((project_dir / "profiles.yml").read_text()) or {}
+        project = yaml.load((project_dir / "dbt_project.yml").read_text(), Loader=loader) or {}
+        profiles = yaml.load((project_dir / "profiles.yml").read_text(), Loader=loader) or {}
         profile = profiles[project["profile"]]
     except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
         return None
