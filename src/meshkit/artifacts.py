@@ -379,7 +379,7 @@ def _session_sites(manifest: Mapping[str, Any]) -> tuple[SessionSite, ...]:
                 continue
             config = item.get("config") or {}
             hooks = [h.get("sql") if isinstance(h, Mapping) else h
-                     for name in ("pre-hook", "post-hook") for h in config.get(name) or ()]
+                     for name in ("pre-hook", "post-hook") for h in _listed(config.get(name))]
             for text in (item.get(key), *hooks):
                 if not isinstance(text, str):
                     continue
@@ -394,6 +394,13 @@ def _session_sites(manifest: Mapping[str, Any]) -> tuple[SessionSite, ...]:
                         " ".join(match.group(0).strip(";'\"( \t\r\n").split())))
                     break
     return tuple(found)
+
+
+def _listed(value: Any) -> list[Any]:
+    """A hook setting as a list (dbt writes a list; a lone hook is one)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _malformed(raw: RawArtifacts, name: str, exc: BaseException, command: str) -> ArtifactError:

@@ -188,7 +188,7 @@ class AttachedDatabase(Rule):
                 words = r"\s+".join(map(re.escape, site.statement.split()))
                 yield self.violation(
                     f"{site.unique_id} runs {site.statement.upper()}"
-                    + ("" if own else f" (a macro of the installed package {site.package_name})")
+                    + ("" if own else f" (of the installed package {site.package_name})")
                     + f": a database domain {d.name} attaches or switches to in its SQL is read "
                     "unseen by the mesh's checks", fix=_ATTACH_FIX, node=site.unique_id,
                     **(ctx.place(d.name, site.original_file_path, rf"(?i)\b{words}\b") if own

@@ -87,6 +87,30 @@ def test_column_meta_is_read_from_meta_and_config_meta(tmp_path: Path) -> None:
     assert by_name["customer_name"].regulations == ("gdpr",)
 
 
+def test_session_statements_are_found_where_they_run(tmp_path: Path) -> None:
+    """ATTACH, USE and SET search_path in a domain's code and hooks; not Jinja's ``set``, other
+    words, nor the macros dbt loads from its own installation."""
+    folder = copy_jaffle(tmp_path)
+    assert read_domain_artifacts(LocalArtifacts(folder)).session_sites == ()  # 786 real macros
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    nodes, macros = manifest["nodes"], manifest["macros"]
+    nodes["model.jaffle_shop.customers"]["config"]["pre-hook"] = "Use consumer_banking.internal"
+    nodes["model.jaffle_shop.orders"]["config"]["post-hook"] = [
+        {"sql": "select 1; SET GLOBAL search_path = 'cb.internal'", "transaction": True}]
+    nodes["model.jaffle_shop.stg_orders"]["raw_code"] = (
+        "{% set schema = 'x' %}{# the attachment, attached #}\nselect * from {{ ref('a') }}")
+    macro = next(iter(macros.values()))
+    macros["macro.jaffle_shop.open_lake"] = {**macro, "package_name": "jaffle_shop",
+                                              "macro_sql": "{% do run_query(\"ATTACH 'l.db'\") %}"}
+    macros["macro.dbt.open_lake"] = {**macro, "package_name": "dbt", "macro_sql": "attach x"}
+    (folder / "manifest.json").write_bytes(orjson.dumps(manifest))
+    found = read_domain_artifacts(LocalArtifacts(folder)).session_sites
+    assert sorted((s.unique_id, s.statement, s.package_name) for s in found) == [
+        ("macro.jaffle_shop.open_lake", "ATTACH", "jaffle_shop"),
+        ("model.jaffle_shop.customers", "Use", "jaffle_shop"),
+        ("model.jaffle_shop.orders", "SET GLOBAL search_path", "jaffle_shop")]
+
+
 def test_content_hash_follows_the_bytes(tmp_path: Path) -> None:
     folder = copy_jaffle(tmp_path)
     first = artifacts.read_raw(LocalArtifacts(folder)).content_hash
