@@ -266,6 +266,18 @@ def test_check_refuses_without_the_session_lock(sql: str) -> None:
         check_reads(sql, {("consumer_banking", "consumer_demographics", "consumer_demographics")})
 
 
+@pytest.mark.parametrize(("sql", "shown"), [("use consumer_banking.internal", "USE"),
+                                           ("set variable mesh_roles = []", "SET"),
+                                           ("attach 'x.db' as x", "ATTACH")])
+def test_a_statement_refused_is_named_as_written(sql: str, shown: str) -> None:
+    from meshkit.backends.duckdb.query import check_reads
+    from meshkit.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        check_reads(sql, set())
+    assert refused.value.message.endswith(f"may run through `mesh query`, not {shown}")
+
+
 @pytest.mark.parametrize(("sql", "reads"), [
     ("with c as (select 1) select * from c, range(2), "
      "consumer_banking.consumer_demographics.consumer_demographics", [VIEW]),
