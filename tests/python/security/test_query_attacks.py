@@ -268,6 +268,7 @@ def test_check_refuses_without_the_session_lock(sql: str) -> None:
 
 @pytest.mark.parametrize(("sql", "shown"), [("use consumer_banking.internal", "USE"),
                                            ("set variable mesh_roles = []", "SET"),
+                                           ("reset variable mesh_roles", "RESET"),
                                            ("attach 'x.db' as x", "ATTACH")])
 def test_a_statement_refused_is_named_as_written(sql: str, shown: str) -> None:
     from meshkit.backends.duckdb.query import check_reads

@@ -344,8 +344,10 @@ def _check_one_query(sql: str, con: Any) -> None:
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
         shown = "PIVOT" if kind == duckdb.StatementType.MULTI else kind.name
-        if kind == duckdb.StatementType.SET and statements[0].query.lstrip()[:3].upper() == "USE":
-            shown = "USE"  # DuckDB parses USE as a SET of its default database and schema
+        if kind == duckdb.StatementType.SET:
+            # DuckDB parses SET, RESET and USE (a SET of the default database) alike: its word.
+            word = statements[0].query.split(maxsplit=1)[0].upper()
+            shown = word if word.isalpha() else shown
         raise UsageError(f"only queries (SELECT, WITH …) may run through `mesh query`, "
                          f"not {shown}",
                          fix="settings, PRAGMA, ATTACH, COPY, INSTALL, LOAD and DDL are not available")
