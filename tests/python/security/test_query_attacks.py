@@ -269,7 +269,16 @@ def test_check_refuses_without_the_session_lock(sql: str) -> None:
 @pytest.mark.parametrize(("sql", "shown"), [("use consumer_banking.internal", "USE"),
                                            ("set variable mesh_roles = []", "SET"),
                                            ("reset variable mesh_roles", "RESET"),
-                                           ("attach 'x.db' as x", "ATTACH")])
+                                           ("attach 'x.db' as x", "ATTACH"),
+                                           ("install httpfs", "INSTALL"),
+                                           ("force install httpfs", "FORCE INSTALL"),
+                                           # A kind DuckDB's Python enum does not know: it
+                                           # used to end `mesh query` in a traceback, exit 1.
+                                           ("update extensions", "UPDATE EXTENSIONS"),
+                                           ("/* why */ -- not\n use consumer_banking.internal",
+                                            "USE"),
+                                           ("with c as (select 1) insert into t select 1",
+                                            "INSERT")])
 def test_a_statement_refused_is_named_as_written(sql: str, shown: str) -> None:
     from meshkit.backends.duckdb.query import check_reads
     from meshkit.errors import UsageError
@@ -277,6 +286,20 @@ def test_a_statement_refused_is_named_as_written(sql: str, shown: str) -> None:
     with pytest.raises(UsageError) as refused:
         check_reads(sql, set())
     assert refused.value.message.endswith(f"may run through `mesh query`, not {shown}")
+
+
+@pytest.mark.parametrize(("sql", "shown"), [
+    ("summarize consumer_banking.internal.int_customers_enriched", "DESCRIBE, SHOW and SUMMARIZE"),
+    ("describe consumer_banking.internal.int_customers_enriched", "DESCRIBE, SHOW and SUMMARIZE"),
+    ("unpivot consumer_banking.internal.int_customers_enriched on columns(*) into name k value v",
+     "PIVOT and UNPIVOT")])
+def test_a_table_reference_refused_is_named_by_its_statement(sql: str, shown: str) -> None:
+    from meshkit.backends.duckdb.query import check_reads
+    from meshkit.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        check_reads(sql, set())
+    assert refused.value.message == f"{shown} are not available through `mesh query`"
 
 
 @pytest.mark.parametrize(("sql", "reads"), [

@@ -61,6 +61,8 @@ VIEWS_SUMMARY = "mesh_secure_views.json"
 VIEWS_SUMMARY_FORMAT = 1
 # DuckDB table references that read nothing by themselves.
 HARMLESS_REFS = {"JOIN", "SUBQUERY", "EMPTY", "EXPRESSION_LIST"}
+# Table references refused, by the statements that make them (DuckDB's kind names neither).
+REF_NAMES = {"SHOW_REF": "DESCRIBE, SHOW and SUMMARIZE are", "PIVOT": "PIVOT and UNPIVOT are"}
 
 
 @dataclass
@@ -341,16 +343,44 @@ def _check_one_query(sql: str, con: Any) -> None:
     if len(statements) != 1:
         raise UsageError(f"{len(statements)} statements given; `mesh query` runs exactly one query",
                          fix="run one SELECT (or WITH … SELECT) at a time")
-    kind = statements[0].type
+    statement = statements[0]
+    try:
+        kind = statement.type
+    except ValueError:  # a kind DuckDB's Python enum lacks (UPDATE EXTENSIONS): not a query
+        kind = None
     if kind != duckdb.StatementType.SELECT:
-        shown = "PIVOT" if kind == duckdb.StatementType.MULTI else kind.name
-        if kind == duckdb.StatementType.SET:
-            # DuckDB parses SET, RESET and USE (a SET of the default database) alike: its word.
-            word = statements[0].query.split(maxsplit=1)[0].upper()
-            shown = word if word.isalpha() else shown
         raise UsageError(f"only queries (SELECT, WITH …) may run through `mesh query`, "
-                         f"not {shown}",
+                         f"not {_statement_name(statement.query, kind)}",
                          fix="settings, PRAGMA, ATTACH, COPY, INSTALL, LOAD and DDL are not available")
+
+
+def _statement_name(query: str, kind: Any) -> str:
+    """How a refused statement is named: DuckDB's kind, or the statement's own leading word where
+    one kind stands for several statements (SET: SET, RESET, USE; LOAD: LOAD, INSTALL, FORCE
+    INSTALL; MULTI: PIVOT) or for none the enum knows.
+
+    >>> import duckdb
+    >>> _statement_name("use db.internal", duckdb.StatementType.SET)
+    'USE'
+    >>> _statement_name("force install x", duckdb.StatementType.LOAD)
+    'FORCE INSTALL'
+    >>> _statement_name("update extensions", None)
+    'UPDATE EXTENSIONS'
+    >>> _statement_name("with c as (select 1) insert into t select 1", duckdb.StatementType.INSERT)
+    'INSERT'
+    """
+    import duckdb
+
+    shared = (duckdb.StatementType.SET, duckdb.StatementType.LOAD, duckdb.StatementType.MULTI)
+    if kind is not None and kind not in shared:
+        return str(kind.name)
+    text = re.sub(r"\A(\s|--[^\n]*|/\*.*?\*/)+", "", query, flags=re.DOTALL)  # comments first
+    words = re.findall(r"[A-Za-z_]+", text)[:2]
+    if not words:
+        return "this statement"
+    # Two words where the first alone does not say what runs (FORCE INSTALL, UPDATE EXTENSIONS).
+    count = 2 if kind is None or words[0].upper() == "FORCE" else 1
+    return " ".join(words[:count]).upper()
 
 
 def _check_tree(node: Any, visible: frozenset[str], views: set[tuple[str, str, str]],
@@ -431,8 +461,9 @@ def _check_node(node: dict[str, Any], visible: frozenset[str],
         if function.get("catalog") or function.get("schema") or name not in ALLOWED_TABLE_FUNCTIONS:
             raise _refuse_function(name)
     else:
-        raise UsageError(f"{kind.lower().replace('_', ' ')} is not available through "
-                         "`mesh query`", fix="read secure views in FROM / JOIN")
+        shown = REF_NAMES.get(kind, kind.lower().replace("_", " ") + " is")
+        raise UsageError(f"{shown} not available through `mesh query`",
+                         fix="read secure views in FROM / JOIN")
 
 
 def _refuse_read(parts: list[str], views: set[tuple[str, str, str]]) -> UsageError:
