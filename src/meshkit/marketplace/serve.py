@@ -17,6 +17,25 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: a terminal full of GET lines helps nobody
 
+    def do_GET(self) -> None:
+        if self._host_allowed():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._host_allowed():
+            super().do_HEAD()
+
+    def _host_allowed(self) -> bool:
+        """Only a request addressed to this server by its loopback name. A web page the browser
+        opened elsewhere can point a host name of its own at 127.0.0.1 (DNS rebinding) and then
+        read the site as same-origin: its requests carry that name, and are refused."""
+        port = self.server.server_address[1]
+        allowed = {f"{name}:{port}" for name in (HOST, "localhost")}
+        if (self.headers.get("Host") or "").strip().lower() in allowed:
+            return True
+        self.send_error(403, "the marketplace answers to 127.0.0.1 and localhost only")
+        return False
+
     def end_headers(self) -> None:
         # Nothing from elsewhere, no inline script: what the site needs is same-origin files.
         self.send_header("Content-Security-Policy",

@@ -176,3 +176,43 @@ def test_the_governance_page_shows_the_violations_the_sync_recorded(built_demo: 
     for v in recorded:
         assert str(escape(v["message"])) in page  # as Jinja escapes it
     assert "<td>risk</td>" in page.split("Violations by domain")[1].split("</table>")[0]
+
+
+def test_the_server_answers_only_requests_addressed_to_the_loopback(tmp_path: Path) -> None:
+    """A page elsewhere that points a name of its own at 127.0.0.1 (DNS rebinding) gets nothing:
+    its requests carry that name in Host."""
+    import http.client
+    import threading
+
+    from meshkit.marketplace.serve import make_server
+
+    (tmp_path / "index.html").write_text("<p>catalog</p>")
+    server = make_server(tmp_path, port=0)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def status(host: str | None, method: str = "GET") -> int:
+        con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            con.putrequest(method, "/index.html", skip_host=True)
+            if host is not None:
+                con.putheader("Host", host)
+            con.endheaders()
+            response = con.getresponse()
+            body = response.read()
+            assert (b"catalog" in body) == (response.status == 200 and method == "GET")
+            return response.status
+        finally:
+            con.close()
+
+    try:
+        assert status(f"127.0.0.1:{port}") == 200
+        assert status(f"LOCALHOST:{port}") == 200
+        assert status(f"127.0.0.1:{port}", "HEAD") == 200
+        assert status(f"rebind.example:{port}") == 403
+        assert status(f"rebind.example:{port}", "HEAD") == 403
+        assert status("127.0.0.1:1") == 403
+        assert status(None) == 403
+    finally:
+        server.shutdown()
+        server.server_close()
