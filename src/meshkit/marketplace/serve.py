@@ -29,7 +29,8 @@ class _Handler(SimpleHTTPRequestHandler):
         """Only a request addressed to this server by its loopback name. A web page the browser
         opened elsewhere can point a host name of its own at 127.0.0.1 (DNS rebinding) and then
         read the site as same-origin: its requests carry that name, and are refused."""
-        port = self.server.server_address[1]
+        address = self.server.server_address
+        port = address[1] if isinstance(address, tuple) else None
         allowed = {f"{name}:{port}" for name in (HOST, "localhost")}
         if (self.headers.get("Host") or "").strip().lower() in allowed:
             return True
