@@ -38,5 +38,8 @@ def test_every_benchmark_runs_at_tiny_size(tmp_path: Path) -> None:
     rss = next(f for f in figures if f["name"] == "rss")
     assert rss["unit"] == "MB" and rss["subject_s"] > 20 and rss["baseline_s"] > 20, rss
     assert "lineage worker" in rss["note"], rss
+    # The incremental figure says what a sync with nothing changed costs beside it.
+    one = next(f for f in figures if f["name"] == "one_changed")
+    assert one["extra"]["nothing_changed"] > 0 and "nothing changed" in one["note"], one
     # The smoke run never overwrites the committed results.
     assert "written to" not in proc.stdout
