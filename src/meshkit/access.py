@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshkit.config import Mesh
 from meshkit.errors import ConfigError, MeshError, UsageError, did_you_mean
+from meshkit.files import read_text
 
 ACCESS_DIR = Path("access")
 REQUESTS_FILE = ACCESS_DIR / "requests.yml"
@@ -119,7 +120,7 @@ def load_requests(mesh: Mesh) -> RequestsFile:
     if not file.is_file():
         return RequestsFile()
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = yaml.safe_load(read_text(file)) or {}
         return RequestsFile.model_validate(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

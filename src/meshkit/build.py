@@ -24,6 +24,7 @@ from meshkit import resources
 from meshkit.checks.model import Violation
 from meshkit.config import Domain, DuckDBTarget, Mesh, check_domain_projects
 from meshkit.errors import ConfigError, UsageError
+from meshkit.files import read_text
 
 if TYPE_CHECKING:
     from meshkit.dbt_runner import DbtRun
@@ -69,7 +70,7 @@ def upstream_domains(mesh: Mesh, domain: Domain) -> list[str]:
     if not loom.is_file():
         return []
     try:
-        data = yaml.safe_load(loom.read_text()) or {}
+        data = yaml.safe_load(read_text(loom)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=loom,
                           fix="correct the YAML syntax") from None
@@ -157,7 +158,7 @@ def _defaults(project: Path) -> dict[str, set[str]]:
     for f in files:
         try:
             text = f.read_text()
-        except OSError:
+        except (OSError, UnicodeDecodeError):  # (dbt reports a file it cannot read)
             continue
         for name, default in _ENV_DEFAULT.findall(text):
             defaults.setdefault(name, set()).add(default)

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from meshkit.errors import ConfigError, did_you_mean
+from meshkit.files import decode_text, read_text
 
 DEFAULT_MESH_FILE = "mesh.yml"
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
@@ -293,7 +294,7 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
             fix="run from the mesh's root folder or pass --mesh PATH/TO/mesh.yml",
         )
     source = file.read_bytes()
-    text = source.decode()
+    text = decode_text(source, file)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -382,13 +383,13 @@ def check_domain_projects(mesh: Mesh) -> None:
         if project_file is None or not project_file.is_file():
             continue  # registered by artifacts, or not scaffolded yet: the manifest is checked
         try:
-            project = yaml.safe_load(project_file.read_text())
+            project = yaml.safe_load(read_text(project_file))
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read the dbt project: {exc}", file=project_file,
                               fix="correct its YAML") from None
         name = str(project.get("name")) if isinstance(project, dict) else ""
         if node is None:
-            node = yaml.compose(mesh.file.read_text(), Loader=yaml.SafeLoader)
+            node = yaml.compose(read_text(mesh.file), Loader=yaml.SafeLoader)
         line = _line_of(node, ["domains", index, "name"])
         where = str(line) if line else None
         if name in owners:
@@ -412,8 +413,8 @@ def check_domain_projects(mesh: Mesh) -> None:
 def line_in_file(file: Path, loc: list[str | int]) -> int | None:
     """1-based line of the key path ``loc`` in a YAML file (of its nearest existing parent)."""
     try:
-        node = yaml.compose(file.read_text(), Loader=yaml.SafeLoader)
-    except (OSError, yaml.YAMLError):
+        node = yaml.compose(read_text(file), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError, ConfigError):
         return None
     return _line_of(node, loc)
 

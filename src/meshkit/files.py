@@ -1,9 +1,12 @@
-"""Writing files so that a reader never sees half of one: the one atomic write of meshkit."""
+"""Writing files so that a reader never sees half of one (the one atomic write of meshkit), and
+reading the text files people write (the one place a file that is not UTF-8 is reported)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from meshkit.errors import ConfigError, MeshError
 
 
 def atomic_write(path: Path, data: bytes | str, *, durable: bool = True) -> None:
@@ -39,3 +42,27 @@ def write_if_changed(path: Path, text: str) -> bool:
         return False
     atomic_write(path, text)
     return True
+
+
+def read_text(path: Path, *, error: type[MeshError] = ConfigError) -> str:
+    """A text file people write (YAML above all), as UTF-8: :func:`decode_text` of its bytes."""
+    return decode_text(path.read_bytes(), path, error=error)
+
+
+def decode_text(data: bytes, path: Path, *, error: type[MeshError] = ConfigError) -> str:
+    """``data``, the bytes of ``path``, as UTF-8; bytes that are not UTF-8 are an ``error`` at
+    their line and column, not a traceback.
+
+    >>> decode_text(b"name: m\\nowner: Ren\\xe9\\n", Path("mesh.yml"))
+    Traceback (most recent call last):
+    meshkit.errors.ConfigError: mesh.yml:2:11: not UTF-8 text: byte 0xe9 cannot start or continue ...
+      fix: save the file as UTF-8 (most editors: "Save with encoding")
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise error(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start or continue a "
+                    "character", file=path, location=f"{line}:{column}",
+                    fix='save the file as UTF-8 (most editors: "Save with encoding")') from None

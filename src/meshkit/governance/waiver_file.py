@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshkit.config import Mesh, config_error_from_validation
 from meshkit.errors import ConfigError
+from meshkit.files import read_text
 
 WAIVERS_FILE = Path("governance/waivers.yml")
 
@@ -37,7 +38,7 @@ def read_waivers(mesh: Mesh) -> list[Waiver]:
     file = mesh.root / WAIVERS_FILE
     if not file.is_file():
         return []
-    text = file.read_text()
+    text = read_text(file)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text) or {}

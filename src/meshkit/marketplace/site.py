@@ -95,7 +95,7 @@ def read_waivers(mesh: Mesh, today: date | None = None) -> list[dict[str, Any]]:
     file = mesh.root / WAIVERS_FILE
     try:
         data = yaml.safe_load(file.read_text()) if file.is_file() else None
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):  # the checks report it
         return []
     today = today or date.today()
     out = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from meshkit.config import Mesh, load_mesh
 from meshkit.errors import ConfigError, UsageError
+from meshkit.files import read_text
 from meshkit.selfserve.render import write_text
 
 
@@ -26,7 +27,7 @@ def load_document(file: Path) -> Any:
     from ruamel.yaml.error import YAMLError
 
     try:
-        return _yaml().load(file.read_text())
+        return _yaml().load(read_text(file))
     except YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file,
                           fix="correct the YAML syntax") from None
@@ -50,7 +51,7 @@ def add_domain(mesh: Mesh, entry: dict[str, Any]) -> Mesh:
     if any(d.name == name for d in mesh.config.domains):
         raise UsageError(f"domain {name!r} is already in the mesh", file=mesh.file,
                          location="domains", fix="choose another name, or remove the entry first")
-    text = mesh.file.read_text()
+    text = read_text(mesh.file)
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"

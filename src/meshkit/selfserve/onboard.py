@@ -23,6 +23,7 @@ import yaml
 from meshkit.artifacts import MANIFEST, LocalArtifacts, read_domain_artifacts
 from meshkit.config import Mesh, is_identifier, load_mesh
 from meshkit.errors import ConfigError, UsageError
+from meshkit.files import read_text
 from meshkit.selfserve import meshfile
 from meshkit.selfserve.render import Written, render, write_new, write_text
 from meshkit.selfserve.scaffold import PLATFORM_PROJECT, _warehouse, policy_local_path
@@ -137,7 +138,7 @@ def _onboard_project(mesh: Mesh, project: Path, owner_email: str | None, owner_n
 
 def _read_yaml(file: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = yaml.safe_load(read_text(file)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=file, fix="correct the YAML") from None
     if not isinstance(data, dict):
@@ -150,7 +151,7 @@ def _project_name_at(folder: Path) -> str | None:
     if file.is_file():
         try:
             data = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError:
+        except (yaml.YAMLError, UnicodeDecodeError):
             return None
         return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
     return None

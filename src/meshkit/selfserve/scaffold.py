@@ -196,7 +196,7 @@ def _names_in_project(project: Path) -> dict[str, set[str]]:
     for yml in [*models.rglob("*.yml"), *models.rglob("*.yaml")]:
         try:
             data = yaml.safe_load(yml.read_text()) or {}
-        except yaml.YAMLError:
+        except (yaml.YAMLError, UnicodeDecodeError):
             continue
         if not isinstance(data, dict):
             continue

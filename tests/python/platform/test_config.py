@@ -109,3 +109,36 @@ def test_a_cycle_of_role_inheritance_is_refused_with_its_line(tmp_path: Path) ->
     line = path.read_text().splitlines().index("    inherits: [risk_analyst]") + 1
     assert info.value.location == str(line)
     assert "fix: break the cycle: e.g. remove 'risk_analyst' from the `inherits:` of role" in text
+
+
+def test_a_file_that_is_not_utf8_is_bad_input_at_its_byte(tmp_path: Path) -> None:
+    """A Latin-1 é saved into mesh.yml (or any YAML meshkit reads) is exit 2 at its line and
+    column, not a traceback."""
+    text = (REPO / "mesh.yml").read_text().replace("Retail accounts", "Retail accounts, café", 1)
+    path = tmp_path / "mesh.yml"
+    path.write_bytes(text.encode("latin-1"))
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "café" in t)
+    column = text.splitlines()[line - 1].index("é") + 1
+    for args in (["check", "--mesh", str(path)], ["query", "--mesh", str(path), "select 1"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert f"{path}:{line}:{column}: not UTF-8 text: byte 0xe9" in result.output
+        assert "save the file as UTF-8" in result.output
+
+
+def test_the_other_yaml_files_meshkit_reads_are_checked_as_utf8(tmp_path: Path) -> None:
+    from meshkit.access import load_requests
+    from meshkit.governance.waiver_file import read_waivers
+
+    path = tmp_path / "mesh.yml"
+    path.write_text("name: m\ndomains:\n  - name: jaffle_shop\n    artifacts: art\n"
+                    "    owner: {name: Jaffle team}\n")
+    mesh = load_mesh(path)
+    for name, read in (("governance/waivers.yml", read_waivers), ("access/requests.yml",
+                                                                  load_requests)):
+        file = tmp_path / name
+        file.parent.mkdir(parents=True)
+        file.write_bytes(b"# r\xe9vis\xe9\n")
+        with pytest.raises(ConfigError) as info:
+            read(mesh)
+        assert info.value.file == file and info.value.location == "1:4", name
