@@ -259,7 +259,8 @@ def precheck(mesh: Mesh, domain: Domain, target: str | None, env: dict[str, str]
     errors = [v for v in found if v.severity is Severity.ERROR]
     if errors:
         return Precheck(False, parse.seconds, f"{len(errors)} contract/policy violation(s)",
-                        [f"{v.rule}: {v.message}\n  fix: {v.fix}" for v in errors], found)
+                        [f"{v.rule}: {v.location}: {v.message}\n  fix: {v.fix}" for v in errors],
+                        found)
     return Precheck(True, parse.seconds, violations=found, manifest=parse.manifest)
 
 
