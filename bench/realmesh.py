@@ -210,12 +210,18 @@ def compile_domain(proj: Path, attempts: int = 2) -> None:
     shutil.rmtree(proj / "target" / "run", ignore_errors=True)
 
 
+# The classifications the columns declare (COLUMNS), as a mesh defines them.
+CLASSIFICATIONS = {"public": {"mask": "none"}, "internal": {"mask": "none"},
+                   "confidential": {"mask": "nullify"}, "pii": {"mask": "redact"}}
+
+
 def mesh_yml(n: int) -> str:
     return yaml.safe_dump({
         "name": "bench_mesh", "description": "Benchmark mesh of real dbt artifacts.",
         "domains": [{"name": domain_name(i), "path": f"domains/{domain_name(i)}",
                      "owner": {"name": f"{domain_name(i)} team", "email": f"{domain_name(i)}@example.com"}}
                     for i in range(n)],
+        "classifications": CLASSIFICATIONS,
     }, sort_keys=False)
 
 
@@ -229,6 +235,8 @@ def generate(shape: Shape, *, dest: Path | None = None, workers: int = 2,
     root = dest or cache_root() / shape.key
     done = root / ".complete"
     if done.exists():
+        # mesh.yml is not dbt's input: a cached mesh takes the generator's current one.
+        (root / "mesh.yml").write_text(mesh_yml(shape.domains))
         return root
     shutil.rmtree(root, ignore_errors=True)
     (root / "warehouse").mkdir(parents=True)

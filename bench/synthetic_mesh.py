@@ -392,6 +392,9 @@ def generate(root: Path, domains: int, models: int, *, templates: Templates | No
                      "description": f"Synthetic domain {i}.", "reads_as": []}
                     for i in range(domains)],
         "targets": {"dev": {"type": "duckdb", "path": "warehouse"}},
+        # The classifications the columns declare (see _DomainWriter), as a mesh defines them.
+        "classifications": {"public": {"mask": "none"}, "internal": {"mask": "none"},
+                            "confidential": {"mask": "nullify"}, "pii": {"mask": "redact"}},
     }, sort_keys=False))
     return root / "mesh.yml"
 

@@ -31,6 +31,7 @@ BUILTIN_RULE_MODULES: list[str] = [
     "meshkit.contracts.rules",
     "meshkit.contracts.consumer_sql",
     "meshkit.contracts.ownership",
+    "meshkit.contracts.names",
 ]
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 

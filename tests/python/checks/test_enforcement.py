@@ -373,6 +373,75 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
     assert lines[lake[0]][lake[1] - 1].strip() == "- path: ../../data/lake.duckdb"
 
 
+def test_names_nobody_defines_are_refused_before_any_build(demo_copy: Path) -> None:
+    """A typo in a product column's classification, a list where a name goes on an internal
+    model's column, an unknown name on a source's column; a regulation written `GDPR`; a row
+    filter misspelt. Each is a control that would silently not apply (or, for a product's secure
+    view, a build that fails only when it runs): `mesh check` names each at its line, and
+    `mesh-sync` does not publish the product's contract with them."""
+    root = demo_copy.parent
+    mesh = Mesh.load(demo_copy)
+    first = mesh.sync()
+    scorecard = next(k for k in first.published if k.startswith("risk.credit_risk_scorecard"))
+    project = root / "domains/risk"
+    product = project / "models/marts/credit_risk_scorecard/_credit_risk_scorecard.yml"
+    text = product.read_text()
+    for old, new in (("meta: {classification: confidential}",
+                      "meta: {classification: confidental}"),
+                     ("row_filter: eu_residency", "row_filter: eu_residancy"),
+                     ("meta: {classification: internal}",
+                      "meta: {classification: internal, regulations: [GDPR]}")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    product.write_text(text)
+    internal = project / "models/intermediate/_intermediate.yml"
+    internal.write_text(internal.read_text().replace(
+        "        description: The customer's id.\n        data_tests: [unique, not_null]\n"
+        "  - name: int_customer_assets",
+        "        description: The customer's id.\n        data_tests: [unique, not_null]\n"
+        "        config:\n          meta: {classification: [pii]}\n"
+        "  - name: int_customer_assets", 1))
+    sources = project / "models/staging/_sources.yml"
+    sources.write_text(sources.read_text().replace(
+        "      - name: loans\n        description: Consumer loans with their terms and current "
+        "status.\n",
+        "      - name: loans\n        description: Consumer loans with their terms and current "
+        "status.\n        columns:\n          - name: borrower_ssn\n"
+        "            config:\n              meta: {classification: secret}\n", 1))
+    _dbt(demo_copy, "risk", "parse")
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert check.exit_code == 1, check.output
+    rules = ("contract.classification_defined", "contract.regulation_known",
+             "contract.row_filter_defined")
+    found = sorted((v["rule"], v["node"], v["file"], v["line"], v["message"], v["severity"])
+                   for v in json.loads(check.output)["violations"] if v["rule"] in rules)
+    files = {p: str(p.relative_to(root)) for p in (product, internal, sources)}
+    assert [(r, n, f, sev) for r, n, f, _, _, sev in found] == [
+        (rules[0], "model.risk.credit_risk_scorecard", files[product], "error"),
+        (rules[0], "model.risk.int_customer_card_exposure", files[internal], "error"),
+        (rules[0], "source.risk.raw.loans", files[sources], "error"),
+        (rules[1], "model.risk.credit_risk_scorecard", files[product], "error"),
+        (rules[2], "model.risk.credit_risk_scorecard", files[product], "error")]
+    typo, listed, secret, upper, row_filter = ((v[3], v[4]) for v in found)
+    assert "classification 'confidental' is not defined in mesh.yml (did you mean " \
+        "'confidential'?)" in typo[1]
+    assert "classification \"['pii']\" is not defined" in listed[1]
+    assert "column borrower_ssn of source.risk.raw.loans: classification 'secret'" in secret[1]
+    assert "regulation 'GDPR' is not defined in meshkit (did you mean 'gdpr'?)" in upper[1]
+    assert "row filter 'eu_residancy' is not defined in mesh.yml (did you mean " \
+        "'eu_residency'?)" in row_filter[1]
+    lines = {p: p.read_text().splitlines() for p in (product, internal, sources)}
+    assert lines[product][typo[0] - 1].strip() == "- name: total_credit_limit"
+    assert lines[internal][listed[0] - 1].strip() == "- name: customer_id"
+    assert lines[sources][secret[0] - 1].strip() == "- name: borrower_ssn"
+    assert lines[product][upper[0] - 1].strip() == "- name: region"
+    assert lines[product][row_filter[0] - 1].strip() == "- name: credit_risk_scorecard"
+    assert "models:" in lines[product][:row_filter[0]]  # the model's entry, not its group's
+    # The sync keeps the contract as last published, and says so.
+    second = mesh.sync()
+    assert scorecard in second.refused and scorecard not in second.published
+
+
 def test_a_source_through_a_link_is_the_place_it_links_to(tmp_path: Path) -> None:
     from meshkit.artifacts import SourceInfo
     from meshkit.contracts.ownership import locations

@@ -208,7 +208,10 @@ def test_demo_passes_mesh_check_clean(built_demo: Path, tmp_path: Path) -> None:
     data = json.loads(result.output)
     assert data["violations"] == [] and data["exit_code"] == 0
     assert {r["id"] for r in data["rules"]} >= {"contract.ref_not_product", "contract.unpinned_ref",
-                                                "contract.attached_database"}
+                                                "contract.attached_database",
+                                                "contract.classification_defined",
+                                                "contract.regulation_known",
+                                                "contract.row_filter_defined"}
     assert ET.fromstring(junit.read_text()).get("failures") == "0"
     assert sorted(p.name for p in built_demo.parent.rglob("*") if p.is_file()) == before
 

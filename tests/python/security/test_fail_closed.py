@@ -73,16 +73,32 @@ def fresh(tmp_path: Path) -> Path:
 
 
 def test_undefined_classification_is_a_build_error_naming_everything(fresh: Path) -> None:
+    """Refused by `mesh build` before dbt builds anything (`contract.classification_defined`),
+    and by the secure view's materialization when the domain's engineer runs dbt by hand."""
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+
     edit(fresh, PEOPLE_YML, "{meta: {classification: pii}}", "{meta: {classification: PII}}")
-    result = build(load_mesh(fresh / "mesh.yml"), only=["fx_prod"])
+    mesh = load_mesh(fresh / "mesh.yml")
+    result = build(mesh, only=["fx_prod"])
     message = errors(result, "fx_prod")
+    assert "contract.classification_defined: domains/fx_prod/models/products/people.yml:" in message
+    assert "column name of model.fx_prod.people: classification 'PII' is not defined in " \
+        "mesh.yml (did you mean 'pii'?)" in message
+    assert "use one of internal, pii, public" in message
+    assert not (fresh / "warehouse" / "fx_prod.duckdb").exists() or not rows(
+        load_mesh(fresh / "mesh.yml"), ["auditor"],
+        "select * from duckdb_views() where view_name = 'people'")
+    project = fresh / "domains/fx_prod"
+    by_hand = run_dbt(project, ["build"], env=dbt_env(mesh, "dev"))
+    assert not by_hand.success
+    message = " ".join("\n".join(by_hand.errors).split())
     assert "models/products/people.yml" in message or "models/products/people.sql" in message
     assert "model.fx_prod.people" in message and "column 'name'" in message
     assert "classification 'PII' is not defined in mesh.yml (did you mean 'pii'?)" in message
     assert "defined: internal, pii, public" in message
-    assert not (fresh / "warehouse" / "fx_prod.duckdb").exists() or not rows(
-        load_mesh(fresh / "mesh.yml"), ["auditor"],
-        "select * from duckdb_views() where view_name = 'people'")
+    assert not rows(load_mesh(fresh / "mesh.yml"), ["auditor"],
+                    "select * from duckdb_views() where view_name = 'people'")
 
 
 def test_unclassified_column_is_masked_for_every_consumer_role(built: Mesh) -> None:
@@ -134,8 +150,9 @@ def test_ref_to_a_non_product_model_of_another_domain_fails(built: Mesh, tmp_pat
     # `dbt build` in the domain, by mesh_ref at compile time: either names the ref and the fix.
     assert ("model.fx_cons.people_count refs 'fx_prod.people_adhoc'" in message
             and "fix: in fx_prod, publish" in message) or (
-        "contract.ref_not_product: model.fx_cons.people_count reads model.fx_prod.people_adhoc"
-        in message and "publish" in message), message
+        "contract.ref_not_product: domains/fx_cons/models/people_count.sql:2: "
+        "model.fx_cons.people_count reads model.fx_prod.people_adhoc" in message
+        and "publish" in message), message
     compiled = list((root / "domains/fx_cons/target/compiled").rglob("people_count.sql"))
     assert not any("fx_prod" in p.read_text() and "internal" in p.read_text() for p in compiled)
 
