@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meshkit.errors import ConfigError, MeshError
+from meshkit.errors import ConfigError
 
 
 def atomic_write(path: Path, data: bytes | str, *, durable: bool = True) -> None:
@@ -44,14 +44,14 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def read_text(path: Path, *, error: type[MeshError] = ConfigError) -> str:
+def read_text(path: Path) -> str:
     """A text file people write (YAML above all), as UTF-8: :func:`decode_text` of its bytes."""
-    return decode_text(path.read_bytes(), path, error=error)
+    return decode_text(path.read_bytes(), path)
 
 
-def decode_text(data: bytes, path: Path, *, error: type[MeshError] = ConfigError) -> str:
-    """``data``, the bytes of ``path``, as UTF-8; bytes that are not UTF-8 are an ``error`` at
-    their line and column, not a traceback.
+def decode_text(data: bytes, path: Path) -> str:
+    """``data``, the bytes of ``path``, as UTF-8; bytes that are not UTF-8 are a
+    :class:`ConfigError` at their line and column, not a traceback.
 
     >>> decode_text(b"name: m\\nowner: Ren\\xe9\\n", Path("mesh.yml"))
     Traceback (most recent call last):
@@ -63,6 +63,6 @@ def decode_text(data: bytes, path: Path, *, error: type[MeshError] = ConfigError
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise error(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start or continue a "
+        raise ConfigError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot start or continue a "
                     "character", file=path, location=f"{line}:{column}",
                     fix='save the file as UTF-8 (most editors: "Save with encoding")') from None
