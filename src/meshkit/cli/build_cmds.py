@@ -158,7 +158,9 @@ def generate(mesh_file: Path, check: bool) -> None:
 
 @click.command("demo-data")
 @mesh_option
-@click.option("--scale", default=1.0, show_default=True, help="Scale factor (1 ≈ 2,000 customers).")
+@click.option("--scale", default=1.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
+              help="Scale factor (1 ≈ 2,000 customers).")
 @click.option("--seed", default=42, show_default=True)
 @handle_errors
 def demo_data(mesh_file: Path, scale: float, seed: int) -> None:

@@ -42,6 +42,7 @@ def _health_cell(status: str) -> Any:
               help="Only re-read this domain (repeatable); others keep their last sync.")
 @click.option("--dry-run", is_flag=True, help="Build the catalog but write nothing.")
 @click.option("--wait", default=0.0, show_default=True, metavar="SECONDS",
+              type=click.FloatRange(min=0),
               help="Wait this long for another mesh-sync of the catalog to finish.")
 @json_option
 @handle_errors

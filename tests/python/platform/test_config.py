@@ -142,3 +142,11 @@ def test_the_other_yaml_files_meshkit_reads_are_checked_as_utf8(tmp_path: Path) 
         with pytest.raises(ConfigError) as info:
             read(mesh)
         assert info.value.file == file and info.value.location == "1:4", name
+
+
+@pytest.mark.parametrize("args", [["demo-data", "--scale", "0"], ["demo-data", "--scale", "-1"],
+                                  ["sync", "--wait", "-5"]])
+def test_an_option_out_of_range_is_a_usage_error_not_a_traceback(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*args, "--mesh", str(REPO / "mesh.yml")])
+    assert result.exit_code == 2, result.output
+    assert "is not in the range" in result.output and "Traceback" not in result.output
