@@ -18,7 +18,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 @click.command()
 @mesh_option
-@click.option("--port", "-p", default=8000, show_default=True, help="Port (0: any free one).")
+@click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free one).")
 @handle_errors
 def serve(mesh_file: Path, port: int) -> None:
     """Serve the marketplace (catalog/site/, written by mesh-sync) on 127.0.0.1."""

@@ -145,7 +145,8 @@ def test_the_other_yaml_files_meshkit_reads_are_checked_as_utf8(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("args", [["demo-data", "--scale", "0"], ["demo-data", "--scale", "-1"],
-                                  ["sync", "--wait", "-5"]])
+                                  ["sync", "--wait", "-5"], ["serve", "--port", "-1"],
+                                  ["serve", "--port", "65536"]])
 def test_an_option_out_of_range_is_a_usage_error_not_a_traceback(args: list[str]) -> None:
     result = CliRunner().invoke(cli, [*args, "--mesh", str(REPO / "mesh.yml")])
     assert result.exit_code == 2, result.output
