@@ -394,3 +394,22 @@ def test_the_views_summary_serves_only_the_bytes_it_was_read_from(
     assert secure_views(light, kept_in=warehouse) == first
     assert secure_views(light, kept_in=warehouse) == first
     assert sorted(parses) == sorted(domains * 2) and summary.is_dir()
+
+
+def test_a_domain_database_duckdb_cannot_read_is_bad_input_naming_it(built: Mesh,
+                                                                      tmp_path: Path) -> None:
+    """A truncated warehouse file (a disk that filled up, a copy cut short): `mesh query` exits 2
+    naming the file and the rebuild, and reads nothing from the other domains either."""
+    from click.testing import CliRunner
+
+    from meshkit.cli.main import cli
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    db = root / "warehouse" / "fx_prod.duckdb"
+    db.write_bytes(db.read_bytes()[:100])
+    result = CliRunner().invoke(cli, ["query", "--mesh", str(root / "mesh.yml"), "--format",
+                                      "csv", f"select count(*) from {VIEW}"])
+    assert result.exit_code == 2, result.output
+    assert f"{db}: cannot open the domain's database" in result.output
+    assert "fix: rebuild it: `mesh build -d fx_prod`" in result.output

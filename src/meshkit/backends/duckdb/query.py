@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meshkit.backends.duckdb.query_config import QueryConfig
-from meshkit.errors import UsageError, did_you_mean
+from meshkit.errors import ArtifactError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from meshkit.config import Mesh
@@ -172,8 +172,14 @@ def _attach(con: Any, name: str, db: Path) -> None:
     if not PLAIN_NAME.match(name):
         raise UsageError(f"cannot attach a database as {name!r}: not a plain identifier",
                          fix="name domains with lower-case letters, digits and underscores")
+    import duckdb
+
     sql = f'ATTACH ? AS "{name}" (READ_ONLY)'  # quoted: a domain may be named like a keyword
-    retry_while_locked(lambda: con.execute(sql, [str(db)]))
+    try:
+        retry_while_locked(lambda: con.execute(sql, [str(db)]))
+    except duckdb.Error as exc:  # not a database DuckDB can read (truncated, another format)
+        raise ArtifactError(f"cannot open the domain's database: {_first_line(str(exc))}",
+                            file=db, fix=f"rebuild it: `mesh build -d {name}`") from None
 
 
 def _databases(config: QueryConfig) -> Iterator[tuple[str, Path]]:
