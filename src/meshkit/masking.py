@@ -359,6 +359,12 @@ def write_governance(mesh: Mesh, warehouse: Path) -> Path:
                                     "order by all").fetchall()
         except duckdb.CatalogException:
             return None
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise  # (retried while another process holds it)
+            # Not a database (cut short, overwritten): derived from mesh.yml alone, written anew.
+            path.unlink()
+            return None
         return [tuple(r) for r in found]
 
     # Unchanged clearances are not rewritten: analysts' sessions keep the file open read-only,

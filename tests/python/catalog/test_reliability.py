@@ -217,3 +217,26 @@ def test_a_build_refuses_a_domain_named_unlike_its_dbt_project(fixture_mesh: Pat
     project.write_text(project.read_text().replace("name: fx_risk", "name: risk_core"))
     with pytest.raises(ConfigError, match="domain 'fx_risk' is the dbt project 'risk_core'"):
         build(load_mesh(fixture_mesh))
+
+
+def test_a_catalog_warehouse_duckdb_cannot_open_is_bad_input_and_loses_nothing(
+        fixture_mesh: Path) -> None:
+    """Its history (sync runs, contracts, violations) is not derivable from the catalog: the sync
+    exits 2 naming it, replaces nothing, and the catalog folder stays as it was; moved aside, the
+    next sync writes a new one."""
+    assert _sync(fixture_mesh)[0] == 0
+    catalog_dir = fixture_mesh.parent / "catalog"
+    before = _files(catalog_dir)
+    store = fixture_mesh.parent / "warehouse" / "mesh_catalog.duckdb"
+    store.write_bytes(store.read_bytes()[:100])
+    (_target(fixture_mesh, "fx_bank") / "run_results.json").touch()  # something to write
+    for _ in range(2):  # and the staged folder the first attempt left is not taken as committed
+        code, out = _sync(fixture_mesh)
+        assert code == 2, out
+        assert f"{store}: cannot open the catalog's warehouse" in out and "move it aside" in out
+        after = _files(catalog_dir)  # (and what it staged, rolled back once the store opens)
+        assert {name: after.get(name) for name in before} == before
+    store.rename(store.with_suffix(".bad"))
+    assert _sync(fixture_mesh)[0] == 0
+    assert list(read_table(store, "sync_runs"))
+    assert not [name for name in _files(catalog_dir) if ".tmp-" in name]

@@ -413,3 +413,25 @@ def test_a_domain_database_duckdb_cannot_read_is_bad_input_naming_it(built: Mesh
     assert result.exit_code == 2, result.output
     assert f"{db}: cannot open the domain's database" in result.output
     assert "fix: rebuild it: `mesh build -d fx_prod`" in result.output
+
+
+def test_a_governance_database_cut_short_is_named_and_written_anew(built: Mesh,
+                                                                   tmp_path: Path) -> None:
+    """The clearances every session reads: unreadable, a query refuses (exit 2) rather than run
+    without them, and `mesh generate` writes them anew from mesh.yml."""
+    from click.testing import CliRunner
+
+    from meshkit.cli.main import cli
+
+    root = tmp_path / "mesh"
+    copy_built(built.root, root)
+    db = root / "warehouse" / "mesh_governance.duckdb"
+    db.write_bytes(db.read_bytes()[:100])
+    args = ["query", "--mesh", str(root / "mesh.yml"), "--role", "pii_reader", "--format", "csv",
+            f"select count(*) from {VIEW}"]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2, refused.output
+    assert f"{db}: cannot open the governance database" in refused.output
+    assert "`mesh generate` writes it anew" in refused.output
+    assert CliRunner().invoke(cli, ["generate", "--mesh", str(root / "mesh.yml")]).exit_code == 0
+    assert CliRunner().invoke(cli, args).output.splitlines()[1] == "2"

@@ -38,6 +38,7 @@ from meshkit.catalog.store import (
     insert_sql,
     table_ref,
 )
+from meshkit.errors import ArtifactError
 
 # The largest row read back (DuckDB's JSON reader stops at 16 MB objects by default).
 MAX_ROW_BYTES = 2**31 - 1
@@ -149,13 +150,12 @@ class DuckDBCatalogStore:
 
     def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool,
                extra: Mapping[str, list[tuple[Any, ...]]]) -> None:
-        import duckdb
         from sqlglot import exp
 
         # The database is named after the file, as is the schema: qualify fully.
         db = self.path.stem
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path))
+        con = self._connect(read_only=False)
         try:
             con.execute("begin transaction")
             con.execute(exp.Create(kind="SCHEMA", exists=True,
@@ -226,13 +226,29 @@ class DuckDBCatalogStore:
                 digests: Digests) -> None:
         insert_rows(con, table, hashed(rows, table, digests), database=db)
 
+    def _connect(self, *, read_only: bool) -> Any:
+        """The store's database; one DuckDB cannot open is bad input naming it. Its history (sync
+        runs, contracts, violations) is not derivable from the catalog: nothing replaces it
+        silently, and a sync cannot tell whether a sync it finds staged committed."""
+        import duckdb
+
+        try:
+            return duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise ArtifactError(
+                f"cannot open the catalog's warehouse: {str(exc).strip().splitlines()[0]}",
+                file=self.path,
+                fix="restore it from a backup, or move it aside: the next mesh-sync writes a new "
+                    "one (its history of syncs, contracts and violations then starts over)",
+            ) from None
+
     def committed(self, sync_id: str) -> bool:
         import duckdb
         from sqlglot import exp
 
         if not self.path.is_file():
             return False
-        con = duckdb.connect(str(self.path), read_only=True)
+        con = self._connect(read_only=True)
         try:
             query = exp.select("count(*)").from_(table_ref("sync_runs", self.path.stem)).where(
                 exp.column("sync_id").eq(exp.Placeholder()))

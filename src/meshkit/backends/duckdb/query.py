@@ -178,8 +178,14 @@ def _attach(con: Any, name: str, db: Path) -> None:
     try:
         retry_while_locked(lambda: con.execute(sql, [str(db)]))
     except duckdb.Error as exc:  # not a database DuckDB can read (truncated, another format)
-        raise ArtifactError(f"cannot open the domain's database: {_first_line(str(exc))}",
-                            file=db, fix=f"rebuild it: `mesh build -d {name}`") from None
+        from meshkit.masking import GOVERNANCE_DB
+
+        governance = name == GOVERNANCE_DB
+        what = "the governance database" if governance else "the domain's database"
+        raise ArtifactError(
+            f"cannot open {what}: {_first_line(str(exc))}", file=db,
+            fix="`mesh generate` writes it anew from mesh.yml" if governance
+            else f"rebuild it: `mesh build -d {name}`") from None
 
 
 def _databases(config: QueryConfig) -> Iterator[tuple[str, Path]]:
