@@ -744,3 +744,9 @@ class CatalogStore(Protocol):
     def committed(self, sync_id: str) -> bool:
         """Whether the sync ``sync_id`` committed here (its ``sync_runs`` row exists)."""
         ...
+
+    def ready(self) -> None:
+        """Raise what :meth:`write` would raise for want of its settings (credentials), before
+        a sync stages anything: a sync that stops at the write leaves a staged folder that every
+        reader must then ask this store about."""
+        ...

@@ -366,7 +366,15 @@ def _committed(mesh: cfg.Mesh) -> store.Committed:
             _, warehouse = store_for(mesh, target)
         except MeshError:  # the target left mesh.yml: its sync cannot be finished
             return False
-        return warehouse.committed(sync_id)
+        try:
+            return warehouse.committed(sync_id)
+        except MeshError as exc:  # (fail closed: no reader sees a catalog it cannot vouch for)
+            raise type(exc)(
+                f"sync {sync_id} to target {target!r} stopped after staging the catalog, and "
+                f"only that target's warehouse says whether it committed: {exc.message}",
+                file=exc.file, location=exc.location,
+                fix=f"{exc.fix or 'make the warehouse reachable'}; then run the command again "
+                    "(it finishes or undoes that sync)") from None
     return committed
 
 
@@ -429,6 +437,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
 
     engine = engine_for(mesh, target)
     target_name, warehouse = engine.name, engine.catalog_store()
+    if not dry_run:
+        warehouse.ready()
     catalog_dir = mesh.catalog_dir
 
     projections: list[DomainProjection] = []

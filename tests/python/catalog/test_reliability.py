@@ -4,6 +4,7 @@ builds that failed, malformed artifact entries (on the real fixture mesh built w
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import orjson
@@ -15,6 +16,7 @@ from meshkit.backends.duckdb.catalog_store import read_table
 from meshkit.catalog.build import duplicate_ids
 from meshkit.catalog.model import Catalog
 from meshkit.catalog.sync import STALE, sync
+from meshkit.cli.catalog_cmds import catalog as catalog_cli
 from meshkit.cli.catalog_cmds import mesh_sync
 from meshkit.config import load_mesh
 
@@ -240,3 +242,34 @@ def test_a_catalog_warehouse_duckdb_cannot_open_is_bad_input_and_loses_nothing(
     assert _sync(fixture_mesh)[0] == 0
     assert list(read_table(store, "sync_runs"))
     assert not [name for name in _files(catalog_dir) if ".tmp-" in name]
+
+
+def test_a_sync_to_a_warehouse_it_cannot_sign_in_to_stages_nothing(
+        fixture_mesh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Snowflake's settings the sync stops before staging anything, so the local catalog
+    stays readable; a staged sync only that warehouse can vouch for (a sync killed after
+    staging) keeps every reader out, saying why and what then finishes it."""
+    for name in ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    assert _sync(fixture_mesh)[0] == 0
+    text = fixture_mesh.read_text()
+    dev = "  dev: {type: duckdb, path: warehouse}\n"
+    assert dev in text
+    fixture_mesh.write_text(text.replace(
+        dev, dev + "  prod: {type: snowflake, governance_database: fx_governance}\n"))
+    root = fixture_mesh.parent
+    code, out = _sync(fixture_mesh, "--target", "prod")
+    assert code == 2 and "environment variable SNOWFLAKE_ACCOUNT is not set" in out, out
+    assert not list(root.glob(".catalog.*"))
+    listed = CliRunner().invoke(catalog_cli, ["list", "--mesh", str(fixture_mesh)])
+    assert listed.exit_code == 0, listed.output
+    # What a sync to prod killed between its staging and its commit leaves.
+    staged = root / ".catalog.tmp-20261128T000000-deadbeef"
+    shutil.copytree(root / "catalog", staged)
+    with (staged / "history.jsonl").open("a") as history:
+        history.write(json.dumps({"id": "20261128T000000-deadbeef", "target": "prod"}) + "\n")
+    listed = CliRunner().invoke(catalog_cli, ["list", "--mesh", str(fixture_mesh)])
+    assert listed.exit_code == 2, listed.output
+    assert "sync 20261128T000000-deadbeef to target 'prod' stopped after staging the catalog" \
+        in listed.output and "then run the command again" in listed.output
+    assert staged.is_dir()

@@ -242,6 +242,9 @@ class DuckDBCatalogStore:
                     "one (its history of syncs, contracts and violations then starts over)",
             ) from None
 
+    def ready(self) -> None:
+        """Nothing to set up: a local file."""
+
     def committed(self, sync_id: str) -> bool:
         import duckdb
         from sqlglot import exp

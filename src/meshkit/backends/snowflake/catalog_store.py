@@ -66,6 +66,12 @@ class SnowflakeCatalogStore:
         # The tables exist (statements() creates them) and hold the last sync's rows.
         self._write(catalog, run, snapshot=False, extra={})
 
+    def ready(self) -> None:
+        """The connection's settings, read from the environment (no connection is made)."""
+        from meshkit.backends.snowflake.profiles import SnowflakeSettings
+
+        SnowflakeSettings.from_env()
+
     def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool,
                extra: Mapping[str, list[tuple[Any, ...]]]) -> None:
         from meshkit.backends.snowflake.profiles import connect
