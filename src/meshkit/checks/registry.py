@@ -75,6 +75,9 @@ class Rule:
     default_severity: ClassVar[Severity] = Severity.ERROR
     scope: ClassVar[Scope] = Scope.MESH
     stages: ClassVar[frozenset[Stage]] = ALL_STAGES
+    # Whether governance/waivers.yml may excuse a node from it (the rule then leaves out what a
+    # current waiver covers); a waiver naming any other rule is refused as bad input.
+    waivable: ClassVar[bool] = False
 
     def __init__(self, severity: Severity | str | None = None) -> None:
         self.severity = Severity(severity) if severity is not None else self.default_severity

@@ -38,6 +38,7 @@ class Effective:
 class Policy(Rule):
     """Base of governance policies: ``evaluate(facts, domain)`` yields a domain's violations."""
 
+    waivable = True
     # Default parameters; mesh.yml's `params` may set these keys only.
     defaults: ClassVar[Mapping[str, Any]] = {}
     # Parameters for which a larger (True) or smaller (False) value is stricter; a domain may
@@ -57,13 +58,12 @@ class Policy(Rule):
         made at its defaults, as the engine's registry makes them, configures itself from the
         mesh), waived ones left out. A mesh without a ``policies:`` key runs none."""
         from meshkit.governance.facts import facts_of
-        from meshkit.governance.waivers import load_waivers
+        from meshkit.governance.waivers import waived_nodes
 
         if not ctx.config.governed:
             return
         me = self if self.effective else _configured(ctx.mesh).get(self.id, self)
-        waived = {w.node for w in load_waivers(ctx.mesh)
-                  if w.policy == self.id and w.expires >= ctx.today}
+        waived = waived_nodes(ctx.mesh, self.id, ctx.today)
         for v in me._check(ctx, facts_of(ctx)):
             if (v.node or "") not in waived:
                 yield v

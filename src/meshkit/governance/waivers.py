@@ -17,7 +17,7 @@ waiver is itself a violation, so exceptions are revisited rather than forgotten.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshkit.checks import Violation, rule
@@ -37,6 +37,12 @@ def load_waivers(mesh: Mesh) -> list[Waiver]:
 
     rules = registered_rules()
     for i, w in enumerate(waivers):
+        if w.policy in rules and not rules[w.policy].waivable:
+            line = line_in_file(file, ["waivers", i, "policy"])
+            raise ConfigError(
+                f"waivers.{i}.policy: {w.policy} cannot be waived: what it finds is never "
+                "an accepted exception", file=file, location=str(line) if line else None,
+                fix=f"fix what {w.policy} reports, and remove this waiver")
         if w.policy not in rules:
             import difflib
 
@@ -50,16 +56,9 @@ def load_waivers(mesh: Mesh) -> list[Waiver]:
     return waivers
 
 
-def waived(mesh: Mesh, today: dt.date | None = None) -> Callable[[Violation], bool]:
-    """A ``keep`` filter for :func:`~meshkit.checks.run_checks`: False for a violation a current
-    waiver covers."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    current = {(w.policy, w.node) for w in load_waivers(mesh) if w.expires >= today}
-
-    def keep(v: Violation) -> bool:
-        return (v.rule, v.node or "") not in current
-
-    return keep
+def waived_nodes(mesh: Mesh, rule_id: str, today: dt.date) -> set[str]:
+    """The nodes a current waiver excuses from rule ``rule_id`` (a waivable one)."""
+    return {w.node for w in load_waivers(mesh) if w.policy == rule_id and w.expires >= today}
 
 
 @rule

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 from click.testing import CliRunner
@@ -194,6 +195,42 @@ def test_consumer_reads_checked_over_compiled_sql(demo_copy: Path) -> None:
         ("contract.consumer_reads", "model.risk.int_unparsed", "int_unparsed.py", None),
     }
     _the_parsed_sql_is_kept_by_a_sync(demo_copy, found)
+    _code_read_by_someone_is_waived_until_its_waiver_expires(demo_copy, found)
+
+
+def _code_read_by_someone_is_waived_until_its_waiver_expires(
+        demo_copy: Path, found: set[tuple[object, ...]]) -> None:
+    """The escape hatch the Python model's fix names: a reviewed waiver of that node, current;
+    a rule that is never an accepted exception cannot be waived at all."""
+    waivers = demo_copy.parent / "governance/waivers.yml"
+    original = waivers.read_text()
+
+    def check_with(entry: str) -> Any:
+        waivers.write_text(original + entry)
+        return CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
+                                        "--rule", "contract.consumer_reads",
+                                        "--rule", "contract.consumer_columns"])
+
+    def waiver(rule: str, node: str, expires: str) -> str:
+        return (f"  - policy: {rule}\n    node: {node}\n    reason: Read by the team; it reads "
+                f"only its own domain.\n    approver: Governance council\n"
+                f"    expires: {expires}\n")
+
+    current = check_with(waiver("contract.consumer_reads", "model.risk.int_unparsed",
+                                "2099-01-01"))
+    assert current.exit_code == 1, current.output
+    assert {(v["rule"], v["node"], v["file"].rsplit("/", 1)[-1], v["line"])
+            for v in json.loads(current.output)["violations"]} == {
+        f for f in found if f[1] != "model.risk.int_unparsed"}
+    expired = check_with(waiver("contract.consumer_reads", "model.risk.int_unparsed",
+                                "2020-01-01"))
+    assert "model.risk.int_unparsed" in {v["node"]
+                                         for v in json.loads(expired.output)["violations"]}
+    refused = check_with(waiver("contract.consumer_columns",
+                                "model.risk.int_customer_risk_features", "2099-01-01"))
+    assert refused.exit_code == 2, refused.output
+    assert "contract.consumer_columns cannot be waived" in refused.output
+    waivers.write_text(original)
 
 
 def _the_parsed_sql_is_kept_by_a_sync(demo_copy: Path, found: set[tuple[object, ...]]) -> None:
