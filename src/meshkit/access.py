@@ -37,7 +37,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from meshkit.config import Mesh
+from meshkit.config import Mesh, config_error_from_validation, parse_yaml
 from meshkit.errors import ConfigError, MeshError, UsageError, did_you_mean
 from meshkit.files import read_text
 
@@ -119,18 +119,14 @@ def load_requests(mesh: Mesh) -> RequestsFile:
     file = mesh.root / REQUESTS_FILE
     if not file.is_file():
         return RequestsFile()
+    node, data = parse_yaml(read_text(file), file)
     try:
-        data = yaml.safe_load(read_text(file)) or {}
-        return RequestsFile.model_validate(data)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
-                          location=f"{mark.line + 1}" if mark else None,
-                          fix="correct the YAML (or restore it from version control)") from None
+        return RequestsFile.model_validate(data or {})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}", file=file,
-                          fix="correct the entry; requests are written by `mesh access`") from None
+        err = config_error_from_validation(exc, file, node)
+        err.fix = "correct the entry (or restore the file from version control); requests are " \
+            "written by `mesh access`"
+        raise err from None
 
 
 def _write_requests(mesh: Mesh, requests: RequestsFile) -> None:

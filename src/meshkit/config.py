@@ -284,6 +284,48 @@ class Mesh(BaseModel):
         return self.root / "catalog"
 
 
+def parse_yaml(text: str, file: Path) -> tuple[yaml.Node | None, Any]:
+    """The YAML ``text`` of ``file``: its node tree (for lines) and its data. Bad YAML, and a
+    value YAML reads as a date that is no date (``2027-13-45``), are a :class:`ConfigError` at
+    its line and column.
+
+    >>> parse_yaml("expires: 2027-13-45", Path("waivers.yml"))
+    Traceback (most recent call last):
+    meshkit.errors.ConfigError: waivers.yml:1:10: not a date: 2027-13-45 (month must be in 1..12)
+      fix: write dates as YYYY-MM-DD, a real day
+    """
+    node = None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return node, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
+            location=f"{mark.line + 1}:{mark.column + 1}" if mark else None,
+            fix="correct the YAML syntax at that line") from None
+    except ValueError as exc:  # (PyYAML builds the date and lets its error through)
+        bad = _bad_timestamp(node)
+        raise ConfigError(
+            f"not a date: {bad.value if bad else '?'} ({exc})", file=file,
+            location=f"{bad.start_mark.line + 1}:{bad.start_mark.column + 1}" if bad else None,
+            fix="write dates as YYYY-MM-DD, a real day") from None
+
+
+def _bad_timestamp(node: yaml.Node | None) -> yaml.ScalarNode | None:
+    """The first scalar of the tree that YAML reads as a date but that is none."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except ValueError:
+                return node
+        return None
+    children = node.value if isinstance(node, yaml.SequenceNode) else (
+        [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) else [])
+    return next((bad for child in children if (bad := _bad_timestamp(child)) is not None), None)
+
+
 def load_mesh(path: Path | str | None = None) -> Mesh:
     """Load and validate mesh.yml; raises :class:`ConfigError` naming file, line and fix."""
     file = Path(path or DEFAULT_MESH_FILE).resolve()
@@ -294,18 +336,7 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
             fix="run from the mesh's root folder or pass --mesh PATH/TO/mesh.yml",
         )
     source = file.read_bytes()
-    text = decode_text(source, file)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            file=file,
-            location=f"{mark.line + 1}:{mark.column + 1}" if mark else None,
-            fix="correct the YAML syntax at that line",
-        ) from None
+    node, data = parse_yaml(decode_text(source, file), file)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top level", file=file, location="1",
                           fix="start mesh.yml with `name:` and `domains:`")

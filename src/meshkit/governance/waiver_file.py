@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from meshkit.config import Mesh, config_error_from_validation
-from meshkit.errors import ConfigError
+from meshkit.config import Mesh, config_error_from_validation, parse_yaml
 from meshkit.files import read_text
 
 WAIVERS_FILE = Path("governance/waivers.yml")
@@ -38,15 +36,8 @@ def read_waivers(mesh: Mesh) -> list[Waiver]:
     file = mesh.root / WAIVERS_FILE
     if not file.is_file():
         return []
-    text = read_text(file)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=file,
-                          location=str(mark.line + 1) if mark else None,
-                          fix="correct the YAML syntax at that line") from None
+    node, data = parse_yaml(read_text(file), file)
+    data = data or {}
     try:
         waivers = WaiversFile.model_validate(data).waivers
     except ValidationError as exc:

@@ -151,3 +151,33 @@ def test_an_option_out_of_range_is_a_usage_error_not_a_traceback(args: list[str]
     result = CliRunner().invoke(cli, [*args, "--mesh", str(REPO / "mesh.yml")])
     assert result.exit_code == 2, result.output
     assert "is not in the range" in result.output and "Traceback" not in result.output
+
+
+def test_a_value_yaml_reads_as_a_date_that_is_none_is_bad_input_at_its_place(
+        tmp_path: Path) -> None:
+    """PyYAML builds `2027-02-30` as a date and lets its ValueError through: a traceback, before.
+    In mesh.yml, waivers.yml and access/requests.yml it is an error at its line and column."""
+    from meshkit.access import load_requests
+    from meshkit.governance.waiver_file import read_waivers
+
+    text = (REPO / "mesh.yml").read_text()
+    described = next(t for t in text.splitlines() if t.startswith("    description: Retail"))
+    path = _variant(tmp_path, described, "    description: 2027-02-30")
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(path)])
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "2027-02-30" in t)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:{line}:18: not a date: 2027-02-30 (day is out of range for month)" in \
+        result.output and "fix: write dates as YYYY-MM-DD" in result.output
+    mesh = load_mesh(_variant(tmp_path, "Retail accounts", "Retail accounts"))
+    for name, read, text in (
+            ("governance/waivers.yml", read_waivers,
+             "waivers:\n  - policy: dataset.contract\n    node: x\n    reason: r\n"
+             "    approver: a\n    expires: 2027-13-01\n"),
+            ("access/requests.yml", load_requests, "requests:\n  - created: 2027-13-01\n")):
+        file = tmp_path / name
+        file.parent.mkdir(parents=True)
+        file.write_text(text)
+        with pytest.raises(ConfigError) as info:
+            read(mesh)
+        assert info.value.file == file and info.value.message.startswith("not a date: 2027-13-01")
+        assert info.value.location == f"{len(text.splitlines())}:{text.splitlines()[-1].index('2') + 1}"
