@@ -14,8 +14,9 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
     """Run ``rules`` (default: every registered rule) and report their violations.
 
     Violations located outside the context's selected domains are dropped, as are those ``keep``
-    rejects (e.g. waived ones). A rule raising :class:`~meshkit.errors.MeshError` (bad input)
-    stops the run: the gate cannot decide on input it cannot read.
+    rejects (waivers are not applied here, but by the rules that may be waived). A rule raising
+    :class:`~meshkit.errors.MeshError` (bad input) stops the run: the gate cannot decide on input
+    it cannot read.
 
     >>> from pathlib import Path
     >>> from meshkit.config import Mesh, MeshConfig
