@@ -415,7 +415,7 @@ class ConsumerReads(Rule):
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
         from meshkit.governance.waivers import waived_nodes
 
-        waived = waived_nodes(ctx.mesh, self.id, ctx.today)
+        waived = waived_nodes(ctx, self.id)
         return (v for v in self._found(ctx) if (v.node or "") not in waived)
 
     def _found(self, ctx: CheckContext) -> Iterator[Violation]:

@@ -63,7 +63,7 @@ class Policy(Rule):
         if not ctx.config.governed:
             return
         me = self if self.effective else _configured(ctx.mesh).get(self.id, self)
-        waived = waived_nodes(ctx.mesh, self.id, ctx.today)
+        waived = waived_nodes(ctx, self.id)
         for v in me._check(ctx, facts_of(ctx)):
             if (v.node or "") not in waived:
                 yield v

@@ -16,11 +16,10 @@ waiver is itself a violation, so exceptions are revisited rather than forgotten.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshkit.checks import Violation, rule
+from meshkit.checks import CheckContext, Violation, rule
 from meshkit.config import Mesh, line_in_file
 from meshkit.errors import ConfigError
 from meshkit.governance.facts import Facts
@@ -56,9 +55,17 @@ def load_waivers(mesh: Mesh) -> list[Waiver]:
     return waivers
 
 
-def waived_nodes(mesh: Mesh, rule_id: str, today: dt.date) -> set[str]:
+def run_waivers(ctx: CheckContext) -> list[Waiver]:
+    """:func:`load_waivers`, read once per check run (every waivable rule asks)."""
+    if load_waivers not in ctx.memo:
+        ctx.memo[load_waivers] = load_waivers(ctx.mesh)
+    waivers: list[Waiver] = ctx.memo[load_waivers]
+    return waivers
+
+
+def waived_nodes(ctx: CheckContext, rule_id: str) -> set[str]:
     """The nodes a current waiver excuses from rule ``rule_id`` (a waivable one)."""
-    return {w.node for w in load_waivers(mesh) if w.policy == rule_id and w.expires >= today}
+    return {w.node for w in run_waivers(ctx) if w.policy == rule_id and w.expires >= ctx.today}
 
 
 @rule
@@ -70,7 +77,7 @@ class WaiverExpired(Policy):
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
         today = facts.ctx.today
         file = facts.mesh.root / WAIVERS_FILE
-        for i, w in enumerate(load_waivers(facts.mesh)):
+        for i, w in enumerate(run_waivers(facts.ctx)):
             owner = w.node.split(".")[1] if w.node.startswith(("model.", "seed.", "snapshot.")) \
                 else w.node.split(".")[0]
             if owner != domain or w.expires >= today:
