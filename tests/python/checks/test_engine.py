@@ -109,6 +109,9 @@ def test_entry_point_rules_are_loaded(tmp_path: Path, monkeypatch: pytest.Monkey
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[meshkit.rules]\nacme = acme_rules\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    # Loaded first, so that the copy restored after the test holds every built-in rule: a first
+    # load inside the copy would leave the registry without those of modules imported by it.
+    registered_rules()
     monkeypatch.setattr(rule_module, "_loaded", False)
     monkeypatch.setattr(rule_module, "_REGISTRY", dict(rule_module._REGISTRY))
     rules = registered_rules()
