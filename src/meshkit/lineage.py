@@ -43,6 +43,8 @@ Columns = Sequence[tuple[str, str]]  # (name, data type) in order
 # A foreign node's unique_id -> the producing dataset's columns (None if unknown).
 ForeignColumns = Callable[[str], Columns | None]
 CACHE_FORMAT = 2
+# Where a mesh keeps its lineage cache, from its root (one file per domain).
+LINEAGE_CACHE_DIR = ".catalog-cache/lineage"
 # Fewer queries than this to trace at once are traced in the calling process unless the workers
 # already run (starting them would cost more than it saves).
 PARALLEL_MIN_QUERIES = 16
@@ -105,8 +107,12 @@ class LineageCache:
     instead of a small file per model, and entries of models gone or changed drop out.
     """
 
-    def __init__(self, directory: Path | None = None, processes: int = 1) -> None:
+    def __init__(self, directory: Path | None = None, processes: int = 1, *,
+                 write: bool = True) -> None:
         self.directory = directory
+        # Without ``write`` the files are read, never rewritten: a reader whose inputs differ
+        # from the sync's (another model of the foreign columns) would replace its entries.
+        self.write = write
         # Queries are independent of each other once their inputs' columns are known: those of
         # one wave of a domain's models are traced side by side in ``processes`` workers.
         self.processes = processes
@@ -235,7 +241,7 @@ class LineageCache:
 
     def close(self) -> None:
         path = self._file(self._shard) if self._shard else None
-        if path is not None and set(self._used) != self._loaded:
+        if path is not None and self.write and set(self._used) != self._loaded:
             # A cache that cannot be written only costs time.
             with contextlib.suppress(OSError):
                 atomic_write(path, orjson.dumps({

@@ -87,6 +87,14 @@ def _columns(node: NodeInfo, warehouse: Iterable[tuple[str, str]] = ()) -> list[
     return out
 
 
+def published_columns(node: NodeInfo,
+                      warehouse: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """(name, type) of each column the catalog lists for the node's dataset: what the column
+    lineage of a domain reading it traces against (the sync takes them from the producer's
+    projection)."""
+    return [(c.name, c.data_type or "") for c in _columns(node, warehouse)]
+
+
 def dataset_id(domain: str, product: str, node: NodeInfo) -> str:
     """``<domain>.<product>.<dataset>``, with ``_v<N>`` for a version of a versioned model."""
     return f"{domain}.{product}.{_relation(node)}"

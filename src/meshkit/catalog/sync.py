@@ -200,9 +200,6 @@ def _spool_state(spool: store.Spool, projection: DomainProjection) -> Path:
                      store.projection_bytes(projection))
 
 
-LINEAGE_CACHE_DIR = ".catalog-cache/lineage"
-
-
 class ProducerColumns:
     """The columns of every domain's product datasets, for the column lineage of the domains
     that read them: from the projections of this sync, else the last sync's state, else the
@@ -432,7 +429,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     start = now or datetime.now(UTC)
     sync_id = start.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     from meshkit.backends import engine_for  # backends import the catalog, not the reverse
-    from meshkit.lineage import LineageCache
+    from meshkit.lineage import LINEAGE_CACHE_DIR, LineageCache
     from meshkit.resources import usable_cpus
 
     engine = engine_for(mesh, target)

@@ -35,7 +35,9 @@ class Facts:
 
     @cached_property
     def catalog(self) -> Catalog:
-        from meshkit.catalog.build import assemble, project_domain
+        from meshkit.catalog.build import assemble, project_domain, published_columns
+        from meshkit.lineage import LINEAGE_CACHE_DIR, LineageCache
+        from meshkit.resources import usable_cpus
 
         # Every domain with artifacts (during a build, those not built yet are left out).
         arts = {d.name: a for d, a in self.ctx.all_artifacts()}
@@ -44,10 +46,23 @@ class Facts:
             parts = uid.split(".")
             producer = arts.get(parts[1]) if len(parts) > 2 else None
             node = producer.nodes.get(uid) if producer is not None else None
-            return [(c.name, c.data_type or "") for c in node.columns] if node else None
+            if producer is None or node is None:
+                return None
+            # As the sync's projection of the producer lists them (typed from its warehouse):
+            # the same inputs, the same lineage cache keys.
+            return published_columns(node, producer.warehouse_columns.get(uid, ()))
 
-        projections = [project_domain(self.mesh, d, arts[d.name], "", foreign_columns=foreign)
-                       for d in self.mesh.config.domains if d.name in arts]
+        # Column lineage through the sync's cache (by SQL and input columns: a hit is the
+        # lineage of those very bytes), read only: tracing every model of a 50-domain mesh
+        # again took 13 s of each sync's and each `mesh check`'s policies.
+        lineage = LineageCache(self.mesh.root / LINEAGE_CACHE_DIR, processes=usable_cpus(),
+                               write=False)
+        try:
+            projections = [project_domain(self.mesh, d, arts[d.name], "", foreign_columns=foreign,
+                                          lineage_cache=lineage)
+                           for d in self.mesh.config.domains if d.name in arts]
+        finally:
+            lineage.shutdown()
         return assemble(self.mesh, projections)
 
     @cached_property

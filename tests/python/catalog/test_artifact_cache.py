@@ -198,7 +198,7 @@ def test_a_sync_hands_its_checks_the_domains_it_read_without_holding_them(
 def test_a_domain_that_leaves_the_mesh_leaves_the_caches(fixture_mesh: Path) -> None:
     import yaml
 
-    from meshkit.catalog.sync import LINEAGE_CACHE_DIR
+    from meshkit.lineage import LINEAGE_CACHE_DIR
 
     sync(load_mesh(fixture_mesh))
     config = yaml.safe_load(fixture_mesh.read_text())
