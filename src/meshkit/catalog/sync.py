@@ -552,7 +552,12 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # Contracts to publish and the violations to record, decided before anything is written.
     ledger = publish.prepare(mesh, catalog_dir, sync_id=sync_id, published_at=timestamp(start),
                              stale=frozenset(s.name for s in statuses if s.status == STALE),
-                             artifacts=parsed, artifact_cache=artifact_cache)
+                             artifacts=parsed, artifact_cache=artifact_cache,
+                             # The catalog of what the checks read only if every domain was read
+                             # now or is as its state was written: not one kept as it was while
+                             # its files may have changed, nor one whose artifacts are unreadable.
+                             catalog=catalog if all(s.status in (PROCESSED, SKIPPED)
+                                                    for s in statuses) else None)
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
     gc.collect(1)  # the checks' cycles (parsed SQL)

@@ -35,7 +35,10 @@ class CheckContext:
     whose artifacts it could not read: they keep their last good entry). The artifacts it reads
     are projected through :class:`~meshkit.artifact_cache.ArtifactCache`; new projections are
     kept there only with ``keep_projections`` (a sync: `mesh check` writes nothing); a sync passes
-    its own ``artifact_cache``, which knows the files it has just read.
+    its own ``artifact_cache``, which knows the files it has just read. ``catalog_now`` is the
+    catalog of the very artifacts the run reads, when its caller has just built it (a sync that
+    read, or found unchanged, every domain): governance facts take it rather than project every
+    domain again.
 
     >>> from meshkit.config import MeshConfig
     >>> ctx = CheckContext(Mesh(config=MeshConfig(name="m", domains=[]), file=Path("mesh.yml")))
@@ -48,8 +51,10 @@ class CheckContext:
                  today: date | None = None, registry: ContractRegistry | None = None,
                  partial: bool = False, exclude: frozenset[str] = frozenset(),
                  keep_projections: bool = False,
-                 artifact_cache: ArtifactCache | None = None) -> None:
+                 artifact_cache: ArtifactCache | None = None,
+                 catalog_now: Catalog | None = None) -> None:
         self.mesh = mesh
+        self.catalog_now = catalog_now
         self.keep_projections = keep_projections
         self._artifact_cache = artifact_cache
         self.selected = frozenset(mesh.config.domain(d).name for d in domains) if domains else None

@@ -13,6 +13,7 @@ from typing import Any
 from meshkit import config as cfg
 from meshkit.artifact_cache import ArtifactCache
 from meshkit.artifacts import DomainArtifacts
+from meshkit.catalog.model import Catalog
 from meshkit.checks import CheckContext, CheckReport, Severity, Stage, default_rules, run_checks
 from meshkit.contracts.model import PublishedContract
 from meshkit.contracts.registry import ContractRegistry, entry_files, registry_files
@@ -57,20 +58,23 @@ class Ledger:
 def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: str,
             stale: frozenset[str] = frozenset(),
             artifacts: Mapping[str, DomainArtifacts] | None = None,
-            artifact_cache: ArtifactCache | None = None) -> Ledger:
+            artifact_cache: ArtifactCache | None = None,
+            catalog: Catalog | None = None) -> Ledger:
     """Run the sync's rules and decide what to publish: every public, contracted dataset version
     whose contract changed since its last entry, unless an error violation names it (a breaking
     change, a policy): then its last good entry stays and the violation is recorded. ``stale``
     domains (artifacts the sync could not read) are left out: their entries stay as they are;
     ``artifacts`` are those the sync has just read (the others are read here, through the
-    sync's ``artifact_cache``: the projections kept by content)."""
+    sync's ``artifact_cache``: the projections kept by content). ``catalog`` is the sync's, when
+    it is that of those very artifacts (:class:`~meshkit.checks.CheckContext`'s ``catalog_now``)."""
     registry = ContractRegistry.load(catalog_dir)
     # A domain whose artifacts cannot be read keeps its last good catalog entry (the sync goes
     # on without it): its contracts stay as last published.
     ctx = CheckContext(mesh, registry=registry, partial=True, exclude=stale,
                        artifacts=artifacts,  # (a stale domain's are excluded)
                        artifact_cache=artifact_cache,
-                       keep_projections=artifact_cache is not None and artifact_cache.write)
+                       keep_projections=artifact_cache is not None and artifact_cache.write,
+                       catalog_now=catalog)
     report = run_checks(ctx, default_rules(stage=Stage.SYNC))
     blocked = {v.node for v in report.violations if v.severity is Severity.ERROR and v.node}
     candidates = []

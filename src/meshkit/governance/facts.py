@@ -35,6 +35,11 @@ class Facts:
 
     @cached_property
     def catalog(self) -> Catalog:
+        if self.ctx.catalog_now is not None:
+            return self.ctx.catalog_now
+        return self._projected()
+
+    def _projected(self) -> Catalog:
         from meshkit.catalog.build import assemble, project_domain, published_columns
         from meshkit.lineage import LINEAGE_CACHE_DIR, LineageCache
         from meshkit.resources import usable_cpus
