@@ -331,17 +331,25 @@ def parse_yaml(text: str, file: Path) -> tuple[yaml.Node | None, Any]:
 
 
 def _bad_timestamp(node: yaml.Node | None) -> yaml.ScalarNode | None:
-    """The first scalar of the tree that YAML reads as a date but that is none."""
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            try:
-                yaml.SafeLoader("").construct_yaml_timestamp(node)
-            except ValueError:
-                return node
-        return None
-    children = node.value if isinstance(node, yaml.SequenceNode) else (
-        [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) else [])
-    return next((bad for child in children if (bad := _bad_timestamp(child)) is not None), None)
+    """The first scalar of the tree that YAML reads as a date but that is none (each node
+    looked at once: an alias is the node it names)."""
+    stack, visited = [node], set()
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in visited:
+            continue
+        visited.add(id(current))
+        if isinstance(current, yaml.ScalarNode):
+            if current.tag == "tag:yaml.org,2002:timestamp":
+                try:
+                    yaml.SafeLoader("").construct_yaml_timestamp(current)
+                except ValueError:
+                    return current
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(reversed(current.value))
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(reversed([v for pair in current.value for v in pair]))
+    return None
 
 
 def load_mesh(path: Path | str | None = None) -> Mesh:
@@ -379,8 +387,14 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
 def _refuse_duplicate_keys(node: Any, file: Path) -> None:
     """A key given twice in one mapping is refused (YAML loaders silently keep the last)."""
     stack = [node]
+    # Each node once: an alias is the node it names, and nine aliases of nine aliases of ... of
+    # one list make a 1 KB file whose paths number in the billions.
+    visited: set[int] = set()
     while stack:
         current = stack.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
         if isinstance(current, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key, value in current.value:
