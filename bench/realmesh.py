@@ -222,6 +222,8 @@ def mesh_yml(n: int) -> str:
                      "owner": {"name": f"{domain_name(i)} team", "email": f"{domain_name(i)}@example.com"}}
                     for i in range(n)],
         "classifications": CLASSIFICATIONS,
+        # A governed mesh: every built-in policy runs, at its defaults, in every sync.
+        "policies": {},
     }, sort_keys=False)
 
 

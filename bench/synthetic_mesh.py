@@ -395,6 +395,8 @@ def generate(root: Path, domains: int, models: int, *, templates: Templates | No
         # The classifications the columns declare (see _DomainWriter), as a mesh defines them.
         "classifications": {"public": {"mask": "none"}, "internal": {"mask": "none"},
                             "confidential": {"mask": "nullify"}, "pii": {"mask": "redact"}},
+        # A governed mesh: every built-in policy runs, at its defaults, in every sync.
+        "policies": {},
     }, sort_keys=False))
     return root / "mesh.yml"
 
