@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meshkit.errors import ConfigError
+from meshkit.errors import ConfigError, UsageError
 
 
 def atomic_write(path: Path, data: bytes | str, *, durable: bool = True) -> None:
@@ -42,6 +42,24 @@ def write_if_changed(path: Path, text: str) -> bool:
         return False
     atomic_write(path, text)
     return True
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file a command was asked for (``--junit``, ``-o``): a path it cannot write (a
+    folder that does not exist, no permission) is a :class:`UsageError` naming it.
+
+    >>> write_output(Path("/nonexistent-folder/report.xml"), "<x/>")
+    Traceback (most recent call last):
+    meshkit.errors.UsageError: /nonexistent-folder/report.xml: cannot write: No such file or directory
+      fix: give a path in a folder that exists and you may write to
+    """
+    fix = "give a path in a folder that exists and you may write to"
+    if not path.parent.is_dir():  # (atomic_write would create it: a typo would go unnoticed)
+        raise UsageError("cannot write: No such file or directory", file=path, fix=fix)
+    try:
+        atomic_write(path, text, durable=False)
+    except OSError as exc:
+        raise UsageError(f"cannot write: {exc.strerror or exc}", file=path, fix=fix) from None
 
 
 def read_text(path: Path) -> str:

@@ -10,6 +10,7 @@ import click
 
 from meshkit.cli.errors import handle_errors
 from meshkit.cli.options import json_option, load, mesh_option
+from meshkit.files import write_output
 
 
 @click.command("check")
@@ -44,7 +45,7 @@ def check(mesh_file: Path, domains: tuple[str, ...], rules: tuple[str, ...], as_
         return
     report = load(mesh_file).check(domains=domains, rules=rules)
     if junit_file is not None:
-        junit_file.write_text(junit_xml(report))
+        write_output(junit_file, junit_xml(report))
     if as_json:
         echo_json(report_json(report))
     else:

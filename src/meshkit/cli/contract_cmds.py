@@ -10,6 +10,7 @@ import click
 
 from meshkit.cli.errors import handle_errors
 from meshkit.cli.options import json_option, load, mesh_option
+from meshkit.files import write_output
 
 
 @click.group("contract")
@@ -64,5 +65,5 @@ def export(dataset: str, output: Path | None, mesh_file: Path) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text)
+        write_output(output, text)
         click.echo(f"wrote {output}", err=True)

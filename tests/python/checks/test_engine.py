@@ -217,6 +217,16 @@ def test_demo_passes_mesh_check_clean(built_demo: Path, tmp_path: Path) -> None:
                                                 "contract.row_filter_defined"}
     assert ET.fromstring(junit.read_text()).get("failures") == "0"
     assert sorted(p.name for p in built_demo.parent.rglob("*") if p.is_file()) == before
+    # A report path in no folder is bad input naming it (it was a FileNotFoundError, exit 1),
+    # and so is `mesh contract export -o` there.
+    nowhere = tmp_path / "no-such-folder" / "report.xml"
+    for argv in (["check", "--junit", str(nowhere)],
+                 ["contract", "export", "consumer_banking.consumer_demographics."
+                  "consumer_demographics_v2", "-o", str(nowhere)]):
+        result = CliRunner().invoke(cli, [*argv, "--mesh", str(built_demo)])
+        assert result.exit_code == 2, result.output
+        assert f"{nowhere}: cannot write" in result.output and "fix: give a path" in result.output
+        assert not nowhere.parent.exists()
 
 
 def _parse(mesh_file: Path, domain: str) -> None:
