@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from meshkit.errors import ConfigError, did_you_mean
 from meshkit.files import decode_text, read_text
@@ -58,6 +65,33 @@ class PolicyConfig(Strict):
     scope: PolicyScope = Field(default_factory=PolicyScope)
 
 
+# A domain is a database (``<warehouse>/<domain>.duckdb``, a Snowflake database) and a dbt
+# project: it cannot take the name of the platform's own databases and projects, nor of those
+# DuckDB keeps for itself. A domain named mesh_governance built over the clearances' database.
+RESERVED_DOMAIN_NAMES = frozenset({
+    "mesh_governance", "mesh_catalog", "mesh_platform", "mesh_policy",
+    "main", "internal", "memory", "system", "temp", "information_schema", "pg_catalog"})
+# A name of every file, database and role the domain gets (``<name>_engineer``...), within the
+# limits of file systems (255 bytes) and of the warehouses.
+MAX_DOMAIN_NAME = 63
+
+
+def domain_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a domain, or None if it can.
+
+    >>> domain_name_problem("risk"), domain_name_problem("mesh_governance")
+    (None, "'mesh_governance' is the name of one of the platform's databases or projects")
+    """
+    if not is_identifier(name):
+        return f"{name!r} is not a lowercase identifier (letters, digits and underscores, " \
+               "starting with a letter)"
+    if name in RESERVED_DOMAIN_NAMES:
+        return f"{name!r} is the name of one of the platform's databases or projects"
+    if len(name) > MAX_DOMAIN_NAME:
+        return f"a domain name has at most {MAX_DOMAIN_NAME} characters ({len(name)} given)"
+    return None
+
+
 class Domain(Strict):
     """A domain: a dbt project built here (``path``) or elsewhere (``artifacts``)."""
 
@@ -70,6 +104,14 @@ class Domain(Strict):
     reads_as: list[Identifier] = Field(default_factory=list)
     # Policies the domain adds or makes stricter for itself (never weaker than the global ones).
     policies: dict[PolicyId, PolicyConfig] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        problem = domain_name_problem(name)
+        if problem is not None:
+            raise ValueError(f"{problem}; choose another name")
+        return name
 
     @model_validator(mode="after")
     def _path_or_artifacts(self) -> Domain:

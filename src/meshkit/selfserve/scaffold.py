@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from meshkit.config import IDENTIFIER, Mesh, is_identifier
+from meshkit.config import IDENTIFIER, Mesh, domain_name_problem, is_identifier
 from meshkit.errors import UsageError
 from meshkit.selfserve import meshfile
 from meshkit.selfserve.render import Written, render, render_tree, write_new
@@ -78,7 +78,9 @@ def new_domain(mesh: Mesh, name: str, owner_email: str, *, owner_name: str | Non
                description: str = "", reads: list[str] | None = None,
                path: Path | None = None) -> Written:
     """A domain dbt project wired to the platform, registered in mesh.yml."""
-    _identifier(name, "domain name")
+    problem = domain_name_problem(name)
+    if problem is not None:
+        raise UsageError(f"domain name {problem}", fix="choose another name")
     if any(d.name == name for d in mesh.config.domains):
         raise UsageError(f"domain {name!r} is already in the mesh", file=mesh.file,
                          location="domains", fix="choose another name")

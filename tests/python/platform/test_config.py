@@ -208,3 +208,24 @@ def test_a_yaml_alias_bomb_is_read_in_linear_time(tmp_path: Path) -> None:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert "bomb" in info.value.message and info.value.location == "3"
+
+
+@pytest.mark.parametrize("name", ["mesh_governance", "mesh_catalog", "internal", "main",
+                                  "d" * 64])
+def test_a_domain_cannot_take_a_platform_or_duckdb_name_nor_a_too_long_one(
+        tmp_path: Path, name: str) -> None:
+    """A domain named mesh_governance built its tables into the clearances' database; after that
+    every query and sync failed, with a fix that did not apply. `mesh new domain` with a 300
+    character name ended in OSError (file name too long). Both are bad input, before anything is
+    written."""
+    path = _variant(tmp_path, "  - name: risk\n", f"  - name: {name}\n")
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(path)])
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if f"name: {name}" in t)
+    assert result.exit_code == 2, result.output
+    assert f"{path}:{line}:" in result.output and "choose another name" in result.output
+    mesh_file = _variant(tmp_path, "Retail accounts", "Retail accounts")
+    before = mesh_file.read_text()
+    result = CliRunner().invoke(cli, ["new", "domain", name, "--owner", "o@x.example",
+                                      "--mesh", str(mesh_file)])
+    assert result.exit_code == 2 and "choose another name" in result.output, result.output
+    assert mesh_file.read_text() == before and not (tmp_path / "domains").exists()
