@@ -127,6 +127,26 @@ def _weaker(policy: type[Policy], glob: Effective, local: PolicyConfig) -> str |
     return None
 
 
+def _param_problem(default: Any, value: Any) -> str | None:
+    """Why ``value`` cannot stand for a parameter whose default is ``default``, or None: the
+    same kind of value (a whole number where a whole number goes), never a negative count.
+
+    >>> _param_problem(20, "forty"), _param_problem(20, -5), _param_problem(0.3, 1)
+    ("is not a whole number: 'forty'", 'cannot be negative: -5', None)
+    """
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"is not true or false: {value!r}"
+    if isinstance(default, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or (isinstance(default, int) and not isinstance(value, int)):
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            return f"is not {kind}: {value!r}"
+        return f"cannot be negative: {value!r}" if value < 0 else None
+    if not isinstance(value, type(default)):
+        return f"is not a {type(default).__name__}: {value!r}"
+    return None
+
+
 def _merge(policy: type[Policy], base: Effective, entry: PolicyConfig) -> Effective:
     return Effective(
         enabled=entry.enabled,
@@ -163,12 +183,29 @@ def configured_policies(mesh: Mesh, registry: Mapping[str, type[Rule]] | None = 
                     "use a policy id of `mesh check --list-rules`")
 
     def check_params(cls: type[Policy], entry: PolicyConfig, loc: list[str | int]) -> None:
-        for key in entry.params:
+        for key, value in entry.params.items():
             if key not in cls.defaults:
                 close = difflib.get_close_matches(key, list(cls.defaults), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise error([*loc, "params", key], f"unknown parameter {key!r} of {cls.id}{hint}",
                             f"use one of: {', '.join(sorted(cls.defaults)) or '(none)'}")
+            problem = _param_problem(cls.defaults[key], value)
+            if problem is not None:
+                raise error([*loc, "params", key], f"parameter {key!r} of {cls.id} {problem}",
+                            f"give a value like its default, {cls.defaults[key]!r}")
+        # A scope naming no domain of the mesh applies the policy nowhere: a typo is not a way
+        # to switch a policy off.
+        names = [d.name for d in cfg.domains]
+        scoped: list[tuple[list[str | int], str]] = [
+            (["scope", "domains", i], name) for i, name in enumerate(entry.scope.domains)]
+        scoped += [(["scope", "products", i], product.split(".")[0])
+                   for i, product in enumerate(entry.scope.products) if "." in product]
+        for where, name in scoped:
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise error([*loc, *where], f"no domain {name!r} in the mesh{hint}",
+                            f"name one of: {', '.join(names)}")
 
     glob: dict[str, Effective] = {}
     global_policies = cfg.policies or {}

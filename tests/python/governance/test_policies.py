@@ -142,12 +142,28 @@ def test_a_domain_may_not_weaken_a_global_policy(tmp_path: Path, entry: str, why
 
 def test_unknown_policies_and_parameters_are_config_errors(tmp_path: Path) -> None:
     text = (Path(__file__).parent / "fixtures" / "mesh.yml").read_text()
-    for bad, said in (("  product.ownr: {}", "unknown policy 'product.ownr' (did you mean "
-                                             "'product.owner'?)"),
-                      ("  naming.conventions: {params: {patern: x}}", "unknown parameter 'patern'")):
-        (tmp_path / "mesh.yml").write_text(text.replace("\npolicies:\n", f"\npolicies:\n{bad}\n", 1))
-        with pytest.raises(ConfigError, match=re.escape(said)):
+    added = "\npolicies:\n"
+    for old, bad, said in (
+            (added, "  product.ownr: {}",
+             "unknown policy 'product.ownr' (did you mean 'product.owner'?)"),
+            (added, "  naming.conventions: {params: {patern: x}}", "unknown parameter 'patern'"),
+            # A value of the wrong kind was a ValueError traceback; a negative count and a
+            # scope naming no domain turned the policy off without a word.
+            ("sample_rows: 100", "sample_rows: forty",
+             "parameter 'sample_rows' of personal_data.by_value is not a whole number"),
+            ("min_share: 0.3", "min_share: -0.5", "cannot be negative: -0.5"),
+            (added, "  naming.conventions: {params: {forbidden_prefixes: stg_}}",
+             "parameter 'forbidden_prefixes' of naming.conventions is not a list"),
+            (added, "  product.owner: {scope: {domains: [gv_banc]}}",
+             "no domain 'gv_banc' in the mesh (did you mean 'gv_bank'?)"),
+            (added, "  product.owner: {scope: {products: [gv_shopp.orders]}}",
+             "no domain 'gv_shopp' in the mesh (did you mean 'gv_shop'?)")):
+        variant = text.replace(old, f"{added}{bad}\n" if old == added else bad, 1)
+        (tmp_path / "mesh.yml").write_text(variant)
+        with pytest.raises(ConfigError, match=re.escape(said)) as info:
             configured_policies(load_mesh(tmp_path / "mesh.yml"))
+        line = next(i for i, t in enumerate(variant.splitlines(), 1) if bad.strip() in t)
+        assert info.value.location == str(line), (bad, info.value)
 
 
 def test_policies_read_the_lineage_the_sync_traced_and_leave_its_cache_alone(
