@@ -157,6 +157,16 @@ class Facts:
                            ) -> Iterator[tuple[str, str, str, list[str]]]:
         """Every classified upstream column of ``unique_id.column``, in any domain, through any
         number of models: (node, column, classification, path of nodes)."""
+        for up, up_col, path in self.origins(unique_id, column,
+                                             through_aggregates=through_aggregates):
+            cls = self.column_classification(up, up_col)
+            if cls is not None:
+                yield up, up_col, cls, path
+
+    def origins(self, unique_id: str, column: str, *, through_aggregates: bool
+                ) -> Iterator[tuple[str, str, list[str]]]:
+        """Every upstream column of ``unique_id.column``, in any domain, through any number of
+        models, each once: (node, column, path of nodes)."""
         seen: set[tuple[str, str]] = set()
         stack: list[tuple[str, str, list[str]]] = [(unique_id, column.lower(), [unique_id])]
         while stack:
@@ -168,9 +178,7 @@ class Facts:
                 if key in seen:
                     continue
                 seen.add(key)
-                cls = self.column_classification(e.upstream, e.upstream_column)
-                if cls is not None:
-                    yield e.upstream, e.upstream_column, cls, [*path, e.upstream]
+                yield e.upstream, e.upstream_column, [*path, e.upstream]
                 stack.append((e.upstream, e.upstream_column.lower(), [*path, e.upstream]))
 
     # --- where things are declared -----------------------------------------------------------

@@ -110,6 +110,52 @@ class PersonalDataByName(Policy):
                         node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
 
 
+@rule
+class PersonalDataByLineage(Policy):
+    """A product column under a harmless name that carries, value for value or derived, a column
+    named like personal data upstream (`birth_date as holder_since`) has a masking classification.
+
+    In any domain and through any number of models; what an aggregate folds is no one's value,
+    and the walk stops at another product's dataset (its columns are checked themselves, and
+    what derives from their classifications is classification.propagation's). An origin with a
+    masking classification is classification.propagation's to report."""
+
+    id = "personal_data.by_lineage"
+    defaults: ClassVar[Mapping[str, Any]] = {"extra_patterns": {}}
+
+    def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
+        patterns = {**NAME_PATTERNS, **dict(params["extra_patterns"])}
+        for p in facts.products(domain):
+            for ds in p.datasets:
+                for c in ds.columns:
+                    if facts.masks(c.classification) or personal_kind(c.name, patterns):
+                        continue  # (named like personal data: personal_data.by_name's)
+                    found = self._origin(facts, ds.unique_id, c.name, patterns)
+                    if found is None:
+                        continue
+                    up, up_col, kind, path = found
+                    via = " <- ".join(path[1:-1]) or "a direct read"
+                    yield self.violation(
+                        f"column {c.name} of {ds.id} derives from {up_col} of {up} (via {via}), "
+                        f"which looks like {kind}, but is "
+                        f"{'unclassified' if c.classification is None else repr(c.classification)}"
+                        ", shown unmasked",
+                        fix=f"classify `{c.name}` with a masking classification (e.g. pii), or "
+                            f"stop deriving it from {up_col}",
+                        node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
+
+    @staticmethod
+    def _origin(facts: Facts, unique_id: str, column: str, patterns: Mapping[str, str]
+                ) -> tuple[str, str, str, list[str]] | None:
+        for up, up_col, path in facts.origins(unique_id, column, through_aggregates=False):
+            if any(node in facts.datasets for node in path[1:]):
+                continue
+            kind = personal_kind(up_col, patterns)
+            if kind is not None and not facts.masks(facts.column_classification(up, up_col)):
+                return up, up_col, kind, path
+        return None
+
+
 # Rules that read the built warehouse: not run on a freshly parsed manifest before a build.
 WAREHOUSE_STAGES: frozenset[Stage] = frozenset({Stage.CHECK, Stage.SYNC})
 

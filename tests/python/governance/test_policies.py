@@ -31,6 +31,10 @@ PLANTED = [
     ("dataset.primary_key", f"{BANK}.account_events", "error", "no primary-key test"),
     ("naming.conventions", f"{BANK}.tmp_balances", "error", "'tmp_balances'"),
     ("personal_data.by_name", f"{BANK}.customer_profile", "warn", "column iban"),
+    # a birth date under a harmless name: found through the column lineage
+    ("personal_data.by_lineage", f"{SHOP}.customer_orders", "error",
+     "column buyer_since of gv_shop.orders.customer_orders derives from birth_date of "
+     "seed.gv_shop.raw_orders"),
     # the name hides it: found from the sampled values (never printed)
     ("personal_data.by_value", f"{BANK}.customer_profile", "error", "column contact"),
     ("masking.verified", f"{BANK}.customer_profile", "error",
