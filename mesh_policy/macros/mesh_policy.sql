@@ -79,6 +79,11 @@
     "classification.propagation",
     "model.risk.credit_risk_band_summary",
     "2027-11-30"
+   ],
+   [
+    "personal_data.by_lineage",
+    "model.consumer_banking.consumer_demographics.v2",
+    "2027-11-30"
    ]
   ]
  },
