@@ -96,18 +96,26 @@ class PersonalDataByName(Policy):
 
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
         patterns = {**NAME_PATTERNS, **dict(params["extra_patterns"])}
-        for p in facts.products(domain):
-            for ds in p.datasets:
-                for c in ds.columns:
-                    kind = personal_kind(c.name, patterns)
-                    if kind is None or facts.masks(c.classification):
-                        continue
-                    yield self.violation(
-                        f"column {c.name} of {ds.id} looks like {kind} but is "
-                        f"{'unclassified' if c.classification is None else c.classification!r}"
-                        f", shown unmasked",
-                        fix=f"classify `{c.name}` with a masking classification (e.g. pii)",
-                        node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
+        for ds, c in _unmasked_product_columns(facts, domain):
+            kind = personal_kind(c.name, patterns)
+            if kind is None:
+                continue
+            yield self.violation(
+                f"column {c.name} of {ds.id} looks like {kind} but is "
+                f"{'unclassified' if c.classification is None else c.classification!r}"
+                f", shown unmasked",
+                fix=f"classify `{c.name}` with a masking classification (e.g. pii)",
+                node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
+
+
+def _unmasked_product_columns(facts: Facts, domain: str) -> Iterator[tuple[Any, Any]]:
+    """Each column of the domain's product datasets that its classification leaves unmasked,
+    with its dataset."""
+    for p in facts.products(domain):
+        for ds in p.datasets:
+            for c in ds.columns:
+                if not facts.masks(c.classification):
+                    yield ds, c
 
 
 @rule
@@ -125,24 +133,22 @@ class PersonalDataByLineage(Policy):
 
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
         patterns = {**NAME_PATTERNS, **dict(params["extra_patterns"])}
-        for p in facts.products(domain):
-            for ds in p.datasets:
-                for c in ds.columns:
-                    if facts.masks(c.classification) or personal_kind(c.name, patterns):
-                        continue  # (named like personal data: personal_data.by_name's)
-                    found = self._origin(facts, ds.unique_id, c.name, patterns)
-                    if found is None:
-                        continue
-                    up, up_col, kind, path = found
-                    via = " <- ".join(path[1:-1]) or "a direct read"
-                    yield self.violation(
-                        f"column {c.name} of {ds.id} derives from {up_col} of {up} (via {via}), "
-                        f"which looks like {kind}, but is "
-                        f"{'unclassified' if c.classification is None else repr(c.classification)}"
-                        ", shown unmasked",
-                        fix=f"classify `{c.name}` with a masking classification (e.g. pii), or "
-                            f"stop deriving it from {up_col}",
-                        node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
+        for ds, c in _unmasked_product_columns(facts, domain):
+            if personal_kind(c.name, patterns):
+                continue  # (named like personal data: personal_data.by_name's)
+            found = self._origin(facts, ds.unique_id, c.name, patterns)
+            if found is None:
+                continue
+            up, up_col, kind, path = found
+            via = " <- ".join(path[1:-1]) or "a direct read"
+            yield self.violation(
+                f"column {c.name} of {ds.id} derives from {up_col} of {up} (via {via}), "
+                f"which looks like {kind}, but is "
+                f"{'unclassified' if c.classification is None else repr(c.classification)}"
+                ", shown unmasked",
+                fix=f"classify `{c.name}` with a masking classification (e.g. pii), or "
+                    f"stop deriving it from {up_col}",
+                node=ds.unique_id, **_located(facts, domain, ds.name, c.name))
 
     @staticmethod
     def _origin(facts: Facts, unique_id: str, column: str, patterns: Mapping[str, str]
