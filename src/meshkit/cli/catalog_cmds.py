@@ -136,7 +136,10 @@ def _load(mesh_file: Path) -> Any:
 @handle_errors
 def list_products(mesh_file: Path, domain: str | None, as_json: bool) -> None:
     """Every data product: domain, owner, status, datasets, health."""
-    cat = _load(mesh_file)
+    mesh = load(mesh_file)
+    if domain is not None:
+        mesh.config.domain(domain)  # a name of no domain is bad input, not an empty list
+    cat = mesh.catalog()
     products = [p for p in cat.products() if domain is None or p.domain == domain]
     if as_json:
         _echo_json([{

@@ -61,6 +61,9 @@ def test_show_unknown_and_no_catalog_exit_2(fixture_mesh: Path) -> None:
     CliRunner().invoke(mesh_sync, ["--mesh", mesh])
     code, out = _run("show", "scorecrd", "--mesh", mesh)
     assert code == 2 and "did you mean 'scorecard'?" in out
+    # A domain the mesh does not have listed nothing, exit 0: a typo looked like an empty domain.
+    code, out = _run("list", "-d", "nope", "--mesh", mesh)
+    assert code == 2 and "no domain named 'nope'" in out
 
 
 def test_text_from_the_artifacts_is_shown_as_written(fixture_mesh: Path) -> None:
