@@ -14,6 +14,7 @@
     {%- set row_filter = mesh_platform.row_filter_of(model) -%}
     {#- Refuse what the view could not enforce before anything is built. -#}
     {% do mesh_platform.validate_secure_view(view_relation, columns, row_filter) %}
+    {% do mesh_platform.refuse_personal_names(model, columns) %}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -26,6 +27,9 @@
     {% call statement('main') -%}
         {{ get_create_table_as_sql(False, data_relation if in_place else intermediate, sql) }}
     {%- endcall %}
+    {#- Before the view is replaced: values of personal data in a column the view would show as
+        is stop the build, and the view serves what it served before (or nothing). -#}
+    {% do mesh_platform.refuse_personal_values(model, columns, data_relation if in_place else intermediate) %}
     {% if not in_place %}
         {#- DuckDB: inside dbt's transaction (BEGIN .. COMMIT below), so another session sees the
             old table or the new one. -#}
@@ -67,6 +71,97 @@
 
     {{ return({'relations': relations}) }}
 {% endmaterialization %}
+
+
+{#- The build gate of the mesh's personal-data policies, as mesh.yml sets them for the model's
+    domain (mesh_policy().governance): a column the view would show as is (its classification
+    does not mask) must not be named like personal data (personal_data.by_name), nor hold values
+    that look like it (personal_data.by_value, sampled as the policy samples them), unless a
+    current waiver in governance/waivers.yml excuses the model. A domain engineer's own
+    `dbt build` runs it too, so the secure view is never replaced with one that publishes such a
+    column: the dbt test and the sync would report it only once analysts could read it. -#}
+{% macro personal_data_waived(policy_id, model) -%}
+    {%- set today = modules.datetime.date.today().isoformat() -%}
+    {%- for w in mesh_policy.mesh_policy().governance.waivers
+          if w[0] == policy_id and w[1] == model.unique_id and w[2] >= today -%}
+        {{ return(true) }}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro personal_data_refusal(model, column, what, policy_id) -%}
+    {%- set file = (model.patch_path or model.original_file_path).split('://')[-1] -%}
+    {%- set masking = mesh_policy.mesh_policy().governance.masked_classifications -%}
+    {{ return(file ~ ": model " ~ model.unique_id ~ ", column '" ~ column.name ~ "': " ~ what
+        ~ ", and its classification '" ~ column.effective ~ "' shows it unmasked (" ~ policy_id
+        ~ "); the secure view was not replaced; fix: classify `" ~ column.name ~ "` with a "
+        ~ "masking classification (" ~ (masking | join(', ')) ~ "), or waive " ~ policy_id
+        ~ " for " ~ model.unique_id ~ " in governance/waivers.yml with the reason") }}
+{%- endmacro %}
+
+{% macro refuse_personal_names(model, columns) -%}
+    {%- set gov = mesh_policy.mesh_policy().governance -%}
+    {%- if 'personal_data.by_name' not in gov.checks.get(model.package_name, [])
+          or mesh_platform.personal_data_waived('personal_data.by_name', model) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- for c in columns if not c.rule -%}
+        {%- for kind, pattern in gov.personal_patterns.items()
+              if modules.re.search(pattern, c.name | lower) -%}
+            {{ exceptions.raise_compiler_error(mesh_platform.personal_data_refusal(
+                model, c, "its name looks like " ~ kind, 'personal_data.by_name')) }}
+        {%- endfor -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- `staged` is the model's data as just built, before the view is replaced. -#}
+{% macro refuse_personal_values(model, columns, staged) -%}
+    {{ return(adapter.dispatch('refuse_personal_values', 'mesh_platform')(model, columns, staged)) }}
+{%- endmacro %}
+
+{#- Snowflake: personal_data.by_value samples the DuckDB warehouse only (see the README). -#}
+{% macro default__refuse_personal_values(model, columns, staged) -%}
+{%- endmacro %}
+
+{#- DuckDB: the sampled values are matched by the plugin's mesh_personal_values, the policy's
+    own detectors, inside the warehouse: only the kind and the counts come back. On refusal the
+    staged table is dropped, so the refused rows reach no relation. -#}
+{% macro duckdb__refuse_personal_values(model, columns, staged) -%}
+    {%- set gov = mesh_policy.mesh_policy().governance -%}
+    {%- set params = gov['values'].get(model.package_name) -%}
+    {%- if params is none or mesh_platform.personal_data_waived('personal_data.by_value', model) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set candidates = [] -%}
+    {%- for c in columns if not c.rule and c.family == 'string'
+          and not modules.re.search(gov.value_skip_names, c.name | lower) -%}
+        {%- do candidates.append(c) -%}
+    {%- endfor -%}
+    {%- if not candidates -%}{{ return(none) }}{%- endif -%}
+    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = 'mesh_personal_values'") -%}
+    {%- if found.columns[0].values()[0] == 0 -%}
+        {% do adapter.drop_relation(staged) %}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ model.unique_id ~ ": the session cannot check its columns for personal data "
+            ~ "(the function mesh_personal_values is missing); fix: enable meshkit's plugin in "
+            ~ "the domain's profiles.yml (plugins: [{module: meshkit.backends.duckdb.dbt_plugin}])") }}
+    {%- endif -%}
+    {%- for c in candidates -%}
+        {%- set probe -%}
+            select mesh_personal_values(list(v), {{ params.min_share }}) from (
+                select cast({{ c.quoted }} as varchar) as v from {{ staged }}
+                where {{ c.quoted }} is not null limit {{ params.sample_rows }})
+        {%- endset -%}
+        {%- set kind = run_query(probe).columns[0].values()[0] -%}
+        {%- if kind -%}
+            {%- set parts = kind.split('|') -%}
+            {% do adapter.drop_relation(staged) %}
+            {{ exceptions.raise_compiler_error(mesh_platform.personal_data_refusal(
+                model, c, parts[1] ~ " of " ~ parts[2] ~ " sampled values look like " ~ parts[0],
+                'personal_data.by_value')) }}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
 
 
 {#- The view's columns: [{name, quoted, data_type, classification, effective, family, rule}] in

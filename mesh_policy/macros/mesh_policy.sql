@@ -74,6 +74,21 @@
    "person name": "(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_)",
    "phone": "(^|_)(phone|mobile|msisdn|cell|telephone|tel|fax)($|_)"
   },
+  "value_skip_names": "(?:(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_))|(?:(^|_)e_?mail($|_)|email_address)|(?:(^|_)(phone|mobile|msisdn|cell|telephone|tel|fax)($|_))|(?:(^|_)(ssn|social_security|national_id|nin|nino|passport|tax_id|tin|sin|id_number|personal_id)($|_))|(?:(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date)|(?:(^|_)(address|street|postcode|postal_code|zip|zipcode|zip_code)($|_))|(?:(^|_)(pan|card_number|card_num|card_no|credit_card|cc_number|cc_num)($|_))|(?:(^|_)(account_number|account_num|account_no|acct_number|acct_no|routing_number|bank_account)($|_))|(?:(^|_)iban($|_))",
+  "values": {
+   "asset_management": {
+    "min_share": 0.3,
+    "sample_rows": 200
+   },
+   "consumer_banking": {
+    "min_share": 0.3,
+    "sample_rows": 200
+   },
+   "risk": {
+    "min_share": 0.3,
+    "sample_rows": 200
+   }
+  },
   "waivers": [
    [
     "classification.propagation",

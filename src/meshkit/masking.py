@@ -509,17 +509,22 @@ DBT_ENFORCED_POLICIES = ("dataset.contract", "dataset.columns_classified", "pers
 
 
 def _domain_checks(mesh: Mesh) -> dict[str, object]:
-    """What the domain-side governance test needs: per domain, the policies of
-    :data:`DBT_ENFORCED_POLICIES` it runs at error severity (global entry, then the domain's);
-    the classifications that mask; the personal-data name patterns; the waivers. A mesh without
-    ``policies:`` runs none. Read from mesh.yml alone (these policies default to error)."""
+    """What the domain-side governance test and the secure views' build gate need: per domain,
+    the policies of :data:`DBT_ENFORCED_POLICIES` it runs at error severity (global entry, then
+    the domain's); per domain where personal_data.by_value runs at error severity, its sampling
+    parameters (``values``); the names that policy leaves to personal_data.by_name
+    (``value_skip_names``, one pattern); the classifications that mask; the personal-data name
+    patterns; the waivers. A mesh without ``policies:`` runs none. Read from mesh.yml alone
+    (these policies default to error)."""
     from meshkit.config import MaskRule, PolicyConfig
     from meshkit.governance.patterns import NAME_PATTERNS
+    from meshkit.governance.personal_data import PersonalDataByValue
     from meshkit.governance.waiver_file import read_waivers
 
     config = mesh.config
     if not config.governed:
-        return {"checks": {}, "masked_classifications": [], "personal_patterns": {}, "waivers": []}
+        return {"checks": {}, "values": {}, "value_skip_names": "", "masked_classifications": [],
+                "personal_patterns": {}, "waivers": []}
     global_policies = config.policies or {}
 
     def enforced(rid: str, domain: Domain) -> bool:
@@ -536,9 +541,20 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
 
     extra = (global_policies.get("personal_data.by_name") or PolicyConfig()).params.get(
         "extra_patterns") or {}
+    by_value = PersonalDataByValue.id
+    values = {}
+    for d in config.domains:
+        if enforced(by_value, d):
+            params = {**PersonalDataByValue.defaults,
+                      **(global_policies.get(by_value) or PolicyConfig()).params,
+                      **(d.policies.get(by_value) or PolicyConfig()).params}
+            values[d.name] = {"sample_rows": int(params["sample_rows"]),
+                              "min_share": float(params["min_share"])}
     return {
         "checks": {d.name: [rid for rid in DBT_ENFORCED_POLICIES if enforced(rid, d)]
                    for d in config.domains},
+        "values": values,
+        "value_skip_names": "|".join(f"(?:{p})" for p in NAME_PATTERNS.values()),
         "masked_classifications": sorted(n for n, c in config.classifications.items()
                                          if c.mask is not MaskRule.none),
         "personal_patterns": {**NAME_PATTERNS, **dict(extra)},

@@ -4,7 +4,6 @@ matched, never printed or kept."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -13,73 +12,8 @@ from meshkit.checks.registry import Stage
 from meshkit.governance.facts import EVERYONE, Facts
 from meshkit.governance.patterns import NAME_PATTERNS as NAME_PATTERNS
 from meshkit.governance.patterns import personal_kind as personal_kind
+from meshkit.governance.patterns import value_kind
 from meshkit.governance.policy import Policy
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _iban(text: str) -> bool:
-    s = text.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", s):
-        return False
-    moved = s[4:] + s[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
-
-# A year and a month (2025-06), not inside a longer run of digits.
-_YEAR_MONTH = re.compile(r"(?<!\d)(?:19|20)\d\d[-/.](?:0[1-9]|1[0-2])(?!\d)")
-
-
-def _phone(text: str) -> bool:
-    """Digits shaped like a phone number: 9 or more, written with a separator. A composite key
-    with a year and a month in it (an account's month, ``45587-2025-06``) is not one: the
-    demo's monthly card rows were flagged as phone numbers once account ids reached 5 digits.
-
-    >>> [_phone(v) for v in ["+44 20 7946 0958", "(555) 123-4567", "555-123-4567",
-    ...                      "+33 1 23 45 67 89", "45587-2025-06", "12-2019-11-30", "5551234567"]]
-    [True, True, True, True, False, False, False]
-    """
-    return (re.fullmatch(r"\+?[\d\s().-]{7,20}", text) is not None
-            and sum(ch.isdigit() for ch in text) >= 9
-            and re.search(r"[\s().+-]", text) is not None
-            and _YEAR_MONTH.search(text) is None)
-
-
-VALUE_DETECTORS: dict[str, Any] = {
-    "email": lambda v: re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}", v) is not None,
-    "card number": lambda v: (d := re.sub(r"[ -]", "", v)).isdigit() and 13 <= len(d) <= 19
-                             and _luhn(d),
-    "iban": _iban,
-    "national id": lambda v: re.fullmatch(r"\d{3}-\d{2}-\d{4}", v) is not None,
-    "phone": _phone,
-}
-
-
-def value_kind(values: list[str], min_share: float) -> tuple[str, int] | None:
-    """The kind of personal data most sampled values look like, with how many, if at least
-    ``min_share`` of them do.
-
-    >>> value_kind(["a@b.io", "c@d.org", "n/a"], 0.5)
-    ('email', 2)
-    >>> value_kind(["4111 1111 1111 1111", "12"], 0.5)
-    ('card number', 1)
-    """
-    if not values:
-        return None
-    best: tuple[str, int] | None = None
-    for kind, detect in VALUE_DETECTORS.items():
-        hits = sum(1 for v in values if detect(v.strip()))
-        if hits and hits / len(values) >= min_share and (best is None or hits > best[1]):
-            best = (kind, hits)
-    return best
 
 
 def _located(facts: Facts, domain: str, model: str, column: str) -> dict[str, Any]:

@@ -54,6 +54,25 @@ PLANTED = [
 ]
 
 
+def copy_built_demo(built_demo: Path, tmp_path: Path, domain: str) -> Path:
+    """A copy of the built demo, with ``domain``'s dbt packages installed anew. A domain's
+    dbt_packages holds symlinks to meshkit's folder and to the mesh's policy package: a copy
+    that follows them copies meshkit (and loops through the catalog marts' own packages), one
+    that keeps them points the copy at the original's policy."""
+    import shutil
+
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+
+    root = tmp_path / "demo"
+    shutil.copytree(built_demo.parent, root,
+                    ignore=shutil.ignore_patterns("*.wal", "logs", "dbt_packages"))
+    deps = run_dbt(root / "domains" / domain, ["deps"],
+                   env=dbt_env(load_mesh(root / "mesh.yml"), "dev"))
+    assert deps.success, deps.errors
+    return root
+
+
 def test_every_planted_violation_and_nothing_else(governance_mesh: Path) -> None:
     mesh = load_mesh(governance_mesh)
     # The engine's own defaults (as `mesh check` runs them): each policy configures itself from
@@ -183,7 +202,8 @@ def test_policies_read_the_lineage_the_sync_traced_and_leave_its_cache_alone(
     from meshkit.lineage import LINEAGE_CACHE_DIR
 
     root = tmp_path / "mesh"
-    shutil.copytree(governance_mesh.parent, root)
+    # dbt_packages links to meshkit itself: not followed (a sync reads only the artifacts)
+    shutil.copytree(governance_mesh.parent, root, ignore=shutil.ignore_patterns("dbt_packages"))
     mesh = load_mesh(root / "mesh.yml")
     policies = [cls() for cls in registered_rules().values() if issubclass(cls, Policy)]
 
@@ -222,7 +242,8 @@ def test_a_sync_checks_its_own_catalog_only_when_it_is_that_of_the_artifacts_che
     sync = importlib.import_module("meshkit.catalog.sync")  # (the package exports the function)
 
     root = tmp_path / "mesh"
-    shutil.copytree(governance_mesh.parent, root)
+    # dbt_packages links to meshkit itself: not followed (a sync reads only the artifacts)
+    shutil.copytree(governance_mesh.parent, root, ignore=shutil.ignore_patterns("dbt_packages"))
     projected: list[bool] = []
     own = Facts._projected
     monkeypatch.setattr(Facts, "_projected", lambda self: projected.append(True) or own(self))
@@ -246,16 +267,13 @@ def test_warehouse_policies_skip_a_column_documented_since_the_build(
     name yet. masking.verified and personal_data.by_value queried it and ended in DuckDB's
     BinderException, a traceback of every `mesh check` until the next build; they now verify
     every column that is built and leave out the one that is not."""
-    import shutil
-
     from click.testing import CliRunner
 
     from meshkit.build import dbt_env
     from meshkit.cli.main import cli
     from meshkit.dbt_runner import run_dbt
 
-    root = tmp_path / "demo"
-    shutil.copytree(built_demo.parent, root, ignore=shutil.ignore_patterns("*.wal", "logs"))
+    root = copy_built_demo(built_demo, tmp_path, "asset_management")
     yml = root / ("domains/asset_management/models/marts/consumer_asset_profile/"
                   "_consumer_asset_profile.yml")
     text = yml.read_text()
@@ -270,3 +288,74 @@ def test_warehouse_policies_skip_a_column_documented_since_the_build(
                                       "--rule", "personal_data.by_value"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code == 0, result.output
+
+
+def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
+        built_demo: Path, tmp_path: Path) -> None:
+    """A domain engineer adds the customers' emails to a product under a classification that
+    does not mask, and runs `dbt build` by hand. The build replaced the secure view first, and
+    analysts without a role read the emails until the dbt test or the next sync reported them
+    (found by a tester). The secure_view materialization now refuses such a column before the
+    view is replaced: by its name, or by its sampled values under a harmless name, unless a
+    waiver excuses the model."""
+    from meshkit.backends.duckdb.query import query
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+    from meshkit.errors import UsageError
+
+    root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
+    mesh = load_mesh(root / "mesh.yml")
+    project = root / "domains/consumer_banking"
+    folder = project / "models/marts/consumer_credit_card_profile"
+    sql_file, yml_file = (folder / "consumer_credit_card_profile.sql",
+                          folder / "_consumer_credit_card_profile.yml")
+    sql, yml = sql_file.read_text(), yml_file.read_text()
+    anchor = "      - name: country\n"
+    assert "        customers.country,\n" in sql and yml.count(anchor) == 1
+    view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
+    node = "model.consumer_banking.consumer_credit_card_profile"
+
+    def publish(column: str) -> list[str]:
+        sql_file.write_text(sql.replace("        customers.country,\n",
+                                        f"        customers.country,\n"
+                                        f"        customers.email as {column},\n"))
+        yml_file.write_text(yml.replace(anchor, f"      - name: {column}\n"
+                                                "        data_type: varchar\n"
+                                                "        description: How to reach the holder.\n"
+                                                "        config:\n"
+                                                "          meta: {classification: internal}\n"
+                                        + anchor))
+        run = run_dbt(project, ["build", "--select", "consumer_credit_card_profile"],
+                      env=dbt_env(mesh, "dev"))
+        return [] if run.success else run.errors
+
+    def served(column: str) -> list[str]:
+        return [str(r[0]) for r in query(mesh, f"select {column} from {view}", []).rows]
+
+    # A harmless name: the sampled values give it away (never shown in the message).
+    errors = " ".join(publish("reach_at"))
+    assert "_consumer_credit_card_profile.yml: model " + node + ", column 'reach_at'" in errors
+    assert "sampled values look like email" in errors and "personal_data.by_value" in errors
+    assert "the secure view was not replaced; fix: classify `reach_at`" in errors
+    assert "@" not in errors
+    with pytest.raises(UsageError, match="not found"):
+        served("reach_at")
+    # A personal name: refused before anything is built.
+    errors = " ".join(publish("holder_email"))
+    assert "column 'holder_email': its name looks like email" in errors
+    assert "personal_data.by_name" in errors
+    with pytest.raises(UsageError, match="not found"):
+        served("holder_email")
+    # The model's previous view still serves, masked as before.
+    assert len(served("card_number")) > 0
+    # A waiver of the value policy for this model lets the (reviewed) column through.
+    waivers = root / "governance" / "waivers.yml"
+    waivers.write_text(waivers.read_text() + (
+        f"  - policy: personal_data.by_value\n    node: {node}\n"
+        "    reason: Reviewed; the test shows a waiver lets a column through.\n"
+        "    approver: Governance council\n    expires: 2999-01-01\n"))
+    from meshkit.masking import write_policy_macro
+
+    write_policy_macro(load_mesh(root / "mesh.yml"))
+    assert publish("reach_at") == []
+    assert any("@" in v for v in served("reach_at"))

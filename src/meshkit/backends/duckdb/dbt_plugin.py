@@ -6,7 +6,9 @@ dbt-duckdb opens a new cursor per thread, and DuckDB variables live per connecti
 set in ``configure_cursor``, which dbt-duckdb calls on every cursor it creates: the clearances are
 read then from the governance database, which the plugin attaches read-only beside the domain's
 database (``mesh build`` and ``mesh generate`` write it from mesh.yml), so a dbt run holds the
-clearances of its start. A domain's profile enables it::
+clearances of its start. It also gives the session the function the secure views' build gate
+samples values with (:data:`PERSONAL_VALUES_FUNCTION`), so a column of personal data published
+unmasked is refused before its view is replaced. A domain's profile enables it::
 
     plugins:
       - module: meshkit.backends.duckdb.dbt_plugin
@@ -63,6 +65,7 @@ class Plugin(BasePlugin):
                 this=exp.alias_(exp.Literal.string(str(governance)), GOVERNANCE_DB),
                 expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
             ).sql("duckdb"))
+        register_personal_values(conn)
 
     def configure_cursor(self, cursor: Any) -> None:
         set_roles(cursor, self._roles)
@@ -74,6 +77,34 @@ class Plugin(BasePlugin):
 
 
 CONNECT_ATTEMPTS = 6
+
+# The function the secure_view materialization's duckdb__refuse_personal_values calls.
+PERSONAL_VALUES_FUNCTION = "mesh_personal_values"
+
+
+def _personal_values(values: list[str | None] | None, min_share: float) -> str | None:
+    """``kind|hits|sampled`` when at least ``min_share`` of the sampled values look like one
+    kind of personal data (:func:`meshkit.governance.patterns.value_kind`, the detectors of
+    the personal_data.by_value policy), else NULL. Never returns a value."""
+    from meshkit.governance.patterns import value_kind
+
+    sampled = [v for v in values or [] if v is not None]
+    found = value_kind(sampled, min_share)
+    return None if found is None else f"{found[0]}|{found[1]}|{len(sampled)}"
+
+
+def register_personal_values(conn: Any) -> None:
+    """Register :data:`PERSONAL_VALUES_FUNCTION` (VARCHAR[], DOUBLE) -> VARCHAR on a DuckDB
+    connection (its cursors see it), once."""
+    import contextlib
+
+    import duckdb
+
+    # DuckDB refuses a second function of the same name: registered already on this connection.
+    with contextlib.suppress(duckdb.NotImplementedException):
+        conn.create_function(PERSONAL_VALUES_FUNCTION, _personal_values,
+                             ["VARCHAR[]", "DOUBLE"], "VARCHAR", side_effects=False,
+                             null_handling="special")
 
 
 def release_database() -> None:
