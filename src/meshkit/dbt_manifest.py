@@ -145,8 +145,9 @@ def public_relations(manifest_bytes: bytes, location: str, package: str
     >>> manifest = {"metadata": {"dbt_schema_version": "https://x/manifest/v12.json"},
     ...             "nodes": {"model.d.m": {"resource_type": "model", "name": "m",
     ...                                     "package_name": "d", "database": "d", "schema": "p",
-    ...                                     "alias": "m", "config": {"group": "p",
-    ...                                                              "access": "public"}}}}
+    ...                                     "alias": "m", "config": {
+    ...                                         "group": "p", "access": "public",
+    ...                                         "materialized": "secure_view"}}}}
     >>> public_relations(orjson.dumps(manifest), "target", "d")
     {('d', 'p', 'm')}
     """
@@ -157,8 +158,11 @@ def public_relations(manifest_bytes: bytes, location: str, package: str
     views: set[tuple[str, str, str]] = set()
     try:
         for n in manifest.get("nodes", {}).values():
+            # Only the secure_view materialization masks: a public model built otherwise (a
+            # domain without the platform's schema macro) holds raw rows at its address.
             if (n.get("resource_type") not in RELATION_TYPES or n["package_name"] != package
-                    or node_access(n) != "public" or not node_group(n)):
+                    or node_access(n) != "public" or not node_group(n)
+                    or (n.get("config") or {}).get("materialized") != "secure_view"):
                 continue
             name = n["name"]
             database, schema, identifier = relation_key(n.get("database"), n.get("schema"),

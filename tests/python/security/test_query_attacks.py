@@ -58,6 +58,9 @@ ATTACKS: dict[str, str] = {
     "CTE named like DuckDB's catalog view, read outside its subquery":
         "select s.*, sql from (with duckdb_views as (select 1) select * from duckdb_views) s, "
         "duckdb_views",
+    # Python's str.lower() folds the Kelvin sign to "k", DuckDB does not (found by a tester)
+    "CTE named with a Kelvin sign, hiding DuckDB's catalog view":
+        'with "duc\u212adb_views" as (select 1) select view_name, sql from duckdb_views',
     "CTE reading internal": f"with c as (select * from {STG}) select * from c",
     "recursive CTE reading internal":
         f"with recursive r(n) as (select 1 union all select n + 1 from r, {STG} where n < 2) "
@@ -221,6 +224,60 @@ def test_runtime_error_is_clean_and_quotes_no_value(built_demo: Path) -> None:
     result = CliRunner().invoke(cli, ["query", "--mesh", str(built_demo), sql])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "DuckDB Conversion error" in result.output and "'…'" in result.output
+
+
+def test_a_runtime_error_names_no_number_of_a_row(built_demo: Path) -> None:
+    """A failed cast quotes its value unquoted ("value 741640244 can't be cast"): for a cleared
+    session, a national id's digits, which the query log then kept and the sync copied into the
+    catalog's warehouse (found by a tester)."""
+    import re
+
+    sql = (f"select cast(replace(national_id, '-', '') as bigint)::utinyint from {VIEW} "
+           "where national_id like '___-__-____'")
+    result = CliRunner().invoke(cli, ["query", "--mesh", str(built_demo),
+                                      "--role", "compliance_officer", sql])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "Conversion" in result.output and "…" in result.output
+    assert not re.search(r"\d{5,}", result.output), result.output
+
+
+def test_a_mesh_file_of_ones_own_cannot_declare_an_internal_table_a_view(
+        built_demo: Path, tmp_path: Path) -> None:
+    """`mesh query --mesh` with a mesh.yml and a manifest of one's own, pointed at the domains'
+    warehouse, declared an internal table public, and the query checker let it be read as a
+    secure view (found by a tester). A domain's internal schema is never a secure view, and
+    only models materialized as secure views are."""
+    import shutil
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(built_demo.parent / "warehouse", warehouse,
+                    ignore=shutil.ignore_patterns("*.wal", "mesh_*.json"))
+    (tmp_path / "art").mkdir()
+    (tmp_path / "mesh.yml").write_text(
+        "name: evil\ndomains:\n  - {name: consumer_banking, artifacts: art, "
+        "owner: {name: x, email: x@x.example}, description: x}\n"
+        f"targets:\n  dev: {{type: duckdb, path: {warehouse}}}\n")
+    nodes = {
+        "model.consumer_banking.a": {"name": "stg_customers", "schema": "internal",
+                                     "config": {"materialized": "secure_view"}},
+        "model.consumer_banking.b": {"name": "consumer_demographics", "version": 2,
+                                     "latest_version": 2, "alias": "consumer_demographics_v2",
+                                     "schema": "consumer_demographics",
+                                     "config": {"materialized": "table"}},
+    }
+    for node in nodes.values():
+        node.update(resource_type="model", package_name="consumer_banking",
+                    database="consumer_banking", alias=node.get("alias", node["name"]))
+        node["config"].update(group="g", access="public")
+    (tmp_path / "art" / "manifest.json").write_text(json.dumps({
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+        "nodes": nodes}))
+    for sql in (f"select email from {STG}",
+                "select email from consumer_banking.consumer_demographics"
+                ".consumer_demographics_v2"):
+        result = CliRunner().invoke(cli, ["query", "--mesh", str(tmp_path / "mesh.yml"), sql])
+        assert result.exit_code == 2, result.output
+        assert "not a data product's secure view" in result.output and "@" not in result.output
 
 
 def test_data_is_printed_literally(built_demo: Path) -> None:

@@ -395,6 +395,25 @@ def _statement_name(query: str, kind: Any) -> str:
     return " ".join(words[:count]).upper()
 
 
+# The schema of a domain's database where every relation but the secure views lands (the
+# platform's generate_schema_name).
+INTERNAL_SCHEMA = "internal"
+
+# DuckDB matches identifiers case-insensitively in ASCII only: Python's str.lower() also folds
+# letters such as the Kelvin sign (U+212A) to ASCII, which would make a CTE named with it hide
+# the catalog object DuckDB actually reads (found by a tester).
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(name: object) -> str:
+    """An identifier as DuckDB compares it.
+
+    >>> _fold("Duc\u212adb_Views") == "duc\u212adb_views", _fold("Duc\u212adb_Views") == "duckdb_views"
+    (True, False)
+    """
+    return str(name).translate(_ASCII_LOWER)
+
+
 def _check_tree(node: Any, visible: frozenset[str], views: set[tuple[str, str, str]],
                 reads: set[str]) -> None:
     """Check every node of DuckDB's parse under ``node``, where the CTEs ``visible`` are in
@@ -416,7 +435,7 @@ def _check_tree(node: Any, visible: frozenset[str], views: set[tuple[str, str, s
         scope = set(visible)
         for entry in cte_map.get("map") or []:
             _check_tree(entry.get("value"), frozenset(scope), views, reads)
-            scope.add(str(entry.get("key", "")).lower())
+            scope.add(_fold(entry.get("key", "")))
         visible = frozenset(scope)
     _check_node(node, visible, views, reads)
     recursive = node.get("type") == "RECURSIVE_CTE_NODE"
@@ -424,7 +443,7 @@ def _check_tree(node: Any, visible: frozenset[str], views: set[tuple[str, str, s
         if key == "cte_map":
             continue
         if recursive and key == "right":
-            _check_tree(value, visible | {str(node.get("cte_name", "")).lower()}, views, reads)
+            _check_tree(value, visible | {_fold(node.get("cte_name", ""))}, views, reads)
         else:
             _check_tree(value, visible, views, reads)
 
@@ -452,10 +471,9 @@ def _check_node(node: dict[str, Any], visible: frozenset[str],
             or "class" in node or "from_table" in node):
         return
     if kind == "BASE_TABLE":
-        parts = [str(node.get(k) or "").lower() for k in ("catalog_name", "schema_name",
-                                                           "table_name")]
+        parts = [_fold(node.get(k) or "") for k in ("catalog_name", "schema_name", "table_name")]
         path = (node.get("qualified_name") or {}).get("path")
-        if ((path is not None and [str(p).lower() for p in path] != [p for p in parts if p])
+        if ((path is not None and [_fold(p) for p in path] != [p for p in parts if p])
                 or node.get("at_clause") is not None):
             raise UsageError(f"cannot tell what {'.'.join(p for p in parts if p)} reads",
                              fix="read secure views by name in FROM / JOIN")
@@ -464,7 +482,9 @@ def _check_node(node: dict[str, Any], visible: frozenset[str],
                 raise UsageError(f"the CTE name {parts[2]!r} is not a plain identifier",
                                  fix="name CTEs with letters, digits and underscores")
             return
-        if (parts[0], parts[1], parts[2]) not in views:
+        # A domain's internal schema holds its raw tables: never a secure view, whatever a
+        # manifest (or a mesh.yml passed with --mesh) declares.
+        if parts[1] == INTERNAL_SCHEMA or (parts[0], parts[1], parts[2]) not in views:
             raise _refuse_read(parts, views)
         reads.add(".".join(parts))
     elif kind == "TABLE_FUNCTION":
@@ -514,6 +534,8 @@ def run_sql(con: Any, sql: str) -> QueryResult:
                           | duckdb.CatalogException):
             message = re.sub(r"'(?:[^']|'')*'", "'…'", message)
             message = re.sub(r'"(?:[^"]|"")*"', '"…"', message)
+            # A failed cast names the value unquoted ("value 741640244 can't be cast").
+            message = re.sub(r"(?<![\w.])[-+]?\d[\d.,:eE+-]{3,}", "…", message)
         message = CONTROL_CHARS.sub(lambda m: m.group().encode("unicode_escape").decode(), message)
         raise UsageError(f"DuckDB {kind} error: {message}",
                          fix="correct the query; `mesh catalog show <dataset>` lists its columns",
