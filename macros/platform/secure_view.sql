@@ -270,7 +270,14 @@
 {%- endmacro %}
 
 
+{#- What no engine could enforce, then what the adapter refuses, before anything is built. -#}
 {% macro validate_secure_view(view_relation, columns, row_filter) -%}
+    {%- if row_filter and row_filter.column | lower not in (columns | map(attribute='name') | map('lower') | list) -%}
+        {{ exceptions.raise_compiler_error(
+            "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
+            ~ "', which the dataset does not have; fix: add the column to the model's contract, "
+            ~ "or remove meta.row_filter from it") }}
+    {%- endif %}
     {{ return(adapter.dispatch('validate_secure_view', 'mesh_platform')(view_relation, columns, row_filter)) }}
 {%- endmacro %}
 

@@ -11,12 +11,6 @@
     case in Snowflake), and adapter.quote() would make them case-sensitive lower case. -#}
 {#- What Snowflake would refuse, or what no policy can mask, refused before anything is built. -#}
 {% macro snowflake__validate_secure_view(view_relation, columns, row_filter) -%}
-    {%- if row_filter and row_filter.column not in (columns | map(attribute='name') | map('lower') | list) -%}
-        {{ exceptions.raise_compiler_error(
-            "secure view " ~ view_relation ~ ": its row filter reads column '" ~ row_filter.column
-            ~ "', which the dataset does not have; fix: add the column to the model's contract, "
-            ~ "or remove meta.row_filter from it") }}
-    {%- endif %}
     {#- Snowflake refuses a column in both a row access policy and a masking policy. -#}
     {%- for c in columns if row_filter and c.rule and c.name | lower == row_filter.column | lower -%}
         {{ exceptions.raise_compiler_error(

@@ -109,7 +109,8 @@ class RegulationKnown(_NameRule):
 
 @rule
 class RowFilterDefined(_NameRule):
-    """A model's ``meta.row_filter`` names a row filter mesh.yml defines."""
+    """A model's ``meta.row_filter`` names a row filter mesh.yml defines, whose column the
+    model documents."""
 
     id = "contract.row_filter_defined"
     kind = "row filter"
@@ -123,3 +124,16 @@ class RowFilterDefined(_NameRule):
                     ctx, item, None, item.row_filter, known,
                     fix=f"use one of {', '.join(known) or '(none defined)'} as "
                         "`config.meta.row_filter`, or define it under `row_filters:` in mesh.yml")
+            elif item.row_filter is not None and item.columns:
+                # The secure view filters on the column: without it the build stops.
+                column = ctx.config.row_filters[item.row_filter].column
+                if column.lower() not in {c.name.lower() for c in item.columns}:
+                    yield self.violation(
+                        f"model {item.unique_id}: row filter {item.row_filter!r} reads column "
+                        f"{column!r}, which the model does not document",
+                        fix=f"add {column} to the model's columns (and its contract), or use "
+                            "another row filter",
+                        node=item.unique_id, domain=item.domain,
+                        file=ctx.file_of(item.domain, item.yaml_file),
+                        line=ctx.line_of(item.domain, item.yaml_file, _entry(item.name),
+                                         after=r"^(models|seeds|snapshots|sources):"))

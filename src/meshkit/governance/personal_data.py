@@ -306,6 +306,21 @@ class MaskingVerified(Policy):
         rf = facts.mesh.config.row_filters.get(str(name)) if name else None
         if rf is None:
             return
+        built = _built_columns(con, view)
+        if built is None:  # not built: nothing to verify
+            return
+        if rf.column.lower() not in built:
+            # mesh.yml's filter reads a column the built view does not have: its rows cannot be
+            # verified, and the view's next build is refused. (This queried the column and
+            # ended the sync in DuckDB's BinderException.)
+            file, line = facts.declared_at(domain, ds.name)
+            yield self.violation(
+                f"{ds.id} cannot be checked against row filter {name}: it has no column "
+                f"{rf.column} (as built)",
+                fix=f"add {rf.column} to the dataset, or point row filter {name} in mesh.yml at "
+                    "a column it has, then rebuild the domain",
+                node=ds.unique_id, domain=domain, file=file, line=line)
+            return
         cleared: set[str] = set()
         for r in rf.cleared:
             cleared |= facts.mesh.config.roles_granting(r)

@@ -410,6 +410,24 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
     assert lines[lake[0]][lake[1] - 1].strip() == "- path: ../../data/lake.duckdb"
 
 
+def test_a_row_filter_on_a_column_a_dataset_lacks_is_found_before_the_build(
+        demo_copy: Path) -> None:
+    """mesh.yml's row filter pointed at a column the datasets do not have: `mesh check` passed
+    it, and the build then stopped in the secure view (found by a tester)."""
+    text = demo_copy.read_text()
+    assert text.count("column: region") == 1
+    demo_copy.write_text(text.replace("column: region", "column: residence"))
+    check = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
+                                     "--rule", "contract.row_filter_defined"])
+    assert check.exit_code == 1, check.output
+    found = json.loads(check.output)["violations"]
+    assert found and all(
+        v["message"].endswith("row filter 'eu_residency' reads column 'residence', which the "
+                               "model does not document") and v["file"].endswith(".yml")
+        and v["line"] for v in found)
+    assert "model.risk.credit_risk_scorecard" in {v["node"] for v in found}
+
+
 def test_names_nobody_defines_are_refused_before_any_build(demo_copy: Path) -> None:
     """A typo in a product column's classification, a list where a name goes on an internal
     model's column, an unknown name on a source's column; a regulation written `GDPR`; a row
