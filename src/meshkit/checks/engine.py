@@ -33,13 +33,35 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
     """
     violations: list[Violation] = []
     runs: list[RuleRun] = []
+    notes: list[str] = []
     try:
+        blind: list[str] = []
         for r in default_rules() if rules is None else rules:
             found = [v for v in r.check(ctx)
                      if ctx.in_scope(v.domain) and (keep is None or keep(v))]
             violations += found
             runs.append(RuleRun(id=r.id, summary=r.summary, severity=r.severity,
                                 violations=len(found)))
+            if r.reads_compiled_sql:
+                blind.append(r.id)
+        if blind:
+            notes = _without_compiled_sql(ctx, sorted(blind))
     finally:
         ctx.close()
-    return CheckReport.of(violations, runs)
+    return CheckReport.of(violations, runs, notes)
+
+
+def _without_compiled_sql(ctx: CheckContext, rule_ids: list[str]) -> list[str]:
+    """A note for each domain in scope whose manifest carries no compiled SQL (`dbt parse`
+    only): the rules ``rule_ids`` read it and found nothing there, which is not a pass."""
+    notes = []
+    for domain, arts in ctx.all_artifacts():
+        if not ctx.in_scope(domain.name):
+            continue
+        models = [n for n in arts.nodes.values()
+                  if n.package_name == domain.name and n.resource_type == "model"]
+        if models and not any(n.compiled_code for n in models):
+            notes.append(f"domain {domain.name}: its manifest carries no compiled SQL (`dbt parse` "
+                         f"only), so {', '.join(rule_ids)} checked nothing there; run "
+                         "`dbt compile` or `dbt build` in it, then check again")
+    return notes

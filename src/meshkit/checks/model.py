@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -72,11 +73,14 @@ class CheckReport(BaseModel):
 
     violations: tuple[Violation, ...] = ()
     rules: tuple[RuleRun, ...] = ()
+    # What the run could not check, and why (not violations: they change no exit code).
+    notes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, violations: list[Violation], rules: list[RuleRun]) -> CheckReport:
+    def of(cls, violations: list[Violation], rules: list[RuleRun],
+           notes: Iterable[str] = ()) -> CheckReport:
         return cls(violations=tuple(sorted(set(violations), key=Violation.sort_key)),
-                   rules=tuple(sorted(rules, key=lambda r: r.id)))
+                   rules=tuple(sorted(rules, key=lambda r: r.id)), notes=tuple(notes))
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -78,6 +78,9 @@ class Rule:
     # Whether governance/waivers.yml may excuse a node from it (the rule then leaves out what a
     # current waiver covers); a waiver naming any other rule is refused as bad input.
     waivable: ClassVar[bool] = False
+    # Whether it reads the models' compiled SQL, which a manifest of `dbt parse` lacks: the run
+    # then notes each domain where it could check nothing.
+    reads_compiled_sql: ClassVar[bool] = False
 
     def __init__(self, severity: Severity | str | None = None) -> None:
         self.severity = Severity(severity) if severity is not None else self.default_severity

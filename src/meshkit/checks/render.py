@@ -43,6 +43,8 @@ def print_table(report: CheckReport, console: Any = None, *, title: str = "mesh 
         console.print(table)
         if len(report.violations) > SUMMED_UP_PAST:  # what the long list was, at its end
             console.print(_by_rule(report, "by rule"))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {literal(note)}")
     colour = "red" if report.errors else ("yellow" if report.warnings else "green")
     console.print(f"[{colour}]{report.errors} error(s), {report.warnings} warning(s)[/] "
                   f"from {len(report.rules)} rule(s)")

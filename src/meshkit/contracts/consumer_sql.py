@@ -407,6 +407,7 @@ class ConsumerReads(Rule):
     """A model reads another domain only through the product views its ref()s name."""
 
     id = "contract.consumer_reads"
+    reads_compiled_sql = True
     scope = Scope.MESH
     stages = frozenset({Stage.CHECK, Stage.SYNC, Stage.BUILD})
     # Code meshkit cannot parse (a Python model) can only be passed by someone who read it.
@@ -481,6 +482,7 @@ class ConsumerColumns(Rule):
     """Every column a model reads of another domain's dataset is in that dataset's contract."""
 
     id = "contract.consumer_columns"
+    reads_compiled_sql = True
     scope = Scope.MESH
 
     def check(self, ctx: CheckContext) -> Iterator[Violation]:

@@ -63,6 +63,7 @@ class PersonalDataByLineage(Policy):
     masking classification is classification.propagation's to report."""
 
     id = "personal_data.by_lineage"
+    reads_compiled_sql = True
     defaults: ClassVar[Mapping[str, Any]] = {"extra_patterns": {}}
 
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:

@@ -16,6 +16,7 @@ class ClassificationPropagation(Policy):
     models, is at least as protected as it."""
 
     id = "classification.propagation"
+    reads_compiled_sql = True
     # A count, sum or average over many rows is not any one person's value: by default it does
     # not inherit the classification of what it folds (min/max and group keys still do).
     defaults: ClassVar[Mapping[str, Any]] = {"aggregates_declassify": True}

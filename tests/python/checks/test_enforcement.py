@@ -410,6 +410,28 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
     assert lines[lake[0]][lake[1] - 1].strip() == "- path: ../../data/lake.duckdb"
 
 
+def test_a_check_of_parse_only_artifacts_says_what_it_could_not_check(demo_copy: Path) -> None:
+    """After `dbt parse` (the documented way to check a change before building it) a manifest
+    carries no compiled SQL: the rules that read it found nothing there, and `mesh check`
+    passed without a word (found by a tester). It now notes each such domain, in its table and
+    its JSON; the exit code is the violations' alone."""
+    _dbt(demo_copy, "risk", "parse")
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json"])
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.output)["notes"]
+    assert notes == [
+        "domain risk: its manifest carries no compiled SQL (`dbt parse` only), so "
+        "classification.propagation, contract.consumer_columns, contract.consumer_reads, "
+        "personal_data.by_lineage checked nothing there; run `dbt compile` or `dbt build` in "
+        "it, then check again"]
+    table = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy)])
+    assert table.exit_code == 0 and "note: domain risk: its manifest carries no compiled" in \
+        " ".join(table.output.split()), table.output
+    # A run of rules that read no compiled SQL has nothing to note.
+    only = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json", "-r", "product"])
+    assert json.loads(only.output)["notes"] == []
+
+
 def test_a_row_filter_on_a_column_a_dataset_lacks_is_found_before_the_build(
         demo_copy: Path) -> None:
     """mesh.yml's row filter pointed at a column the datasets do not have: `mesh check` passed
