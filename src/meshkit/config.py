@@ -344,9 +344,9 @@ def compose_yaml(text: str) -> yaml.Node | None:
 
 
 def parse_yaml(text: str, file: Path) -> tuple[yaml.Node | None, Any]:
-    """The YAML ``text`` of ``file``: its node tree (for lines) and its data. Bad YAML, and a
-    value YAML reads as a date that is no date (``2027-13-45``), are a :class:`ConfigError` at
-    its line and column.
+    """The YAML ``text`` of ``file``: its node tree (for lines) and its data. Bad YAML, a key
+    given twice in one mapping, and a value YAML reads as a date that is no date
+    (``2027-13-45``), are a :class:`ConfigError` at its line and column.
 
     >>> parse_yaml("expires: 2027-13-45", Path("waivers.yml"))
     Traceback (most recent call last):
@@ -356,6 +356,10 @@ def parse_yaml(text: str, file: Path) -> tuple[yaml.Node | None, Any]:
     node = None
     try:
         node = compose_yaml(text)
+        if node is not None:
+            # Every file meshkit reads, not mesh.yml alone: a waiver or an access request given
+            # twice would keep only its last copy, silently.
+            _refuse_duplicate_keys(node, file)
         # Built from the tree just composed: the document is parsed once.
         return node, None if node is None else _LOADER("").construct_document(node)
     except yaml.YAMLError as exc:
@@ -408,7 +412,6 @@ def load_mesh(path: Path | str | None = None) -> Mesh:
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping at the top level", file=file, location="1",
                           fix="start mesh.yml with `name:` and `domains:`")
-    _refuse_duplicate_keys(node, file)
     try:
         config = MeshConfig.model_validate(data)
     except ValidationError as exc:

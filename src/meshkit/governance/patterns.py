@@ -13,11 +13,11 @@ NAME_PATTERNS: dict[str, str] = {
     "person name": r"(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)"
                    r"|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_)",
     "email": r"(^|_)e_?mail($|_)|email_address",
-    "phone": r"(^|_)(phone|mobile|msisdn|cell|telephone|tel|fax)($|_)",
+    "phone": r"(^|_)(phone|mobile|msisdn|cell|telephone|tel|telefon|telefono|fax)($|_)",
     "national id": r"(^|_)(ssn|social_security|national_id|nin|nino|passport|tax_id|tin|sin"
                    r"|id_number|personal_id)($|_)",
-    "birth date": r"(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date",
-    "address": r"(^|_)(address|street|postcode|postal_code|zip|zipcode|zip_code)($|_)",
+    "birth date": r"(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date|geburtsdatum",
+    "address": r"(^|_)(address|addr|street|postcode|postal_code|zip|zipcode|zip_code)($|_)",
     "card number": r"(^|_)(pan|card_number|card_num|card_no|credit_card|cc_number|cc_num)($|_)",
     "account number": r"(^|_)(account_number|account_num|account_no|acct_number|acct_no"
                       r"|routing_number|bank_account)($|_)",
@@ -30,6 +30,8 @@ def personal_kind(column: str, patterns: Mapping[str, str] = NAME_PATTERNS) -> s
 
     >>> [personal_kind(c) for c in ("email", "card_number", "card_count", "date_of_birth", "city")]
     ['email', 'card number', None, 'birth date', None]
+    >>> [personal_kind(c) for c in ("home_addr", "telefon", "geburtsdatum")]
+    ['address', 'phone', 'birth date']
     """
     name = column.lower()
     return next((kind for kind, pattern in patterns.items() if re.search(pattern, name)), None)

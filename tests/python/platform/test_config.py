@@ -183,6 +183,28 @@ def test_a_value_yaml_reads_as_a_date_that_is_none_is_bad_input_at_its_place(
         assert info.value.location == f"{len(text.splitlines())}:{text.splitlines()[-1].index('2') + 1}"
 
 
+def test_a_key_given_twice_is_refused_in_every_yaml_file_meshkit_reads(tmp_path: Path) -> None:
+    """mesh.yml refused a duplicate key; waivers.yml and access/requests.yml kept the last copy
+    silently (a waiver's `node:` given twice excused the second node only; found by a tester)."""
+    from meshkit.access import load_requests
+    from meshkit.governance.waiver_file import read_waivers
+
+    mesh = load_mesh(_variant(tmp_path, "Retail accounts", "Retail accounts"))
+    for name, read, text in (
+            ("governance/waivers.yml", read_waivers,
+             "waivers:\n  - policy: dataset.contract\n    node: model.a.b\n    reason: reviewed "
+             "twice\n    approver: council\n    expires: 2027-01-01\n    node: model.a.c\n"),
+            ("access/requests.yml", load_requests, "requests: []\nrequests: []\n")):
+        file = tmp_path / name
+        file.parent.mkdir(parents=True)
+        file.write_text(text)
+        with pytest.raises(ConfigError) as info:
+            read(mesh)
+        key = "node" if "node" in text else "requests"
+        assert info.value.file == file and info.value.location == str(len(text.splitlines()))
+        assert info.value.message.startswith(f"duplicate key {key!r} (first given at line ")
+
+
 def test_a_yaml_alias_bomb_is_read_in_linear_time(tmp_path: Path) -> None:
     """Forty levels of nine aliases of the level below: a 1 KB mesh.yml whose tree has 9^40
     paths. Every walk of the node tree looks at each node once (before, the duplicate-key walk
