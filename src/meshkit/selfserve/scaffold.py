@@ -174,9 +174,22 @@ def new_product(mesh: Mesh, domain_name: str, product: str, *, dataset: str | No
             raise UsageError(f"the project already has a {kind} named {value!r}",
                              file=project, fix="choose another name")
     staging = EXAMPLE_STAGING if EXAMPLE_STAGING in taken["model"] else None
-    columns = PRODUCT_COLUMNS_FROM_STAGING if staging else _literal_columns(dataset)
+    columns = [dict(c) for c in (PRODUCT_COLUMNS_FROM_STAGING if staging
+                                 else _literal_columns(dataset))]
+    # The example personal column is GDPR data: regulation.gdpr wants a retention and EU rows
+    # filtered, so the first build passes the mesh's policies. The filter is the mesh's own
+    # restricting EU rows, on a column of its name added to the dataset.
+    eu_filter = next(((name, rf.column) for name, rf in sorted(mesh.config.row_filters.items())
+                      if "eu" in {str(v).lower() for v in rf.restricted_values}), None)
+    if eu_filter is not None and eu_filter[1] not in {c["name"] for c in columns}:
+        columns.insert(-1, {
+            "name": eu_filter[1], "data_type": "varchar",
+            "description": "Where the person resides (EU rows are shown only to roles cleared "
+                           "for them).", "tests": [], "classification": "internal",
+            "regulations": [], "value": "US"})
     context = {
         "domain": domain.name, "product": product, "dataset": dataset, "staging": staging,
+        "row_filter": eu_filter[0] if eu_filter else None,
         "owner_email": owner_email or domain.owner.email or "TODO@example.com",
         "owner_name": owner_name or domain.owner.name, "columns": columns,
     }

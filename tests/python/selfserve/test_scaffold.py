@@ -121,3 +121,24 @@ def test_add_domain_keeps_every_other_byte_of_mesh_yml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="invalid"):
         add_domain(mesh, {"name": "bad", "path": "x", "artifacts": "y", "owner": {"name": "n"}})
     assert (tmp_path / "mesh.yml").read_text() == after
+
+
+def test_a_new_product_of_a_governed_mesh_builds_at_once(built_demo: Path, tmp_path: Path) -> None:
+    """The product `mesh new product` wrote failed regulation.gdpr on its first build in a mesh
+    that runs the policies (its example personal column was tagged gdpr without a retention or
+    an EU row filter; found by a tester). It builds, and its personal column is masked."""
+    import shutil
+
+    from meshkit.backends.duckdb.query import query
+
+    root = tmp_path / "demo"
+    shutil.copytree(built_demo.parent, root, symlinks=True,
+                    ignore=shutil.ignore_patterns("*.wal", "logs", "dbt_packages"))
+    mesh_file = str(root / "mesh.yml")
+    assert load_mesh(root / "mesh.yml").config.governed
+    _run("new", "product", "risk", "loan_watch", "--mesh", mesh_file)
+    out = _run("build", "--mesh", mesh_file, "--domain", "risk")
+    assert "risk success" in " ".join(out.split()), out
+    rows = query(load_mesh(root / "mesh.yml"),
+                 "select contact_email from risk.loan_watch.loan_watch", []).rows
+    assert rows and {r[0] for r in rows} <= {None, "***MASKED***"}
