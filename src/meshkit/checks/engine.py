@@ -10,11 +10,14 @@ from meshkit.checks.registry import Rule, default_rules
 
 
 def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
-               keep: Callable[[Violation], bool] | None = None) -> CheckReport:
+               keep: Callable[[Violation], bool] | None = None,
+               note_gaps: bool = False) -> CheckReport:
     """Run ``rules`` (default: every registered rule) and report their violations.
 
     Violations located outside the context's selected domains are dropped, as are those ``keep``
-    rejects (waivers are not applied here, but by the rules that may be waived). A rule raising
+    rejects (waivers are not applied here, but by the rules that may be waived). ``note_gaps``:
+    note each domain whose manifest lacks the compiled SQL a rule that ran reads (it reads every
+    domain's artifacts: `mesh check` asks, the sync says so in its own output). A rule raising
     :class:`~meshkit.errors.MeshError` (bad input) stops the run: the gate cannot decide on input
     it cannot read.
 
@@ -44,7 +47,7 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
                                 violations=len(found)))
             if r.reads_compiled_sql:
                 blind.append(r.id)
-        if blind:
+        if blind and note_gaps:
             notes = _without_compiled_sql(ctx, sorted(blind))
     finally:
         ctx.close()
