@@ -111,8 +111,17 @@ class CheckContext:
                 from meshkit.artifact_cache import ArtifactCache
 
                 self._artifact_cache = ArtifactCache.of(self.root, write=self.keep_projections)
-            self._artifacts[domain] = self._artifact_cache.read(
-                d.name, LocalArtifacts(self.mesh.artifacts_path(d)))
+            arts = self._artifact_cache.read(d.name, LocalArtifacts(self.mesh.artifacts_path(d)))
+            if arts.project_name != d.name:
+                # As the sync refuses it: another project's rules would be checked as this
+                # domain's (its products, its reads), and a clean report would be about them.
+                raise ArtifactError(
+                    f"domain {d.name!r}: this is a manifest of dbt project "
+                    f"{arts.project_name or '(unnamed)'!r}, not of domain {d.name!r}",
+                    file=self.mesh.artifacts_path(d) / "manifest.json",
+                    fix=f"put {d.name!r}'s own artifacts there (run `dbt build` in its project), "
+                        "or point the domain's `path`/`artifacts` in mesh.yml at them")
+            self._artifacts[domain] = arts
         return self._artifacts[domain]
 
     def has_artifacts(self, domain: str) -> bool:

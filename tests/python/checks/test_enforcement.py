@@ -410,6 +410,20 @@ def test_a_database_attached_under_a_name_the_mesh_does_not_know_is_refused(
     assert lines[lake[0]][lake[1] - 1].strip() == "- path: ../../data/lake.duckdb"
 
 
+def test_a_manifest_of_another_project_is_bad_input_for_the_check(demo_copy: Path) -> None:
+    """`mesh-sync` refuses a domain whose manifest is another dbt project's; `mesh check` read
+    it as the domain's and reported the other project's models as its violations, exit 1
+    (found by a tester). The gate cannot decide on it: exit 2, naming the file and the fix."""
+    target = demo_copy.parent / "domains" / "asset_management" / "target" / "manifest.json"
+    target.write_bytes((demo_copy.parent / "domains/risk/target/manifest.json").read_bytes())
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert f"{target}: domain 'asset_management': this is a manifest of dbt project 'risk'" in \
+        text.replace("\n", "")
+    assert "fix: put 'asset_management''s own artifacts there" in text
+
+
 def test_a_check_of_parse_only_artifacts_says_what_it_could_not_check(demo_copy: Path) -> None:
     """After `dbt parse` (the documented way to check a change before building it) a manifest
     carries no compiled SQL: the rules that read it found nothing there, and `mesh check`
