@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshkit.checks import CheckContext, Violation, rule
+from meshkit.checks import CheckContext, Severity, Violation, rule
 from meshkit.config import Mesh, line_in_file
 from meshkit.errors import ConfigError
 from meshkit.governance.facts import Facts
@@ -78,9 +78,7 @@ class WaiverExpired(Policy):
         today = facts.ctx.today
         file = facts.mesh.root / WAIVERS_FILE
         for i, w in enumerate(run_waivers(facts.ctx)):
-            owner = w.node.split(".")[1] if w.node.startswith(("model.", "seed.", "snapshot.")) \
-                else w.node.split(".")[0]
-            if owner != domain or w.expires >= today:
+            if _owner(w.node) != domain or w.expires >= today:
                 continue
             line = line_in_file(file, ["waivers", i, "expires"])
             yield self.violation(
@@ -88,3 +86,40 @@ class WaiverExpired(Policy):
                 f"(approved by {w.approver})",
                 fix="fix what it waived and remove the waiver, or have it reviewed and renewed",
                 node=w.node, domain=domain, file=WAIVERS_FILE.as_posix(), line=line)
+
+
+@rule
+class WaiverMatches(Policy):
+    """Waivers name a node of the mesh: one naming no model, dataset or product (a typo, or a
+    node since removed) excuses nothing, and the violation it was written for is still
+    reported under the right name."""
+
+    id = "governance.waiver_unmatched"
+    default_severity = Severity.WARN
+    waivable = False
+
+    def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
+        file = facts.mesh.root / WAIVERS_FILE
+        names = {d.name for d in facts.mesh.config.domains}
+        for i, w in enumerate(run_waivers(facts.ctx)):
+            owner = _owner(w.node)
+            # A waiver naming no domain of the mesh is reported once, with the first domain's.
+            if owner != domain and (owner in names or domain != facts.mesh.config.domains[0].name):
+                continue
+            if facts.node(w.node) is not None or facts.product_of(w.node) is not None:
+                continue
+            line = line_in_file(file, ["waivers", i, "node"])
+            yield self.violation(
+                f"the waiver of {w.policy} names {w.node}, which the mesh does not have: it "
+                "excuses nothing",
+                fix="name the node as the violation does (a dbt unique_id, a dataset id or a "
+                    "product address), or remove the waiver",
+                node=w.node, domain=domain, file=WAIVERS_FILE.as_posix(), line=line)
+
+
+def _owner(node: str) -> str:
+    """The domain a waived node belongs to, by its name."""
+    parts = node.split(".")
+    if parts[0] in ("model", "seed", "snapshot") and len(parts) > 1:
+        return parts[1]
+    return parts[0]

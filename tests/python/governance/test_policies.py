@@ -51,6 +51,9 @@ PLANTED = [
     ("regulation.hipaa", f"{BANK}.customer_profile", "error", "column diagnosis_code"),
     ("regulation.ccpa", f"{BANK}.ledger", "error", "no boolean opt-out flag"),
     ("governance.waiver_expired", f"{BANK}.account_list", "error", "expired on 2020-01-01"),
+    ("governance.waiver_unmatched", f"{BANK}.acount_list", "warn",
+     "the waiver of dataset.contract names model.gv_bank.acount_list, which the mesh does not "
+     "have: it excuses nothing"),
 ]
 
 
