@@ -287,6 +287,13 @@ class DomainArtifacts:
     disabled: frozenset[str] = frozenset()
     session_sites: tuple[SessionSite, ...] = ()
 
+    def lacks_compiled_sql(self, package: str) -> bool:
+        """Whether ``package`` has models here but none carries compiled SQL (a manifest of
+        `dbt parse` alone): column lineage and the checks of SQL have nothing to read."""
+        models = [n for n in self.nodes.values()
+                  if n.package_name == package and n.resource_type == "model"]
+        return bool(models) and not any(n.compiled_code for n in models)
+
 
 def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
     data = raw.files.get(name)

@@ -519,6 +519,7 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
     from meshkit.config import MaskRule, PolicyConfig
     from meshkit.governance.patterns import NAME_PATTERNS
     from meshkit.governance.personal_data import PersonalDataByValue
+    from meshkit.governance.policy import configured
     from meshkit.governance.waiver_file import read_waivers
 
     config = mesh.config
@@ -541,13 +542,12 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
 
     extra = (global_policies.get("personal_data.by_name") or PolicyConfig()).params.get(
         "extra_patterns") or {}
-    by_value = PersonalDataByValue.id
+    by_value = configured(mesh)[PersonalDataByValue.id]
     values = {}
     for d in config.domains:
-        if enforced(by_value, d):
-            params = {**PersonalDataByValue.defaults,
-                      **(global_policies.get(by_value) or PolicyConfig()).params,
-                      **(d.policies.get(by_value) or PolicyConfig()).params}
+        if enforced(by_value.id, d):
+            # As the sync's policy samples: mesh.yml's parameters, validated and merged once.
+            params = by_value.config_for(d.name).params
             values[d.name] = {"sample_rows": int(params["sample_rows"]),
                               "min_share": float(params["min_share"])}
     return {

@@ -283,10 +283,7 @@ class _Projector:
 
     def lineage_gap(self) -> str | None:
         """Why no column lineage can be read from these artifacts, or None when it can."""
-        models = [n for n in self.arts.nodes.values() if self.own(n) and n.resource_type == "model"]
-        if not models or any(n.compiled_code for n in models):
-            return None
-        return NO_COMPILED_SQL
+        return NO_COMPILED_SQL if self.arts.lacks_compiled_sql(self.package) else None
 
     def input_ports(self, product: Product, parents: Mapping[str, Iterable[str]]) -> list[Port]:
         """Sources and upstream products the product's models read (walked within the domain)."""

@@ -61,9 +61,7 @@ def _without_compiled_sql(ctx: CheckContext, rule_ids: list[str]) -> list[str]:
     for domain, arts in ctx.all_artifacts():
         if not ctx.in_scope(domain.name):
             continue
-        models = [n for n in arts.nodes.values()
-                  if n.package_name == domain.name and n.resource_type == "model"]
-        if models and not any(n.compiled_code for n in models):
+        if arts.lacks_compiled_sql(domain.name):
             notes.append(f"domain {domain.name}: its manifest carries no compiled SQL (`dbt parse` "
                          f"only), so {', '.join(rule_ids)} checked nothing there; run "
                          "`dbt compile` or `dbt build` in it, then check again")

@@ -62,7 +62,7 @@ class Policy(Rule):
 
         if not ctx.config.governed:
             return
-        me = self if self.effective else _configured(ctx.mesh).get(self.id, self)
+        me = self if self.effective else configured(ctx.mesh).get(self.id, self)
         waived = waived_nodes(ctx, self.id)
         for v in me._check(ctx, facts_of(ctx)):
             if (v.node or "") not in waived:
@@ -238,7 +238,7 @@ def configured_policies(mesh: Mesh, registry: Mapping[str, type[Rule]] | None = 
     return out
 
 
-def _configured(mesh: Mesh) -> dict[str, Policy]:
+def configured(mesh: Mesh) -> dict[str, Policy]:
     """The mesh's configured policies by id, computed once per mesh object."""
     cache: dict[str, Policy] | None = getattr(mesh, "_meshkit_policies", None)
     if cache is None:

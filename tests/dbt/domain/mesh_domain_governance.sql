@@ -8,14 +8,11 @@
 {%- if execute and project_name != 'mesh_platform' -%}
     {%- set gov = mesh_policy.mesh_policy().governance -%}
     {%- set checks = gov.checks.get(project_name, []) -%}
-    {%- set today = modules.datetime.date.today().isoformat() -%}
-    {%- set waived = [] -%}
-    {%- for w in gov.waivers if w[2] >= today -%}{%- do waived.append(w[0] ~ '|' ~ w[1]) -%}{%- endfor -%}
     {%- for node in graph.nodes.values()
           if node.resource_type == 'model' and node.package_name == project_name
           and node.config.access == 'public' and node.config.group -%}
         {%- if 'dataset.contract' in checks and not node.config.contract.enforced
-              and ('dataset.contract|' ~ node.unique_id) not in waived -%}
+              and not mesh_platform.waived('dataset.contract', node.unique_id) -%}
             {%- do rows.append(['dataset.contract', node.unique_id, 'no enforced contract']) -%}
         {%- endif -%}
         {%- for column in node.columns.values() -%}
@@ -23,13 +20,13 @@
             {%- set config_meta = (column.get('config') or {}).get('meta') or {} -%}
             {%- set classification = config_meta.get('classification', meta.get('classification')) -%}
             {%- if 'dataset.columns_classified' in checks and not classification
-                  and ('dataset.columns_classified|' ~ node.unique_id) not in waived -%}
+                  and not mesh_platform.waived('dataset.columns_classified', node.unique_id) -%}
                 {%- do rows.append(['dataset.columns_classified', node.unique_id,
                                     'column ' ~ column.name ~ ' has no classification']) -%}
             {%- endif -%}
             {%- if 'personal_data.by_name' in checks
                   and classification not in gov.masked_classifications
-                  and ('personal_data.by_name|' ~ node.unique_id) not in waived -%}
+                  and not mesh_platform.waived('personal_data.by_name', node.unique_id) -%}
                 {%- for kind, pattern in gov.personal_patterns.items()
                       if modules.re.search(pattern, column.name | lower) -%}
                     {%- if loop.first -%}
