@@ -15,6 +15,7 @@
     {#- Refuse what the view could not enforce before anything is built. -#}
     {% do mesh_platform.validate_secure_view(view_relation, columns, row_filter) %}
     {% do mesh_platform.refuse_personal_names(model, columns) %}
+    {% do mesh_platform.refuse_derived_personal(model, columns, sql) %}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -163,6 +164,84 @@
                 'personal_data.by_value')) }}
         {%- endif -%}
     {%- endfor -%}
+{%- endmacro %}
+
+
+{#- A column the view would show as is that derives from personal data under a harmless name:
+    personal_data.by_lineage (a parent column named like personal data) and
+    classification.propagation (a parent column whose classification masks), where mesh.yml runs
+    them at error severity for the domain (mesh_policy().governance.derived) and no current
+    waiver excuses the model. Refused before anything is built. -#}
+{% macro refuse_derived_personal(model, columns, sql) -%}
+    {{ return(adapter.dispatch('refuse_derived_personal', 'mesh_platform')(model, columns, sql)) }}
+{%- endmacro %}
+
+{#- Snowflake: the lineage is traced by the DuckDB plugin's function (see the README). -#}
+{% macro default__refuse_derived_personal(model, columns, sql) -%}
+{%- endmacro %}
+
+{#- DuckDB: the plugin's mesh_derived_personal traces the model's compiled SQL against its parents'
+    columns as the warehouse has them (a parent built without documenting every column, or not
+    compiled in this run, is still known), one hop: what a parent derived further up is its own
+    build's or the sync's to report. -#}
+{% macro duckdb__refuse_derived_personal(model, columns, sql) -%}
+    {%- set gates = (mesh_policy.mesh_policy().governance.get('derived') or {}).get(model.package_name) or {} -%}
+    {%- set policies = {} -%}
+    {%- for policy_id, params in gates.items()
+          if not mesh_platform.waived(policy_id, model.unique_id) -%}
+        {%- do policies.update({policy_id: params}) -%}
+    {%- endfor -%}
+    {%- set candidates = columns | rejectattr('rule') | map(attribute='name') | list -%}
+    {%- if not policies or not candidates -%}{{ return(none) }}{%- endif -%}
+    {%- set parents = [] -%}
+    {%- set keys = [] -%}
+    {%- for uid in model.depends_on.nodes -%}
+        {%- set node = graph.nodes.get(uid) or graph.sources.get(uid) -%}
+        {%- if node -%}
+            {%- set name = node.get('alias') or node.get('identifier') or node.name -%}
+            {%- set node_keys = [[node.database, node.schema, name]] -%}
+            {%- set materialized = (node.get('config') or {}).get('materialized') -%}
+            {%- if materialized == 'secure_view' -%}
+                {%- do node_keys.append([node.database, 'internal', node.schema ~ '__' ~ name]) -%}
+            {%- endif -%}
+            {%- set classes = {} -%}
+            {%- for column_name, column in (node.get('columns') or {}).items() -%}
+                {%- set config_meta = (column.get('config') or {}).get('meta') or {} -%}
+                {%- do classes.update({column_name: config_meta.get('classification',
+                                                                    (column.get('meta') or {}).get('classification'))}) -%}
+            {%- endfor -%}
+            {%- do parents.append({'keys': node_keys, 'classes': classes,
+                                   'product': node.resource_type == 'model' and (
+                                       materialized == 'secure_view'
+                                       or node.package_name != model.package_name)}) -%}
+            {%- for k in node_keys -%}{%- do keys.append((k | join('.') | lower)) -%}{%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = 'mesh_derived_personal'") -%}
+    {%- if found.columns[0].values()[0] == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ model.unique_id ~ ": the session cannot trace its columns to personal data "
+            ~ "(the function mesh_derived_personal is missing); fix: enable meshkit's plugin in "
+            ~ "the domain's profiles.yml (plugins: [{module: meshkit.backends.duckdb.dbt_plugin}])") }}
+    {%- endif -%}
+    {%- set request = {'sql': sql, 'parents': parents, 'candidates': candidates,
+                       'policies': policies} -%}
+    {%- set probe -%}
+        select mesh_derived_personal('{{ request | tojson | replace("'", "''") }}', (
+            select to_json(list([database_name, schema_name, table_name, column_name, data_type]
+                                order by database_name, schema_name, table_name, column_index))
+            from duckdb_columns()
+            where lower(database_name || '.' || schema_name || '.' || table_name) in (
+                {%- for k in keys %}'{{ k | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
+                {{- "''" if not keys -}})))
+    {%- endset -%}
+    {%- set result = run_query(probe).columns[0].values()[0] -%}
+    {%- if result -%}
+        {%- set parts = result.split('|', 2) -%}
+        {%- set column = columns | selectattr('name', 'equalto', parts[1]) | first -%}
+        {{ exceptions.raise_compiler_error(mesh_platform.personal_data_refusal(
+            model, column, parts[2], parts[0])) }}
+    {%- endif -%}
 {%- endmacro %}
 
 

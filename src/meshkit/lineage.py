@@ -554,7 +554,11 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
                       arts.sources[uid].columns if uid in arts.sources else ())
         warehouse = dict(arts.warehouse_columns.get(uid, ()))
         if documented:
-            return tuple((c.name, c.data_type or warehouse.get(c.name, "")) for c in documented)
+            # A model's YAML may document only some of its columns: the warehouse lists the rest
+            # (a `select *` over it, and `parent.column`, resolve only against all of them).
+            named = {c.name.lower() for c in documented}
+            return (*((c.name, c.data_type or warehouse.get(c.name, "")) for c in documented),
+                    *((n, t) for n, t in warehouse.items() if n.lower() not in named))
         return tuple(warehouse.items()) or None
 
     def relation_of(uid: str) -> RelationKey | None:

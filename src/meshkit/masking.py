@@ -512,19 +512,23 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
     """What the domain-side governance test and the secure views' build gate need: per domain,
     the policies of :data:`DBT_ENFORCED_POLICIES` it runs at error severity (global entry, then
     the domain's); per domain where personal_data.by_value runs at error severity, its sampling
-    parameters (``values``); the names that policy leaves to personal_data.by_name
-    (``value_skip_names``, one pattern); the classifications that mask; the personal-data name
-    patterns; the waivers. A mesh without ``policies:`` runs none. Read from mesh.yml alone
-    (these policies default to error)."""
+    parameters (``values``); per domain, those of personal_data.by_lineage and
+    classification.propagation it runs at error severity, with what the gate of derived columns
+    needs of their parameters (``derived``, :mod:`meshkit.governance.derived`); the names
+    personal_data.by_value leaves to personal_data.by_name (``value_skip_names``, one pattern);
+    the classifications that mask; the personal-data name patterns; the waivers. A mesh without
+    ``policies:`` runs none. Read from mesh.yml alone (these policies default to error)."""
     from meshkit.config import MaskRule, PolicyConfig
     from meshkit.governance.patterns import NAME_PATTERNS
-    from meshkit.governance.personal_data import PersonalDataByValue
+    from meshkit.governance.personal_data import PersonalDataByLineage, PersonalDataByValue
     from meshkit.governance.policy import configured
+    from meshkit.governance.propagation import ClassificationPropagation
     from meshkit.governance.waiver_file import read_waivers
 
     config = mesh.config
     if not config.governed:
-        return {"checks": {}, "values": {}, "value_skip_names": "", "masked_classifications": [],
+        return {"checks": {}, "values": {}, "derived": {}, "value_skip_names": "",
+                "masked_classifications": [],
                 "personal_patterns": {}, "waivers": []}
     global_policies = config.policies or {}
 
@@ -550,13 +554,27 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
             params = by_value.config_for(d.name).params
             values[d.name] = {"sample_rows": int(params["sample_rows"]),
                               "min_share": float(params["min_share"])}
+    masked = sorted(n for n, c in config.classifications.items() if c.mask is not MaskRule.none)
+    by_lineage, propagation = (configured(mesh)[PersonalDataByLineage.id],
+                               configured(mesh)[ClassificationPropagation.id])
+    derived: dict[str, dict[str, object]] = {}
+    for d in config.domains:
+        gates: dict[str, object] = {}
+        if enforced(by_lineage.id, d):
+            extra_lineage = by_lineage.config_for(d.name).params["extra_patterns"]
+            gates[by_lineage.id] = {"patterns": {**NAME_PATTERNS, **dict(extra_lineage)}}
+        if enforced(propagation.id, d):
+            declassify = propagation.config_for(d.name).params["aggregates_declassify"]
+            gates[propagation.id] = {"masked": masked, "through_aggregates": not declassify}
+        if gates:
+            derived[d.name] = gates
     return {
         "checks": {d.name: [rid for rid in DBT_ENFORCED_POLICIES if enforced(rid, d)]
                    for d in config.domains},
         "values": values,
+        "derived": derived,
         "value_skip_names": "|".join(f"(?:{p})" for p in NAME_PATTERNS.values()),
-        "masked_classifications": sorted(n for n, c in config.classifications.items()
-                                         if c.mask is not MaskRule.none),
+        "masked_classifications": masked,
         "personal_patterns": {**NAME_PATTERNS, **dict(extra)},
         "waivers": [[w.policy, w.node, w.expires.isoformat()] for w in read_waivers(mesh)],
     }

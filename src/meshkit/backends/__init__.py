@@ -10,8 +10,8 @@ so a DuckDB-only mesh never loads the Snowflake connector.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +35,17 @@ class Capabilities:
     access_control: bool = False
     # The platform's catalog marts and governance tests are built over the catalog tables.
     catalog_marts: bool = False
-    # Row counts of datasets read from the warehouse (dbt reports none on DuckDB).
-    row_counts: bool = False
+    # Row counts and columns of the models as built, read from the warehouse (dbt reports no
+    # row counts on DuckDB; a selective build leaves the manifest without its parents' SQL).
+    built_relations: bool = False
+
+
+@dataclass(frozen=True)
+class BuiltRelations:
+    """What a domain's warehouse says of its models as built, by unique_id."""
+
+    row_counts: Mapping[str, int] = field(default_factory=dict)
+    columns: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 class Engine:
@@ -70,9 +79,9 @@ class Engine:
                          file=self.mesh.file,
                          fix="sync against a DuckDB target (e.g. --target dev) for now")
 
-    def row_counts(self, domain: cfg.Domain, nodes: Iterable[NodeInfo]) -> dict[str, int]:
-        """unique_id -> rows of the domain's datasets, where the warehouse tells ({} if not)."""
-        return {}
+    def built_relations(self, domain: cfg.Domain, nodes: Iterable[NodeInfo]) -> BuiltRelations:
+        """The rows and columns of the domain's models as built, where the warehouse tells."""
+        return BuiltRelations()
 
     def require_catalog_database(self) -> None:
         """Raise ArtifactError when no sync has written the catalog's warehouse copy yet."""

@@ -156,19 +156,20 @@ def _last_target(catalog_dir: Path) -> str | None:
     return target if isinstance(target, str) else None
 
 
-def _with_warehouse_counts(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain,
-                           arts: DomainArtifacts) -> DomainArtifacts:
-    """Add row counts from the target's warehouse where catalog.json gave none."""
+def _with_built_relations(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain,
+                          arts: DomainArtifacts) -> DomainArtifacts:
+    """Add row counts and columns from the target's warehouse where catalog.json gave none."""
     from meshkit.backends import engine_for
 
     engine = engine_for(mesh, target)
-    if not engine.capabilities.row_counts:
+    if not engine.capabilities.built_relations:
         return arts
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
-    counts = engine.row_counts(domain, own)
-    if not counts:
+    built = engine.built_relations(domain, own)
+    if not built.row_counts and not built.columns:
         return arts
-    return dataclasses.replace(arts, row_counts={**counts, **arts.row_counts})
+    return dataclasses.replace(arts, row_counts={**built.row_counts, **arts.row_counts},
+                               warehouse_columns={**built.columns, **arts.warehouse_columns})
 
 
 def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
@@ -336,7 +337,7 @@ def _read_domain(mesh: cfg.Mesh, domain: cfg.Domain, target: str | None,
                     "or point the domain's `path`/`artifacts` in mesh.yml at them",
             )
         parsed.add(domain.name, raw_hash, arts)
-        arts = _with_warehouse_counts(mesh, target, domain, arts)
+        arts = _with_built_relations(mesh, target, domain, arts)
         proj = project_domain(mesh, domain, arts, content_hash,
                               foreign_columns=producers, lineage_cache=lineage_cache)
     except ArtifactError as exc:

@@ -300,7 +300,9 @@ def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
     analysts without a role read the emails until the dbt test or the next sync reported them
     (found by a tester). The secure_view materialization now refuses such a column before the
     view is replaced: by its name, or by its sampled values under a harmless name, unless a
-    waiver excuses the model."""
+    waiver excuses the model. (The customers' own emails are refused by their lineage first,
+    tested below: the values here are emails made from an account id, which only the values
+    give away.)"""
     from meshkit.backends.duckdb.query import query
     from meshkit.build import dbt_env
     from meshkit.dbt_runner import run_dbt
@@ -318,10 +320,12 @@ def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
     view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
     node = "model.consumer_banking.consumer_credit_card_profile"
 
+    expression = "'holder' || cast(accounts.card_account_id as varchar) || '@example.com'"
+
     def publish(column: str) -> list[str]:
         sql_file.write_text(sql.replace("        customers.country,\n",
                                         f"        customers.country,\n"
-                                        f"        customers.email as {column},\n"))
+                                        f"        {expression} as {column},\n"))
         yml_file.write_text(yml.replace(anchor, f"      - name: {column}\n"
                                                 "        data_type: varchar\n"
                                                 "        description: How to reach the holder.\n"
@@ -362,3 +366,93 @@ def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
     write_policy_macro(load_mesh(root / "mesh.yml"))
     assert publish("reach_at") == []
     assert any("@" in v for v in served("reach_at"))
+
+
+def test_a_domain_build_refuses_a_column_derived_from_personal_data(
+        built_demo: Path, tmp_path: Path) -> None:
+    """A domain engineer publishes a column derived from personal data under a harmless name and
+    a classification that does not mask, and runs `dbt build` by hand: the customers' email
+    local parts (neither the name nor the values, which hold no '@', look personal). The build
+    published them to sessions without a role, and the sync reported nothing: the selective
+    build compiled no parent, so its column lineage had nothing to resolve (found probing the
+    build gate). The secure_view materialization now traces the model's lineage against its
+    parents as built, and refuses such a column before anything is built (by the name of the
+    parent column, or by its classification), unless a waiver excuses the model."""
+    from meshkit.backends.duckdb.query import query
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+    from meshkit.errors import UsageError
+    from meshkit.masking import write_policy_macro
+
+    root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
+    mesh = load_mesh(root / "mesh.yml")
+    assert run_dbt(root / "domains/risk", ["deps"], env=dbt_env(mesh, "dev")).success
+
+    def edit(path: Path, old: str, new: str) -> None:
+        text = path.read_text()
+        assert text.count(old) == 1, (path, old)
+        path.write_text(text.replace(old, new))
+
+    def build(domain: str, model: str) -> list[str]:
+        run = run_dbt(root / "domains" / domain, ["build", "--select", model],
+                      env=dbt_env(mesh, "dev"))
+        return [] if run.success else run.errors
+
+    def column(name: str, classification: str, data_type: str = "varchar") -> str:
+        return (f"      - name: {name}\n        data_type: {data_type}\n"
+                f"        description: A derived column.\n        config:\n"
+                f"          meta: {{classification: {classification}}}\n")
+
+    # The email's local part, from a staging model that documents only its key.
+    cards = root / "domains/consumer_banking/models/marts/consumer_credit_card_profile"
+    edit(cards / "consumer_credit_card_profile.sql", "        customers.country,\n",
+         "        customers.country,\n        split_part(customers.email, '@', 1) as member_handle,\n")
+    edit(cards / "_consumer_credit_card_profile.yml", "      - name: country\n",
+         column("member_handle", "public") + "      - name: country\n")
+    node = "model.consumer_banking.consumer_credit_card_profile"
+    errors = " ".join(build("consumer_banking", "consumer_credit_card_profile"))
+    assert (f"_consumer_credit_card_profile.yml: model {node}, column 'member_handle': it derives "
+            "from email of consumer_banking.internal.stg_customers, which looks like email, and "
+            "its classification 'public' shows it unmasked (personal_data.by_lineage); the secure "
+            "view was not replaced") in errors, errors
+    view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
+    with pytest.raises(UsageError, match="not found"):
+        query(mesh, f"select member_handle from {view}", [])
+    assert len(query(mesh, f"select card_number from {view}", []).rows) > 0  # (as before)
+    # The sync reports it too, and publishes no contract naming it: the manifest now holds the
+    # model's SQL but not its parents' (a selective build compiles what it selects), and the
+    # staging model documents only its key, so its lineage resolves against the columns the
+    # warehouse has (it was empty, and the sync reported nothing).
+    from meshkit.mesh import Mesh
+
+    synced = Mesh.load(root / "mesh.yml").sync()
+    assert synced.report is not None
+    assert any(v.rule == "personal_data.by_lineage" and v.node == node and v.severity.value == "error"
+               and "column member_handle of" in v.message
+               and "derives from email of model.consumer_banking.stg_customers" in v.message
+               for v in synced.report.violations), synced.report.violations
+    assert "consumer_banking.consumer_credit_card_profile" in synced.refused, synced.refused
+
+    # The band summary's public band_id derives from the scorecard's confidential risk_band:
+    # the governance council's waiver lets it through (the demo builds); without it, refused.
+    waivers = root / "governance" / "waivers.yml"
+    council = waivers.read_text()
+    waived = "  - policy: classification.propagation\n    node: model.risk.credit_risk_band_summary\n"
+    head, rest = council.split(waived)
+    waivers.write_text(head + rest[rest.index("  - policy:"):])
+    write_policy_macro(load_mesh(root / "mesh.yml"))
+    errors = " ".join(build("risk", "credit_risk_band_summary"))
+    assert ("column 'band_id': it derives from confidential column risk_band of "
+            "risk.internal.credit_risk_scorecard__credit_risk_scorecard, and its classification "
+            "'public' shows it unmasked (classification.propagation)") in errors, errors
+    waivers.write_text(council)
+
+    # A waiver of the lineage policy for the card model lets the (reviewed) column through.
+    waivers.write_text(council + (
+        f"  - policy: personal_data.by_lineage\n    node: {node}\n"
+        "    reason: Reviewed; the test shows a waiver lets a column through.\n"
+        "    approver: Governance council\n    expires: 2999-01-01\n"))
+    write_policy_macro(load_mesh(root / "mesh.yml"))
+    assert build("consumer_banking", "consumer_credit_card_profile") == []
+    assert "amelia.russo3" in [r[0] for r in query(mesh, f"select member_handle from {view}",
+                                                     []).rows]

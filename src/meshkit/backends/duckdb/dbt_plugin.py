@@ -7,8 +7,9 @@ set in ``configure_cursor``, which dbt-duckdb calls on every cursor it creates: 
 read then from the governance database, which the plugin attaches read-only beside the domain's
 database (``mesh build`` and ``mesh generate`` write it from mesh.yml), so a dbt run holds the
 clearances of its start. It also gives the session the function the secure views' build gate
-samples values with (:data:`PERSONAL_VALUES_FUNCTION`), so a column of personal data published
-unmasked is refused before its view is replaced. A domain's profile enables it::
+samples values with (:data:`PERSONAL_VALUES_FUNCTION`) and the one it traces a model's column
+lineage with (:data:`DERIVED_PERSONAL_FUNCTION`), so a column of personal data published
+unmasked, as is or derived, is refused before its view is replaced. A domain's profile enables it::
 
     plugins:
       - module: meshkit.backends.duckdb.dbt_plugin
@@ -66,6 +67,7 @@ class Plugin(BasePlugin):
                 expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
             ).sql("duckdb"))
         register_personal_values(conn)
+        register_derived_personal(conn)
 
     def configure_cursor(self, cursor: Any) -> None:
         set_roles(cursor, self._roles)
@@ -105,6 +107,25 @@ def register_personal_values(conn: Any) -> None:
         conn.create_function(PERSONAL_VALUES_FUNCTION, _personal_values,
                              ["VARCHAR[]", "DOUBLE"], "VARCHAR", side_effects=False,
                              null_handling="special")
+
+
+# The function the secure_view materialization's duckdb__refuse_derived_personal calls.
+DERIVED_PERSONAL_FUNCTION = "mesh_derived_personal"
+
+
+def register_derived_personal(conn: Any) -> None:
+    """Register :data:`DERIVED_PERSONAL_FUNCTION` (VARCHAR, VARCHAR) -> VARCHAR on a DuckDB
+    connection, once: :func:`meshkit.governance.derived.decide` (the model's request, its
+    parents' columns as JSON)."""
+    import contextlib
+
+    import duckdb
+
+    from meshkit.governance.derived import decide
+
+    with contextlib.suppress(duckdb.NotImplementedException):
+        conn.create_function(DERIVED_PERSONAL_FUNCTION, decide, ["VARCHAR", "VARCHAR"], "VARCHAR",
+                             side_effects=False, null_handling="special")
 
 
 def release_database() -> None:

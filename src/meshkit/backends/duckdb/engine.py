@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from meshkit import config as cfg
-from meshkit.backends import Capabilities, Engine
+from meshkit.backends import BuiltRelations, Capabilities, Engine
 
 if TYPE_CHECKING:
     from meshkit.artifacts import NodeInfo
@@ -19,7 +19,7 @@ class DuckDBEngine(Engine):
     # DuckDB has no access control: masking and filtering are the views' alone, and anyone
     # who opens the files can read `internal` (README, known limits).
     capabilities = Capabilities(query=True, access_control=False, catalog_marts=True,
-                                row_counts=True)
+                                built_relations=True)
     target: cfg.DuckDBTarget
 
     @property
@@ -53,10 +53,10 @@ class DuckDBEngine(Engine):
             raise ArtifactError(f"no catalog database for target {self.name!r}", file=database,
                                 fix=f"run `mesh-sync --target {self.name}` first")
 
-    def row_counts(self, domain: cfg.Domain, nodes: Iterable[NodeInfo]) -> dict[str, int]:
-        from meshkit.backends.duckdb.row_counts import duckdb_row_counts
+    def built_relations(self, domain: cfg.Domain, nodes: Iterable[NodeInfo]) -> BuiltRelations:
+        from meshkit.backends.duckdb.built_relations import duckdb_built_relations
 
-        return duckdb_row_counts(self.database(domain.name), nodes)
+        return duckdb_built_relations(self.database(domain.name), nodes)
 
     def query(self, sql: str, roles: list[str]) -> QueryResult:
         from meshkit.backends.duckdb.query import query

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 class SnowflakeEngine(Engine):
     # Grants keep consumers to the secure views; the catalog marts are not built here yet.
     capabilities = Capabilities(query=False, access_control=True, catalog_marts=False,
-                                row_counts=False)
+                                built_relations=False)
     target: cfg.SnowflakeTarget
 
     def check_ready(self) -> None:
