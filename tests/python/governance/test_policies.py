@@ -447,6 +447,16 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
             "'public' shows it unmasked (classification.propagation)") in errors, errors
     waivers.write_text(council)
 
+    # A policy macro of an earlier meshkit, without the gate's parameters: refused, not waved
+    # through.
+    macro = root / "mesh_policy/macros/mesh_policy.sql"
+    generated = macro.read_text()
+    macro.write_text(generated.replace('"derived": {', '"derived_before": {', 1))
+    errors = " ".join(build("consumer_banking", "consumer_credit_card_profile"))
+    assert "predates this platform's build gate of derived personal data; fix: run `mesh " \
+        "generate`" in errors, errors
+    macro.write_text(generated)
+
     # A waiver of the lineage policy for the card model lets the (reviewed) column through.
     waivers.write_text(council + (
         f"  - policy: personal_data.by_lineage\n    node: {node}\n"
