@@ -282,6 +282,9 @@ class DomainArtifacts:
     row_counts: Mapping[str, int] = field(default_factory=dict)
     # Column names and types in the warehouse, from catalog.json (``dbt docs generate``).
     warehouse_columns: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # The columns of the models this manifest has no compiled SQL of, as the warehouse has them
+    # built (added by the sync, for the column lineage of the models that read them only).
+    built_columns: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
     # Models the manifest lists as disabled (``enabled: false``), by unique_id.
     disabled: frozenset[str] = frozenset()

@@ -552,7 +552,7 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
         node = arts.nodes.get(uid)
         documented = (node.columns if node is not None else
                       arts.sources[uid].columns if uid in arts.sources else ())
-        warehouse = dict(arts.warehouse_columns.get(uid, ()))
+        warehouse = dict(arts.warehouse_columns.get(uid, ()) or arts.built_columns.get(uid, ()))
         if documented:
             # A model's YAML may document only some of its columns: the warehouse lists the rest
             # (a `select *` over it, and `parent.column`, resolve only against all of them).

@@ -158,7 +158,10 @@ def _last_target(catalog_dir: Path) -> str | None:
 
 def _with_built_relations(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain,
                           arts: DomainArtifacts) -> DomainArtifacts:
-    """Add row counts and columns from the target's warehouse where catalog.json gave none."""
+    """Add row counts from the target's warehouse where catalog.json gave none, and the columns
+    of the models the manifest has no compiled SQL of (a selective `dbt build --select`
+    compiles only what it selects: a parent that documents some of its columns would leave
+    the lineage of the models reading it unresolved)."""
     from meshkit.backends import engine_for
 
     engine = engine_for(mesh, target)
@@ -166,10 +169,12 @@ def _with_built_relations(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain
         return arts
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
     built = engine.built_relations(domain, own)
-    if not built.row_counts and not built.columns:
+    uncompiled = {n.unique_id for n in own if n.resource_type == "model" and not n.compiled_code}
+    columns = {uid: cols for uid, cols in built.columns.items() if uid in uncompiled}
+    if not built.row_counts and not columns:
         return arts
     return dataclasses.replace(arts, row_counts={**built.row_counts, **arts.row_counts},
-                               warehouse_columns={**built.columns, **arts.warehouse_columns})
+                               built_columns=columns)
 
 
 def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
