@@ -233,7 +233,7 @@
             ~ "the domain's profiles.yml (plugins: [{module: meshkit.backends.duckdb.dbt_plugin}])") }}
     {%- endif -%}
     {%- set request = {'sql': sql, 'parents': parents, 'candidates': candidates,
-                       'policies': policies} -%}
+                       'policies': policies, 'masked': gov.masked_classifications} -%}
     {%- set probe -%}
         select mesh_derived_personal('{{ request | tojson | replace("'", "''") }}', (
             select to_json(list([database_name, schema_name, table_name, column_name, data_type]

@@ -61,71 +61,26 @@
   "derived": {
    "asset_management": {
     "classification.propagation": {
-     "masked": [
-      "confidential",
-      "pii",
-      "sensitive"
-     ],
      "through_aggregates": false
     },
     "personal_data.by_lineage": {
-     "patterns": {
-      "account number": "(^|_)(account_number|account_num|account_no|acct_number|acct_no|routing_number|bank_account)($|_)",
-      "address": "(^|_)(address|addr|street|postcode|postal_code|zip|zipcode|zip_code)($|_)",
-      "birth date": "(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date|geburtsdatum",
-      "card number": "(^|_)(pan|card_number|card_num|card_no|credit_card|cc_number|cc_num)($|_)",
-      "email": "(^|_)e_?mail($|_)|email_address",
-      "iban": "(^|_)iban($|_)",
-      "national id": "(^|_)(ssn|social_security|national_id|nin|nino|passport|tax_id|tin|sin|id_number|personal_id)($|_)",
-      "person name": "(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_)",
-      "phone": "(^|_)(phone|mobile|msisdn|cell|telephone|tel|telefon|telefono|fax)($|_)"
-     }
+     "extra_patterns": {}
     }
    },
    "consumer_banking": {
     "classification.propagation": {
-     "masked": [
-      "confidential",
-      "pii",
-      "sensitive"
-     ],
      "through_aggregates": false
     },
     "personal_data.by_lineage": {
-     "patterns": {
-      "account number": "(^|_)(account_number|account_num|account_no|acct_number|acct_no|routing_number|bank_account)($|_)",
-      "address": "(^|_)(address|addr|street|postcode|postal_code|zip|zipcode|zip_code)($|_)",
-      "birth date": "(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date|geburtsdatum",
-      "card number": "(^|_)(pan|card_number|card_num|card_no|credit_card|cc_number|cc_num)($|_)",
-      "email": "(^|_)e_?mail($|_)|email_address",
-      "iban": "(^|_)iban($|_)",
-      "national id": "(^|_)(ssn|social_security|national_id|nin|nino|passport|tax_id|tin|sin|id_number|personal_id)($|_)",
-      "person name": "(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_)",
-      "phone": "(^|_)(phone|mobile|msisdn|cell|telephone|tel|telefon|telefono|fax)($|_)"
-     }
+     "extra_patterns": {}
     }
    },
    "risk": {
     "classification.propagation": {
-     "masked": [
-      "confidential",
-      "pii",
-      "sensitive"
-     ],
      "through_aggregates": false
     },
     "personal_data.by_lineage": {
-     "patterns": {
-      "account number": "(^|_)(account_number|account_num|account_no|acct_number|acct_no|routing_number|bank_account)($|_)",
-      "address": "(^|_)(address|addr|street|postcode|postal_code|zip|zipcode|zip_code)($|_)",
-      "birth date": "(^|_)(birth|dob|birthday)($|_)|date_of_birth|birth_date|geburtsdatum",
-      "card number": "(^|_)(pan|card_number|card_num|card_no|credit_card|cc_number|cc_num)($|_)",
-      "email": "(^|_)e_?mail($|_)|email_address",
-      "iban": "(^|_)iban($|_)",
-      "national id": "(^|_)(ssn|social_security|national_id|nin|nino|passport|tax_id|tin|sin|id_number|personal_id)($|_)",
-      "person name": "(^|_)(first|last|full|given|family|middle|maiden|sur|nick)_?name($|_)|^name$|(^|_)(customer|client|holder|owner|person|contact)_name($|_)",
-      "phone": "(^|_)(phone|mobile|msisdn|cell|telephone|tel|telefon|telefono|fax)($|_)"
-     }
+     "extra_patterns": {}
     }
    }
   },

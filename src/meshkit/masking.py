@@ -561,11 +561,12 @@ def _domain_checks(mesh: Mesh) -> dict[str, object]:
     for d in config.domains:
         gates: dict[str, object] = {}
         if enforced(by_lineage.id, d):
+            # Only the mesh's own patterns: the plugin's function adds meshkit's.
             extra_lineage = by_lineage.config_for(d.name).params["extra_patterns"]
-            gates[by_lineage.id] = {"patterns": {**NAME_PATTERNS, **dict(extra_lineage)}}
+            gates[by_lineage.id] = {"extra_patterns": dict(extra_lineage)}
         if enforced(propagation.id, d):
             declassify = propagation.config_for(d.name).params["aggregates_declassify"]
-            gates[propagation.id] = {"masked": masked, "through_aggregates": not declassify}
+            gates[propagation.id] = {"through_aggregates": not declassify}
         if gates:
             derived[d.name] = gates
     return {

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from meshkit.governance.patterns import personal_kind
+from meshkit.governance.patterns import NAME_PATTERNS, personal_kind
 from meshkit.lineage import RelationKey, query_lineage
 
 BY_LINEAGE = "personal_data.by_lineage"
@@ -56,12 +56,13 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
     or, outside another product's dataset, whose name looks like personal data
     (personal_data.by_lineage); a candidate whose lineage cannot be traced is a finding too
     (fail closed). ``columns``: (database, schema, table, column, type) of every parent as
-    built; ``policies``: the enforced ones of the two, with their parameters (``patterns``,
+    built; ``policies``: the enforced ones of the two, with their parameters (by_lineage's
+    ``extra_patterns``, beside meshkit's own; propagation's ``masked`` classifications and
     ``through_aggregates``).
 
     >>> cols = [("d", "s", "c", "email", "varchar"), ("d", "s", "c", "region", "varchar")]
     >>> parents = {("d", "s", "c"): Parent({"email": "pii"}, product=False)}
-    >>> pol = {BY_LINEAGE: {"patterns": {"email": "e_?mail"}}, PROPAGATION: {"masked": ["pii"]}}
+    >>> pol = {BY_LINEAGE: {"extra_patterns": {}}, PROPAGATION: {"masked": ["pii"]}}
     >>> find("select split_part(email, '@', 1) as handle, region from d.s.c", cols, parents,
     ...      ["handle", "region"], pol).encoded()
     'classification.propagation|handle|it derives from pii column email of d.s.c'
@@ -99,7 +100,8 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
                                f"it derives from {cls} column {s.column} of {rel}")
             if BY_LINEAGE in policies and s.transform != "aggregate" and not (
                     parent is not None and parent.product):
-                kind = personal_kind(upstream, policies[BY_LINEAGE].get("patterns") or {})
+                extra = policies[BY_LINEAGE].get("extra_patterns") or {}
+                kind = personal_kind(upstream, {**NAME_PATTERNS, **extra})
                 if kind is not None:
                     return Finding(BY_LINEAGE, column,
                                    f"it derives from {s.column} of {rel}, which looks like {kind}")
@@ -108,9 +110,13 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
 
 def decide(request: str | None, columns: str | None) -> str | None:
     """:func:`find` over the JSON the secure_view materialization sends (``request``: sql,
-    parents, candidates, policies; ``columns``: the parents' columns as DuckDB lists them);
-    ``policy|column|what`` or None. Never returns a value of the data: it reads none."""
+    parents, candidates, policies, the masking classifications; ``columns``: the parents'
+    columns as DuckDB lists them); ``policy|column|what`` or None. Never returns a value of the
+    data: it reads none."""
     body = json.loads(request or "{}")
+    policies = {str(k): dict(v) for k, v in (body.get("policies") or {}).items()}
+    if PROPAGATION in policies:
+        policies[PROPAGATION]["masked"] = list(body.get("masked") or [])
     parents = {}
     for p in body.get("parents", []):
         parent = Parent({str(k).lower(): str(v) for k, v in (p.get("classes") or {}).items()
@@ -118,5 +124,5 @@ def decide(request: str | None, columns: str | None) -> str | None:
         for key in p.get("keys", []):
             parents[_key(key)] = parent
     found = find(str(body.get("sql") or ""), json.loads(columns or "[]") or [], parents,
-                 [str(c) for c in body.get("candidates", [])], body.get("policies") or {})
+                 [str(c) for c in body.get("candidates", [])], policies)
     return None if found is None else found.encoded()
