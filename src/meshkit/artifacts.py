@@ -297,6 +297,13 @@ class DomainArtifacts:
                   if n.package_name == package and n.resource_type == "model"]
         return bool(models) and not any(n.compiled_code for n in models)
 
+    def uncompiled_models(self, package: str) -> tuple[list[str], int]:
+        """The names of ``package``'s models that carry no compiled SQL, and how many models it
+        has: a selective `dbt build --select` compiles only what it selects."""
+        models = [n for n in self.nodes.values()
+                  if n.package_name == package and n.resource_type == "model"]
+        return sorted(n.name for n in models if not n.compiled_code), len(models)
+
 
 def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
     data = raw.files.get(name)

@@ -432,6 +432,10 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
                and "derives from email of model.consumer_banking.stg_customers" in v.message
                for v in synced.report.violations), synced.report.violations
     assert "consumer_banking.consumer_credit_card_profile" in synced.refused, synced.refused
+    # And it says that the domain's lineage is partial: the models the build did not compile.
+    [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
+    assert banking.note.startswith("column lineage partial: ") and \
+        "models carry no compiled SQL (not compiled by the last dbt run" in banking.note, banking
 
     # The band summary's public band_id derives from the scorecard's confidential risk_band:
     # the governance council's waiver lets it through (the demo builds); without it, refused.
