@@ -117,6 +117,19 @@
     {%- endfor -%}
 {%- endmacro %}
 
+{#- DuckDB: a gate's function comes from meshkit's dbt-duckdb plugin; a session without it is
+    refused (fail closed), dropping what was ``staged`` for the view, if anything. -#}
+{% macro require_plugin_function(model, function, what, staged=none) -%}
+    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = '" ~ function ~ "'") -%}
+    {%- if found.columns[0].values()[0] == 0 -%}
+        {% if staged is not none %}{% do adapter.drop_relation(staged) %}{% endif %}
+        {{ exceptions.raise_compiler_error(
+            "model " ~ model.unique_id ~ ": the session cannot " ~ what ~ " (the function "
+            ~ function ~ " is missing); fix: enable meshkit's plugin in the domain's profiles.yml "
+            ~ "(plugins: [{module: meshkit.backends.duckdb.dbt_plugin}])") }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- `staged` is the model's data as just built, before the view is replaced. -#}
 {% macro refuse_personal_values(model, columns, staged) -%}
     {{ return(adapter.dispatch('refuse_personal_values', 'mesh_platform')(model, columns, staged)) }}
@@ -141,14 +154,8 @@
         {%- do candidates.append(c) -%}
     {%- endfor -%}
     {%- if not candidates -%}{{ return(none) }}{%- endif -%}
-    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = 'mesh_personal_values'") -%}
-    {%- if found.columns[0].values()[0] == 0 -%}
-        {% do adapter.drop_relation(staged) %}
-        {{ exceptions.raise_compiler_error(
-            "model " ~ model.unique_id ~ ": the session cannot check its columns for personal data "
-            ~ "(the function mesh_personal_values is missing); fix: enable meshkit's plugin in "
-            ~ "the domain's profiles.yml (plugins: [{module: meshkit.backends.duckdb.dbt_plugin}])") }}
-    {%- endif -%}
+    {% do mesh_platform.require_plugin_function(model, 'mesh_personal_values',
+                                                 'check its columns for personal data', staged) %}
     {%- for c in candidates -%}
         {%- set probe -%}
             select mesh_personal_values(list(v), {{ params.min_share }}) from (
@@ -225,13 +232,8 @@
             {%- for k in node_keys -%}{%- do keys.append((k | join('.') | lower)) -%}{%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- set found = run_query("select count(*) from duckdb_functions() where function_name = 'mesh_derived_personal'") -%}
-    {%- if found.columns[0].values()[0] == 0 -%}
-        {{ exceptions.raise_compiler_error(
-            "model " ~ model.unique_id ~ ": the session cannot trace its columns to personal data "
-            ~ "(the function mesh_derived_personal is missing); fix: enable meshkit's plugin in "
-            ~ "the domain's profiles.yml (plugins: [{module: meshkit.backends.duckdb.dbt_plugin}])") }}
-    {%- endif -%}
+    {% do mesh_platform.require_plugin_function(model, 'mesh_derived_personal',
+                                                 'trace its columns to personal data') %}
     {%- set request = {'sql': sql, 'parents': parents, 'candidates': candidates,
                        'policies': policies, 'masked': gov.masked_classifications} -%}
     {%- set probe -%}

@@ -451,6 +451,17 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
             "'public' shows it unmasked (classification.propagation)") in errors, errors
     waivers.write_text(council)
 
+    # A profile without meshkit's plugin has no function to trace with: refused, not waved
+    # through.
+    profiles = root / "domains/consumer_banking/profiles.yml"
+    profile = profiles.read_text()
+    plugin = profile[profile.index("      plugins:\n"):profile.index("    # prod:")]
+    profiles.write_text(profile.replace(plugin, ""))
+    errors = " ".join(build("consumer_banking", "consumer_credit_card_profile"))
+    assert "cannot trace its columns to personal data (the function mesh_derived_personal is " \
+        "missing); fix: enable meshkit's plugin" in errors, errors
+    profiles.write_text(profile)
+
     # A policy macro of an earlier meshkit, without the gate's parameters: refused, not waved
     # through.
     macro = root / "mesh_policy/macros/mesh_policy.sql"
