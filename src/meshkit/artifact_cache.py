@@ -47,6 +47,7 @@ from meshkit.artifacts import (
     combined_hash,
     parse_artifacts,
     read_raw,
+    with_compiled_files,
 )
 from meshkit.code_fingerprint import code_fingerprint
 
@@ -195,24 +196,25 @@ class ArtifactCache:
             if known is not None:
                 cached = self._load(self.directory / domain / f"{_key(known)}.json")
                 if cached is not None:
-                    return dataclasses.replace(cached, location=source.location)
+                    return with_compiled_files(
+                        dataclasses.replace(cached, location=source.location))
         return self.project(domain, self.digests.read(source))
 
     def project(self, domain: str, raw: RawArtifacts) -> DomainArtifacts:
         """:func:`~meshkit.artifacts.parse_artifacts` of ``raw``, from the cache when it holds
         the projection of these bytes (then kept there)."""
         if self.directory is None:
-            return parse_artifacts(raw)
+            return with_compiled_files(parse_artifacts(raw))
         key = _key(raw.content_hash)
         folder = self.directory / domain
         cached = self._load(folder / f"{key}.json")
         if cached is not None:
             # The same bytes may have been read from another place (the mesh was moved).
-            return dataclasses.replace(cached, location=raw.location)
+            return with_compiled_files(dataclasses.replace(cached, location=raw.location))
         arts = parse_artifacts(raw)
-        if self.write:
+        if self.write:  # as the artifact files have it: the compiled folder is read each time
             self._store(folder, key, arts)
-        return arts
+        return with_compiled_files(arts)
 
     def kept(self, domain: str, content_hash: str) -> DomainArtifacts | None:
         """The projection kept for the artifacts of ``content_hash``, if the cache holds one."""
@@ -310,7 +312,7 @@ class Handover(Mapping[str, DomainArtifacts]):
         arts = self.cache.kept(domain, content_hash)
         if arts is None:
             raise KeyError(domain)
-        return dataclasses.replace(arts, location=location)
+        return with_compiled_files(dataclasses.replace(arts, location=location))
 
     def __contains__(self, domain: object) -> bool:
         return domain in self._held or domain in self._keys  # (Mapping's would load it)

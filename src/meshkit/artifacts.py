@@ -11,6 +11,7 @@ The bytes come from an :class:`ArtifactSource`; :class:`LocalArtifacts` reads a 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
@@ -285,6 +286,11 @@ class DomainArtifacts:
     # The columns of the models this manifest has no compiled SQL of, as the warehouse has them
     # built (added by the sync, for the column lineage of the models that read them only).
     built_columns: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # The compiled SQL of the models this manifest carries none of, as dbt's compiled folder
+    # beside it holds it from an earlier run (:func:`with_compiled_files`): for the column
+    # lineage only (a file compiled elsewhere may name other paths; the rules that read the SQL
+    # itself read the manifest's).
+    compiled_files: Mapping[str, str] = field(default_factory=dict)
     source_freshness: Mapping[str, SourceFreshness] = field(default_factory=dict)
     # Models the manifest lists as disabled (``enabled: false``), by unique_id.
     disabled: frozenset[str] = frozenset()
@@ -297,12 +303,18 @@ class DomainArtifacts:
                   if n.package_name == package and n.resource_type == "model"]
         return bool(models) and not any(n.compiled_code for n in models)
 
+    def lineage_sql(self, node: NodeInfo) -> str | None:
+        """The compiled SQL the column lineage of ``node`` is traced from: the manifest's, else
+        that of dbt's compiled folder."""
+        return node.compiled_code or self.compiled_files.get(node.unique_id)
+
     def uncompiled_models(self, package: str) -> tuple[list[str], int]:
-        """The names of ``package``'s models that carry no compiled SQL, and how many models it
-        has: a selective `dbt build --select` compiles only what it selects."""
+        """The names of ``package``'s models whose column lineage has no compiled SQL to read
+        (:meth:`lineage_sql`), and how many models it has: a selective `dbt build --select`
+        compiles only what it selects."""
         models = [n for n in self.nodes.values()
                   if n.package_name == package and n.resource_type == "model"]
-        return sorted(n.name for n in models if not n.compiled_code), len(models)
+        return sorted(n.name for n in models if not self.lineage_sql(n)), len(models)
 
 
 def _load_json(raw: RawArtifacts, name: str) -> dict[str, Any] | None:
@@ -631,6 +643,52 @@ def _freshness(data: Mapping[str, Any] | None) -> dict[str, SourceFreshness]:
         for r in data.get("results") or ()
         if isinstance(r, Mapping) and isinstance(r.get("unique_id"), str)
     }
+
+
+# dbt writes each model's compiled SQL under <target>/compiled/<package>/<original_file_path>
+# at every compile, selective or not; the file stays until the next compile of that model.
+COMPILED_DIR = "compiled"
+# A compiled file larger than this is not read back (no model's SQL is; a file that is, is not).
+MAX_COMPILED_BYTES = 8 * 1024 * 1024
+
+
+def with_compiled_files(arts: DomainArtifacts) -> DomainArtifacts:
+    """``arts`` with the compiled SQL of the project's models that the manifest carries none of
+    taken from dbt's ``compiled/`` folder beside it, where an earlier run left it.
+
+    A selective ``dbt build --select x`` writes a manifest with the compiled SQL of ``x`` only:
+    the models it reads would otherwise stop the column lineage (and the policies that follow
+    it) at them, so that a column derived from personal data through an internal model built
+    by an earlier run would go unseen. The file is that of the model's last compile: the
+    version built, or the one about to be. Nothing changes where every model is compiled, or
+    where there is no such folder (artifacts copied without it). Kept apart from the
+    manifest's (:attr:`DomainArtifacts.compiled_files`): for the column lineage only.
+    """
+    missing = [n for n in arts.nodes.values()
+               if n.resource_type == "model" and not n.compiled_code
+               and n.package_name == arts.project_name and n.original_file_path]
+    if not missing:
+        return arts
+    folder = Path(arts.location) / COMPILED_DIR / arts.project_name
+    if not folder.is_dir():
+        return arts
+    root = folder.resolve()
+    found: dict[str, str] = {}
+    for node in missing:
+        path = (folder / str(node.original_file_path)).resolve()
+        if not path.is_relative_to(root):  # a manifest's path never leaves the folder
+            continue
+        try:
+            if path.stat().st_size > MAX_COMPILED_BYTES:
+                continue
+            sql = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if sql.strip():
+            found[node.unique_id] = sql
+    if not found and not arts.compiled_files:
+        return arts
+    return dataclasses.replace(arts, compiled_files=found)
 
 
 def read_domain_artifacts(source: ArtifactSource) -> DomainArtifacts:

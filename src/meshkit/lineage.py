@@ -618,11 +618,12 @@ def _domain_lineage(arts: DomainArtifacts, package: str, is_foreign: Callable[[s
         inputs: list[tuple[NodeInfo, str, dict[RelationKey, str]]] = []
         jobs: dict[str, tuple[str, Mapping[RelationKey, Columns], str | None]] = {}
         for node in wave:
-            if not node.compiled_code:
+            sql = arts.lineage_sql(node)
+            if not sql:
                 continue
             schema, by_relation = inputs_of(node)
-            key = checksum(node.compiled_code, schema, dialect)
-            jobs[key] = (node.compiled_code, schema, dialect)
+            key = checksum(sql, schema, dialect)
+            jobs[key] = (sql, schema, dialect)
             inputs.append((node, key, by_relation))
         traced = cache.lineage_of(jobs)
         for node, key, by_relation in inputs:

@@ -284,13 +284,14 @@ class _Projector:
     def lineage_gap(self) -> str | None:
         """Why no column lineage, or only some, can be read from these artifacts; None when all
         of it can."""
-        if self.arts.lacks_compiled_sql(self.package):
-            return NO_COMPILED_SQL
         missing, models = self.arts.uncompiled_models(self.package)
         if not missing:
             return None
+        if len(missing) == models:
+            return NO_COMPILED_SQL
         return (f"partial: {len(missing)} of {models} models carry no compiled SQL (not compiled "
-                f"by the last dbt run, as after `dbt build --select`; first: {missing[0]}), and "
+                f"by the last dbt run, as after `dbt build --select`, nor found in dbt's compiled "
+                f"folder beside the manifest; first: {missing[0]}), and "
                 "the lineage, and the policies that follow it, stop at them; run `dbt compile` "
                 "or `dbt build` in the domain to get all of it")
 

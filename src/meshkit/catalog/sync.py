@@ -169,7 +169,7 @@ def _with_built_relations(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain
         return arts
     own = [n for n in arts.nodes.values() if n.package_name == domain.name]
     built = engine.built_relations(domain, own)
-    uncompiled = {n.unique_id for n in own if n.resource_type == "model" and not n.compiled_code}
+    uncompiled = {n.unique_id for n in own if n.resource_type == "model" and not arts.lineage_sql(n)}
     columns = {uid: cols for uid, cols in built.columns.items() if uid in uncompiled}
     if not built.row_counts and not columns:
         return arts
@@ -592,6 +592,14 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         published=[e.key for e in ledger.published], refused=ledger.refused,
     )
     if not dry_run:
+        held: list[Any] = []
+        if query_log_dir is not None and query_log_dir.is_dir():
+            # What this sync withholds, with what the last one did until this one commits: a
+            # sync stopped on the way leaves more withheld, never less.
+            from meshkit.backends.duckdb import withheld
+
+            held = withheld.withheld_views(catalog, ledger.report.violations)
+            withheld.write(query_log_dir, held, keep_previous=True)
         processed = sum(s.status == PROCESSED for s in statuses)
         run = store.SyncRun(
             sync_id=sync_id, started_at=result.started_at, finished_at=result.finished_at,
@@ -632,6 +640,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             from meshkit import query_log
 
             query_log.load_into_warehouse(warehouse.path, query_log.read_log(query_log_dir))
+        if query_log_dir is not None and query_log_dir.is_dir():
+            withheld.write(query_log_dir, held)
         faults.point("sync:done")
     result.seconds = time.perf_counter() - clock
     return result

@@ -422,8 +422,13 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
     # The sync reports it too, and publishes no contract naming it: the manifest now holds the
     # model's SQL but not its parents' (a selective build compiles what it selects), and the
     # staging model documents only its key, so its lineage resolves against the columns the
-    # warehouse has (it was empty, and the sync reported nothing).
+    # warehouse has (it was empty, and the sync reported nothing). Without dbt's compiled
+    # folder (artifacts copied without it), the parents' SQL is nowhere to be read.
+    import shutil
+
     from meshkit.mesh import Mesh
+
+    shutil.rmtree(root / "domains/consumer_banking/target/compiled")
 
     synced = Mesh.load(root / "mesh.yml").sync()
     assert synced.report is not None
@@ -479,5 +484,110 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
         "    approver: Governance council\n    expires: 2999-01-01\n"))
     write_policy_macro(load_mesh(root / "mesh.yml"))
     assert build("consumer_banking", "consumer_credit_card_profile") == []
+    # Withheld by the sync that found it, until a sync finds the dataset clean (here: waived).
+    with pytest.raises(UsageError, match="which the last mesh-sync withheld: dataset "):
+        query(mesh, f"select card_number from {view}", [])
+    resynced = Mesh.load(root / "mesh.yml").sync()
+    assert resynced.report is not None and resynced.report.errors == 0, [
+        (v.rule, v.message) for v in resynced.report.violations]
     assert "amelia.russo3" in [r[0] for r in query(mesh, f"select member_handle from {view}",
                                                      []).rows]
+
+
+def test_a_column_derived_from_personal_data_two_models_up_is_withheld_by_the_sync(
+        built_demo: Path, tmp_path: Path) -> None:
+    """A domain engineer derives the email's local part in an internal model and builds it,
+    then publishes that column from a product under a harmless name, classified public, with
+    `dbt build --select` of the product alone. The build gate traces one model up and let it
+    through; the sync's lineage stopped at the internal model (the manifest of the last build
+    holds no SQL of it) and reported nothing; analysts without a role read `amelia.russo3`
+    (found probing the build gate). The sync now reads the internal model's SQL where dbt
+    compiled it last (target/compiled), reports the column, and withholds the dataset from
+    `mesh query` until a sync finds it clean."""
+    from meshkit.backends.duckdb.query import query
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+    from meshkit.errors import UsageError
+    from meshkit.mesh import Mesh
+
+    root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
+    mesh = load_mesh(root / "mesh.yml")
+    project = root / "domains/consumer_banking"
+
+    def build(model: str) -> list[str]:
+        run = run_dbt(project, ["build", "--select", model], env=dbt_env(mesh, "dev"))
+        return [] if run.success else run.errors
+
+    (project / "models/intermediate/int_member_handles.sql").write_text(
+        "select customer_id, split_part(email, '@', 1) as handle_part\n"
+        "from {{ ref('stg_customers') }}\n")
+    assert build("int_member_handles") == []
+    cards = project / "models/marts/consumer_credit_card_profile"
+    sql, yml = cards / "consumer_credit_card_profile.sql", cards / "_consumer_credit_card_profile.yml"
+    sql_text, yml_text = sql.read_text(), yml.read_text()
+    for old, new in (("        customers.country,\n",
+                      "        customers.country,\n        handles.handle_part as member_handle,\n"),
+                     ("    left join activity\n",
+                      "    left join {{ ref('int_member_handles') }} as handles\n"
+                      "        on accounts.customer_id = handles.customer_id\n"
+                      "    left join activity\n")):
+        assert sql_text.count(old) == 1
+        sql_text = sql_text.replace(old, new)
+    sql.write_text(sql_text)
+    anchor = "      - name: country\n"
+    assert yml_text.count(anchor) == 1
+    yml.write_text(yml_text.replace(anchor, (
+        "      - name: member_handle\n        data_type: varchar\n"
+        "        description: The holder's handle.\n"
+        "        config:\n          meta: {classification: public}\n") + anchor))
+    assert build("consumer_credit_card_profile") == []  # (the gate sees handle_part, one up)
+    view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
+    assert "amelia.russo3" in [r[0] for r in query(mesh, f"select member_handle from {view}",
+                                                     []).rows]  # until the sync
+
+    synced = Mesh.load(root / "mesh.yml").sync()
+    node = "model.consumer_banking.consumer_credit_card_profile"
+    assert synced.report is not None
+    assert any(v.rule == "personal_data.by_lineage" and v.node == node
+               and v.severity.value == "error"
+               and "derives from email of model.consumer_banking.stg_customers (via "
+                   "model.consumer_banking.int_member_handles)" in v.message
+               for v in synced.report.violations), synced.report.violations
+    assert "consumer_banking.consumer_credit_card_profile" in synced.refused
+    [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
+    assert "partial" not in banking.note, banking  # (every model's SQL was read)
+    # Withheld: every column of the dataset, from sessions with a role or without, and through
+    # a CTE; the mesh's other datasets are served.
+    for sql_text, roles in ((f"select member_handle from {view}", []),
+                            (f"select card_type from {view}", ["compliance_officer"]),
+                            (f"with c as (select * from {view}) select count(*) from c", [])):
+        with pytest.raises(UsageError) as refused:
+            query(mesh, sql_text, roles)
+        assert (f"reads {view}, which the last mesh-sync withheld: dataset "
+                "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile "
+                "serves personal data unmasked (personal_data.by_lineage: column member_handle"
+                ) in refused.value.message, refused.value.message
+        assert "classify `member_handle` with a masking classification" in str(refused.value.fix)
+    other = "consumer_banking.consumer_demographics.consumer_demographics"
+    assert len(query(mesh, f"select region from {other}", []).rows) > 0
+
+    # A withheld list that cannot be read withholds everything.
+    withheld_file = root / "warehouse" / "mesh_withheld.json"
+    kept = withheld_file.read_bytes()
+    withheld_file.write_text('{"format": 1, "views": "all"}')
+    with pytest.raises(UsageError, match="not in the form this meshkit writes") as broken:
+        query(mesh, f"select region from {other}", [])
+    assert broken.value.file == withheld_file
+    withheld_file.write_bytes(kept)
+
+    # Fixed (classified pii, which masks), rebuilt and synced: served again, masked.
+    yml.write_text(yml.read_text().replace("meta: {classification: public}\n" + anchor,
+                                           "meta: {classification: pii}\n" + anchor))
+    assert build("consumer_credit_card_profile") == []
+    with pytest.raises(UsageError, match="withheld"):  # (until the sync finds it clean)
+        query(mesh, f"select member_handle from {view}", [])
+    resynced = Mesh.load(root / "mesh.yml").sync()
+    assert resynced.report is not None and not [
+        v for v in resynced.report.violations if v.node == node], resynced.report.violations
+    handles = {r[0] for r in query(mesh, f"select member_handle from {view}", []).rows}
+    assert handles == {"***MASKED***"}, handles

@@ -559,6 +559,7 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
     import duckdb
 
     from meshkit import query_log
+    from meshkit.backends.duckdb import withheld
 
     config = _config(mesh, target)
     if not isinstance(mesh, QueryConfig) and config.warehouse.is_dir():
@@ -579,6 +580,10 @@ def query(mesh: Mesh | QueryConfig, sql: str, roles: list[str], target: str | No
         # One in-memory database for DuckDB's parse of the statement and then its session.
         with duckdb.connect(":memory:") as con:
             entry.datasets = check_reads(sql, views, con)
+            held = withheld.read(folder)
+            for name in entry.datasets:
+                if name in held:
+                    raise held[name].refusal()
             entry.cleared_products = cleared_products_of(mesh, roles)
             connect(config, roles, cleared_products=entry.cleared_products, into=con)
             result = run_sql(con, sql)

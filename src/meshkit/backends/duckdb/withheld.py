@@ -1,0 +1,137 @@
+"""Datasets the last sync withheld from `mesh query`: a product dataset whose secure view the
+sync found showing personal data unmasked, at error severity.
+
+The build gates refuse what they can see at a domain's ``dbt build``, one model up. What they
+cannot see (a column derived from an email two models up, a view built before mesh.yml changed
+a classification, values that the sampled rows at the build did not give away) the sync's
+policies find, through the whole lineage and in the built warehouse. Reporting it and refusing
+its contract is not enough: the view would go on serving it. So the sync writes, beside the
+warehouse's databases, the views of every such dataset, and `mesh query` refuses to read them
+until a sync finds the dataset clean (fixed, rebuilt and synced, or waived after a review).
+
+The file is as trusted as the databases beside it, and written by each sync that is not a dry
+run. Missing (no sync yet): nothing is withheld. Unreadable or malformed: every query is
+refused (fail closed) until the next sync writes it again. Read with orjson alone: a query
+imports nothing it does not need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meshkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from meshkit.catalog.model import Catalog
+    from meshkit.checks.model import Violation
+
+WITHHELD_FILE = "mesh_withheld.json"
+WITHHELD_FORMAT = 1
+# The policies whose error means that the view serves personal data unmasked.
+WITHHOLDING_RULES = frozenset({
+    "personal_data.by_name", "personal_data.by_value", "personal_data.by_lineage",
+    "classification.propagation", "masking.verified",
+})
+FIX_UNREADABLE = "run `mesh-sync` to write it again"
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """One secure view withheld, with the first finding that withholds it."""
+
+    view: str  # domain.product.relation, lower-cased, as `mesh query` names what it reads
+    dataset: str
+    rule: str
+    message: str
+    fix: str
+
+    def refusal(self) -> UsageError:
+        return UsageError(
+            f"reads {self.view}, which the last mesh-sync withheld: dataset {self.dataset} "
+            f"serves personal data unmasked ({self.rule}: {self.message})",
+            fix=f"{self.fix}; then rebuild the dataset and run `mesh-sync` (the sync that finds "
+                "it clean serves it again)")
+
+
+def withheld_views(catalog: Catalog, violations: Iterable[Violation]) -> list[Withheld]:
+    """The secure views of every product dataset that a withholding rule found at error: the
+    dataset's own relation and, for the latest version, its unversioned name."""
+    datasets: dict[str, tuple[str, str, Any]] = {}
+    for p in catalog.products():
+        for ds in p.datasets:
+            datasets[ds.unique_id] = datasets[ds.id] = (p.domain, p.name, ds)
+    out: dict[str, Withheld] = {}
+    for v in violations:
+        if v.severity.value != "error" or v.rule not in WITHHOLDING_RULES or v.node is None:
+            continue
+        found = datasets.get(v.node)
+        if found is None:
+            continue
+        domain, product, ds = found
+        names = [ds.relation] + ([ds.name] if ds.version is not None and ds.is_latest else [])
+        for name in names:
+            view = ".".join((domain, product, name)).lower()
+            out.setdefault(view, Withheld(view, ds.id, v.rule, v.message, v.fix))
+    return [out[k] for k in sorted(out)]
+
+
+def write(folder: Path, items: Iterable[Withheld], *, keep_previous: bool = False) -> None:
+    """Record the withheld views in the warehouse ``folder`` (atomically; the same bytes are
+    not written again). ``keep_previous``: with those the file withholds now (a file that
+    cannot be read keeps withholding everything: it is left as it is)."""
+    import orjson
+
+    from meshkit.files import atomic_write
+
+    path = folder / WITHHELD_FILE
+    views = {w.view: w for w in items}
+    if keep_previous:
+        try:
+            previous = read(folder)
+        except UsageError:
+            return
+        views = {**previous, **views}
+    data = orjson.dumps({"format": WITHHELD_FORMAT,
+                         "views": [{"view": w.view, "dataset": w.dataset, "rule": w.rule,
+                                    "message": w.message, "fix": w.fix}
+                                   for _, w in sorted(views.items())]},
+                        option=orjson.OPT_INDENT_2)
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write(path, data)
+
+
+def read(folder: Path) -> Mapping[str, Withheld]:
+    """The withheld views by name; none if no sync wrote the file. A file that cannot be read
+    or is not of this shape raises :class:`UsageError` naming it: what it withholds is unknown,
+    so nothing is served."""
+    import orjson
+
+    path = folder / WITHHELD_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise UsageError(f"cannot read the views the last sync withheld: {exc.strerror}",
+                         file=path, fix=FIX_UNREADABLE) from None
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        body = None
+    entries = body.get("views") if isinstance(body, dict) else None
+    keys = ("view", "dataset", "rule", "message", "fix")
+    if (not isinstance(body, dict) or body.get("format") != WITHHELD_FORMAT
+            or not isinstance(entries, list)
+            or not all(isinstance(e, dict) and all(isinstance(e.get(k), str) for k in keys)
+                       for e in entries)):
+        raise UsageError("the views the last sync withheld are not in the form this meshkit "
+                         f"writes (format {WITHHELD_FORMAT}: views of view, dataset, rule, "
+                         "message, fix)", file=path, fix=FIX_UNREADABLE)
+    return {e["view"]: Withheld(*(e[k] for k in keys)) for e in entries}
