@@ -189,8 +189,9 @@
 
 {#- DuckDB: the plugin's mesh_derived_personal traces the model's compiled SQL against its parents'
     columns as the warehouse has them (a parent built without documenting every column, or not
-    compiled in this run, is still known), one hop: what a parent derived further up is its own
-    build's or the sync's to report. -#}
+    compiled in this run, is still known), and on up through the domain's internal models, each
+    from the SQL dbt compiled it to last (target/compiled): an email derived two models up under
+    a harmless name is refused too. -#}
 {% macro duckdb__refuse_derived_personal(model, columns, sql) -%}
     {%- set gov = mesh_policy.mesh_policy().governance -%}
     {%- if 'derived' not in gov -%}
@@ -208,34 +209,47 @@
     {%- endfor -%}
     {%- set candidates = columns | rejectattr('rule') | map(attribute='name') | list -%}
     {%- if not policies or not candidates -%}{{ return(none) }}{%- endif -%}
+    {#- Every relation upstream of the model, walked through the domain's internal models (each
+        with the file dbt compiled it to, and the relations it reads) up to sources, seeds,
+        snapshots and products. -#}
     {%- set parents = [] -%}
     {%- set keys = [] -%}
-    {%- for uid in model.depends_on.nodes -%}
+    {%- set queue = model.depends_on.nodes | list -%}
+    {%- set seen = [] -%}
+    {%- for uid in queue if uid not in seen -%}
+        {%- do seen.append(uid) -%}
         {%- set node = graph.nodes.get(uid) or graph.sources.get(uid) -%}
         {%- if node -%}
-            {%- set name = node.get('alias') or node.get('identifier') or node.name -%}
-            {%- set node_keys = [[node.database, node.schema, name]] -%}
+            {%- set node_keys = mesh_platform.relation_keys(node) -%}
             {%- set materialized = (node.get('config') or {}).get('materialized') -%}
-            {%- if materialized == 'secure_view' -%}
-                {%- do node_keys.append([node.database, 'internal', node.schema ~ '__' ~ name]) -%}
-            {%- endif -%}
             {%- set classes = {} -%}
             {%- for column_name, column in (node.get('columns') or {}).items() -%}
                 {%- set config_meta = (column.get('config') or {}).get('meta') or {} -%}
                 {%- do classes.update({column_name: config_meta.get('classification',
                                                                     (column.get('meta') or {}).get('classification'))}) -%}
             {%- endfor -%}
-            {%- do parents.append({'keys': node_keys, 'classes': classes,
-                                   'product': node.resource_type == 'model' and (
-                                       materialized == 'secure_view'
-                                       or node.package_name != model.package_name)}) -%}
+            {%- set product = node.resource_type == 'model' and (
+                    materialized == 'secure_view' or node.package_name != model.package_name) -%}
+            {%- set entry = {'keys': node_keys, 'classes': classes, 'product': product} -%}
+            {%- if node.resource_type == 'model' and not product -%}
+                {%- set reads = [] -%}
+                {%- for up in node.depends_on.nodes -%}
+                    {%- set up_node = graph.nodes.get(up) or graph.sources.get(up) -%}
+                    {%- if up_node -%}{%- do reads.extend(mesh_platform.relation_keys(up_node)) -%}{%- endif -%}
+                    {%- do queue.append(up) -%}
+                {%- endfor -%}
+                {%- do entry.update({'file': node.original_file_path, 'reads': reads}) -%}
+            {%- endif -%}
+            {%- do parents.append(entry) -%}
             {%- for k in node_keys -%}{%- do keys.append((k | join('.') | lower)) -%}{%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
     {% do mesh_platform.require_plugin_function(model, 'mesh_derived_personal',
                                                  'trace its columns to personal data') %}
     {%- set request = {'sql': sql, 'parents': parents, 'candidates': candidates,
-                       'policies': policies, 'masked': gov.masked_classifications} -%}
+                       'policies': policies, 'masked': gov.masked_classifications,
+                       'compiled': [adapter.config.project_root, adapter.config.target_path,
+                                    model.package_name]} -%}
     {%- set probe -%}
         select mesh_derived_personal('{{ request | tojson | replace("'", "''") }}', (
             select to_json(list([database_name, schema_name, table_name, column_name, data_type]
@@ -252,6 +266,18 @@
         {{ exceptions.raise_compiler_error(mesh_platform.personal_data_refusal(
             model, column, parts[2], parts[0])) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The relations a node of the graph is at: its own, and for a product dataset the internal table
+    behind its secure view, each [database, schema, identifier]. -#}
+{% macro relation_keys(node) -%}
+    {%- set name = node.get('alias') or node.get('identifier') or node.name -%}
+    {%- set node_keys = [[node.database, node.schema, name]] -%}
+    {%- if (node.get('config') or {}).get('materialized') == 'secure_view' -%}
+        {%- do node_keys.append([node.database, 'internal', node.schema ~ '__' ~ name]) -%}
+    {%- endif -%}
+    {{ return(node_keys) }}
 {%- endmacro %}
 
 

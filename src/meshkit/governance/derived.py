@@ -1,23 +1,30 @@
 """Derived personal data, decided for one model at its build: the column lineage of its compiled
-SQL, traced against its parents' columns as they are built, says which columns a secure view
+SQL, traced against its parents' columns as they are built, and on through the internal models
+of its domain (each from the SQL dbt compiled it from last), says which columns a secure view
 would show as is while they derive from personal data. The secure_view materialization asks
 before the view is replaced (through the dbt-duckdb plugin's function), so a domain engineer's
 own ``dbt build`` cannot publish ``split_part(email, '@', 1)`` under a harmless name and a
-classification that does not mask; the sync's personal_data.by_lineage and
-classification.propagation report the same, through any number of models, once it runs.
+classification that does not mask, whether the model does so itself or reads it from an
+internal model that did; the sync's personal_data.by_lineage and classification.propagation
+report the same across domains once it runs.
 
-One hop only: what a parent derived from further up is that parent's own build's to refuse (a
-product dataset) or the sync's to report (an internal model)."""
+The walk stops at another product's dataset (its own build checked its columns), at a source,
+seed or snapshot (their columns are what they are named and classified), and at an internal
+model whose lineage cannot be traced: there, fail closed.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from meshkit.governance.patterns import NAME_PATTERNS, personal_kind
-from meshkit.lineage import RelationKey, query_lineage
+from meshkit.lineage import ColumnSource, RelationKey, query_lineage
 
 BY_LINEAGE = "personal_data.by_lineage"
 PROPAGATION = "classification.propagation"
@@ -25,12 +32,16 @@ PROPAGATION = "classification.propagation"
 
 @dataclass(frozen=True)
 class Parent:
-    """A relation the model reads: the classification of each documented column (lower-cased
-    names) and whether it is another product's dataset (its own columns are checked at its
-    build: what derives from them answers to their classifications only)."""
+    """A relation upstream of the model: the classification of each documented column
+    (lower-cased names); whether it is another product's dataset (its own columns are checked at
+    its build: what derives from them answers to their classifications only); and, for an
+    internal model of the domain, the file of its compiled SQL and the relations it reads (their
+    keys), to trace it further up."""
 
     classifications: Mapping[str, str]
     product: bool
+    sql_file: str | None = None
+    reads: tuple[RelationKey, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,17 +59,70 @@ def _key(parts: Sequence[str]) -> RelationKey:
     return db, schema, name
 
 
+UNTRACEABLE = ("its column lineage cannot be traced (the model's SQL does not resolve against "
+               "its parents' columns), so whether it derives from personal data is unknown")
+
+
+# The lineage of an internal model, by its SQL and its inputs' columns: the products of a domain
+# built in one dbt process read the same staging and intermediate models.
+_TRACED: dict[tuple[str, str], dict[str, tuple[ColumnSource, ...]] | None] = {}
+_TRACED_MAX = 256
+_TRACED_LOCK = threading.Lock()
+
+
+class _Tracer:
+    """The lineage of the model's SQL and of each internal model it reads, traced once each
+    against the columns of the relations it reads, as built."""
+
+    def __init__(self, columns: Sequence[Sequence[str]], parents: Mapping[RelationKey, Parent]):
+        self.schema: dict[RelationKey, list[tuple[str, str]]] = {}
+        for db, sch, name, column, data_type in columns:
+            self.schema.setdefault(_key((db, sch, name)), []).append((column, data_type))
+        self.parents = parents
+        self.traced: dict[RelationKey, dict[str, tuple[ColumnSource, ...]] | None] = {}
+
+    def trace(self, sql: str, reads: Sequence[RelationKey] | None = None
+              ) -> dict[str, tuple[ColumnSource, ...]] | None:
+        schema = (self.schema if reads is None
+                  else {k: self.schema[k] for k in reads if k in self.schema})
+        key = (sql, repr(sorted((k, tuple(v)) for k, v in schema.items())))
+        with _TRACED_LOCK:
+            if key in _TRACED:
+                return _TRACED[key]
+        lineage = query_lineage(sql, schema, "duckdb")
+        traced = None if lineage is None else {c.lower(): s for c, s in lineage.sources.items()}
+        with _TRACED_LOCK:  # (dbt builds models on threads)
+            if len(_TRACED) >= _TRACED_MAX:
+                _TRACED.pop(next(iter(_TRACED)))
+            _TRACED[key] = traced
+        return traced
+
+    def of_parent(self, key: RelationKey) -> dict[str, tuple[ColumnSource, ...]] | None:
+        """The lineage of an internal model by its relation; None if its SQL cannot be read
+        or traced."""
+        if key not in self.traced:
+            parent = self.parents[key]
+            sql = None
+            if parent.sql_file is not None:
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    sql = Path(parent.sql_file).read_text(encoding="utf-8")
+            self.traced[key] = None if not sql else self.trace(sql, parent.reads)
+        return self.traced[key]
+
+
 def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKey, Parent],
          candidates: Sequence[str], policies: Mapping[str, Mapping[str, Any]]
          ) -> Finding | None:
     """The first column of ``candidates`` (shown as is by the view) that derives, not through
-    an aggregate, from a parent column whose classification masks (classification.propagation)
-    or, outside another product's dataset, whose name looks like personal data
-    (personal_data.by_lineage); a candidate whose lineage cannot be traced is a finding too
-    (fail closed). ``columns``: (database, schema, table, column, type) of every parent as
-    built; ``policies``: the enforced ones of the two, with their parameters (by_lineage's
-    ``extra_patterns``, beside meshkit's own; propagation's ``masked`` classifications and
-    ``through_aggregates``).
+    an aggregate, from an upstream column whose classification masks
+    (classification.propagation) or, outside another product's dataset, whose name looks like
+    personal data (personal_data.by_lineage); followed through internal models (``parents``
+    with a ``sql_file``) up to sources, seeds and other products. A candidate whose lineage
+    cannot be traced, at the model or at an internal model on its way up, is a finding too
+    (fail closed). ``columns``: (database, schema, table, column, type) of every upstream
+    relation as built; ``policies``: the enforced ones of the two, with their parameters
+    (by_lineage's ``extra_patterns``, beside meshkit's own; propagation's ``masked``
+    classifications and ``through_aggregates``).
 
     >>> cols = [("d", "s", "c", "email", "varchar"), ("d", "s", "c", "region", "varchar")]
     >>> parents = {("d", "s", "c"): Parent({"email": "pii"}, product=False)}
@@ -74,53 +138,95 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
     >>> find("select region, count(email) as n from d.s.c group by 1", cols, parents,
     ...      ["region", "n"], pol) is None
     True
+
+    Two models up: an internal model derived the handle, the product shows it as is.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+    ...     _ = f.write("select split_part(email, '@', 1) as handle_part from d.s.c")
+    >>> cols.append(("d", "internal", "h", "handle_part", "varchar"))
+    >>> parents[("d", "internal", "h")] = Parent({}, False, f.name, (("d", "s", "c"),))
+    >>> find("select handle_part as handle from d.internal.h", cols, parents, ["handle"],
+    ...      {BY_LINEAGE: pol[BY_LINEAGE]}).what
+    'it derives from email of d.s.c (via d.internal.h), which looks like email'
+    >>> parents[("d", "internal", "h")] = Parent({}, False, None, (("d", "s", "c"),))
+    >>> find("select handle_part as handle from d.internal.h", cols, parents, ["handle"],
+    ...      {BY_LINEAGE: pol[BY_LINEAGE]}).what[:58]
+    'its column lineage cannot be traced through d.internal.h ('
     """
-    schema: dict[RelationKey, list[tuple[str, str]]] = {}
-    for db, sch, name, column, data_type in columns:
-        schema.setdefault(_key((db, sch, name)), []).append((column, data_type))
-    lineage = query_lineage(sql, schema, "duckdb")
-    traced = {} if lineage is None else {c.lower(): s for c, s in lineage.sources.items()}
+    tracer = _Tracer(columns, parents)
+    traced = tracer.trace(sql) or {}
     lineage_policy = BY_LINEAGE if BY_LINEAGE in policies else PROPAGATION
+    propagation = policies.get(PROPAGATION)
+    through_aggregates = bool(propagation and propagation.get("through_aggregates"))
+    masked = set(propagation.get("masked", ())) if propagation else set()
+    extra = (policies[BY_LINEAGE].get("extra_patterns") or {}) if BY_LINEAGE in policies else {}
+    patterns = {**NAME_PATTERNS, **extra}
     for column in candidates:
         sources = traced.get(column.lower())
         if sources is None or any(s.column == "*" for s in sources):
-            return Finding(lineage_policy, column,
-                           "its column lineage cannot be traced (the model's SQL does not resolve "
-                           "against its parents' columns), so whether it derives from personal "
-                           "data is unknown")
-        for s in sources:
-            rel = ".".join(s.relation)
-            parent = parents.get(s.relation)
-            upstream = s.column.lower()
-            cls = None if parent is None else parent.classifications.get(upstream)
-            if PROPAGATION in policies and cls is not None and cls in policies[PROPAGATION].get(
-                    "masked", ()) and (s.transform != "aggregate"
-                                       or policies[PROPAGATION].get("through_aggregates")):
+            return Finding(lineage_policy, column, UNTRACEABLE)
+        # (relation, column, through an aggregate, internal models on the way)
+        stack: list[tuple[RelationKey, str, bool, tuple[str, ...]]] = [
+            (s.relation, s.column, s.transform == "aggregate", ()) for s in sources]
+        seen: set[tuple[RelationKey, str, bool]] = set()
+        while stack:
+            relation, upstream, aggregated, via = stack.pop()
+            if (relation, upstream.lower(), aggregated) in seen:
+                continue
+            seen.add((relation, upstream.lower(), aggregated))
+            rel = ".".join(relation)
+            shown = rel if not via else f"{rel} (via {', '.join(via)})"
+            parent = parents.get(relation)
+            cls = None if parent is None else parent.classifications.get(upstream.lower())
+            if (propagation is not None and cls is not None and cls in masked
+                    and (not aggregated or through_aggregates)):
                 return Finding(PROPAGATION, column,
-                               f"it derives from {cls} column {s.column} of {rel}")
-            if BY_LINEAGE in policies and s.transform != "aggregate" and not (
+                               f"it derives from {cls} column {upstream} of {shown}")
+            if BY_LINEAGE in policies and not aggregated and not (
                     parent is not None and parent.product):
-                extra = policies[BY_LINEAGE].get("extra_patterns") or {}
-                kind = personal_kind(upstream, {**NAME_PATTERNS, **extra})
+                kind = personal_kind(upstream.lower(), patterns)
                 if kind is not None:
                     return Finding(BY_LINEAGE, column,
-                                   f"it derives from {s.column} of {rel}, which looks like {kind}")
+                                   f"it derives from {upstream} of {shown}, which looks like {kind}")
+            if parent is None or parent.product or not parent.reads or (
+                    aggregated and not through_aggregates):
+                continue  # (a source, seed or snapshot; a product; or nothing more to find)
+            lineage = tracer.of_parent(relation)
+            up_sources = None if lineage is None else lineage.get(upstream.lower())
+            if up_sources is None or any(s.column == "*" for s in up_sources):
+                return Finding(lineage_policy, column, (
+                    f"its column lineage cannot be traced through {rel} (its compiled SQL, "
+                    "from the last dbt run that compiled it, is missing or does not resolve "
+                    "against the columns it reads: run `dbt compile` in the domain, or build "
+                    "the model with its parents, `dbt build --select +<model>`), so whether it "
+                    "derives from personal data is unknown"))
+            for s in up_sources:
+                stack.append((s.relation, s.column, aggregated or s.transform == "aggregate",
+                              (*via, rel)))
     return None
 
 
 def decide(request: str | None, columns: str | None) -> str | None:
     """:func:`find` over the JSON the secure_view materialization sends (``request``: sql,
-    parents, candidates, policies, the masking classifications; ``columns``: the parents'
-    columns as DuckDB lists them); ``policy|column|what`` or None. Never returns a value of the
-    data: it reads none."""
+    the relations upstream, candidates, policies, the masking classifications, and the project
+    folder, target path and package that locate dbt's compiled files; ``columns``: the upstream
+    relations' columns as DuckDB lists them); ``policy|column|what`` or None. Never returns a
+    value of the data: it reads none."""
     body = json.loads(request or "{}")
     policies = {str(k): dict(v) for k, v in (body.get("policies") or {}).items()}
     if PROPAGATION in policies:
         policies[PROPAGATION]["masked"] = list(body.get("masked") or [])
+    # Where dbt writes a model's compiled SQL: <project>/<target-path>/compiled/<package>/<path>.
+    root, target_path, package = [*(body.get("compiled") or []), "", "", ""][:3]
+    compiled = Path(str(root)) / str(target_path) / "compiled" / str(package)
     parents = {}
     for p in body.get("parents", []):
+        file = p.get("file")
         parent = Parent({str(k).lower(): str(v) for k, v in (p.get("classes") or {}).items()
-                         if v is not None}, bool(p.get("product")))
+                         if v is not None}, bool(p.get("product")),
+                        None if not file or not root else str(compiled / str(file)),
+                        tuple(_key(k) for k in p.get("reads") or ()))
         for key in p.get("keys", []):
             parents[_key(key)] = parent
     found = find(str(body.get("sql") or ""), json.loads(columns or "[]") or [], parents,

@@ -428,7 +428,8 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
 
     from meshkit.mesh import Mesh
 
-    shutil.rmtree(root / "domains/consumer_banking/target/compiled")
+    compiled = root / "domains/consumer_banking/target/compiled"
+    compiled.rename(compiled.with_name("compiled_aside"))
 
     synced = Mesh.load(root / "mesh.yml").sync()
     assert synced.report is not None
@@ -441,11 +442,26 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
     [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
     assert banking.note.startswith("column lineage partial: ") and \
         "models carry no compiled SQL (not compiled by the last dbt run" in banking.note, banking
+    # Without that folder, the build gate cannot follow the card model's internal parents up:
+    # refused (with the fix), as by_lineage is waived below.
+    waivers = root / "governance" / "waivers.yml"
+    council = waivers.read_text()
+    waivers.write_text(council + (
+        f"  - policy: personal_data.by_lineage\n    node: {node}\n"
+        "    reason: Reviewed; the test shows a waiver lets a column through.\n"
+        "    approver: Governance council\n    expires: 2999-01-01\n"))
+    write_policy_macro(load_mesh(root / "mesh.yml"))
+    errors = " ".join(build("consumer_banking", "consumer_credit_card_profile"))
+    assert "its column lineage cannot be traced through consumer_banking.internal." in errors \
+        and "run `dbt compile` in the domain, or build the model with its parents" in errors, \
+        errors
+    waivers.write_text(council)
+    write_policy_macro(load_mesh(root / "mesh.yml"))
+    shutil.rmtree(compiled)  # (the card model's own, from the refused build)
+    compiled.with_name("compiled_aside").rename(compiled)
 
     # The band summary's public band_id derives from the scorecard's confidential risk_band:
     # the governance council's waiver lets it through (the demo builds); without it, refused.
-    waivers = root / "governance" / "waivers.yml"
-    council = waivers.read_text()
     waived = "  - policy: classification.propagation\n    node: model.risk.credit_risk_band_summary\n"
     head, rest = council.split(waived)
     waivers.write_text(head + rest[rest.index("  - policy:"):])
@@ -494,20 +510,22 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
                                                      []).rows]
 
 
-def test_a_column_derived_from_personal_data_two_models_up_is_withheld_by_the_sync(
+def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withheld(
         built_demo: Path, tmp_path: Path) -> None:
     """A domain engineer derives the email's local part in an internal model and builds it,
     then publishes that column from a product under a harmless name, classified public, with
-    `dbt build --select` of the product alone. The build gate traces one model up and let it
+    `dbt build --select` of the product alone. The build gate traced one model up and let it
     through; the sync's lineage stopped at the internal model (the manifest of the last build
     holds no SQL of it) and reported nothing; analysts without a role read `amelia.russo3`
-    (found probing the build gate). The sync now reads the internal model's SQL where dbt
-    compiled it last (target/compiled), reports the column, and withholds the dataset from
-    `mesh query` until a sync finds it clean."""
+    (found probing the build gate). The gate now follows the domain's internal models up, each
+    from the SQL dbt compiled it to last; the sync reads that SQL too, and withholds from
+    `mesh query` a dataset its personal-data policies find serving personal data unmasked (here:
+    once the waiver that let it through expires), until a sync finds it clean."""
     from meshkit.backends.duckdb.query import query
     from meshkit.build import dbt_env
     from meshkit.dbt_runner import run_dbt
     from meshkit.errors import UsageError
+    from meshkit.masking import write_policy_macro
     from meshkit.mesh import Mesh
 
     root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
@@ -540,24 +558,53 @@ def test_a_column_derived_from_personal_data_two_models_up_is_withheld_by_the_sy
         "      - name: member_handle\n        data_type: varchar\n"
         "        description: The holder's handle.\n"
         "        config:\n          meta: {classification: public}\n") + anchor))
-    assert build("consumer_credit_card_profile") == []  # (the gate sees handle_part, one up)
-    view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
-    assert "amelia.russo3" in [r[0] for r in query(mesh, f"select member_handle from {view}",
-                                                     []).rows]  # until the sync
-
-    synced = Mesh.load(root / "mesh.yml").sync()
     node = "model.consumer_banking.consumer_credit_card_profile"
+    view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
+
+    # Refused at the build, two models up.
+    errors = " ".join(build("consumer_credit_card_profile"))
+    assert (f"model {node}, column 'member_handle': it derives from email of "
+            "consumer_banking.internal.stg_customers (via consumer_banking.internal."
+            "int_member_handles), which looks like email, and its classification 'public' shows "
+            "it unmasked (personal_data.by_lineage); the secure view was not replaced") in errors, \
+        errors
+    with pytest.raises(UsageError, match="not found"):
+        query(mesh, f"select member_handle from {view}", [])
+    # Without the internal model's compiled SQL the gate cannot follow it: refused too.
+    compiled = project / "target/compiled/consumer_banking/models/intermediate/int_member_handles.sql"
+    kept_sql = compiled.read_bytes()
+    compiled.unlink()
+    errors = " ".join(build("consumer_credit_card_profile"))
+    assert ("column 'member_handle': its column lineage cannot be traced through "
+            "consumer_banking.internal.int_member_handles (its compiled SQL") in errors, errors
+    compiled.write_bytes(kept_sql)
+
+    # A reviewed waiver lets it through, at the build and at the sync.
+    waivers = root / "governance" / "waivers.yml"
+    council = waivers.read_text()
+    waiver = (f"  - policy: personal_data.by_lineage\n    node: {node}\n"
+              "    reason: Reviewed; the test shows what an expired waiver leaves.\n"
+              "    approver: Governance council\n    expires: 2999-01-01\n")
+    waivers.write_text(council + waiver)
+    write_policy_macro(load_mesh(root / "mesh.yml"))
+    assert build("consumer_credit_card_profile") == []
+    assert Mesh.load(root / "mesh.yml").sync().report is not None
+    assert "amelia.russo3" in [r[0] for r in query(mesh, f"select member_handle from {view}",
+                                                     []).rows]
+
+    # The waiver expires: the sync finds the column (its lineage reads the internal model's SQL
+    # from dbt's compiled folder: the manifest of the last build holds none of it) and
+    # withholds the dataset, every column of it, with a role or without, through a CTE too.
+    waivers.write_text(council + waiver.replace("2999-01-01", "2001-01-01"))
+    synced = Mesh.load(root / "mesh.yml").sync()
     assert synced.report is not None
     assert any(v.rule == "personal_data.by_lineage" and v.node == node
                and v.severity.value == "error"
                and "derives from email of model.consumer_banking.stg_customers (via "
                    "model.consumer_banking.int_member_handles)" in v.message
                for v in synced.report.violations), synced.report.violations
-    assert "consumer_banking.consumer_credit_card_profile" in synced.refused
     [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
     assert "partial" not in banking.note, banking  # (every model's SQL was read)
-    # Withheld: every column of the dataset, from sessions with a role or without, and through
-    # a CTE; the mesh's other datasets are served.
     for sql_text, roles in ((f"select member_handle from {view}", []),
                             (f"select card_type from {view}", ["compliance_officer"]),
                             (f"with c as (select * from {view}) select count(*) from c", [])):
@@ -588,6 +635,7 @@ def test_a_column_derived_from_personal_data_two_models_up_is_withheld_by_the_sy
         query(mesh, f"select member_handle from {view}", [])
     resynced = Mesh.load(root / "mesh.yml").sync()
     assert resynced.report is not None and not [
-        v for v in resynced.report.violations if v.node == node], resynced.report.violations
+        v for v in resynced.report.violations if v.node == node and v.rule in (
+            "personal_data.by_lineage", "classification.propagation")], resynced.report.violations
     handles = {r[0] for r in query(mesh, f"select member_handle from {view}", []).rows}
     assert handles == {"***MASKED***"}, handles
