@@ -89,6 +89,8 @@ class SyncResult:
     report: CheckReport | None = None
     published: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    # Secure views `mesh query` refuses until a sync finds their dataset clean (DuckDB targets).
+    withheld: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -110,7 +112,7 @@ class SyncResult:
             "errors": self.report.errors if self.report else 0,
             "violation_list": [v.model_dump(mode="json") for v in self.report.violations]
             if self.report else [],
-            "published": self.published, "refused": self.refused,
+            "published": self.published, "refused": self.refused, "withheld": self.withheld,
             "seconds": round(self.seconds, 3),
             "failures": [{"message": f.message, "file": None if f.file is None else str(f.file),
                           "fix": f.fix} for f in self.failures],
@@ -573,6 +575,12 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
                                                    spool)
     ledger_files = ledger.files()
+    from meshkit.backends.duckdb import withheld
+
+    # The views `mesh query` withholds: where a DuckDB target's warehouse is (a dry run lists
+    # them without writing).
+    held_in = query_log_dir if query_log_dir is not None and query_log_dir.is_dir() else None
+    held = withheld.withheld_views(catalog, ledger.report.violations) if held_in else []
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
                  and site is not None and store.site_holds(catalog_dir, site)
@@ -590,16 +598,13 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         domains=statuses, changes=changes, failures=failures,
         violations=len(ledger.report.violations), report=ledger.report,
         published=[e.key for e in ledger.published], refused=ledger.refused,
+        withheld=[w.view for w in held],
     )
     if not dry_run:
-        held: list[Any] = []
-        if query_log_dir is not None and query_log_dir.is_dir():
+        if held_in is not None:
             # What this sync withholds, with what the last one did until this one commits: a
             # sync stopped on the way leaves more withheld, never less.
-            from meshkit.backends.duckdb import withheld
-
-            held = withheld.withheld_views(catalog, ledger.report.violations)
-            withheld.write(query_log_dir, held, keep_previous=True)
+            withheld.write(held_in, held, keep_previous=True)
         processed = sum(s.status == PROCESSED for s in statuses)
         run = store.SyncRun(
             sync_id=sync_id, started_at=result.started_at, finished_at=result.finished_at,
@@ -640,8 +645,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             from meshkit import query_log
 
             query_log.load_into_warehouse(warehouse.path, query_log.read_log(query_log_dir))
-        if query_log_dir is not None and query_log_dir.is_dir():
-            withheld.write(query_log_dir, held)
+        if held_in is not None:
+            withheld.write(held_in, held)
         faults.point("sync:done")
     result.seconds = time.perf_counter() - clock
     return result

@@ -108,6 +108,12 @@ def print_sync(result: SyncResult, console: Any) -> None:
     if len(result.refused) > SHOWN:
         console.print(f"  ... and {len(result.refused) - SHOWN} more not published "
                       "(`mesh-sync --json` lists each under refused)")
+    for view in result.withheld[:SHOWN]:
+        console.print(f"  [red]withheld[/] {literal(view)}: `mesh query` refuses it until a sync "
+                      "finds it clean")
+    if len(result.withheld) > SHOWN:
+        console.print(f"  ... and {len(result.withheld) - SHOWN} more withheld "
+                      "(`mesh-sync --json` lists each under withheld)")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(visible(where, lines=True), markup=False)

@@ -127,3 +127,32 @@ def test_docstring_examples(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0
+
+
+def test_sql_dbt_compiled_last_is_read_for_the_lineage_of_models_the_manifest_has_none_of(
+        tmp_path: Path) -> None:
+    """jaffle_shop's manifest was written by `dbt parse`: no model carries compiled SQL. dbt's
+    compiled folder beside it (as an earlier `dbt build` leaves it) gives the lineage SQL of
+    the models it holds, never a file outside it, and never the rules' own compiled_code."""
+    from meshkit.artifact_cache import ArtifactCache
+
+    folder = copy_jaffle(tmp_path / "target")
+    compiled = folder / "compiled" / "jaffle_shop" / "models" / "staging"
+    compiled.mkdir(parents=True)
+    (compiled / "stg_orders.sql").write_text("select id as order_id from raw.orders")
+    (folder / "outside.sql").write_text("select 1 as leaked")
+    file = folder / "manifest.json"
+    manifest = orjson.loads(file.read_bytes())
+    manifest["nodes"]["model.jaffle_shop.stg_customers"]["original_file_path"] = "../../outside.sql"
+    file.write_bytes(orjson.dumps(manifest))
+
+    for arts in (read_domain_artifacts(LocalArtifacts(folder)),
+                 ArtifactCache(tmp_path / "cache").read("jaffle_shop", LocalArtifacts(folder))):
+        arts = artifacts.with_compiled_files(arts)
+        assert dict(arts.compiled_files) == {
+            "model.jaffle_shop.stg_orders": "select id as order_id from raw.orders"}
+        orders = arts.nodes["model.jaffle_shop.stg_orders"]
+        assert orders.compiled_code is None
+        assert arts.lineage_sql(orders) == "select id as order_id from raw.orders"
+        missing, models = arts.uncompiled_models("jaffle_shop")
+        assert "stg_orders" not in missing and len(missing) == models - 1

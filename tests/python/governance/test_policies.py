@@ -605,6 +605,7 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
                for v in synced.report.violations), synced.report.violations
     [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
     assert "partial" not in banking.note, banking  # (every model's SQL was read)
+    assert synced.withheld == [view], synced.withheld
     for sql_text, roles in ((f"select member_handle from {view}", []),
                             (f"select card_type from {view}", ["compliance_officer"]),
                             (f"with c as (select * from {view}) select count(*) from c", [])):
