@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,7 +188,8 @@ def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
-                 report: CheckReport, spool: store.Spool) -> dict[str, Path]:
+                 report: CheckReport, spool: store.Spool, withheld: Iterable[Any] = ()
+                 ) -> dict[str, Path]:
     """The marketplace's files, each spooled as it is rendered or, for a page the last sync
     rendered from the same input, that sync's file."""
     from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, site_items
@@ -196,6 +197,7 @@ def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
     pages = PageCache(mesh.root / PAGE_CACHE, mesh.catalog_dir / store.SITE_DIR)
     inputs = gather_inputs(mesh, query_log_dir)
     inputs.violations = [v.model_dump(mode="json") for v in report.violations]
+    inputs.withheld = {w.dataset: f"{w.rule}: {w.message}" for w in withheld}
     site = {rel: content if isinstance(content, Path)
             else spool.put(f"{store.SITE_DIR}/{rel}", content)
             for rel, content in site_items(mesh, catalog, inputs, pages)}
@@ -572,15 +574,15 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # The marketplace shows access decisions and reads too, which change without the catalog,
     # and the violations the checks just recorded.
     query_log_dir = _query_log_dir(mesh, target)
-    site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
-                                                   spool)
-    ledger_files = ledger.files()
     from meshkit.backends.duckdb import withheld
 
     # The views `mesh query` withholds: where a DuckDB target's warehouse is (a dry run lists
     # them without writing).
     held_in = query_log_dir if query_log_dir is not None and query_log_dir.is_dir() else None
     held = withheld.withheld_views(catalog, ledger.report.violations) if held_in else []
+    site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
+                                                   spool, held)
+    ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
                  and site is not None and store.site_holds(catalog_dir, site)

@@ -618,6 +618,11 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
         assert "classify `member_handle` with a masking classification" in str(refused.value.fix)
     other = "consumer_banking.consumer_demographics.consumer_demographics"
     assert len(query(mesh, f"select region from {other}", []).rows) > 0
+    # The marketplace says so on the product's page.
+    page = (root / "catalog" / "site" / "products" /
+            "consumer_banking.consumer_credit_card_profile.html").read_text()
+    assert "Withheld from <code>mesh query</code></strong> until a sync finds it clean: " \
+        "personal_data.by_lineage: column member_handle of" in page
 
     # A withheld list that cannot be read withholds everything.
     withheld_file = root / "warehouse" / "mesh_withheld.json"
