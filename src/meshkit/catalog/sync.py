@@ -22,6 +22,7 @@ from meshkit.artifacts import (
     MANIFEST,
     DomainArtifacts,
     LocalArtifacts,
+    NodeInfo,
     parse_artifacts,
     read_raw,
 )
@@ -177,6 +178,22 @@ def _with_built_relations(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain
         return arts
     return dataclasses.replace(arts, row_counts={**built.row_counts, **arts.row_counts},
                                built_columns=columns)
+
+
+def _node_of(mesh: cfg.Mesh, parsed: Handover, artifact_cache: ArtifactCache,
+             unique_id: str) -> NodeInfo | None:
+    """A model's node, from the artifacts the sync read (or, for a domain it did not read anew,
+    the artifact cache); None if they cannot be read."""
+    domain = unique_id.split(".")[1] if unique_id.count(".") >= 2 else ""
+    try:
+        arts = parsed[domain]
+    except KeyError:
+        try:
+            config = mesh.config.domain(domain)
+            arts = artifact_cache.read(domain, LocalArtifacts(mesh.artifacts_path(config)))
+        except MeshError:
+            return None
+    return arts.nodes.get(unique_id)
 
 
 def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
@@ -568,18 +585,20 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                              # its files may have changed, nor one whose artifacts are unreadable.
                              catalog=catalog if all(s.status in (PROCESSED, SKIPPED)
                                                     for s in statuses) else None)
+    from meshkit.backends.duckdb import withheld
+
+    # The views `mesh query` withholds, where a DuckDB target's warehouse is (named from the
+    # models' nodes, as `mesh query` names the secure views; a dry run lists them only).
+    query_log_dir = _query_log_dir(mesh, target)
+    held_in = query_log_dir if query_log_dir is not None and query_log_dir.is_dir() else None
+    held = [] if held_in is None else withheld.withheld_views(
+        catalog, ledger.report.violations, functools.partial(_node_of, mesh, parsed,
+                                                             artifact_cache))
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
     gc.collect(1)  # the checks' cycles (parsed SQL)
     # The marketplace shows access decisions and reads too, which change without the catalog,
     # and the violations the checks just recorded.
-    query_log_dir = _query_log_dir(mesh, target)
-    from meshkit.backends.duckdb import withheld
-
-    # The views `mesh query` withholds: where a DuckDB target's warehouse is (a dry run lists
-    # them without writing).
-    held_in = query_log_dir if query_log_dir is not None and query_log_dir.is_dir() else None
-    held = withheld.withheld_views(catalog, ledger.report.violations) if held_in else []
     site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
                                                    spool, held)
     ledger_files = ledger.files()
@@ -606,7 +625,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         if held_in is not None:
             # What this sync withholds, with what the last one did until this one commits: a
             # sync stopped on the way leaves more withheld, never less.
-            withheld.write(held_in, held, keep_previous=True)
+            withheld.write(held_in, held, keep=lambda _: True)
         processed = sum(s.status == PROCESSED for s in statuses)
         run = store.SyncRun(
             sync_id=sync_id, started_at=result.started_at, finished_at=result.finished_at,
@@ -648,7 +667,9 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
 
             query_log.load_into_warehouse(warehouse.path, query_log.read_log(query_log_dir))
         if held_in is not None:
-            withheld.write(held_in, held)
+            # A domain whose artifacts could not be read now keeps what it had withheld.
+            stale = {s.name for s in statuses if s.status == STALE}
+            withheld.write(held_in, held, keep=lambda w: w.dataset.split(".")[0] in stale)
         faults.point("sync:done")
     result.seconds = time.perf_counter() - clock
     return result

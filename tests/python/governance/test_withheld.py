@@ -20,9 +20,11 @@ def test_a_sync_on_its_way_keeps_what_the_last_one_withheld(tmp_path: Path) -> N
     assert withheld.read(tmp_path) == {}  # no sync yet: nothing withheld
     withheld.write(tmp_path, [_held("d.p.a")])
     # Before the commit: the last sync's entries stay beside this one's.
-    withheld.write(tmp_path, [_held("d.p.b")], keep_previous=True)
+    withheld.write(tmp_path, [_held("d.p.b")], keep=lambda _: True)
     assert sorted(withheld.read(tmp_path)) == ["d.p.a", "d.p.b"]
-    # After it: as this sync found.
+    # After it: as this sync found, and what it keeps (a domain it could not read).
+    withheld.write(tmp_path, [_held("d.p.b"), _held("e.p.c")], keep=lambda w: w.view == "d.p.a")
+    assert sorted(withheld.read(tmp_path)) == ["d.p.a", "d.p.b", "e.p.c"]
     withheld.write(tmp_path, [_held("d.p.b")])
     assert sorted(withheld.read(tmp_path)) == ["d.p.b"]
     refusal = withheld.read(tmp_path)["d.p.b"].refusal()
@@ -39,7 +41,7 @@ def test_a_list_that_cannot_be_read_withholds_everything(tmp_path: Path, content
         withheld.read(tmp_path)
     assert exc.value.file == path and "mesh-sync" in str(exc.value.fix)
     # A sync on its way leaves such a file as it is (it still refuses every query) ...
-    withheld.write(tmp_path, [_held("d.p.a")], keep_previous=True)
+    withheld.write(tmp_path, [_held("d.p.a")], keep=lambda _: True)
     assert path.read_bytes() == content
     # ... and the committed sync writes it anew.
     withheld.write(tmp_path, [_held("d.p.a")])

@@ -17,14 +17,15 @@ imports nothing it does not need.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from meshkit.errors import UsageError
 
 if TYPE_CHECKING:
+    from meshkit.artifacts import NodeInfo
     from meshkit.catalog.model import Catalog
     from meshkit.checks.model import Violation
 
@@ -56,13 +57,16 @@ class Withheld:
                 "it clean serves it again)")
 
 
-def withheld_views(catalog: Catalog, violations: Iterable[Violation]) -> list[Withheld]:
+def withheld_views(catalog: Catalog, violations: Iterable[Violation],
+                   node_of: Callable[[str], NodeInfo | None]) -> list[Withheld]:
     """The secure views of every product dataset that a withholding rule found at error: the
-    dataset's own relation and, for the latest version, its unversioned name."""
-    datasets: dict[str, tuple[str, str, Any]] = {}
-    for p in catalog.products():
-        for ds in p.datasets:
-            datasets[ds.unique_id] = datasets[ds.id] = (p.domain, p.name, ds)
+    dataset's own relation and, for the latest version, its unversioned name, named as
+    :func:`meshkit.dbt_manifest.public_relations` names them from the model's node
+    (``node_of``: by unique_id) for `mesh query` to match."""
+    from meshkit.dbt_manifest import relation_key
+
+    datasets = {ds.unique_id: (p.domain, p.name, ds)
+                for p in catalog.products() for ds in p.datasets}
     out: dict[str, Withheld] = {}
     for v in violations:
         if v.severity.value != "error" or v.rule not in WITHHOLDING_RULES or v.node is None:
@@ -71,29 +75,37 @@ def withheld_views(catalog: Catalog, violations: Iterable[Violation]) -> list[Wi
         if found is None:
             continue
         domain, product, ds = found
-        names = [ds.relation] + ([ds.name] if ds.version is not None and ds.is_latest else [])
-        for name in names:
-            view = ".".join((domain, product, name)).lower()
+        node = node_of(v.node)
+        if node is None:  # (its artifacts unreadable now): as the catalog names it
+            views = [(domain, product, ds.relation)] + (
+                [(domain, product, ds.name)] if ds.version is not None and ds.is_latest else [])
+        else:
+            views = [relation_key(node.database, node.schema, node.alias, node.name)]
+            if node.version is not None and node.version == node.latest_version:
+                views.append(relation_key(node.database, node.schema, None, node.name))
+        for parts in views:
+            view = ".".join(parts).lower()
             out.setdefault(view, Withheld(view, ds.id, v.rule, v.message, v.fix))
     return [out[k] for k in sorted(out)]
 
 
-def write(folder: Path, items: Iterable[Withheld], *, keep_previous: bool = False) -> None:
+def write(folder: Path, items: Iterable[Withheld], *,
+          keep: Callable[[Withheld], bool] | None = None) -> None:
     """Record the withheld views in the warehouse ``folder`` (atomically; the same bytes are
-    not written again). ``keep_previous``: with those the file withholds now (a file that
-    cannot be read keeps withholding everything: it is left as it is)."""
+    not written again). ``keep``: which of those the file withholds now stay withheld too (a
+    file that cannot be read then keeps withholding everything: it is left as it is)."""
     import orjson
 
     from meshkit.files import atomic_write
 
     path = folder / WITHHELD_FILE
     views = {w.view: w for w in items}
-    if keep_previous:
+    if keep is not None:
         try:
             previous = read(folder)
         except UsageError:
             return
-        views = {**previous, **views}
+        views = {**{k: w for k, w in previous.items() if keep(w)}, **views}
     data = orjson.dumps({"format": WITHHELD_FORMAT,
                          "views": [{"view": w.view, "dataset": w.dataset, "rule": w.rule,
                                     "message": w.message, "fix": w.fix}
