@@ -606,7 +606,14 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
                for v in synced.report.violations), synced.report.violations
     [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
     assert "partial" not in banking.note, banking  # (every model's SQL was read)
-    assert synced.withheld == [view], synced.withheld
+    # And every product reading it (risk reads the cards), which may serve what it read on.
+    scorecard = "risk.credit_risk_scorecard.credit_risk_scorecard"
+    assert view in synced.withheld and scorecard in synced.withheld, synced.withheld
+    assert not [v for v in synced.withheld
+                if not v.startswith(("consumer_banking.consumer_credit_card_profile.", "risk."))]
+    with pytest.raises(UsageError, match=f"reads {scorecard}, which the last mesh-sync withheld: "
+                                         "dataset .* it reads consumer_banking.consumer_credit"):
+        query(mesh, f"select count(*) from {scorecard}", ["compliance_officer"])
     for sql_text, roles in ((f"select member_handle from {view}", []),
                             (f"select card_type from {view}", ["compliance_officer"]),
                             (f"with c as (select * from {view}) select count(*) from c", [])):

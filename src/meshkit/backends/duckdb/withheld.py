@@ -59,23 +59,43 @@ class Withheld:
 
 def withheld_views(catalog: Catalog, violations: Iterable[Violation],
                    node_of: Callable[[str], NodeInfo | None]) -> list[Withheld]:
-    """The secure views of every product dataset that a withholding rule found at error: the
-    dataset's own relation and, for the latest version, its unversioned name, named as
+    """The secure views of every product dataset that a withholding rule found at error, and
+    of every product that reads one (its input ports), transitively: the dataset's own relation
+    and, for the latest version, its unversioned name, named as
     :func:`meshkit.dbt_manifest.public_relations` names them from the model's node
     (``node_of``: by unique_id) for `mesh query` to match."""
     from meshkit.dbt_manifest import relation_key
 
     datasets = {ds.unique_id: (p.domain, p.name, ds)
                 for p in catalog.products() for ds in p.datasets}
-    out: dict[str, Withheld] = {}
+    findings: dict[str, tuple[str, str, str]] = {}  # dataset unique_id -> rule, message, fix
     for v in violations:
-        if v.severity.value != "error" or v.rule not in WITHHOLDING_RULES or v.node is None:
-            continue
-        found = datasets.get(v.node)
-        if found is None:
-            continue
-        domain, product, ds = found
-        node = node_of(v.node)
+        if (v.severity.value == "error" and v.rule in WITHHOLDING_RULES and v.node is not None
+                and v.node in datasets):
+            findings.setdefault(v.node, (v.rule, v.message, v.fix))
+    # What a withheld dataset serves, a product reading it may serve on (a column read as is
+    # under its own classification): every dataset of such a product is withheld too, and of
+    # the products reading those.
+    reading = [(p, {port.unique_id for port in p.input_ports if port.kind == "product"})
+               for p in catalog.products()]
+    grown = True
+    while grown:
+        grown = False
+        for p, ports in reading:
+            upstream = next((uid for uid in sorted(ports) if uid in findings), None)
+            if upstream is None:
+                continue
+            rule, message, fix = findings[upstream]
+            for ds in p.datasets:
+                if ds.unique_id not in findings:
+                    findings[ds.unique_id] = (
+                        rule, f"it reads {datasets[upstream][2].id}, withheld: {message}",
+                        f"fix {datasets[upstream][2].id}: {fix}")
+                    grown = True
+    out: dict[str, Withheld] = {}
+    for uid, (rule, message, fix) in sorted(findings.items()):
+        domain, product, ds = datasets[uid]
+        node = node_of(uid)
         if node is None:  # (its artifacts unreadable now): as the catalog names it
             views = [(domain, product, ds.relation)] + (
                 [(domain, product, ds.name)] if ds.version is not None and ds.is_latest else [])
@@ -85,7 +105,7 @@ def withheld_views(catalog: Catalog, violations: Iterable[Violation],
                 views.append(relation_key(node.database, node.schema, None, node.name))
         for parts in views:
             view = ".".join(parts).lower()
-            out.setdefault(view, Withheld(view, ds.id, v.rule, v.message, v.fix))
+            out.setdefault(view, Withheld(view, ds.id, rule, message, fix))
     return [out[k] for k in sorted(out)]
 
 
