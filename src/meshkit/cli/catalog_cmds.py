@@ -99,21 +99,12 @@ def print_sync(result: SyncResult, console: Any) -> None:
             f"; all of them: {Path(result.catalog_dir) / VIOLATIONS_FILE}"
         print_summary(result.report, console, title="violations (recorded in the catalog)",
                       listing=recorded)
-    # Refused contracts one by one as far as violations are (`--json` lists every one).
-    from meshkit.checks.render import SUMMED_UP_PAST as SHOWN
-
-    for key in result.refused[:SHOWN]:
-        console.print(f"  [red]not published[/] {literal(key)}: its last published contract "
-                      "stays")
-    if len(result.refused) > SHOWN:
-        console.print(f"  ... and {len(result.refused) - SHOWN} more not published "
-                      "(`mesh-sync --json` lists each under refused)")
-    for view in result.withheld[:SHOWN]:
-        console.print(f"  [red]withheld[/] {literal(view)}: `mesh query` refuses it until a sync "
-                      "finds it clean")
-    if len(result.withheld) > SHOWN:
-        console.print(f"  ... and {len(result.withheld) - SHOWN} more withheld "
-                      "(`mesh-sync --json` lists each under withheld)")
+    # Refused contracts and withheld views one by one as far as violations are (`--json` lists
+    # every one).
+    _listed(console, result.refused, "not published", "its last published contract stays",
+            "refused")
+    _listed(console, result.withheld, "withheld",
+            "`mesh query` refuses it until a sync finds it clean", "withheld")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(visible(where, lines=True), markup=False)
@@ -305,3 +296,13 @@ def metrics_cmd(product: str | None, mesh_file: Path, target: str | None, as_jso
         rows, title=f"{literal(catalog.mesh)}: product success",
         caption="consumers: datasets/domains/exposures reading it now; SLA met: share of syncs "
                 "within its freshness SLA"))
+
+
+def _listed(console: Any, names: list[str], what: str, why: str, key: str) -> None:
+    from meshkit.checks.render import SUMMED_UP_PAST as SHOWN
+
+    for name in names[:SHOWN]:
+        console.print(f"  [red]{what}[/] {literal(name)}: {why}")
+    if len(names) > SHOWN:
+        console.print(f"  ... and {len(names) - SHOWN} more {what} "
+                      f"(`mesh-sync --json` lists each under {key})")

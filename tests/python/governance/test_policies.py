@@ -597,6 +597,14 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
     # from dbt's compiled folder: the manifest of the last build holds none of it) and
     # withholds the dataset, every column of it, with a role or without, through a CTE too.
     waivers.write_text(council + waiver.replace("2999-01-01", "2001-01-01"))
+    from click.testing import CliRunner
+
+    from meshkit.cli.catalog_cmds import mesh_sync
+
+    shown = CliRunner().invoke(mesh_sync, ["--mesh", str(root / "mesh.yml")],
+                               env={"COLUMNS": "250"})
+    assert shown.exit_code == 1 and f"withheld {view}: `mesh query` refuses it until a sync " \
+        "finds it clean" in shown.output, shown.output
     synced = Mesh.load(root / "mesh.yml").sync()
     assert synced.report is not None
     assert any(v.rule == "personal_data.by_lineage" and v.node == node
