@@ -180,20 +180,32 @@ def _with_built_relations(mesh: cfg.Mesh, target: str | None, domain: cfg.Domain
                                built_columns=columns)
 
 
-def _node_of(mesh: cfg.Mesh, parsed: Handover, artifact_cache: ArtifactCache,
-             unique_id: str) -> NodeInfo | None:
-    """A model's node, from the artifacts the sync read (or, for a domain it did not read anew,
-    the artifact cache); None if they cannot be read."""
-    domain = unique_id.split(".")[1] if unique_id.count(".") >= 2 else ""
-    try:
-        arts = parsed[domain]
-    except KeyError:
+class _Nodes:
+    """Models' nodes by unique_id, from the artifacts the sync read (or, for a domain it did not
+    read anew, the artifact cache); None where they cannot be read. One domain's artifacts are
+    held at a time: ask in the order of the unique_ids (each load validates a projection)."""
+
+    def __init__(self, mesh: cfg.Mesh, parsed: Handover, artifact_cache: ArtifactCache) -> None:
+        self.mesh, self.parsed, self.artifact_cache = mesh, parsed, artifact_cache
+        self.held: tuple[str, DomainArtifacts | None] | None = None
+
+    def __call__(self, unique_id: str) -> NodeInfo | None:
+        domain = unique_id.split(".")[1] if unique_id.count(".") >= 2 else ""
+        if self.held is None or self.held[0] != domain:
+            self.held = (domain, self._artifacts(domain))
+        arts = self.held[1]
+        return None if arts is None else arts.nodes.get(unique_id)
+
+    def _artifacts(self, domain: str) -> DomainArtifacts | None:
         try:
-            config = mesh.config.domain(domain)
-            arts = artifact_cache.read(domain, LocalArtifacts(mesh.artifacts_path(config)))
+            return self.parsed[domain]
+        except KeyError:
+            pass
+        try:
+            location = self.mesh.artifacts_path(self.mesh.config.domain(domain))
+            return self.artifact_cache.read(domain, LocalArtifacts(location))
         except MeshError:
             return None
-    return arts.nodes.get(unique_id)
 
 
 def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
@@ -592,8 +604,8 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     query_log_dir = _query_log_dir(mesh, target)
     held_in = query_log_dir if query_log_dir is not None and query_log_dir.is_dir() else None
     held = [] if held_in is None else withheld.withheld_views(
-        catalog, ledger.report.violations, functools.partial(_node_of, mesh, parsed,
-                                                             artifact_cache))
+        catalog, ledger.report.violations, _Nodes(mesh, parsed, artifact_cache),
+        withheld.named_before(held_in, (s.name for s in statuses if s.status == SKIPPED)))
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
     gc.collect(1)  # the checks' cycles (parsed SQL)

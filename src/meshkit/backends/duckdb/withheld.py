@@ -58,21 +58,26 @@ class Withheld:
 
 
 def withheld_views(catalog: Catalog, violations: Iterable[Violation],
-                   node_of: Callable[[str], NodeInfo | None]) -> list[Withheld]:
+                   node_of: Callable[[str], NodeInfo | None],
+                   known: Mapping[str, list[str]] | None = None) -> list[Withheld]:
     """The secure views of every product dataset that a withholding rule found at error, and
     of every product that reads one (its input ports), transitively: the dataset's own relation
     and, for the latest version, its unversioned name, named as
     :func:`meshkit.dbt_manifest.public_relations` names them from the model's node
-    (``node_of``: by unique_id) for `mesh query` to match."""
+    (``node_of``: by unique_id) for `mesh query` to match. ``known``: the views of datasets by
+    id, as the last sync named them, for domains whose artifacts have not changed since (their
+    nodes then need not be read again)."""
     from meshkit.dbt_manifest import relation_key
 
     datasets = {ds.unique_id: (p.domain, p.name, ds)
                 for p in catalog.products() for ds in p.datasets}
-    findings: dict[str, tuple[str, str, str]] = {}  # dataset unique_id -> rule, message, fix
+    # dataset unique_id -> rule, message, fix (of the finding itself, for a reader too)
+    findings: dict[str, tuple[str, str, str]] = {}
     for v in violations:
         if (v.severity.value == "error" and v.rule in WITHHOLDING_RULES and v.node is not None
                 and v.node in datasets):
             findings.setdefault(v.node, (v.rule, v.message, v.fix))
+    messages = {uid: (message, fix) for uid, (_, message, fix) in findings.items()}
     # What a withheld dataset serves, a product reading it may serve on (a column read as is
     # under its own classification): every dataset of such a product is withheld too, and of
     # the products reading those.
@@ -85,28 +90,46 @@ def withheld_views(catalog: Catalog, violations: Iterable[Violation],
             upstream = next((uid for uid in sorted(ports) if uid in findings), None)
             if upstream is None:
                 continue
-            rule, message, fix = findings[upstream]
+            rule = findings[upstream][0]
+            message, fix = messages[upstream]
             for ds in p.datasets:
                 if ds.unique_id not in findings:
                     findings[ds.unique_id] = (
-                        rule, f"it reads {datasets[upstream][2].id}, withheld: {message}",
-                        f"fix {datasets[upstream][2].id}: {fix}")
+                        rule, f"it reads {datasets[upstream][2].id}, withheld ({message})", fix)
+                    messages[ds.unique_id] = (message, fix)
                     grown = True
     out: dict[str, Withheld] = {}
     for uid, (rule, message, fix) in sorted(findings.items()):
         domain, product, ds = datasets[uid]
-        node = node_of(uid)
-        if node is None:  # (its artifacts unreadable now): as the catalog names it
-            views = [(domain, product, ds.relation)] + (
-                [(domain, product, ds.name)] if ds.version is not None and ds.is_latest else [])
-        else:
-            views = [relation_key(node.database, node.schema, node.alias, node.name)]
+        views = list((known or {}).get(ds.id) or ())
+        node = None if views else node_of(uid)
+        if node is not None:
+            views = [".".join(relation_key(node.database, node.schema, node.alias, node.name))]
             if node.version is not None and node.version == node.latest_version:
-                views.append(relation_key(node.database, node.schema, None, node.name))
-        for parts in views:
-            view = ".".join(parts).lower()
+                views.append(".".join(relation_key(node.database, node.schema, None, node.name)))
+        elif not views:  # (its artifacts unreadable now): as the catalog names it
+            views = [f"{domain}.{product}.{ds.relation}"] + (
+                [f"{domain}.{product}.{ds.name}"] if ds.version is not None and ds.is_latest
+                else [])
+        for name in views:
+            view = name.lower()
             out.setdefault(view, Withheld(view, ds.id, rule, message, fix))
     return [out[k] for k in sorted(out)]
+
+
+def named_before(folder: Path, domains: Iterable[str]) -> dict[str, list[str]]:
+    """The views the file withholds now, by dataset id, of the datasets of ``domains``; none
+    if it cannot be read."""
+    keep = set(domains)
+    try:
+        entries = read(folder)
+    except UsageError:
+        return {}
+    out: dict[str, list[str]] = {}
+    for w in entries.values():
+        if w.dataset.split(".")[0] in keep:
+            out.setdefault(w.dataset, []).append(w.view)
+    return out
 
 
 def write(folder: Path, items: Iterable[Withheld], *,
