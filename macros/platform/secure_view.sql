@@ -190,8 +190,8 @@
 {#- DuckDB: the plugin's mesh_derived_personal traces the model's compiled SQL against its parents'
     columns as the warehouse has them (a parent built without documenting every column, or not
     compiled in this run, is still known), and on up through the domain's internal models, each
-    from the SQL dbt compiled it to last (target/compiled): an email derived two models up under
-    a harmless name is refused too. -#}
+    from the statement dbt last built it with (target/run), else the SQL dbt last compiled it to
+    (target/compiled): an email derived two models up under a harmless name is refused too. -#}
 {% macro duckdb__refuse_derived_personal(model, columns, sql) -%}
     {%- set gov = mesh_policy.mesh_policy().governance -%}
     {%- if 'derived' not in gov -%}

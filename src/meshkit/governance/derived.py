@@ -1,6 +1,7 @@
 """Derived personal data, decided for one model at its build: the column lineage of its compiled
 SQL, traced against its parents' columns as they are built, and on through the internal models
-of its domain (each from the SQL dbt compiled it from last), says which columns a secure view
+of its domain (each from the statement dbt last built it with, else the SQL dbt last compiled
+it to), says which columns a secure view
 would show as is while they derive from personal data. The secure_view materialization asks
 before the view is replaced (through the dbt-duckdb plugin's function), so a domain engineer's
 own ``dbt build`` cannot publish ``split_part(email, '@', 1)`` under a harmless name and a
@@ -16,6 +17,7 @@ model whose lineage cannot be traced: there, fail closed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -25,6 +27,7 @@ from typing import Any
 
 from meshkit.governance.patterns import NAME_PATTERNS, personal_kind
 from meshkit.lineage import ColumnSource, RelationKey, query_lineage
+from meshkit.sqlglot_logging import quiet_sqlglot
 
 BY_LINEAGE = "personal_data.by_lineage"
 PROPAGATION = "classification.propagation"
@@ -35,13 +38,16 @@ class Parent:
     """A relation upstream of the model: the classification of each documented column
     (lower-cased names); whether it is another product's dataset (its own columns are checked at
     its build: what derives from them answers to their classifications only); and, for an
-    internal model of the domain, the file of its compiled SQL and the relations it reads (their
-    keys), to trace it further up."""
+    internal model of the domain, the files of its compiled SQL and of the statement that built
+    it, and the relations it reads (their keys), to trace it further up."""
 
     classifications: Mapping[str, str]
     product: bool
     sql_file: str | None = None
     reads: tuple[RelationKey, ...] = ()
+    # The statement dbt ran to build it last (target/run), which the compiled file need not be
+    # (a model edited and compiled since, not built).
+    run_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +108,50 @@ class _Tracer:
         or traced."""
         if key not in self.traced:
             parent = self.parents[key]
-            sql = None
-            if parent.sql_file is not None:
-                with contextlib.suppress(OSError, UnicodeDecodeError):
-                    sql = Path(parent.sql_file).read_text(encoding="utf-8")
+            sql = built_query(_read(parent.run_file)) or _read(parent.sql_file)
             self.traced[key] = None if not sql else self.trace(sql, parent.reads)
         return self.traced[key]
+
+
+def _read(path: str | None) -> str | None:
+    if path is None:
+        return None
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        return Path(path).read_text(encoding="utf-8")
+    return None
+
+
+@functools.lru_cache(maxsize=256)  # (the products of a domain read the same models)
+def built_query(statement: str | None) -> str | None:
+    """The query of a ``CREATE TABLE|VIEW ... AS <query>`` dbt ran to build a model (its file
+    under target/run); None for anything else (an incremental model's insert or merge reads a
+    temporary table: its compiled SQL says more).
+
+    >>> built_query('create  table "d"."internal"."m__dbt_tmp" as (select a as b from d.s.t)')
+    'SELECT a AS b FROM d.s.t'
+    >>> built_query('insert into "d"."internal"."m" select * from "m__dbt_tmp"') is None
+    True
+    """
+    if not statement:
+        return None
+    from sqlglot import exp, parse
+    from sqlglot.errors import SqlglotError
+
+    with quiet_sqlglot():
+        try:
+            statements = [e for e in parse(statement, dialect="duckdb") if e is not None]
+        except SqlglotError:
+            return None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Create):
+        return None
+    create = statements[0]
+    query = create.expression
+    while isinstance(query, exp.Subquery):
+        query = query.this
+    if str(create.args.get("kind") or "").upper() not in ("TABLE", "VIEW") or not isinstance(
+            query, exp.Query):
+        return None
+    return query.sql(dialect="duckdb")
 
 
 def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKey, Parent],
@@ -196,11 +240,11 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
             up_sources = None if lineage is None else lineage.get(upstream.lower())
             if up_sources is None or any(s.column == "*" for s in up_sources):
                 return Finding(lineage_policy, column, (
-                    f"its column lineage cannot be traced through {rel} (its compiled SQL, "
-                    "from the last dbt run that compiled it, is missing or does not resolve "
-                    "against the columns it reads: run `dbt compile` in the domain, or build "
-                    "the model with its parents, `dbt build --select +<model>`), so whether it "
-                    "derives from personal data is unknown"))
+                    f"its column lineage cannot be traced through {rel} (the SQL dbt last "
+                    "built or compiled it from, under target/, is missing or does not resolve "
+                    "against the columns it reads: build the model with its parents, "
+                    "`dbt build --select +<model>`), so whether it derives from personal data "
+                    "is unknown"))
             for s in up_sources:
                 stack.append((s.relation, s.column, aggregated or s.transform == "aggregate",
                               (*via, rel)))
@@ -220,13 +264,15 @@ def decide(request: str | None, columns: str | None) -> str | None:
     # Where dbt writes a model's compiled SQL: <project>/<target-path>/compiled/<package>/<path>.
     root, target_path, package = [*(body.get("compiled") or []), "", "", ""][:3]
     compiled = Path(str(root)) / str(target_path) / "compiled" / str(package)
+    ran = Path(str(root)) / str(target_path) / "run" / str(package)
     parents = {}
     for p in body.get("parents", []):
         file = p.get("file")
         parent = Parent({str(k).lower(): str(v) for k, v in (p.get("classes") or {}).items()
                          if v is not None}, bool(p.get("product")),
                         None if not file or not root else str(compiled / str(file)),
-                        tuple(_key(k) for k in p.get("reads") or ()))
+                        tuple(_key(k) for k in p.get("reads") or ()),
+                        None if not file or not root else str(ran / str(file)))
         for key in p.get("keys", []):
             parents[_key(key)] = parent
     found = find(str(body.get("sql") or ""), json.loads(columns or "[]") or [], parents,

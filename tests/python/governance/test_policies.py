@@ -443,8 +443,11 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
     [banking] = [d for d in synced.domains if d.name == "consumer_banking"]
     assert banking.note.startswith("column lineage partial: ") and \
         "models carry no compiled SQL (not compiled by the last dbt run" in banking.note, banking
-    # Without that folder, the build gate cannot follow the card model's internal parents up:
-    # refused (with the fix), as by_lineage is waived below.
+    # Without that folder, nor the statements dbt ran (target/run), the build gate cannot
+    # follow the card model's internal parents up: refused (with the fix), as by_lineage is
+    # waived below.
+    ran = compiled.with_name("run")
+    ran.rename(ran.with_name("run_aside"))
     waivers = root / "governance" / "waivers.yml"
     council = waivers.read_text()
     waivers.write_text(council + (
@@ -454,12 +457,12 @@ def test_a_domain_build_refuses_a_column_derived_from_personal_data(
     write_policy_macro(load_mesh(root / "mesh.yml"))
     errors = " ".join(build("consumer_banking", "consumer_credit_card_profile"))
     assert "its column lineage cannot be traced through consumer_banking.internal." in errors \
-        and "run `dbt compile` in the domain, or build the model with its parents" in errors, \
-        errors
+        and "build the model with its parents, `dbt build --select +<model>`" in errors, errors
     waivers.write_text(council)
     write_policy_macro(load_mesh(root / "mesh.yml"))
-    shutil.rmtree(compiled)  # (the card model's own, from the refused build)
-    compiled.with_name("compiled_aside").rename(compiled)
+    for folder in (compiled, ran):  # (the card model's own, from the refused build)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.with_name(f"{folder.name}_aside").rename(folder)
 
     # The band summary's public band_id derives from the scorecard's confidential risk_band:
     # the governance council's waiver lets it through (the demo builds); without it, refused.
@@ -571,14 +574,38 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
         errors
     with pytest.raises(UsageError, match="not found"):
         query(mesh, f"select member_handle from {view}", [])
-    # Without the internal model's compiled SQL the gate cannot follow it: refused too.
-    compiled = project / "target/compiled/consumer_banking/models/intermediate/int_member_handles.sql"
-    kept_sql = compiled.read_bytes()
-    compiled.unlink()
+    # Without the internal model's SQL (neither the statement that built it nor its compiled
+    # SQL) the gate cannot follow it: refused too.
+    files = [project / "target" / kind / "consumer_banking/models/intermediate/int_member_handles.sql"
+             for kind in ("compiled", "run")]
+    kept_sql = [f.read_bytes() for f in files]
+    for f in files:
+        f.unlink()
     errors = " ".join(build("consumer_credit_card_profile"))
     assert ("column 'member_handle': its column lineage cannot be traced through "
-            "consumer_banking.internal.int_member_handles (its compiled SQL") in errors, errors
-    compiled.write_bytes(kept_sql)
+            "consumer_banking.internal.int_member_handles (the SQL dbt last built or compiled "
+            "it from") in errors, errors
+    for f, kept in zip(files, kept_sql, strict=True):
+        f.write_bytes(kept)
+    # Built from the email, then edited to something harmless and only compiled: the table
+    # still holds what the statement that built it says, and the gate reads that statement.
+    tags = project / "models/intermediate/int_member_tags.sql"
+    tags.write_text("select customer_id, split_part(email, '@', 1) as tag\n"
+                    "from {{ ref('stg_customers') }}\n")
+    assert build("int_member_tags") == []
+    tags.write_text("select customer_id, 'member' as tag from {{ ref('stg_customers') }}\n")
+    assert run_dbt(project, ["compile", "--select", "int_member_tags"],
+                   env=dbt_env(mesh, "dev")).success
+    sql.write_text(sql_text.replace("handles.handle_part as member_handle", "tags.tag as member_handle")
+                   .replace("{{ ref('int_member_handles') }} as handles\n"
+                            "        on accounts.customer_id = handles.customer_id",
+                            "{{ ref('int_member_tags') }} as tags\n"
+                            "        on accounts.customer_id = tags.customer_id"))
+    errors = " ".join(build("consumer_credit_card_profile"))
+    assert ("column 'member_handle': it derives from email of consumer_banking.internal."
+            "stg_customers (via consumer_banking.internal.int_member_tags), which looks like "
+            "email") in errors, errors
+    sql.write_text(sql_text)
 
     # A reviewed waiver lets it through, at the build and at the sync.
     waivers = root / "governance" / "waivers.yml"
