@@ -210,8 +210,8 @@
     {%- set candidates = columns | rejectattr('rule') | map(attribute='name') | list -%}
     {%- if not policies or not candidates -%}{{ return(none) }}{%- endif -%}
     {#- Every relation upstream of the model, walked through the domain's internal models (each
-        with the file dbt compiled it to, and the relations it reads) up to sources, seeds,
-        snapshots and products. -#}
+        with its file, by which the plugin finds what dbt compiled and ran for it under target/,
+        and the relations it reads) up to sources, seeds, snapshots and products. -#}
     {%- set parents = [] -%}
     {%- set keys = [] -%}
     {%- set queue = model.depends_on.nodes | list -%}
