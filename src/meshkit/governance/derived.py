@@ -193,10 +193,20 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
     >>> find("select handle_part as handle from d.internal.h", cols, parents, ["handle"],
     ...      {BY_LINEAGE: pol[BY_LINEAGE]}).what
     'it derives from email of d.s.c (via d.internal.h), which looks like email'
-    >>> parents[("d", "internal", "h")] = Parent({}, False, None, (("d", "s", "c"),))
+    >>> parents[("d", "internal", "h")] = Parent({}, False, f.name + ".gone", (("d", "s", "c"),))
     >>> find("select handle_part as handle from d.internal.h", cols, parents, ["handle"],
     ...      {BY_LINEAGE: pol[BY_LINEAGE]}).what[:58]
     'its column lineage cannot be traced through d.internal.h ('
+
+    An internal model that reads a file rather than a model or source is traced too.
+
+    >>> with open(f.name, "w") as out:
+    ...     _ = out.write("select split_part(contact_email, '@', 1) as handle_part "
+    ...                   "from read_csv('contacts.csv')")
+    >>> parents[("d", "internal", "h")] = Parent({}, False, f.name, ())
+    >>> find("select handle_part as handle from d.internal.h", cols, parents, ["handle"],
+    ...      {BY_LINEAGE: pol[BY_LINEAGE]}).what
+    'it derives from contact_email of a file or function it reads (via d.internal.h), which looks like email'
     """
     tracer = _Tracer(columns, parents)
     traced = tracer.trace(sql) or {}
@@ -219,7 +229,7 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
             if (relation, upstream.lower(), aggregated) in seen:
                 continue
             seen.add((relation, upstream.lower(), aggregated))
-            rel = ".".join(relation)
+            rel = ".".join(relation) if any(relation) else "a file or function it reads"
             shown = rel if not via else f"{rel} (via {', '.join(via)})"
             parent = parents.get(relation)
             cls = None if parent is None else parent.classifications.get(upstream.lower())
@@ -233,7 +243,7 @@ def find(sql: str, columns: Sequence[Sequence[str]], parents: Mapping[RelationKe
                 if kind is not None:
                     return Finding(BY_LINEAGE, column,
                                    f"it derives from {upstream} of {shown}, which looks like {kind}")
-            if parent is None or parent.product or not parent.reads or (
+            if parent is None or parent.product or parent.sql_file is None or (
                     aggregated and not through_aggregates):
                 continue  # (a source, seed or snapshot; a product; or nothing more to find)
             lineage = tracer.of_parent(relation)
