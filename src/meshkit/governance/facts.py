@@ -23,7 +23,6 @@ EVERYONE = "*"  # the audience of an unmasked column
 @dataclass
 class Facts:
     ctx: CheckContext
-    _yaml_lines: dict[str, tuple[str, int] | None] = field(default_factory=dict)
     _yaml_index: dict[str, dict[str, list[_YamlEntry]]] = field(default_factory=dict)
 
     @property
@@ -187,10 +186,7 @@ class Facts:
     def declared_at(self, domain: str, model: str, column: str | None = None
                     ) -> tuple[str | None, int | None]:
         """The YAML file (relative to the mesh) and line declaring a model (or its column)."""
-        key = f"{domain}\0{model}\0{column}"
-        if key not in self._yaml_lines:
-            self._yaml_lines[key] = self._find(domain, model, column)
-        hit = self._yaml_lines[key]
+        hit = self._find(domain, model, column)
         return (hit[0], hit[1]) if hit else (None, None)
 
     def _find(self, domain: str, model: str, column: str | None) -> tuple[str, int] | None:
@@ -234,7 +230,7 @@ class Facts:
                 while t < len(named) and named[t][0] < end:
                     names.setdefault(named[t][1], named[t][0] + 1)
                     t += 1
-                model_like = any(_MODEL_KEYS.match(t) for t in lines[i + 1:i + 4])
+                model_like = any(_MODEL_KEYS.match(text) for text in lines[i + 1:i + 4])
                 index.setdefault(name, []).append(_YamlEntry(rel, i + 1, model_like, names))
         self._yaml_index[domain] = index
         return index
