@@ -6,9 +6,10 @@ with the same functions.
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +43,31 @@ class CollectorPause:
         if not self.frozen and gc.get_freeze_count() == 0:
             gc.freeze()
             self.frozen = True
+
+    @staticmethod
+    def release() -> None:
+        """Collect the cycles made since the freeze, then hand the heap freed so far back to the
+        system (glibc's ``malloc_trim``; elsewhere nothing more): memory freed but kept by the
+        allocator otherwise stays in the process's resident size, under what comes next. In
+        a sync of 50 domains that was the checks' 40 MB under the warehouse write, its peak."""
+        gc.collect()
+        _trim_heap()
+
+
+@functools.cache
+def _libc_trim() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:  # the symbols the process has loaded: glibc's, on Linux
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator's own policy
+        return None
+
+
+def _trim_heap() -> None:
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
 
 
 @contextmanager

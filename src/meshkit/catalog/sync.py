@@ -608,7 +608,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         withheld.named_before(held_in, (s.name for s in statuses if s.status == SKIPPED)))
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
-    gc.collect(1)  # the checks' cycles (parsed SQL)
+    collector.release()  # the checks' cycles (parsed SQL), and what they held (every domain's nodes)
     # The marketplace shows access decisions and reads too, which change without the catalog,
     # and the violations the checks just recorded.
     site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
@@ -666,6 +666,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                 summary=summary)
             # Staged: their bytes are on disk now; the warehouse write is the sync's peak.
             del states, site, data, ledger_files
+            collector.release()
             warehouse.write(catalog, run, {
                 "contracts": list(ledger.contract_rows()),
                 "violations": list(ledger.violation_rows(sync_id))})

@@ -5,6 +5,7 @@ build refuses exactly what a sync would report."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 
@@ -33,8 +34,18 @@ def personal_kind(column: str, patterns: Mapping[str, str] = NAME_PATTERNS) -> s
     >>> [personal_kind(c) for c in ("home_addr", "telefon", "geburtsdatum")]
     ['address', 'phone', 'birth date']
     """
-    name = column.lower()
-    return next((kind for kind, pattern in patterns.items() if re.search(pattern, name)), None)
+    # The same names recur across a mesh (id, email, …): each is matched once per pattern set.
+    return _kind(column.lower(), tuple(patterns.items()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _kind(name: str, patterns: tuple[tuple[str, str], ...]) -> str | None:
+    return next((kind for kind, pattern in _compiled(patterns) if pattern.search(name)), None)
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(patterns: tuple[tuple[str, str], ...]) -> list[tuple[str, re.Pattern[str]]]:
+    return [(kind, re.compile(pattern)) for kind, pattern in patterns]
 
 
 def _luhn(digits: str) -> bool:

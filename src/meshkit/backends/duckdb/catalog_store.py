@@ -233,7 +233,9 @@ class DuckDBCatalogStore:
         import duckdb
 
         try:
-            return duckdb.connect(str(self.path), read_only=read_only)
+            # One thread: the writes are small files read in one pass each, no faster on more
+            # threads, while each thread's buffers add to the sync's peak (its write).
+            return duckdb.connect(str(self.path), read_only=read_only, config={"threads": 1})
         except duckdb.Error as exc:
             raise ArtifactError(
                 f"cannot open the catalog's warehouse: {str(exc).strip().splitlines()[0]}",
