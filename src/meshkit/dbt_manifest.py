@@ -59,7 +59,7 @@ def _libc_trim() -> Callable[[int], int] | None:
     import ctypes
 
     try:  # the symbols the process has loaded: glibc's, on Linux
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator's own policy
         return None
 
