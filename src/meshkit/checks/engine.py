@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 
 from meshkit.checks.context import CheckContext
@@ -47,6 +48,10 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
                                 violations=len(found)))
             if r.reads_compiled_sql:
                 blind.append(r.id)
+            if not gc.isenabled():
+                # A sync pauses the collector: the cycles a rule leaves (the SQL it parsed, 13 MB
+                # at 50 domains) are freed before the next rule, not stacked under its memory.
+                gc.collect(1)
         if blind and note_gaps:
             notes = _without_compiled_sql(ctx, sorted(blind))
     finally:

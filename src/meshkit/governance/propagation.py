@@ -59,6 +59,11 @@ class MaskedPredicate(Policy):
         arts = facts.artifacts(domain)
         engineer = f"{domain}_engineer"
         dialect = {"duckdb": "duckdb", "snowflake": "snowflake"}.get(arts.adapter_type or "")
+
+        def visible(cls: str | None) -> bool:
+            audience = facts.audience(cls)
+            return EVERYONE in audience or engineer in audience
+
         for node in sorted(arts.nodes.values(), key=lambda n: n.unique_id):
             if node.package_name != domain or not node.compiled_code:
                 continue
@@ -74,7 +79,11 @@ class MaskedPredicate(Policy):
                 schema[parent.relation_key] = [(c.name, c.data_type or "") for c in cols]
                 if parent.package_name != domain and producer is not None:
                     foreign[parent.relation_key] = producer
-            if not foreign:
+            # Only a column masked for the engineer makes a finding: a model none of whose
+            # producers has one (a column it does not declare counts as unclassified) is not
+            # parsed at all.
+            if not any(not visible(cls) for producer in foreign.values()
+                       for cls in {None, *(c.classification for c in producer.columns)}):
                 continue
             for rel, column, kind in sorted(predicate_columns(node.compiled_code, schema,
                                                               dialect)):
@@ -82,8 +91,7 @@ class MaskedPredicate(Policy):
                 if producer is None:
                     continue
                 cls = facts.column_classification(producer.unique_id, column)
-                audience = facts.audience(cls)
-                if EVERYONE in audience or engineer in audience:
+                if visible(cls):
                     continue
                 path = getattr(node, "original_file_path", None)
                 file = facts.ctx.file_of(domain, path) if path else None
