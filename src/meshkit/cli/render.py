@@ -24,7 +24,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def echo_json(data: Any, *, sort_keys: bool = False) -> None:
-    """Print ``data`` as indented JSON on stdout (dates in ISO 8601, other values as strings)."""
+    """Print ``data`` as indented JSON on stdout (dates in ISO 8601, other values as strings).
+
+    >>> echo_json({"when": dt.date(2026, 1, 2), "big": 2**70, "a": [1]}, sort_keys=True)
+    {
+      "a": [
+        1
+      ],
+      "big": 1180591620717411303424,
+      "when": "2026-01-02"
+    }
+    """
     import orjson
 
     # orjson: a sync's report of a large mesh is megabytes, a second through the json module.
