@@ -8,7 +8,6 @@ without compiled SQL (a bare `dbt parse`) has nothing to check here.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from meshkit.code_fingerprint import code_fingerprint
 from meshkit.contracts.model import Contract, contract_key, contract_of
 from meshkit.contracts.refs import is_product_dataset
 from meshkit.contracts.rules import current_contracts
+from meshkit.digest_memo import DigestMemo
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -294,47 +294,32 @@ _CACHE_FORMAT = 1
 
 
 class SqlReadsCache:
-    """:class:`SqlReads` by digest of (dialect, SQL), in one file of the mesh's cache folder.
-
-    Read once per check run; rewritten at its end (a sync only) with the entries this run used,
-    so those of SQL gone or changed drop out. A file that cannot be read only costs time.
-    """
+    """:class:`SqlReads` by digest of (dialect, SQL), in one file of the mesh's cache folder
+    (:class:`~meshkit.digest_memo.DigestMemo`: read once per check run, rewritten at its end by
+    a sync only with the entries this run used; a file that cannot be read only costs time)."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._entries: dict[str, SqlReads | None] = {}
-        self._used: dict[str, SqlReads | None] = {}
-        if path is None:
-            return
-        try:
-            data = orjson.loads(path.read_bytes())
-            if data.get("format") == _CACHE_FORMAT:
-                self._entries = {str(k): None if v is None else SqlReads(
-                    tuple(_table_key(t) for t in v[0]),
-                    tuple((_text(c), _table_key(t)) for c, t in v[1]))
-                    for k, v in data["entries"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-            self._entries = {}
+        self._memo = DigestMemo(path, fmt=_CACHE_FORMAT, decode=_decode_reads,
+                                encode=_encode_reads)
 
     def reads(self, sql: str, dialect: str) -> SqlReads | None:
         key = hashlib.sha256(code_fingerprint((__name__,), ("sqlglot",))
                              + f"{dialect}\0{sql}".encode()).hexdigest()
-        if key in self._entries:
-            found = self._entries[key]
-        else:
-            found = self._entries[key] = sql_reads(sql, dialect)
-        self._used[key] = found
-        return found
+        return self._memo.get(key, lambda: sql_reads(sql, dialect))
 
     def save(self) -> None:
-        from meshkit.files import atomic_write
+        self._memo.save()
 
-        if self.path is None:
-            return
-        entries = {k: None if v is None else [v.tables, v.columns] for k, v in self._used.items()}
-        with contextlib.suppress(OSError):
-            atomic_write(self.path, orjson.dumps({"format": _CACHE_FORMAT, "entries": entries}),
-                         durable=False)
+
+def _decode_reads(v: Any) -> SqlReads | None:
+    if v is None:
+        return None
+    return SqlReads(tuple(_table_key(t) for t in v[0]),
+                    tuple((_text(c), _table_key(t)) for c, t in v[1]))
+
+
+def _encode_reads(v: SqlReads | None) -> Any:
+    return None if v is None else [v.tables, v.columns]
 
 
 def _text(value: Any) -> str:

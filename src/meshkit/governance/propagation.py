@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from meshkit.checks import Severity, Violation, rule
+import orjson
+
+from meshkit.checks import CheckContext, Severity, Violation, rule
+from meshkit.code_fingerprint import code_fingerprint
+from meshkit.digest_memo import DigestMemo
 from meshkit.governance.facts import EVERYONE, Facts
 from meshkit.governance.policy import Policy
 
@@ -54,8 +59,6 @@ class MaskedPredicate(Policy):
     default_severity = Severity.WARN
 
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
-        from meshkit.lineage import predicate_columns
-
         arts = facts.artifacts(domain)
         engineer = f"{domain}_engineer"
         dialect = {"duckdb": "duckdb", "snowflake": "snowflake"}.get(arts.adapter_type or "")
@@ -85,8 +88,8 @@ class MaskedPredicate(Policy):
             if not any(not visible(cls) for producer in foreign.values()
                        for cls in {None, *(c.classification for c in producer.columns)}):
                 continue
-            for rel, column, kind in sorted(predicate_columns(node.compiled_code, schema,
-                                                              dialect)):
+            for rel, column, kind in sorted(_predicates(facts.ctx, node.compiled_code, schema,
+                                                        dialect)):
                 producer = foreign.get(rel)
                 if producer is None:
                     continue
@@ -102,3 +105,44 @@ class MaskedPredicate(Policy):
                     fix=f"join on a key the domain may read: ask the producer to publish "
                         f"`{column}` with a tokenize mask, or request clearance for {engineer}",
                     node=node.unique_id, domain=domain, file=file)
+
+
+PREDICATES_CACHE = ".catalog-cache/predicate-columns.json"
+_PREDICATES_FORMAT = 1
+Predicates = set[tuple[tuple[str, str, str], str, str]]
+
+
+def _predicates(ctx: CheckContext, sql: str, schema: Mapping[tuple[str, str, str],
+                                                              list[tuple[str, str]]],
+                dialect: str | None) -> Predicates:
+    """:func:`~meshkit.lineage.predicate_columns`, kept by the digest of its whole input (the
+    SQL, the columns and types of what it reads, the dialect, the code): a sync parses again
+    only the SQL of models that changed, or whose producers did."""
+    from meshkit.lineage import predicate_columns
+
+    memo: DigestMemo[Predicates] | None = ctx.memo.get(_predicates)
+    if memo is None:
+        memo = ctx.memo[_predicates] = DigestMemo(ctx.root / PREDICATES_CACHE,
+                                                  fmt=_PREDICATES_FORMAT,
+                                                  decode=_decode_predicates,
+                                                  encode=_encode_predicates)
+        if ctx.keep_projections:  # a sync; `mesh check` only reads it
+            ctx.on_close(memo.save)
+    key = hashlib.sha256(code_fingerprint(("meshkit.lineage",), ("sqlglot",)) + orjson.dumps(
+        [dialect, sql, sorted([list(rel), [list(c) for c in cols]]
+                              for rel, cols in schema.items())])).hexdigest()
+    return memo.get(key, lambda: predicate_columns(sql, schema, dialect))
+
+
+def _decode_predicates(kept: Any) -> Predicates:
+    out: Predicates = set()
+    for (db, sch, name), column, kind in kept:
+        if not all(isinstance(x, str) for x in (db, sch, name, column)) or \
+                kind not in ("join", "filter"):
+            raise ValueError("not a predicate column")
+        out.add(((db, sch, name), column, kind))
+    return out
+
+
+def _encode_predicates(found: Predicates) -> Any:
+    return sorted([list(rel), column, kind] for rel, column, kind in found)

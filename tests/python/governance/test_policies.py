@@ -688,3 +688,45 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
             "personal_data.by_lineage", "classification.propagation")], resynced.report.violations
     handles = {r[0] for r in query(mesh, f"select member_handle from {view}", []).rows}
     assert handles == {"***MASKED***"}, handles
+
+
+def test_masked_predicate_parses_only_sql_it_has_not_seen(governance_mesh: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """consumer.masked_predicate keeps what each model's SQL joins and filters on by the digest
+    of its whole input: a sync's next check run answers unchanged SQL from the mesh's cache
+    folder with the same finding; an entry that cannot be read is parsed again."""
+    import json
+    import shutil
+
+    import meshkit.lineage
+    from meshkit.checks import get_rule
+    from meshkit.governance.propagation import PREDICATES_CACHE
+
+    root = tmp_path / "mesh"
+    shutil.copytree(governance_mesh.parent, root,
+                    ignore=shutil.ignore_patterns("dbt_packages", "logs", "*.wal", ".catalog-cache"))
+    mesh = load_mesh(root / "mesh.yml")
+    real = meshkit.lineage.predicate_columns
+    parsed: list[str] = []
+
+    def counted(sql: str, *args: object) -> object:
+        parsed.append(sql)
+        return real(sql, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(meshkit.lineage, "predicate_columns", counted)
+
+    def findings(*, keep: bool) -> list[tuple[str | None, str]]:
+        rule = get_rule("consumer.masked_predicate")()
+        report = run_checks(CheckContext(mesh, today=TODAY, keep_projections=keep), [rule])
+        return [(v.node, v.message) for v in report.violations]
+
+    first = findings(keep=True)  # a sync's run: the cache file is written
+    assert any(node == f"{SHOP}.int_orders_by_card" and "on card_number" in message
+               for node, message in first), first
+    assert parsed and (root / PREDICATES_CACHE).is_file()
+    parsed.clear()
+    assert findings(keep=False) == first and parsed == []  # answered from the file
+    kept = json.loads((root / PREDICATES_CACHE).read_text())
+    kept["entries"] = {key: [[["db", "schema"], "card_number", "join"]] for key in kept["entries"]}
+    (root / PREDICATES_CACHE).write_text(json.dumps(kept))
+    assert findings(keep=False) == first and parsed  # unreadable entries: parsed again
