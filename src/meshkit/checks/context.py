@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from meshkit.artifacts import DomainArtifacts, LocalArtifacts, NodeInfo
 from meshkit.config import Domain, Mesh, MeshConfig
 from meshkit.errors import ArtifactError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from meshkit.artifact_cache import ArtifactCache
@@ -70,6 +72,14 @@ class CheckContext:
         # What rules derive once per run and share (parsed SQL, projected contracts, indexes),
         # by the function or class that derives it.
         self.memo: dict[object, Any] = {}
+
+    def shared(self, make: Callable[[CheckContext], T]) -> T:
+        """What ``make`` (a class or a function of the context) derives from this run: made when
+        a rule first asks, then shared by every rule that asks."""
+        if make not in self.memo:
+            self.memo[make] = make(self)
+        made: T = self.memo[make]
+        return made
 
     def on_close(self, release: Callable[[], None]) -> None:
         """Registers what a rule opened for the run (e.g. a warehouse session), released by

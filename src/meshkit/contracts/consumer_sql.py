@@ -355,10 +355,7 @@ class ForeignReads:
 
     @classmethod
     def of(cls, ctx: CheckContext) -> ForeignReads:
-        if cls not in ctx.memo:
-            ctx.memo[cls] = cls(ctx)
-        found: ForeignReads = ctx.memo[cls]
-        return found
+        return ctx.shared(cls)
 
     def may_read_others(self, domain: str, sql: str) -> bool:
         if domain not in self._others:
@@ -407,7 +404,7 @@ class ConsumerReads(Rule):
         return (v for v in self._found(ctx) if (v.node or "") not in waived)
 
     def _found(self, ctx: CheckContext) -> Iterator[Violation]:
-        relations = MeshRelations(ctx)
+        relations = ctx.shared(MeshRelations)  # both rules index the same relations
         for domain, node in ctx.nodes.values():
             if not node.compiled_code:
                 continue
@@ -473,7 +470,7 @@ class ConsumerColumns(Rule):
     scope = Scope.MESH
 
     def check(self, ctx: CheckContext) -> Iterator[Violation]:
-        relations = MeshRelations(ctx)
+        relations = ctx.shared(MeshRelations)  # both rules index the same relations
         for domain, node in ctx.nodes.values():
             if not node.compiled_code:
                 continue
