@@ -139,13 +139,15 @@ def run_parser(ctx: CheckContext) -> Any:
     """An empty in-memory DuckDB to parse with, opened once for the check run (10-20 ms) and
     closed with it (not kept for the process: a lineage worker forked later would inherit its
     threads)."""
-    if run_parser not in ctx.memo:
-        import duckdb
+    return ctx.shared(_open_parser)
 
-        con = duckdb.connect()
-        ctx.memo[run_parser] = con
-        ctx.on_close(con.close)
-    return ctx.memo[run_parser]
+
+def _open_parser(ctx: CheckContext) -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    ctx.on_close(con.close)
+    return con
 
 
 def _names_a_file(sql: str, parser: Callable[[], Any] | None = None) -> bool:

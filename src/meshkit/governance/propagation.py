@@ -120,18 +120,22 @@ def _predicates(ctx: CheckContext, sql: str, schema: Mapping[tuple[str, str, str
     only the SQL of models that changed, or whose producers did."""
     from meshkit.lineage import predicate_columns
 
-    memo: DigestMemo[Predicates] | None = ctx.memo.get(_predicates)
-    if memo is None:
-        memo = ctx.memo[_predicates] = DigestMemo(ctx.root / PREDICATES_CACHE,
-                                                  fmt=_PREDICATES_FORMAT,
-                                                  decode=_decode_predicates,
-                                                  encode=_encode_predicates)
-        if ctx.keep_projections:  # a sync; `mesh check` only reads it
-            ctx.on_close(memo.save)
+    memo = ctx.shared(_predicates_memo)
     key = hashlib.sha256(code_fingerprint(("meshkit.lineage",), ("sqlglot",)) + orjson.dumps(
         [dialect, sql, sorted([list(rel), [list(c) for c in cols]]
                               for rel, cols in schema.items())])).hexdigest()
     return memo.get(key, lambda: predicate_columns(sql, schema, dialect))
+
+
+def _predicates_memo(ctx: CheckContext) -> DigestMemo[Predicates]:
+    """The run's :data:`PREDICATES_CACHE`, written back when a sync's run ends (`mesh check`
+    only reads it)."""
+    memo: DigestMemo[Predicates] = DigestMemo(ctx.root / PREDICATES_CACHE,
+                                              fmt=_PREDICATES_FORMAT, decode=_decode_predicates,
+                                              encode=_encode_predicates)
+    if ctx.keep_projections:
+        ctx.on_close(memo.save)
+    return memo
 
 
 def _decode_predicates(kept: Any) -> Predicates:

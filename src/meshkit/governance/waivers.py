@@ -57,10 +57,11 @@ def load_waivers(mesh: Mesh) -> list[Waiver]:
 
 def run_waivers(ctx: CheckContext) -> list[Waiver]:
     """:func:`load_waivers`, read once per check run (every waivable rule asks)."""
-    if load_waivers not in ctx.memo:
-        ctx.memo[load_waivers] = load_waivers(ctx.mesh)
-    waivers: list[Waiver] = ctx.memo[load_waivers]
-    return waivers
+    return ctx.shared(_mesh_waivers)
+
+
+def _mesh_waivers(ctx: CheckContext) -> list[Waiver]:
+    return load_waivers(ctx.mesh)
 
 
 def waived_nodes(ctx: CheckContext, rule_id: str) -> set[str]:
