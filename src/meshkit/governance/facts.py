@@ -249,13 +249,8 @@ class _YamlEntry:
     names: dict[str, int]  # the entries in its block, by name: the first line of each
 
 
-_FACTS_ATTR = "_meshkit_governance_facts"
-
-
 def facts_of(ctx: CheckContext) -> Facts:
-    """The facts of a check run, computed once and shared by every policy of the run."""
-    facts = getattr(ctx, _FACTS_ATTR, None)
-    if facts is None:
-        facts = Facts(ctx)
-        setattr(ctx, _FACTS_ATTR, facts)
-    return facts
+    """The facts of a check run, computed once and shared by every policy of the run (kept in
+    the run's memo, which the sync clears to let go of the mesh's artifacts: facts refer back
+    to the context)."""
+    return ctx.shared(Facts)

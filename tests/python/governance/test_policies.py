@@ -730,3 +730,35 @@ def test_masked_predicate_parses_only_sql_it_has_not_seen(governance_mesh: Path,
     kept["entries"] = {key: [[["db", "schema"], "card_number", "join"]] for key in kept["entries"]}
     (root / PREDICATES_CACHE).write_text(json.dumps(kept))
     assert findings(keep=False) == first and parsed  # unreadable entries: parsed again
+
+
+def test_a_sync_check_run_lets_go_of_the_mesh_as_it_ends(governance_mesh: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync pauses the collector: what its check run read (every domain's artifacts, through
+    the run's context) must be freed by reference counting when the run ends, not wait for a
+    pass of the collector over the whole mesh. The policies' facts refer back to the context:
+    they are kept in the run's memo, which the sync clears."""
+    import gc
+    import weakref
+
+    import meshkit.contracts.publish as publish
+
+    contexts: list[weakref.ref[CheckContext]] = []
+
+    class Tracked(CheckContext):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            contexts.append(weakref.ref(self))
+
+    monkeypatch.setattr(publish, "CheckContext", Tracked)
+    mesh = load_mesh(governance_mesh)
+    gc.collect()
+    gc.disable()
+    try:
+        ledger = publish.prepare(mesh, mesh.catalog_dir, sync_id="s1",
+                                 published_at="2026-01-01T00:00:00Z")
+        alive = [ref() is not None for ref in contexts]
+    finally:
+        gc.enable()
+    assert any(v.rule.startswith("regulation.") for v in ledger.report.violations)  # policies ran
+    assert alive == [False]
