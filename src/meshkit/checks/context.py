@@ -72,6 +72,10 @@ class CheckContext:
         # What rules derive once per run and share (parsed SQL, projected contracts, indexes),
         # by the function or class that derives it.
         self.memo: dict[object, Any] = {}
+        # What rules found nothing to read of, so checked nothing of (the built warehouse, a
+        # dataset not built): (domain, what is missing, fix) -> the rules. Noted by `mesh check`:
+        # a check that verified nothing is not a pass.
+        self.unread: dict[tuple[str, str, str], set[str]] = {}
 
     def shared(self, make: Callable[[CheckContext], T]) -> T:
         """What ``make`` (a class or a function of the context) derives from this run: made when
@@ -80,6 +84,11 @@ class CheckContext:
             self.memo[make] = make(self)
         made: T = self.memo[make]
         return made
+
+    def read_nothing(self, rule_id: str, domain: str, missing: str, fix: str) -> None:
+        """Records that rule ``rule_id`` checked nothing of ``domain`` where ``missing`` (e.g.
+        "no built warehouse to query") says why; ``fix`` is how to check it after all."""
+        self.unread.setdefault((domain, missing, fix), set()).add(rule_id)
 
     def on_close(self, release: Callable[[], None]) -> None:
         """Registers what a rule opened for the run (e.g. a warehouse session), released by

@@ -18,7 +18,8 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
     Violations located outside the context's selected domains are dropped, as are those ``keep``
     rejects (waivers are not applied here, but by the rules that may be waived). ``note_gaps``:
     note each domain whose manifest lacks the compiled SQL a rule that ran reads (it reads every
-    domain's artifacts: `mesh check` asks, the sync says so in its own output). A rule raising
+    domain's artifacts: `mesh check` asks, the sync says so in its own output), and what a rule
+    found nothing to read of (:meth:`CheckContext.read_nothing`). A rule raising
     :class:`~meshkit.errors.MeshError` (bad input) stops the run: the gate cannot decide on input
     it cannot read.
 
@@ -54,6 +55,11 @@ def run_checks(ctx: CheckContext, rules: Iterable[Rule] | None = None, *,
                 gc.collect(1)
         if blind and note_gaps:
             notes = _without_compiled_sql(ctx, sorted(blind))
+        if note_gaps:
+            notes += [f"domain {domain}: {missing}, so {', '.join(sorted(rule_ids))} checked "
+                      f"nothing there; {fix}"
+                      for (domain, missing, fix), rule_ids in sorted(ctx.unread.items())
+                      if ctx.in_scope(domain)]
     finally:
         ctx.close()
     return CheckReport.of(violations, runs, notes)

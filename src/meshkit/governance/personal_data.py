@@ -101,14 +101,16 @@ class PersonalDataByLineage(Policy):
 WAREHOUSE_STAGES: frozenset[Stage] = frozenset({Stage.CHECK, Stage.SYNC})
 
 
-def _connection(facts: Facts, domain: str) -> Any:
-    """A read-only platform session on the DuckDB warehouse, or None (not built, not DuckDB)."""
+def _connection(facts: Facts, domain: str, rule_id: str) -> Any:
+    """A read-only platform session on the DuckDB warehouse, or None (not built, not DuckDB:
+    recorded as read nothing, which `mesh check` notes)."""
     from meshkit.config import DuckDBTarget
 
     cache = facts.__dict__.setdefault("_duckdb", {})
     if "con" not in cache:
         cache["con"] = None
-        _, target = facts.mesh.config.target(None)
+        name, target = facts.mesh.config.target(None)
+        cache["target"] = name, target
         if isinstance(target, DuckDBTarget):
             folder = (facts.mesh.root / target.path).resolve()
             if any((folder / f"{d.name}.duckdb").is_file() for d in facts.mesh.config.domains):
@@ -122,10 +124,23 @@ def _connection(facts: Facts, domain: str) -> Any:
 
                 facts.ctx.on_close(release)
     con = cache["con"]
-    if con is None:
-        return None
-    attached = {r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()}
-    return con if domain in attached else None
+    if con is not None and domain in {r[0] for r in con.execute(
+            "select database_name from duckdb_databases()").fetchall()}:
+        return con
+    name, target = cache["target"]
+    if isinstance(target, DuckDBTarget):
+        facts.ctx.read_nothing(rule_id, domain, f"its warehouse is not built ({target.path}/"
+                               f"{domain}.duckdb is missing)",
+                               f"build it (`mesh build --domain {domain}`), then check again")
+    else:
+        facts.ctx.read_nothing(rule_id, domain, f"target {name!r} is not DuckDB, the only "
+                               "warehouse these rules query", "check a DuckDB build of the domain")
+    return None
+
+
+def _not_built(facts: Facts, rule_id: str, domain: str, dataset: str) -> None:
+    facts.ctx.read_nothing(rule_id, domain, f"dataset {dataset} is not built",
+                           f"build it (`mesh build --domain {domain}`), then check again")
 
 
 def _relations(ds_node: Any) -> tuple[Any, Any]:
@@ -165,7 +180,7 @@ class PersonalDataByValue(Policy):
         import duckdb
         from sqlglot import exp
 
-        con = _connection(facts, domain)
+        con = _connection(facts, domain, self.id)
         if con is None:
             return
         from meshkit.masking import type_family
@@ -178,6 +193,7 @@ class PersonalDataByValue(Policy):
                 _, internal = _relations(node)
                 built = _built_columns(con, internal)
                 if built is None:  # not built yet: nothing to sample
+                    _not_built(facts, self.id, domain, ds.id)
                     continue
                 for c in ds.columns:
                     # Columns named like personal data are personal_data.by_name's to report.
@@ -216,7 +232,7 @@ class MaskingVerified(Policy):
     def evaluate(self, facts: Facts, domain: str, params: Mapping[str, Any]) -> Iterator[Violation]:
         from meshkit.backends.duckdb.session import set_roles
 
-        con = _connection(facts, domain)
+        con = _connection(facts, domain, self.id)
         if con is None:
             return
         cfg = facts.mesh.config
@@ -233,8 +249,10 @@ class MaskingVerified(Policy):
                     columns = [(c, [[], *([r] for r in consumer_roles if r not in audience)])
                                for c in ds.columns
                                if EVERYONE not in (audience := facts.audience(c.classification))]
-                    # None: not built, nothing to verify.
-                    leaks = self._leaks(con, view, internal, columns) or {}
+                    leaks = self._leaks(con, view, internal, columns)
+                    if leaks is None:  # not built: nothing to verify
+                        _not_built(facts, self.id, domain, ds.id)
+                        leaks = {}
                     for c, sessions in columns:
                         # The first session, in order, that sees a raw value of the column.
                         found = next(((roles, n) for roles in sessions
@@ -309,6 +327,7 @@ class MaskingVerified(Policy):
             return
         built = _built_columns(con, view)
         if built is None:  # not built: nothing to verify
+            _not_built(facts, self.id, domain, ds.id)
             return
         if rf.column.lower() not in built:
             # mesh.yml's filter reads a column the built view does not have: its rows cannot be

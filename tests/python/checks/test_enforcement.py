@@ -446,6 +446,34 @@ def test_a_check_of_parse_only_artifacts_says_what_it_could_not_check(demo_copy:
     assert json.loads(only.output)["notes"] == []
 
 
+def test_a_check_that_could_not_query_the_warehouse_says_so(demo_copy: Path) -> None:
+    """masking.verified and personal_data.by_value query the built secure views: where a domain
+    or a dataset is not built they checked nothing, and `mesh check` passed without a word. It
+    now notes each, naming what is missing and the build that lets them check; the exit code
+    is the violations' alone."""
+    import duckdb
+
+    with duckdb.connect(str(demo_copy.parent / "warehouse" / "consumer_banking.duckdb")) as con:
+        con.execute("drop view consumer_demographics.consumer_demographics_v2")
+    (demo_copy.parent / "warehouse" / "risk.duckdb").unlink()
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
+                                      "-r", "masking", "-r", "personal_data"])
+    report = json.loads(result.output)
+    assert result.exit_code == report["exit_code"], result.output
+    assert report["notes"] == [
+        "domain consumer_banking: dataset "
+        "consumer_banking.consumer_demographics.consumer_demographics_v2 is not built, so "
+        "masking.verified checked nothing there; build it (`mesh build --domain "
+        "consumer_banking`), then check again",
+        "domain risk: its warehouse is not built (warehouse/risk.duckdb is missing), so "
+        "masking.verified, personal_data.by_value checked nothing there; build it (`mesh build "
+        "--domain risk`), then check again"]
+    # Built, every dataset of it: nothing to note.
+    only = CliRunner().invoke(cli, ["check", "--mesh", str(demo_copy), "--json",
+                                    "-r", "masking", "-d", "asset_management"])
+    assert json.loads(only.output)["notes"] == []
+
+
 def test_a_row_filter_on_a_column_a_dataset_lacks_is_found_before_the_build(
         demo_copy: Path) -> None:
     """mesh.yml's row filter pointed at a column the datasets do not have: `mesh check` passed
