@@ -149,7 +149,8 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set candidates = [] -%}
-    {%- for c in columns if not c.rule and c.family == 'string'
+    {#- Numbers too, as personal_data.by_value samples them: card numbers kept as integers. -#}
+    {%- for c in columns if not c.rule and c.family in ('string', 'number')
           and not modules.re.search(gov.value_skip_names, c.name | lower) -%}
         {%- do candidates.append(c) -%}
     {%- endfor -%}

@@ -166,10 +166,16 @@ def _built_columns(con: Any, relation: Any) -> set[str] | None:
     return {str(d[0]).lower() for d in cursor.description}
 
 
+# Text, and numbers: a card system may keep card numbers as integers (cast to text, only an
+# integer's digits can match, and only the card-number detector).
+SAMPLED_FAMILIES = frozenset({"string", "number"})
+
+
 @rule
 class PersonalDataByValue(Policy):
-    """Unmasked text columns whose sampled values look personal (emails, card numbers, IBANs,
-    national ids, phone numbers) are flagged; the values are never shown."""
+    """Unmasked text and number columns whose sampled values look personal (emails, card
+    numbers, also kept as integers, IBANs, national ids, phone numbers) are flagged; the values
+    are never shown."""
 
     id = "personal_data.by_value"
     stages = WAREHOUSE_STAGES
@@ -198,7 +204,7 @@ class PersonalDataByValue(Policy):
                 for c in ds.columns:
                     # Columns named like personal data are personal_data.by_name's to report.
                     if facts.masks(c.classification) or personal_kind(c.name) is not None or \
-                            type_family(c.data_type or "varchar") != "string" or \
+                            type_family(c.data_type or "varchar") not in SAMPLED_FAMILIES or \
                             c.name.lower() not in built:
                         continue
                     column = exp.column(c.name, quoted=True)

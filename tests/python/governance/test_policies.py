@@ -369,6 +369,76 @@ def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
     assert any("@" in v for v in served("reach_at"))
 
 
+# Luhn-valid card numbers (the networks' published test numbers), as a SQL CASE over an id.
+CARD_NUMBERS = ("case {id} % 4 when 0 then 4111111111111111 when 1 then 5500000000000004 "
+                "when 2 then 6011000000000004 else 4012888888881881 end")
+
+
+def test_card_numbers_kept_as_integers_are_refused_by_their_values(
+        built_demo: Path, tmp_path: Path) -> None:
+    """personal_data.by_value sampled text columns only: card numbers kept as a BIGINT under a
+    harmless name went through the build gate and every check, to sessions without a role
+    (found probing the policy with numbers a card system keeps as integers). Integer columns
+    are sampled too; only a run of 13 to 19 digits that passes Luhn's check can match."""
+    from meshkit.build import dbt_env
+    from meshkit.dbt_runner import run_dbt
+
+    root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
+    mesh = load_mesh(root / "mesh.yml")
+    project = root / "domains/consumer_banking"
+    folder = project / "models/marts/consumer_credit_card_profile"
+    sql_file, yml_file = (folder / "consumer_credit_card_profile.sql",
+                          folder / "_consumer_credit_card_profile.yml")
+    sql, yml = sql_file.read_text(), yml_file.read_text()
+    anchor = "      - name: country\n"
+    assert "        customers.country,\n" in sql and yml.count(anchor) == 1
+    card = CARD_NUMBERS.format(id="accounts.card_account_id")
+    sql_file.write_text(sql.replace("        customers.country,\n",
+                                    f"        customers.country,\n"
+                                    f"        cast({card} as bigint) as settlement_ref,\n"))
+    yml_file.write_text(yml.replace(anchor, "      - name: settlement_ref\n"
+                                            "        data_type: bigint\n"
+                                            "        description: The settlement's reference.\n"
+                                            "        config:\n"
+                                            "          meta: {classification: internal}\n"
+                                    + anchor))
+    run = run_dbt(project, ["build", "--select", "consumer_credit_card_profile"],
+                  env=dbt_env(mesh, "dev"))
+    errors = " ".join(run.errors)
+    assert not run.success
+    assert "column 'settlement_ref'" in errors and "personal_data.by_value" in errors
+    assert "sampled values look like card number" in errors
+    assert "4111111111111111" not in errors  # the values are never shown
+
+
+def test_a_check_finds_card_numbers_kept_as_integers(built_demo: Path, tmp_path: Path) -> None:
+    """The same in the built warehouse (a table loaded past the build gate, or before a column
+    held them): `mesh check` samples integer columns too, and names the column."""
+    import json
+    import shutil
+
+    import duckdb
+    from click.testing import CliRunner
+
+    from meshkit.cli.main import cli
+
+    root = tmp_path / "demo"
+    shutil.copytree(built_demo.parent, root,
+                    ignore=shutil.ignore_patterns("*.wal", "logs", "dbt_packages"))
+    card = CARD_NUMBERS.format(id="customer_id")
+    with duckdb.connect(str(root / "warehouse" / "risk.duckdb")) as con:
+        con.execute("update internal.credit_risk_scorecard__credit_risk_scorecard "
+                    f"set loan_count = {card}")
+    result = CliRunner().invoke(cli, ["check", "--mesh", str(root / "mesh.yml"), "--json",
+                                      "-r", "personal_data.by_value"])
+    found = [v for v in json.loads(result.output)["violations"]
+             if v["rule"] == "personal_data.by_value"]
+    assert [v["message"].split(":")[0] for v in found] == [
+        "column loan_count of risk.credit_risk_scorecard.credit_risk_scorecard"], result.output
+    assert "look like card number" in found[0]["message"]
+    assert "4111111111111111" not in result.output
+
+
 def test_a_domain_build_refuses_a_column_derived_from_personal_data(
         built_demo: Path, tmp_path: Path) -> None:
     """A domain engineer publishes a column derived from personal data under a harmless name and
