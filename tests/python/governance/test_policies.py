@@ -294,6 +294,41 @@ def test_warehouse_policies_skip_a_column_documented_since_the_build(
     assert result.exit_code == 0, result.output
 
 
+class CardProfile:
+    """consumer_banking's credit card profile (a product model) in a copy of the built demo,
+    published with one more column by a hand `dbt build` of the domain."""
+
+    ANCHOR = "      - name: country\n"
+
+    def __init__(self, root: Path) -> None:
+        self.mesh = load_mesh(root / "mesh.yml")
+        self.project = root / "domains/consumer_banking"
+        folder = self.project / "models/marts/consumer_credit_card_profile"
+        self.sql_file, self.yml_file = (folder / "consumer_credit_card_profile.sql",
+                                        folder / "_consumer_credit_card_profile.yml")
+        self.sql, self.yml = self.sql_file.read_text(), self.yml_file.read_text()
+        assert "        customers.country,\n" in self.sql and self.yml.count(self.ANCHOR) == 1
+
+    def publish(self, expression: str, column: str, data_type: str,
+                description: str) -> list[str]:
+        """The build's errors (none: it succeeded)."""
+        from meshkit.build import dbt_env
+        from meshkit.dbt_runner import run_dbt
+
+        self.sql_file.write_text(self.sql.replace("        customers.country,\n",
+                                                  f"        customers.country,\n"
+                                                  f"        {expression} as {column},\n"))
+        self.yml_file.write_text(self.yml.replace(
+            self.ANCHOR, f"      - name: {column}\n"
+                         f"        data_type: {data_type}\n"
+                         f"        description: {description}\n"
+                         "        config:\n"
+                         "          meta: {classification: internal}\n" + self.ANCHOR))
+        run = run_dbt(self.project, ["build", "--select", "consumer_credit_card_profile"],
+                      env=dbt_env(self.mesh, "dev"))
+        return [] if run.success else run.errors
+
+
 def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
         built_demo: Path, tmp_path: Path) -> None:
     """A domain engineer adds the customers' emails to a product under a classification that
@@ -305,37 +340,18 @@ def test_a_domain_build_refuses_to_publish_personal_data_unmasked(
     tested below: the values here are emails made from an account id, which only the values
     give away.)"""
     from meshkit.backends.duckdb.query import query
-    from meshkit.build import dbt_env
-    from meshkit.dbt_runner import run_dbt
     from meshkit.errors import UsageError
 
     root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
-    mesh = load_mesh(root / "mesh.yml")
-    project = root / "domains/consumer_banking"
-    folder = project / "models/marts/consumer_credit_card_profile"
-    sql_file, yml_file = (folder / "consumer_credit_card_profile.sql",
-                          folder / "_consumer_credit_card_profile.yml")
-    sql, yml = sql_file.read_text(), yml_file.read_text()
-    anchor = "      - name: country\n"
-    assert "        customers.country,\n" in sql and yml.count(anchor) == 1
+    profile = CardProfile(root)
+    mesh = profile.mesh
     view = "consumer_banking.consumer_credit_card_profile.consumer_credit_card_profile"
     node = "model.consumer_banking.consumer_credit_card_profile"
 
     expression = "'holder' || cast(accounts.card_account_id as varchar) || '@example.com'"
 
     def publish(column: str) -> list[str]:
-        sql_file.write_text(sql.replace("        customers.country,\n",
-                                        f"        customers.country,\n"
-                                        f"        {expression} as {column},\n"))
-        yml_file.write_text(yml.replace(anchor, f"      - name: {column}\n"
-                                                "        data_type: varchar\n"
-                                                "        description: How to reach the holder.\n"
-                                                "        config:\n"
-                                                "          meta: {classification: internal}\n"
-                                        + anchor))
-        run = run_dbt(project, ["build", "--select", "consumer_credit_card_profile"],
-                      env=dbt_env(mesh, "dev"))
-        return [] if run.success else run.errors
+        return profile.publish(expression, column, "varchar", "How to reach the holder.")
 
     def served(column: str) -> list[str]:
         return [str(r[0]) for r in query(mesh, f"select {column} from {view}", []).rows]
@@ -380,32 +396,12 @@ def test_card_numbers_kept_as_integers_are_refused_by_their_values(
     harmless name went through the build gate and every check, to sessions without a role
     (found probing the policy with numbers a card system keeps as integers). Integer columns
     are sampled too; only a run of 13 to 19 digits that passes Luhn's check can match."""
-    from meshkit.build import dbt_env
-    from meshkit.dbt_runner import run_dbt
-
-    root = copy_built_demo(built_demo, tmp_path, "consumer_banking")
-    mesh = load_mesh(root / "mesh.yml")
-    project = root / "domains/consumer_banking"
-    folder = project / "models/marts/consumer_credit_card_profile"
-    sql_file, yml_file = (folder / "consumer_credit_card_profile.sql",
-                          folder / "_consumer_credit_card_profile.yml")
-    sql, yml = sql_file.read_text(), yml_file.read_text()
-    anchor = "      - name: country\n"
-    assert "        customers.country,\n" in sql and yml.count(anchor) == 1
+    profile = CardProfile(copy_built_demo(built_demo, tmp_path, "consumer_banking"))
     card = CARD_NUMBERS.format(id="accounts.card_account_id")
-    sql_file.write_text(sql.replace("        customers.country,\n",
-                                    f"        customers.country,\n"
-                                    f"        cast({card} as bigint) as settlement_ref,\n"))
-    yml_file.write_text(yml.replace(anchor, "      - name: settlement_ref\n"
-                                            "        data_type: bigint\n"
-                                            "        description: The settlement's reference.\n"
-                                            "        config:\n"
-                                            "          meta: {classification: internal}\n"
-                                    + anchor))
-    run = run_dbt(project, ["build", "--select", "consumer_credit_card_profile"],
-                  env=dbt_env(mesh, "dev"))
-    errors = " ".join(run.errors)
-    assert not run.success
+    refused = profile.publish(f"cast({card} as bigint)", "settlement_ref", "bigint",
+                              "The settlement's reference.")
+    errors = " ".join(refused)
+    assert refused
     assert "column 'settlement_ref'" in errors and "personal_data.by_value" in errors
     assert "sampled values look like card number" in errors
     assert "4111111111111111" not in errors  # the values are never shown
