@@ -177,7 +177,9 @@ class Mesh(cfg.Mesh):
         ``rules`` names (ids or dotted prefixes such as ``contract``), over the domains'
         artifacts and the catalog's published contracts; ``domains`` limits the report to
         violations located there. ``report.exit_code`` is 1 when one is an error;
-        ``report.notes`` names each domain where a rule reading compiled SQL found none.
+        ``report.notes`` names each domain where a rule reading compiled SQL found none, and
+        what the rules querying the built warehouse could not query (a domain or a dataset not
+        built, a target that is not DuckDB).
         """
         from meshkit.checks import CheckContext, default_rules, run_checks
 
