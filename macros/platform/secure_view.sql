@@ -149,8 +149,9 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set candidates = [] -%}
-    {#- Numbers too, as personal_data.by_value samples them: card numbers kept as integers. -#}
-    {%- for c in columns if not c.rule and c.family in ('string', 'number')
+    {#- Numbers too, as personal_data.by_value samples them (card numbers kept as integers), and
+        a column declared without a type, which it samples as text. -#}
+    {%- for c in columns if not c.rule and (c.family in ('string', 'number') or not c.data_type)
           and not modules.re.search(gov.value_skip_names, c.name | lower) -%}
         {%- do candidates.append(c) -%}
     {%- endfor -%}

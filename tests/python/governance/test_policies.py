@@ -309,18 +309,21 @@ class CardProfile:
         self.sql, self.yml = self.sql_file.read_text(), self.yml_file.read_text()
         assert "        customers.country,\n" in self.sql and self.yml.count(self.ANCHOR) == 1
 
-    def publish(self, expression: str, column: str, data_type: str,
-                description: str) -> list[str]:
-        """The build's errors (none: it succeeded)."""
+    def publish(self, expression: str, column: str, data_type: str | None,
+                description: str, *, enforced: bool = True) -> list[str]:
+        """The build's errors (none: it succeeded). ``data_type`` None: declared without one
+        (the model's contract then not ``enforced``, as dbt requires)."""
         from meshkit.build import dbt_env
         from meshkit.dbt_runner import run_dbt
 
         self.sql_file.write_text(self.sql.replace("        customers.country,\n",
                                                   f"        customers.country,\n"
                                                   f"        {expression} as {column},\n"))
-        self.yml_file.write_text(self.yml.replace(
-            self.ANCHOR, f"      - name: {column}\n"
-                         f"        data_type: {data_type}\n"
+        yml = self.yml if enforced else self.yml.replace(  # the first model: this one
+            "contract: {enforced: true}", "contract: {enforced: false}", 1)
+        typed = "" if data_type is None else f"        data_type: {data_type}\n"
+        self.yml_file.write_text(yml.replace(
+            self.ANCHOR, f"      - name: {column}\n{typed}"
                          f"        description: {description}\n"
                          "        config:\n"
                          "          meta: {classification: internal}\n" + self.ANCHOR))
@@ -405,6 +408,21 @@ def test_card_numbers_kept_as_integers_are_refused_by_their_values(
     assert "column 'settlement_ref'" in errors and "personal_data.by_value" in errors
     assert "sampled values look like card number" in errors
     assert "4111111111111111" not in errors  # the values are never shown
+
+
+def test_a_column_declared_without_a_type_is_sampled_too(built_demo: Path,
+                                                         tmp_path: Path) -> None:
+    """A model whose contract is not enforced may declare a column without a data_type. The
+    sync's personal_data.by_value samples it as text; the build gate took its type family as
+    `other` and sampled nothing, so emails under a harmless name reached the view."""
+    profile = CardProfile(copy_built_demo(built_demo, tmp_path, "consumer_banking"))
+    assert profile.yml.index("contract: {enforced: true}") < profile.yml.index(
+        "name: card_transactions_monthly")  # the first: the profile's
+    errors = " ".join(profile.publish(
+        "'holder' || cast(accounts.card_account_id as varchar) || '@example.com'", "reach_at",
+        None, "How to reach the holder.", enforced=False))
+    assert "column 'reach_at'" in errors and "personal_data.by_value" in errors, errors
+    assert "sampled values look like email" in errors
 
 
 def test_a_check_finds_card_numbers_kept_as_integers(built_demo: Path, tmp_path: Path) -> None:
