@@ -5,9 +5,11 @@ matched, never printed or kept."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
-from meshkit.checks import Violation, rule
+from meshkit.checks import CheckContext, Violation, rule
 from meshkit.checks.registry import Stage
 from meshkit.governance.facts import EVERYONE, Facts
 from meshkit.governance.patterns import NAME_PATTERNS as NAME_PATTERNS
@@ -101,46 +103,58 @@ class PersonalDataByLineage(Policy):
 WAREHOUSE_STAGES: frozenset[Stage] = frozenset({Stage.CHECK, Stage.SYNC})
 
 
-def _connection(facts: Facts, domain: str, rule_id: str) -> Any:
-    """A read-only platform session on the DuckDB warehouse, or None (not built, not DuckDB:
-    recorded as read nothing, which `mesh check` notes)."""
+@dataclass(frozen=True)
+class _Warehouse:
+    """The run's read-only platform session on the DuckDB warehouse (None: no domain built, or
+    a target that is not DuckDB), and the domain databases it attached."""
+
+    target: str
+    path: Path | None  # the DuckDB target's folder; None: not DuckDB
+    con: Any
+    attached: frozenset[str]
+
+
+def _warehouse(ctx: CheckContext) -> _Warehouse:
+    """Opened once per check run (both rules query it), closed with the run."""
     from meshkit.config import DuckDBTarget
 
-    cache = facts.__dict__.setdefault("_duckdb", {})
-    if "con" not in cache:
-        cache["con"] = None
-        name, target = facts.mesh.config.target(None)
-        cache["target"] = name, target
-        if isinstance(target, DuckDBTarget):
-            folder = (facts.mesh.root / target.path).resolve()
-            if any((folder / f"{d.name}.duckdb").is_file() for d in facts.mesh.config.domains):
-                from meshkit.backends.duckdb.query import connect
+    name, target = ctx.config.target(None)
+    if not isinstance(target, DuckDBTarget):
+        return _Warehouse(name, None, None, frozenset())
+    folder = (ctx.mesh.root / target.path).resolve()
+    if not any((folder / f"{d.name}.duckdb").is_file() for d in ctx.config.domains):
+        return _Warehouse(name, target.path, None, frozenset())
+    from meshkit.backends.duckdb.query import connect
 
-                con = cache["con"] = connect(facts.mesh, [], None, locked=True)
+    con = connect(ctx.mesh, [], None, locked=True)
+    ctx.on_close(con.close)
+    attached = frozenset(r[0] for r in con.execute(
+        "select database_name from duckdb_databases()").fetchall())
+    return _Warehouse(name, target.path, con, attached)
 
-                def release() -> None:
-                    cache.pop("con", None)
-                    con.close()
 
-                facts.ctx.on_close(release)
-    con = cache["con"]
-    if con is not None and domain in {r[0] for r in con.execute(
-            "select database_name from duckdb_databases()").fetchall()}:
-        return con
-    name, target = cache["target"]
-    if isinstance(target, DuckDBTarget):
-        facts.ctx.read_nothing(rule_id, domain, f"its warehouse is not built ({target.path}/"
-                               f"{domain}.duckdb is missing)",
-                               f"build it (`mesh build --domain {domain}`), then check again")
+def _connection(facts: Facts, domain: str, rule_id: str) -> Any:
+    """The run's warehouse session if it attached ``domain``'s database, else None: recorded as
+    read nothing (not built, not DuckDB), which `mesh check` notes."""
+    warehouse = facts.ctx.shared(_warehouse)
+    if domain in warehouse.attached:
+        return warehouse.con
+    if warehouse.path is not None:
+        facts.ctx.read_nothing(rule_id, domain, f"its warehouse is not built ({warehouse.path}/"
+                               f"{domain}.duckdb is missing)", _build_fix(domain))
     else:
-        facts.ctx.read_nothing(rule_id, domain, f"target {name!r} is not DuckDB, the only "
-                               "warehouse these rules query", "check a DuckDB build of the domain")
+        facts.ctx.read_nothing(rule_id, domain, f"target {warehouse.target!r} is not DuckDB, the "
+                               "only warehouse these rules query",
+                               "check a DuckDB build of the domain")
     return None
 
 
 def _not_built(facts: Facts, rule_id: str, domain: str, dataset: str) -> None:
-    facts.ctx.read_nothing(rule_id, domain, f"dataset {dataset} is not built",
-                           f"build it (`mesh build --domain {domain}`), then check again")
+    facts.ctx.read_nothing(rule_id, domain, f"dataset {dataset} is not built", _build_fix(domain))
+
+
+def _build_fix(domain: str) -> str:
+    return f"build it (`mesh build --domain {domain}`), then check again"
 
 
 def _relations(ds_node: Any) -> tuple[Any, Any]:
