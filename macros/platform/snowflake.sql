@@ -62,6 +62,19 @@
         {%- endif %}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ data_relation }}
+    {#- The guard: no row while the last mesh-sync withholds this view (it found it serving
+        personal data unmasked; meshkit.backends.snowflake.plan creates the table). #}
+    where not exists (
+        select 1 from {{ mesh_policy.mesh_policy().governance_database }}.mesh_catalog.withheld_views as withheld
+        where withheld.view_name = '{{ mesh_platform.snowflake_view_name(view_relation) }}'
+    )
+{%- endmacro %}
+
+
+{#- A view's name as the sync lists it in withheld_views: database.schema.identifier, lower
+    case (meshkit.dbt_manifest.relation_key). -#}
+{% macro snowflake_view_name(view_relation) -%}
+    {{- (view_relation.database ~ '.' ~ view_relation.schema ~ '.' ~ view_relation.identifier) | lower | replace("'", "''") -}}
 {%- endmacro %}
 
 

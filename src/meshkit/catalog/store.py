@@ -536,10 +536,19 @@ TABLES["violations"] = [
     ("node", "VARCHAR"), ("file", "VARCHAR"), ("line", "INT"), ("message", "VARCHAR"),
     ("fix", "VARCHAR"),
 ]
+# The secure views the sync withholds (meshkit.backends.duckdb.withheld), by their own
+# lower-cased ``database.schema.view`` name: on Snowflake every product view reads this table
+# and serves no row while it names the view (the consumers query the views themselves there).
+TABLES["withheld_views"] = [
+    ("sync_id", "VARCHAR"), ("view_name", "VARCHAR"), ("dataset_id", "VARCHAR"),
+    ("rule", "VARCHAR"), ("message", "VARCHAR"),
+]
 # Rows a sync adds besides the catalog's (meshkit.contracts.publish.Ledger): the published
-# contracts are appended (a published entry is never changed), the violations replaced.
+# contracts are appended (a published entry is never changed), the violations and the views
+# withheld replaced (a table left out of a write's rows keeps its rows).
 APPENDED_TABLES = ("contracts",)
-REPLACED_TABLES = ("violations",)
+REPLACED_TABLES = ("violations", "withheld_views")
+WITHHELD_TABLE = "withheld_views"
 # Tables rewritten from the catalog on every sync; sync_runs keeps one row per sync.
 SNAPSHOT_TABLES = [t for t in TABLES
                    if t not in ("sync_runs", *APPENDED_TABLES, *REPLACED_TABLES)]
@@ -732,7 +741,8 @@ class CatalogStore(Protocol):
     def write(self, catalog: Catalog, run: SyncRun,
               extra: Mapping[str, list[tuple[Any, ...]]] | None = None) -> None:
         """Replace the snapshot tables, add the run; ``extra`` rows by table: appended to
-        :data:`APPENDED_TABLES`, replacing those of :data:`REPLACED_TABLES`."""
+        :data:`APPENDED_TABLES`, replacing those of :data:`REPLACED_TABLES` (one not given
+        keeps its rows)."""
         ...
 
     def append_run(self, catalog: Catalog, run: SyncRun) -> None:
@@ -743,6 +753,12 @@ class CatalogStore(Protocol):
 
     def committed(self, sync_id: str) -> bool:
         """Whether the sync ``sync_id`` committed here (its ``sync_runs`` row exists)."""
+        ...
+
+    def withhold(self, rows: list[tuple[Any, ...]]) -> None:
+        """Add ``rows`` of :data:`WITHHELD_TABLE` at once, before the sync's commit, where the
+        consumers read the views themselves (Snowflake): a sync stopped on the way leaves more
+        withheld, never less. (DuckDB's views are withheld by `mesh query`'s own list.)"""
         ...
 
     def ready(self) -> None:

@@ -599,13 +599,16 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                                                     for s in statuses) else None)
     from meshkit.backends.duckdb import withheld
 
-    # The views `mesh query` withholds, where a DuckDB target's warehouse is (named from the
-    # models' nodes, as `mesh query` names the secure views; a dry run lists them only).
+    # The views withheld (named from the models' nodes, as `mesh query` names the secure views;
+    # a dry run lists them only): `mesh query`'s, where a DuckDB target's warehouse is; on an
+    # engine whose consumers read the views themselves (Snowflake), the views' own guard's.
     query_log_dir = _query_log_dir(mesh, target)
     held_in = query_log_dir if query_log_dir is not None and query_log_dir.is_dir() else None
-    held = [] if held_in is None else withheld.withheld_views(
+    guarded = engine.capabilities.access_control
+    held = [] if held_in is None and not guarded else withheld.withheld_views(
         catalog, ledger.report.violations, _Nodes(mesh, parsed, artifact_cache),
-        withheld.named_before(held_in, (s.name for s in statuses if s.status == SKIPPED)))
+        None if held_in is None else withheld.named_before(
+            held_in, (s.name for s in statuses if s.status == SKIPPED)))
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
     collector.release()  # the checks' cycles (parsed SQL), and what they held (every domain's nodes)
@@ -619,7 +622,10 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
                  and site is not None and store.site_holds(catalog_dir, site)
                  and not ledger.published
                  and publish.previous_violations(catalog_dir) == ledger_files[
-                     publish.VIOLATIONS_FILE])
+                     publish.VIOLATIONS_FILE]
+                 # Views withheld by their own guard: written with every sync's commit (a
+                 # store written by an earlier version may not list them yet).
+                 and not (guarded and held))
     # Its catalog digest is that of the bytes staged.
     summary = None if unchanged else CatalogSummary.of(catalog, "")
     changes = [] if summary is None else changes_between(previous_summary(catalog_dir), summary)
@@ -638,6 +644,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             # What this sync withholds, with what the last one did until this one commits: a
             # sync stopped on the way leaves more withheld, never less.
             withheld.write(held_in, held, keep=lambda _: True)
+        held_rows = [(sync_id, w.view, w.dataset, w.rule, w.message) for w in held]
         processed = sum(s.status == PROCESSED for s in statuses)
         run = store.SyncRun(
             sync_id=sync_id, started_at=result.started_at, finished_at=result.finished_at,
@@ -660,6 +667,12 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             faults.point("history:committed")
             store.commit_history(catalog_dir, staged)
         else:
+            # Withheld at once where the views read the list themselves (then replaced at the
+            # commit by exactly this sync's; kept as they are while a domain is unreadable).
+            warehouse.withhold(held_rows)
+            replaced = {"violations": list(ledger.violation_rows(sync_id))}
+            if not any(s.status == STALE for s in statuses):
+                replaced[store.WITHHELD_TABLE] = held_rows
             folder = store.stage_catalog_dir(
                 catalog_dir, catalog, states, history, None if data is None else [data],
                 site=site, extra_files={**publish.carried_files(catalog_dir), **ledger_files},
@@ -667,9 +680,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             # Staged: their bytes are on disk now; the warehouse write is the sync's peak.
             del states, site, data, ledger_files
             collector.release()
-            warehouse.write(catalog, run, {
-                "contracts": list(ledger.contract_rows()),
-                "violations": list(ledger.violation_rows(sync_id))})
+            warehouse.write(catalog, run, {"contracts": list(ledger.contract_rows()), **replaced})
             store.swap_in(catalog_dir, folder, sync_id)
         # The query audit log's queryable copy: the file stays the record, so this commits
         # after the catalog, in its own transaction (rebuilt in full by the next sync anyway).

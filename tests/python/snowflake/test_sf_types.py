@@ -72,12 +72,14 @@ def sf_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnowflakeBuil
     os.environ["MESH_HASH_SALT"] = SALT
     try:
         with fake.running():
+            # Provisioned first, as in a deployment: the views' guard reads the plan's table.
+            applied = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file)])
+            assert applied.exit_code == 0, applied.output
+            n_applied = len(fake.statements)
             result = build(mesh, target="prod", only=["sf_types"])
             assert result.success, [d.errors for d in result.domains]
             n_build = len(fake.statements)
             plan = plan_mesh(load_mesh(mesh_file), "prod")
-            applied = CliRunner().invoke(cli, ["apply", "--mesh", str(mesh_file)])
-            assert applied.exit_code == 0, applied.output
             # each policy body, for an uncleared reader, on the fixture's string values
             bodies = {name: s.sql.split(" -> ", 1)[1] for s in plan.statements
                       if (name := _policy_name(s.sql)) and s.sql.startswith("CREATE MASKING")}
@@ -86,7 +88,7 @@ def sf_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnowflakeBuil
                        for literal in ("'abc'", "'abcd'", "'abcde'", "'4111111111111111'", "NULL")]
                 for name, body in bodies.items() if "varchar" in name}
             evaluated["salt"] = fake.query("select salt from mesh_governance.policies.mask_salt")
-        build_ddl = [normalise(s) for s in fake.statements[:n_build] if DDL.match(s)]
+        build_ddl = [normalise(s) for s in fake.statements[n_applied:n_build] if DDL.match(s)]
         yield SnowflakeBuild(mesh_file, fake, plan, build_ddl, applied.output, evaluated)
     finally:
         if old is None:

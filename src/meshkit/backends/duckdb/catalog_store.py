@@ -148,6 +148,10 @@ class DuckDBCatalogStore:
     def append_run(self, catalog: Catalog, run: SyncRun) -> None:
         self._write(catalog, run, snapshot=False, extra={})
 
+    def withhold(self, rows: list[tuple[Any, ...]]) -> None:
+        """Nothing: on DuckDB `mesh query` withholds the views, by the list the sync writes
+        beside the databases (:mod:`meshkit.backends.duckdb.withheld`)."""
+
     def _write(self, catalog: Catalog, run: SyncRun, *, snapshot: bool,
                extra: Mapping[str, list[tuple[Any, ...]]]) -> None:
         from sqlglot import exp
@@ -171,7 +175,7 @@ class DuckDBCatalogStore:
             for table in (*APPENDED_TABLES, *REPLACED_TABLES):
                 con.execute(create_table_sql(table, self.dialect, if_not_exists=True,
                                              database=db))
-                if table in REPLACED_TABLES and snapshot:
+                if table in REPLACED_TABLES and snapshot and table in extra:
                     con.execute(exp.delete(exp.table_(table, db=SCHEMA, catalog=db))
                                 .sql(self.dialect))
                 if extra.get(table):  # the contract registry's rows: thousands, every sync

@@ -4,7 +4,8 @@ Same tables as every backend (:data:`meshkit.catalog.store.TABLES`, DDL generate
 the Snowflake dialect). Snowflake commits DDL implicitly, so the tables are created (if missing)
 first, and the replacement of their rows (DELETE + INSERT of the snapshot tables, one INSERT
 into ``sync_runs``) is one explicit transaction: a failed sync leaves the previous rows as they
-were.
+were. The views a sync withholds are added to ``withheld_views`` before that transaction
+(:meth:`SnowflakeCatalogStore.withhold`), which then replaces them with exactly this sync's.
 
 The sync runs as the catalog writer role of the plan (``mesh_catalog_writer``, on
 ``mesh_catalog_wh``), which ``mesh apply`` grants exactly what is run here: usage of the
@@ -30,6 +31,7 @@ from meshkit.catalog.store import (
     SCHEMA,
     SNAPSHOT_TABLES,
     TABLES,
+    WITHHELD_TABLE,
     SyncRun,
     create_table_sql,
     insert_sql,
@@ -90,7 +92,7 @@ class SnowflakeCatalogStore:
                         cursor.executemany(self._insert(table), rows)
                     del rows
                 for table in (*APPENDED_TABLES, *REPLACED_TABLES):
-                    if table in REPLACED_TABLES and snapshot:
+                    if table in REPLACED_TABLES and snapshot and table in extra:
                         cursor.execute(f"DELETE FROM {self._table(table)}")
                     if extra.get(table):
                         cursor.executemany(self._insert(table), extra[table])
@@ -104,6 +106,24 @@ class SnowflakeCatalogStore:
         finally:
             connection.close()
         faults.point("warehouse:committed")
+
+    def withhold(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` into ``withheld_views`` now, in a transaction of their own: every
+        product view reads that table (the secure_view materialization's guard) and serves no
+        row while it names the view, from this moment, whatever happens to the rest of the
+        sync. Its commit then replaces the table's rows with exactly what it withholds."""
+        if not rows:
+            return
+        from meshkit.backends.snowflake.profiles import connect
+
+        connection = connect()
+        try:
+            cursor = connection.cursor()
+            for sql in self.session() + self.statements():
+                cursor.execute(sql)
+            cursor.executemany(self._insert(WITHHELD_TABLE), rows)
+        finally:
+            connection.close()
 
     def committed(self, sync_id: str) -> bool:
         from sqlglot import exp

@@ -459,8 +459,25 @@ def _clearance_grants(ctx: _Context) -> Iterable[str]:
                 yield checked(f"REVOKE DATABASE ROLE {name} FROM ROLE {ident(role)}")
 
 
+def _withheld_table(ctx: _Context) -> Iterable[str]:
+    """The views the sync withholds (``mesh-sync --target prod`` writes it as the catalog
+    writer): every product view reads it, so it exists before the first build."""
+    from meshkit.catalog.store import WITHHELD_TABLE, create_table_sql
+
+    yield create_table_sql(WITHHELD_TABLE, "snowflake", if_not_exists=True,
+                           database=ctx.governance_db)
+
+
+def withheld_table(governance_db: str) -> str:
+    """``<governance db>.mesh_catalog.withheld_views`` (the macro's guard reads the same)."""
+    from meshkit.catalog.store import WITHHELD_TABLE
+
+    return qualified(governance_db, CATALOG_SCHEMA, WITHHELD_TABLE)
+
+
 def _engineer_grants(ctx: _Context) -> Iterable[str]:
     gov, pol = ident(ctx.governance_db), qualified(ctx.governance_db, POLICY_SCHEMA)
+    catalog = qualified(ctx.governance_db, CATALOG_SCHEMA)
     for d in ctx.domains:
         role, db = ident(d.engineer_role), ident(d.name)
         yield checked(f"GRANT USAGE ON WAREHOUSE {ident(warehouse_of(d.name))} TO ROLE {role}")
@@ -475,6 +492,10 @@ def _engineer_grants(ctx: _Context) -> Iterable[str]:
             yield checked(f"GRANT APPLY ON MASKING POLICY {name} TO ROLE {role}")
         for _, name, _ in ctx.row_policies():
             yield checked(f"GRANT APPLY ON ROW ACCESS POLICY {name} TO ROLE {role}")
+        # A view runs as its owner: each product view reads the withheld list (its guard),
+        # and nothing else of the catalog.
+        yield checked(f"GRANT USAGE ON SCHEMA {catalog} TO ROLE {role}")
+        yield checked(f"GRANT SELECT ON TABLE {withheld_table(ctx.governance_db)} TO ROLE {role}")
 
 
 def _reader_grants(ctx: _Context) -> Iterable[str]:
@@ -535,6 +556,7 @@ STEPS: list[tuple[str, str, Callable[[_Context], Iterable[str | Statement]]]] = 
     ("warehouse", SYSADMIN, _warehouses),
     ("database", SYSADMIN, _databases),
     ("schema", SYSADMIN, _schemas),
+    ("table", SYSADMIN, _withheld_table),
     ("tag", SYSADMIN, _tags),
     ("salt", SYSADMIN, _salt),
     ("masking_policy", SYSADMIN, _masking_policies),

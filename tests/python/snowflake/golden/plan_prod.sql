@@ -14,6 +14,7 @@ CREATE SCHEMA IF NOT EXISTS sf_risk.internal;
 CREATE SCHEMA IF NOT EXISTS sf_risk.risk_scores;
 CREATE SCHEMA IF NOT EXISTS mesh_governance.policies;
 CREATE SCHEMA IF NOT EXISTS mesh_governance.mesh_catalog;
+CREATE TABLE IF NOT EXISTS mesh_governance.mesh_catalog.withheld_views (sync_id VARCHAR, view_name VARCHAR, dataset_id VARCHAR, rule VARCHAR, message VARCHAR);
 CREATE TAG IF NOT EXISTS mesh_governance.policies.classification COMMENT = 'meshkit: column classification of output datasets';
 ALTER TAG mesh_governance.policies.classification SET ALLOWED_VALUES 'public', 'internal', 'confidential', 'pii', 'sensitive';
 CREATE MASKING POLICY IF NOT EXISTS mesh_governance.policies.mask_confidential_number_12_2 AS (val NUMBER(12,2)) RETURNS NUMBER(12,2) -> CASE WHEN IS_DATABASE_ROLE_IN_SESSION('CLEARED_CONFIDENTIAL') THEN val ELSE NULL END;
@@ -241,6 +242,8 @@ GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_confidential_number_
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_pii_varchar TO ROLE sf_bank_engineer;
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_sensitive_varchar TO ROLE sf_bank_engineer;
 GRANT APPLY ON ROW ACCESS POLICY mesh_governance.policies.rows_eu_residency TO ROLE sf_bank_engineer;
+GRANT USAGE ON SCHEMA mesh_governance.mesh_catalog TO ROLE sf_bank_engineer;
+GRANT SELECT ON TABLE mesh_governance.mesh_catalog.withheld_views TO ROLE sf_bank_engineer;
 GRANT USAGE ON WAREHOUSE sf_risk_wh TO ROLE sf_risk_engineer;
 GRANT ALL PRIVILEGES ON DATABASE sf_risk TO ROLE sf_risk_engineer;
 GRANT ALL PRIVILEGES ON ALL SCHEMAS IN DATABASE sf_risk TO ROLE sf_risk_engineer;
@@ -253,6 +256,8 @@ GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_confidential_number_
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_pii_varchar TO ROLE sf_risk_engineer;
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_sensitive_varchar TO ROLE sf_risk_engineer;
 GRANT APPLY ON ROW ACCESS POLICY mesh_governance.policies.rows_eu_residency TO ROLE sf_risk_engineer;
+GRANT USAGE ON SCHEMA mesh_governance.mesh_catalog TO ROLE sf_risk_engineer;
+GRANT SELECT ON TABLE mesh_governance.mesh_catalog.withheld_views TO ROLE sf_risk_engineer;
 GRANT USAGE ON DATABASE sf_bank TO DATABASE ROLE sf_bank.customer_profile_reader;
 GRANT USAGE ON SCHEMA sf_bank.customer_profile TO DATABASE ROLE sf_bank.customer_profile_reader;
 GRANT SELECT ON FUTURE VIEWS IN SCHEMA sf_bank.customer_profile TO DATABASE ROLE sf_bank.customer_profile_reader;

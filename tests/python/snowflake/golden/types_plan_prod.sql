@@ -12,6 +12,7 @@ CREATE SCHEMA IF NOT EXISTS sf_types.type_lab;
 CREATE SCHEMA IF NOT EXISTS dk_types.internal;
 CREATE SCHEMA IF NOT EXISTS mesh_governance.policies;
 CREATE SCHEMA IF NOT EXISTS mesh_governance.mesh_catalog;
+CREATE TABLE IF NOT EXISTS mesh_governance.mesh_catalog.withheld_views (sync_id VARCHAR, view_name VARCHAR, dataset_id VARCHAR, rule VARCHAR, message VARCHAR);
 CREATE TAG IF NOT EXISTS mesh_governance.policies.classification COMMENT = 'meshkit: column classification of output datasets';
 ALTER TAG mesh_governance.policies.classification SET ALLOWED_VALUES 'public', 'internal', 'confidential', 'pii', 'sensitive';
 CREATE TABLE IF NOT EXISTS mesh_governance.policies.mask_salt (salt VARCHAR NOT NULL);
@@ -258,6 +259,8 @@ GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_confidential_variant
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_internal_varchar TO ROLE sf_types_engineer;
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_pii_varchar TO ROLE sf_types_engineer;
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_sensitive_varchar TO ROLE sf_types_engineer;
+GRANT USAGE ON SCHEMA mesh_governance.mesh_catalog TO ROLE sf_types_engineer;
+GRANT SELECT ON TABLE mesh_governance.mesh_catalog.withheld_views TO ROLE sf_types_engineer;
 GRANT USAGE ON WAREHOUSE dk_types_wh TO ROLE dk_types_engineer;
 GRANT ALL PRIVILEGES ON DATABASE dk_types TO ROLE dk_types_engineer;
 GRANT ALL PRIVILEGES ON ALL SCHEMAS IN DATABASE dk_types TO ROLE dk_types_engineer;
@@ -284,6 +287,8 @@ GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_confidential_variant
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_internal_varchar TO ROLE dk_types_engineer;
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_pii_varchar TO ROLE dk_types_engineer;
 GRANT APPLY ON MASKING POLICY mesh_governance.policies.mask_sensitive_varchar TO ROLE dk_types_engineer;
+GRANT USAGE ON SCHEMA mesh_governance.mesh_catalog TO ROLE dk_types_engineer;
+GRANT SELECT ON TABLE mesh_governance.mesh_catalog.withheld_views TO ROLE dk_types_engineer;
 GRANT USAGE ON DATABASE sf_types TO DATABASE ROLE sf_types.type_lab_reader;
 GRANT USAGE ON SCHEMA sf_types.type_lab TO DATABASE ROLE sf_types.type_lab_reader;
 GRANT SELECT ON FUTURE VIEWS IN SCHEMA sf_types.type_lab TO DATABASE ROLE sf_types.type_lab_reader;
