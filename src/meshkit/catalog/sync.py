@@ -90,8 +90,10 @@ class SyncResult:
     report: CheckReport | None = None
     published: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    # Secure views `mesh query` refuses until a sync finds their dataset clean (DuckDB targets).
+    # Secure views withheld until a sync finds their dataset clean: `mesh query` refuses them
+    # (DuckDB), or (``guarded``: Snowflake, whose consumers query the views) they serve no row.
     withheld: list[str] = field(default_factory=list)
+    guarded: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -217,8 +219,8 @@ def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
-                 report: CheckReport, spool: store.Spool, withheld: Iterable[Any] = ()
-                 ) -> dict[str, Path]:
+                 report: CheckReport, spool: store.Spool, withheld: Iterable[Any] = (),
+                 guarded: bool = False) -> dict[str, Path]:
     """The marketplace's files, each spooled as it is rendered or, for a page the last sync
     rendered from the same input, that sync's file."""
     from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, site_items
@@ -227,6 +229,7 @@ def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
     inputs = gather_inputs(mesh, query_log_dir)
     inputs.violations = [v.model_dump(mode="json") for v in report.violations]
     inputs.withheld = {w.dataset: f"{w.rule}: {w.message}" for w in withheld}
+    inputs.guarded = guarded
     site = {rel: content if isinstance(content, Path)
             else spool.put(f"{store.SITE_DIR}/{rel}", content)
             for rel, content in site_items(mesh, catalog, inputs, pages)}
@@ -615,7 +618,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     # The marketplace shows access decisions and reads too, which change without the catalog,
     # and the violations the checks just recorded.
     site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
-                                                   spool, held)
+                                                   spool, held, guarded)
     ledger_files = ledger.files()
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
@@ -637,7 +640,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
         domains=statuses, changes=changes, failures=failures,
         violations=len(ledger.report.violations), report=ledger.report,
         published=[e.key for e in ledger.published], refused=ledger.refused,
-        withheld=[w.view for w in held],
+        withheld=[w.view for w in held], guarded=guarded,
     )
     if not dry_run:
         if held_in is not None:

@@ -104,7 +104,8 @@ def print_sync(result: SyncResult, console: Any) -> None:
     _listed(console, result.refused, "not published", "its last published contract stays",
             "refused")
     _listed(console, result.withheld, "withheld",
-            "`mesh query` refuses it until a sync finds it clean", "withheld")
+            ("its secure view serves no row" if result.guarded else "`mesh query` refuses it")
+            + " until a sync finds it clean", "withheld")
     where = "nothing written (dry run)" if result.dry_run else f"catalog: {result.catalog_dir}\n" \
         f"warehouse: {result.warehouse}"
     console.print(visible(where, lines=True), markup=False)

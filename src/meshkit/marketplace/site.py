@@ -55,8 +55,10 @@ class SiteInputs:
     waivers: list[dict[str, Any]] = field(default_factory=list)  # governance/waivers.yml
     # The sync's check report (Violation.model_dump); None: no check has recorded any.
     violations: list[dict[str, Any]] | None = None
-    # Datasets the sync withholds from `mesh query`, by id: the finding that withholds each.
+    # Datasets the sync withholds, by id: the finding that withholds each. ``guarded``: by
+    # their views' own guard (Snowflake), else by `mesh query` (DuckDB).
     withheld: Mapping[str, str] = field(default_factory=dict)
+    guarded: bool = False
 
 
 def gather_inputs(mesh: Mesh, warehouse: Any | None) -> SiteInputs:
@@ -519,6 +521,7 @@ def site_items(mesh: Mesh, catalog: Catalog, inputs: SiteInputs | None = None,
             "reads_total": len(inputs.reads.get(p.address, [])),
             "withheld": {ds.id: inputs.withheld[ds.id] for ds in p.datasets
                          if ds.id in inputs.withheld},
+            "withheld_guarded": inputs.guarded,
             "sample_query": sample_query, "consumer_role": _example_role(mesh),
             "svg": render_svg(nodes, edges, title=f"Lineage of {p.address}", colours=colours),
             "column_svg": (render_svg(col_nodes, col_edges,

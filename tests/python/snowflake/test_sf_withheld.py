@@ -103,10 +103,16 @@ def test_a_withheld_view_serves_no_row_until_a_sync_finds_it_clean(tmp_path: Pat
         assert sorted(out["withheld"]) == WITHHELD
         assert _rows(fake) == VIEWS
         assert _listed(fake) == WITHHELD
+        page = (root / "catalog/site/products/sf_bank.customer_profile.html").read_text()
+        assert ("Withheld: its secure view serves no row</strong> until a sync finds it clean: "
+                "classification.propagation: column lookup_key") in page
 
-        # A sync with nothing changed keeps them withheld.
-        code, out = _sync(mesh_file)
-        assert code == 1 and sorted(out["withheld"]) == WITHHELD
+        # A sync with nothing changed keeps them withheld, and says so.
+        shown = CliRunner().invoke(cli, ["sync", "--mesh", str(mesh_file), "--target", "prod"],
+                                   env={"COLUMNS": "250"})
+        assert shown.exit_code == 1
+        assert (f"withheld {LEAKING}: its secure view serves no row until a sync finds it "
+                "clean") in shown.output, shown.output
         assert _rows(fake) == VIEWS
         assert _listed(fake) == WITHHELD
 

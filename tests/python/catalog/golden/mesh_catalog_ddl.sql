@@ -8,6 +8,7 @@ CREATE TABLE mesh_catalog.quality_results (dataset_id TEXT, test_id TEXT, test_n
 CREATE TABLE mesh_catalog.sync_runs (sync_id TEXT, started_at TEXT, finished_at TEXT, target TEXT, domains INT, processed INT, skipped INT, products INT, datasets INT, changes INT);
 CREATE TABLE mesh_catalog.contracts (contract_key TEXT, revision INT, dataset_id TEXT, domain TEXT, published_at TEXT, sync_id TEXT, fingerprint TEXT, breaking BOOLEAN, changes TEXT, contract TEXT);
 CREATE TABLE mesh_catalog.violations (sync_id TEXT, rule TEXT, severity TEXT, domain TEXT, node TEXT, file TEXT, line INT, message TEXT, fix TEXT);
+CREATE TABLE mesh_catalog.withheld_views (sync_id TEXT, view_name TEXT, dataset_id TEXT, rule TEXT, message TEXT);
 -- snowflake
 CREATE TABLE mesh_catalog.products (product_id VARCHAR, domain VARCHAR, product VARCHAR, owner_name VARCHAR, owner_email VARCHAR, description VARCHAR, status VARCHAR, tier VARCHAR, sla_freshness VARCHAR, tags VARCHAR, support VARCHAR, datasets INT, tests_passed INT, tests_failed INT, pass_rate DOUBLE, health VARCHAR, health_reasons VARCHAR);
 CREATE TABLE mesh_catalog.datasets (dataset_id VARCHAR, address VARCHAR, domain VARCHAR, product_id VARCHAR, dataset VARCHAR, kind VARCHAR, unique_id VARCHAR, version VARCHAR, latest_version VARCHAR, is_latest BOOLEAN, relation VARCHAR, deprecation_date VARCHAR, contract_enforced BOOLEAN, description VARCHAR, last_build_status VARCHAR, last_success_at VARCHAR, build_seconds DOUBLE, row_count BIGINT, fresh BOOLEAN, tests_total INT, tests_passed INT, pass_rate DOUBLE, health VARCHAR, health_reasons VARCHAR);
@@ -18,3 +19,4 @@ CREATE TABLE mesh_catalog.quality_results (dataset_id VARCHAR, test_id VARCHAR, 
 CREATE TABLE mesh_catalog.sync_runs (sync_id VARCHAR, started_at VARCHAR, finished_at VARCHAR, target VARCHAR, domains INT, processed INT, skipped INT, products INT, datasets INT, changes INT);
 CREATE TABLE mesh_catalog.contracts (contract_key VARCHAR, revision INT, dataset_id VARCHAR, domain VARCHAR, published_at VARCHAR, sync_id VARCHAR, fingerprint VARCHAR, breaking BOOLEAN, changes VARCHAR, contract VARCHAR);
 CREATE TABLE mesh_catalog.violations (sync_id VARCHAR, rule VARCHAR, severity VARCHAR, domain VARCHAR, node VARCHAR, file VARCHAR, line INT, message VARCHAR, fix VARCHAR);
+CREATE TABLE mesh_catalog.withheld_views (sync_id VARCHAR, view_name VARCHAR, dataset_id VARCHAR, rule VARCHAR, message VARCHAR);
