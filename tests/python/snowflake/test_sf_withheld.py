@@ -116,9 +116,22 @@ def test_a_withheld_view_serves_no_row_until_a_sync_finds_it_clean(tmp_path: Pat
         assert _rows(fake) == VIEWS
         assert _listed(fake) == WITHHELD
 
-        # Fixed, rebuilt, synced: served again, and the list is empty.
+        # Fixed and rebuilt, but synced while the consumer's artifacts cannot be read: the list
+        # is only added to (the unreadable domain's views stay withheld).
         for path, text in before.items():
             path.write_text(text)
+        built = build(load_mesh(mesh_file), target="prod", only=["sf_bank"])
+        assert built.success, [d.errors for d in built.domains]
+        manifest = root / "domains/sf_risk/target/manifest.json"
+        kept = manifest.read_bytes()
+        manifest.write_text("{ not json")
+        code, out = _sync(mesh_file)
+        assert code == 1 and [d["status"].split()[0] for d in out["domains"]] == ["processed", "stale"]
+        assert set(_listed(fake)) == set(WITHHELD)
+        assert _rows(fake)["sf_risk.risk_scores.scorecard"] == 0
+        manifest.write_bytes(kept)
+
+        # Fixed, rebuilt, synced: served again, and the list is empty.
         built = build(load_mesh(mesh_file), target="prod")
         assert built.success, [d.errors for d in built.domains]
         code, out = _sync(mesh_file)
