@@ -191,6 +191,25 @@ def load_catalog(catalog_dir: Path) -> Catalog | None:
         return None
 
 
+WITHHELD_FILE = "withheld.json"
+
+
+def withheld_bytes(guarded: bool, findings: Mapping[str, str]) -> bytes:
+    """The catalog folder's list of the datasets the sync withholds (dataset id -> the finding
+    that withholds it); ``guarded``: their views serve no row (Snowflake), else `mesh query`
+    refuses them (DuckDB)."""
+    return dumps({"guarded": guarded, "datasets": dict(sorted(findings.items()))})
+
+
+def withheld_datasets(catalog_dir: Path) -> tuple[bool, dict[str, str]]:
+    """What :func:`withheld_bytes` wrote for the last sync (nothing if no sync wrote it)."""
+    try:
+        data = orjson.loads((catalog_dir / WITHHELD_FILE).read_bytes())
+        return bool(data["guarded"]), {str(k): str(v) for k, v in data["datasets"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False, {}
+
+
 def require_catalog(catalog_dir: Path) -> Catalog:
     """The current catalog for the discovery commands; raises if no sync has written one."""
     file = catalog_dir / CATALOG_FILE

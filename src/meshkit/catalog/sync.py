@@ -237,6 +237,13 @@ def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
     return site
 
 
+def _bytes_of(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except OSError:
+        return None
+
+
 def _spool_state(spool: store.Spool, projection: DomainProjection) -> Path:
     return spool.put(f"{store.STATE_DIR}/{projection.domain.name}.json",
                      store.projection_bytes(projection))
@@ -620,12 +627,17 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
                                                    spool, held, guarded)
     ledger_files = ledger.files()
+    # What `mesh catalog show` says of the datasets withheld.
+    ledger_files[store.WITHHELD_FILE] = store.withheld_bytes(
+        guarded, {w.dataset: f"{w.rule}: {w.message}" for w in held})
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
                  and site is not None and store.site_holds(catalog_dir, site)
                  and not ledger.published
                  and publish.previous_violations(catalog_dir) == ledger_files[
                      publish.VIOLATIONS_FILE]
+                 and _bytes_of(catalog_dir / store.WITHHELD_FILE) == ledger_files[
+                     store.WITHHELD_FILE]
                  # Views withheld by their own guard: written with every sync's commit (a
                  # store written by an earlier version may not list them yet).
                  and not (guarded and held))

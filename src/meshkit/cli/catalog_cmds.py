@@ -164,13 +164,25 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
     """Details of a product or dataset (address, id or name), with its columns."""
     from meshkit.catalog.model import Dataset, Product
     from meshkit.catalog.search import find
+    from meshkit.catalog.store import withheld_datasets
 
-    found = find(_load(mesh_file), ref)
+    mesh = load(mesh_file)
+    found = find(mesh.catalog(), ref)
+    guarded, held = withheld_datasets(mesh.catalog_dir)
     if as_json:
+        def dumped(ds: Any) -> dict[str, Any]:
+            out: dict[str, Any] = ds.model_dump(mode="json")
+            if isinstance(ds, Dataset) and ds.id in held:
+                out["withheld"] = held[ds.id]
+            return out
+
         if isinstance(found, list):
-            _echo_json([ds.model_dump(mode="json") for ds in found])
+            _echo_json([dumped(ds) for ds in found])
+        elif isinstance(found, Product):
+            _echo_json({**found.model_dump(mode="json"),
+                        "datasets": [dumped(ds) for ds in found.datasets]})
         else:
-            _echo_json(found.model_dump(mode="json"))
+            _echo_json(dumped(found))
         return
     console = render.console(highlight=False)
     datasets: list[Any]
@@ -207,6 +219,10 @@ def show(ref: str, mesh_file: Path, as_json: bool) -> None:
             console.print(f"[bold]{literal(ds.id)}[/]{literal(version)}  "
                           f"{_health(ds.health.status.value)}  "
                           f"contract {'enforced' if ds.contract_enforced else 'NOT enforced'}")
+            if ds.id in held:
+                how = "its secure view serves no row" if guarded else "`mesh query` refuses it"
+                console.print(visible(f"withheld ({how} until a sync finds it clean): "
+                                      f"{held[ds.id]}"), style="bold red", markup=False)
             if ds.deprecation_date:
                 console.print(visible(f"deprecation date: {ds.deprecation_date}"), markup=False)
             q, op = ds.quality, ds.operational

@@ -750,6 +750,14 @@ def test_a_column_derived_from_personal_data_two_models_up_is_refused_and_withhe
             "consumer_banking.consumer_credit_card_profile.html").read_text()
     assert "Withheld from <code>mesh query</code></strong> until a sync finds it clean: " \
         "personal_data.by_lineage: column member_handle of" in page
+    # And so does the catalog.
+    from meshkit.cli.catalog_cmds import catalog
+
+    described = CliRunner().invoke(catalog, ["show", view, "--mesh", str(root / "mesh.yml")],
+                                   env={"COLUMNS": "250"})
+    assert ("withheld (`mesh query` refuses it until a sync finds it clean): "
+            "personal_data.by_lineage: column member_handle of") in described.output, \
+        described.output
 
     # A withheld list that cannot be read withholds everything.
     withheld_file = root / "warehouse" / "mesh_withheld.json"

@@ -106,6 +106,15 @@ def test_a_withheld_view_serves_no_row_until_a_sync_finds_it_clean(tmp_path: Pat
         page = (root / "catalog/site/products/sf_bank.customer_profile.html").read_text()
         assert ("Withheld: its secure view serves no row</strong> until a sync finds it clean: "
                 "classification.propagation: column lookup_key") in page
+        shown = CliRunner().invoke(cli, ["catalog", "show", LEAKING, "--mesh", str(mesh_file)],
+                                   env={"COLUMNS": "250"})
+        assert ("withheld (its secure view serves no row until a sync finds it clean): "
+                "classification.propagation: column lookup_key") in shown.output, shown.output
+        shown = CliRunner().invoke(cli, ["catalog", "show", "sf_bank.customer_profile",
+                                         "--mesh", str(mesh_file), "--json"])
+        held = {ds["id"]: ds.get("withheld") for ds in json.loads(shown.stdout)["datasets"]}
+        assert held[LEAKING].startswith("classification.propagation: column lookup_key")
+        assert held["sf_bank.customer_profile.customers_v1"] is None
 
         # A sync with nothing changed keeps them withheld, and says so.
         shown = CliRunner().invoke(cli, ["sync", "--mesh", str(mesh_file), "--target", "prod"],
@@ -138,6 +147,8 @@ def test_a_withheld_view_serves_no_row_until_a_sync_finds_it_clean(tmp_path: Pat
         assert code == 0, out["violation_list"]
         assert out["withheld"] == []
         assert _listed(fake) == []
+        shown = CliRunner().invoke(cli, ["catalog", "show", LEAKING, "--mesh", str(mesh_file)])
+        assert shown.exit_code == 0 and "withheld" not in shown.output, shown.output
         # The consumer built while its input was withheld read no row of it: it is served
         # again, and holds what it read, until its next build.
         assert _rows(fake) == {**dict.fromkeys(VIEWS, 2), "sf_risk.risk_scores.scorecard": 0}
