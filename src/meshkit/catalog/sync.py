@@ -627,9 +627,15 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
                                                    spool, held, guarded)
     ledger_files = ledger.files()
-    # What `mesh catalog show` says of the datasets withheld.
-    ledger_files[store.WITHHELD_FILE] = store.withheld_bytes(
-        guarded, {w.dataset: f"{w.rule}: {w.message}" for w in held})
+    # What `mesh catalog show` says of the datasets withheld: what the lists that withhold them
+    # will hold (while a domain cannot be read they keep its entries, on Snowflake every entry).
+    findings = {w.dataset: f"{w.rule}: {w.message}" for w in held}
+    stale = {s.name for s in statuses if s.status == STALE}
+    if stale:
+        _, before = store.withheld_datasets(catalog_dir)
+        findings = {**{ds: f for ds, f in before.items()
+                       if guarded or ds.split(".")[0] in stale}, **findings}
+    ledger_files[store.WITHHELD_FILE] = store.withheld_bytes(guarded, findings)
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
                  and site is not None and store.site_holds(catalog_dir, site)
@@ -686,7 +692,7 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             # commit by exactly this sync's; kept as they are while a domain is unreadable).
             warehouse.withhold(held_rows)
             replaced = {"violations": list(ledger.violation_rows(sync_id))}
-            if not any(s.status == STALE for s in statuses):
+            if not stale:
                 replaced[store.WITHHELD_TABLE] = held_rows
             folder = store.stage_catalog_dir(
                 catalog_dir, catalog, states, history, None if data is None else [data],
@@ -707,7 +713,6 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
             query_log.load_into_warehouse(warehouse.path, query_log.read_log(query_log_dir))
         if held_in is not None:
             # A domain whose artifacts could not be read now keeps what it had withheld.
-            stale = {s.name for s in statuses if s.status == STALE}
             withheld.write(held_in, held, keep=lambda w: w.dataset.split(".")[0] in stale)
         faults.point("sync:done")
     result.seconds = time.perf_counter() - clock

@@ -138,6 +138,9 @@ def test_a_withheld_view_serves_no_row_until_a_sync_finds_it_clean(tmp_path: Pat
         assert code == 1 and [d["status"].split()[0] for d in out["domains"]] == ["processed", "stale"]
         assert set(_listed(fake)) == set(WITHHELD)
         assert _rows(fake)["sf_risk.risk_scores.scorecard"] == 0
+        shown = CliRunner().invoke(cli, ["catalog", "show", "sf_risk.risk_scores.scorecard",
+                                         "--mesh", str(mesh_file)], env={"COLUMNS": "250"})
+        assert "withheld (its secure view serves no row" in shown.output, shown.output
         manifest.write_bytes(kept)
 
         # Fixed, rebuilt, synced: served again, and the list is empty.
