@@ -36,6 +36,14 @@ def atomic_write(path: Path, data: bytes | str, *, durable: bool = True) -> None
         raise
 
 
+def holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` holds exactly ``data`` (False if it cannot be read)."""
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def write_if_changed(path: Path, text: str) -> bool:
     """Write ``text`` atomically unless ``path`` already holds it; True if it was written."""
     if path.is_file() and path.read_text() == text:

@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from meshkit.checks import CheckReport
 from meshkit.contracts import publish
 from meshkit.dbt_manifest import CollectorPause, gc_paused
 from meshkit.errors import ArtifactError, MeshError
+from meshkit.files import holds
 
 PROCESSED = "processed"
 SKIPPED = "skipped (unchanged)"
@@ -219,8 +220,9 @@ def _query_log_dir(mesh: cfg.Mesh, target: str | None) -> Path | None:
 
 
 def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
-                 report: CheckReport, spool: store.Spool, withheld: Iterable[Any] = (),
-                 guarded: bool = False) -> dict[str, Path]:
+                 report: CheckReport, spool: store.Spool,
+                 withheld: Mapping[str, str] | None = None, guarded: bool = False
+                 ) -> dict[str, Path]:
     """The marketplace's files, each spooled as it is rendered or, for a page the last sync
     rendered from the same input, that sync's file."""
     from meshkit.marketplace.site import PAGE_CACHE, PageCache, gather_inputs, site_items
@@ -228,20 +230,13 @@ def _render_site(mesh: cfg.Mesh, catalog: Catalog, query_log_dir: Path | None,
     pages = PageCache(mesh.root / PAGE_CACHE, mesh.catalog_dir / store.SITE_DIR)
     inputs = gather_inputs(mesh, query_log_dir)
     inputs.violations = [v.model_dump(mode="json") for v in report.violations]
-    inputs.withheld = {w.dataset: f"{w.rule}: {w.message}" for w in withheld}
+    inputs.withheld = withheld or {}
     inputs.guarded = guarded
     site = {rel: content if isinstance(content, Path)
             else spool.put(f"{store.SITE_DIR}/{rel}", content)
             for rel, content in site_items(mesh, catalog, inputs, pages)}
     pages.save()
     return site
-
-
-def _bytes_of(file: Path) -> bytes | None:
-    try:
-        return file.read_bytes()
-    except OSError:
-        return None
 
 
 def _spool_state(spool: store.Spool, projection: DomainProjection) -> Path:
@@ -622,30 +617,29 @@ def _sync(mesh: cfg.Mesh, target: str | None, selected: set[str] | None, dry_run
     del parsed
     artifact_cache.digests.save()  # a dry run's cache writes nothing
     collector.release()  # the checks' cycles (parsed SQL), and what they held (every domain's nodes)
-    # The marketplace shows access decisions and reads too, which change without the catalog,
-    # and the violations the checks just recorded.
-    site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
-                                                   spool, held, guarded)
-    ledger_files = ledger.files()
-    # What `mesh catalog show` says of the datasets withheld: what the lists that withhold them
-    # will hold (while a domain cannot be read they keep its entries, on Snowflake every entry).
+    # The datasets withheld, as the marketplace and `mesh catalog show` name them: what the lists
+    # that withhold them will hold (while a domain cannot be read they keep its entries, on
+    # Snowflake every entry).
     findings = {w.dataset: f"{w.rule}: {w.message}" for w in held}
     stale = {s.name for s in statuses if s.status == STALE}
     if stale:
         _, before = store.withheld_datasets(catalog_dir)
         findings = {**{ds: f for ds, f in before.items()
                        if guarded or ds.split(".")[0] in stale}, **findings}
+    # The marketplace shows access decisions and reads too, which change without the catalog,
+    # and the violations the checks just recorded.
+    site = None if spool is None else _render_site(mesh, catalog, query_log_dir, ledger.report,
+                                                   spool, findings, guarded)
+    ledger_files = ledger.files()
     ledger_files[store.WITHHELD_FILE] = store.withheld_bytes(guarded, findings)
     unchanged = (data is not None and _last_target(catalog_dir) == target_name
                  and store.catalog_dir_holds(catalog_dir, catalog, data, states)
                  and site is not None and store.site_holds(catalog_dir, site)
                  and not ledger.published
-                 and publish.previous_violations(catalog_dir) == ledger_files[
-                     publish.VIOLATIONS_FILE]
-                 and _bytes_of(catalog_dir / store.WITHHELD_FILE) == ledger_files[
-                     store.WITHHELD_FILE]
-                 # Views withheld by their own guard: written with every sync's commit (a
-                 # store written by an earlier version may not list them yet).
+                 and all(holds(catalog_dir / name, ledger_files[name])
+                         for name in (publish.VIOLATIONS_FILE, store.WITHHELD_FILE))
+                 # Views withheld by their own guard: listed again at every sync's commit, so a
+                 # row deleted from that table by hand does not stay deleted.
                  and not (guarded and held))
     # Its catalog digest is that of the bytes staged.
     summary = None if unchanged else CatalogSummary.of(catalog, "")

@@ -101,13 +101,6 @@ def prepare(mesh: cfg.Mesh, catalog_dir: Path, *, sync_id: str, published_at: st
     return Ledger(published=published, refused=sorted(set(refused)), report=report)
 
 
-def previous_violations(catalog_dir: Path) -> bytes | None:
-    try:
-        return (catalog_dir / VIOLATIONS_FILE).read_bytes()
-    except OSError:
-        return None
-
-
 def carried_files(catalog_dir: Path) -> Mapping[str, Path]:
     """The registry's existing files, by their path in the next catalog folder (carried into it
     unchanged; an entry of the earlier layout moves to the current one)."""

@@ -139,7 +139,7 @@ def write(folder: Path, items: Iterable[Withheld], *,
     file that cannot be read then keeps withholding everything: it is left as it is)."""
     import orjson
 
-    from meshkit.files import atomic_write
+    from meshkit.files import atomic_write, holds
 
     path = folder / WITHHELD_FILE
     views = {w.view: w for w in items}
@@ -154,12 +154,8 @@ def write(folder: Path, items: Iterable[Withheld], *,
                                     "message": w.message, "fix": w.fix}
                                    for _, w in sorted(views.items())]},
                         option=orjson.OPT_INDENT_2)
-    try:
-        if path.read_bytes() == data:
-            return
-    except OSError:
-        pass
-    atomic_write(path, data)
+    if not holds(path, data):
+        atomic_write(path, data)
 
 
 def read(folder: Path) -> Mapping[str, Withheld]:
