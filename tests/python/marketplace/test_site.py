@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -65,10 +66,11 @@ def test_lineage_is_an_svg_of_the_cross_domain_reads(market: Path) -> None:
 
 def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
         market: Path, tmp_path: Path) -> None:
-    """A product page is taken from the last sync's folder only while everything it shows is as
-    it was: the site is byte for byte the one rendered without the cache, one product's change
-    renders that page only, a change every page shows renders them all, and a page edited by
-    hand in the folder is rendered again."""
+    """A product page, or the governance page, is taken from the last sync's folder only while
+    everything it shows is as it was: the site is byte for byte the one rendered without the
+    cache, one product's change renders that page only, a change every page shows renders them
+    all, a violation recorded renders the governance page, and a page edited by hand in the
+    folder is rendered again."""
     from meshkit.marketplace.site import PageCache, gather_inputs, product_page, render_site
 
     mesh = load_mesh(market)
@@ -77,6 +79,7 @@ def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
     fresh = render_site(mesh, catalog, inputs)
     products = [product_page(p.address) for p in catalog.products()]
     assert len(products) >= 4
+    kept = [*products, "governance.html"]
     previous = tmp_path / "site"
     for rel, data in fresh.items():
         (previous / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -90,11 +93,11 @@ def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
         return out, pages.served
 
     assert render(catalog) == (fresh, 0)  # nothing recorded yet
-    assert render(catalog) == (fresh, len(products))
+    assert render(catalog) == (fresh, len(kept))
 
     (previous / products[0]).write_text("<p>edited by hand</p>")
-    assert render(catalog) == (fresh, len(products) - 1)
-    assert render(catalog) == (fresh, len(products) - 1)  # the hand edit is still not believed
+    assert render(catalog) == (fresh, len(kept) - 1)
+    assert render(catalog) == (fresh, len(kept) - 1)  # the hand edit is still not believed
     (previous / products[0]).write_bytes(fresh[products[0]])
     render(catalog)
 
@@ -102,8 +105,18 @@ def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
     target = changed.products()[1]
     target.description = "Described anew by its domain."
     out, served = render(changed)
-    assert out == render_site(mesh, changed, inputs) and served == len(products) - 1
+    assert out == render_site(mesh, changed, inputs) and served == len(kept) - 1
     assert b"Described anew by its domain." in out[product_page(target.address)]
+
+    render(catalog)
+    flagged = dataclasses.replace(inputs, violations=[
+        {"rule": "product.description", "severity": "error", "domain": "risk",
+         "node": "group.risk.credit_risk_scorecard", "message": "Recorded by this sync.",
+         "fix": "describe it"}])
+    out, served = render(catalog, flagged)
+    assert out == render_site(mesh, catalog, flagged) and served == len(products)
+    assert b"Recorded by this sync." in out["governance.html"]
+    assert out["governance.html"] != fresh["governance.html"]
 
     renamed = catalog.model_copy(update={"mesh": "another_mesh"})  # in every page's header
     out, served = render(renamed)
@@ -118,7 +131,7 @@ def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
                          reads=inputs.reads, waivers=inputs.waivers)
     render(catalog)
     out, served = render(catalog, audited)
-    assert out == render_site(mesh, catalog, audited) and served == len(products) - 1
+    assert out == render_site(mesh, catalog, audited) and served == len(kept) - 1
 
 
 def test_a_product_page_is_given_everything_it_shows(market: Path) -> None:
@@ -135,22 +148,29 @@ def test_a_product_page_is_given_everything_it_shows(market: Path) -> None:
     )
 
     env = _env()
-    named: set[str] = set()
-    for template in (PRODUCT_TEMPLATE, "base.html.j2", "_macros.html.j2"):
-        source = env.loader.get_source(env, template)[0]
-        named |= jinja2.meta.find_undeclared_variables(env.parse(source))
-    given: set[str] = set()
+
+    def named(template: str) -> set[str]:
+        names: set[str] = set()
+        for name in (template, "base.html.j2", "_macros.html.j2"):
+            source = env.loader.get_source(env, name)[0]
+            names |= jinja2.meta.find_undeclared_variables(env.parse(source))
+        return names - {"m"}  # m: the macros the template imports
+
+    given: dict[str, set[str]] = {}
 
     class Recording(PageCache):
         def key(self, template: str, context: object) -> str | None:  # type: ignore[override]
-            given.update(context)  # type: ignore[arg-type]
+            given.setdefault(template, set()).update(context)  # type: ignore[arg-type]
             return super().key(template, context)  # type: ignore[arg-type]
 
     mesh = load_mesh(market)
     render_site(mesh, require_catalog(mesh.catalog_dir), gather_inputs(mesh, None),
                 Recording(None, None))
-    assert given and named - {"m"} <= given  # m: the macros the template imports
-    assert "catalog" in given and "product" in given
+    assert set(given) == {PRODUCT_TEMPLATE, "governance.html.j2"}
+    for template, context in given.items():
+        assert named(template) <= context, template
+    assert {"catalog", "product"} <= given[PRODUCT_TEMPLATE]
+    assert {"catalog", "governance"} <= given["governance.html.j2"]
 
 
 def test_the_governance_page_shows_the_violations_the_sync_recorded(built_demo: Path,
