@@ -135,8 +135,9 @@ def test_product_pages_kept_from_the_last_sync_are_the_pages_it_would_render(
 
 
 def test_a_product_page_is_given_everything_it_shows(market: Path) -> None:
-    """What the product template (and the page it extends) names is in the context the cache's
-    digest covers: a name added to the template without its value would render as empty."""
+    """What each cached page's template (the product page's, the governance page's, and the
+    page they extend) names is in the context the cache's digest covers: a name added to the
+    template without its value would render as empty."""
     import jinja2.meta
 
     from meshkit.marketplace.site import (
