@@ -824,6 +824,58 @@ def test_masked_predicate_parses_only_sql_it_has_not_seen(governance_mesh: Path,
     assert findings(keep=False) == first and parsed  # unreadable entries: parsed again
 
 
+
+def test_where_a_violation_is_declared_is_kept_by_the_bytes_of_its_yaml(
+        governance_mesh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policies locate a violation in the domain's model YAML (file and line), each file's
+    entries kept between syncs by the digest of its bytes: a sync's next check run reads
+    unchanged files from the mesh's cache folder and finds the same places, a file edited since
+    is indexed again (its lines as they now are), and entries that cannot be read are indexed
+    again."""
+    import json
+    import shutil
+
+    import meshkit.governance.facts as facts_module
+    from meshkit.governance.facts import YAML_INDEX_CACHE
+
+    root = tmp_path / "mesh"
+    shutil.copytree(governance_mesh.parent, root,
+                    ignore=shutil.ignore_patterns("dbt_packages", "logs", "*.wal", ".catalog-cache"))
+    mesh = load_mesh(root / "mesh.yml")
+    real = facts_module._file_entries
+    indexed: list[bytes] = []
+
+    def counted(data: bytes) -> object:
+        indexed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(facts_module, "_file_entries", counted)
+
+    def located(*, keep: bool) -> list[tuple[str, str | None, str | None, int | None]]:
+        policies = [cls() for cls in registered_rules().values() if issubclass(cls, Policy)]
+        report = run_checks(CheckContext(mesh, today=TODAY, keep_projections=keep), policies)
+        return sorted((v.rule, v.node, v.file, v.line) for v in report.violations if v.file)
+
+    first = located(keep=True)  # a sync's run: the cache file is written
+    customers = "domains/gv_bank/models/customers/_customers.yml"
+    assert any(file == customers and line for _, _, file, line in first), first
+    assert indexed and (root / YAML_INDEX_CACHE).is_file()
+    indexed.clear()
+    assert located(keep=False) == first and indexed == []  # answered from the file
+
+    yml = root / customers
+    yml.write_text("# moved down by a comment\n\n" + yml.read_text())
+    moved = located(keep=True)
+    assert moved == sorted((r, n, f, line + 2 if f == customers and line else line)
+                           for r, n, f, line in first)
+    assert indexed == [yml.read_bytes()]  # that file only
+
+    kept = json.loads((root / YAML_INDEX_CACHE).read_text())
+    kept["entries"] = {key: [["customer_profile", "one", True, {}]] for key in kept["entries"]}
+    (root / YAML_INDEX_CACHE).write_text(json.dumps(kept))
+    indexed.clear()
+    assert located(keep=False) == moved and indexed  # unreadable entries: indexed again
+
 def test_a_sync_check_run_lets_go_of_the_mesh_as_it_ends(governance_mesh: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A sync pauses the collector: what its check run read (every domain's artifacts, through
