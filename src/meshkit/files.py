@@ -45,8 +45,9 @@ def holds(path: Path, data: bytes) -> bool:
 
 
 def write_if_changed(path: Path, text: str) -> bool:
-    """Write ``text`` atomically unless ``path`` already holds it; True if it was written."""
-    if path.is_file() and path.read_text() == text:
+    """Write ``text`` atomically unless ``path`` already holds its bytes; True if it was
+    written."""
+    if holds(path, text.encode()):
         return False
     atomic_write(path, text)
     return True
