@@ -269,9 +269,10 @@ def _file_entries(data: bytes) -> _FileEntries:
 def _decode_entries(value: Any) -> _FileEntries:
     out: _FileEntries = []
     for name, line, model_like, names in value:  # a ValueError unless four
-        if not (isinstance(name, str) and isinstance(line, int) and isinstance(model_like, bool)
+        # (type, not isinstance: JSON's true is no line number)
+        if not (isinstance(name, str) and type(line) is int and isinstance(model_like, bool)
                 and isinstance(names, dict)
-                and all(isinstance(n, str) and isinstance(v, int) for n, v in names.items())):
+                and all(isinstance(n, str) and type(v) is int for n, v in names.items())):
             raise TypeError("not an entry")
         out.append((name, line, model_like, names))
     return out

@@ -875,6 +875,10 @@ def test_where_a_violation_is_declared_is_kept_by_the_bytes_of_its_yaml(
     (root / YAML_INDEX_CACHE).write_text(json.dumps(kept))
     indexed.clear()
     assert located(keep=False) == moved and indexed  # unreadable entries: indexed again
+    kept["entries"] = {key: [["customer_profile", True, True, {}]] for key in kept["entries"]}
+    (root / YAML_INDEX_CACHE).write_text(json.dumps(kept))
+    indexed.clear()
+    assert located(keep=False) == moved and indexed  # true is no line number
 
 def test_a_sync_check_run_lets_go_of_the_mesh_as_it_ends(governance_mesh: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
