@@ -824,7 +824,6 @@ def test_masked_predicate_parses_only_sql_it_has_not_seen(governance_mesh: Path,
     assert findings(keep=False) == first and parsed  # unreadable entries: parsed again
 
 
-
 def test_where_a_violation_is_declared_is_kept_by_the_bytes_of_its_yaml(
         governance_mesh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The policies locate a violation in the domain's model YAML (file and line), each file's
@@ -879,6 +878,7 @@ def test_where_a_violation_is_declared_is_kept_by_the_bytes_of_its_yaml(
     (root / YAML_INDEX_CACHE).write_text(json.dumps(kept))
     indexed.clear()
     assert located(keep=False) == moved and indexed  # true is no line number
+
 
 def test_a_sync_check_run_lets_go_of_the_mesh_as_it_ends(governance_mesh: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
